@@ -1,0 +1,287 @@
+//! The in-memory store: every storage port over one lock-protected state.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::ports::{
+    AuditLog, NamespaceStore, OrgStore, Provisioning, StoreError, TenantStore, Unique,
+};
+use domain::{
+    AuditRecord, Namespace, NamespaceId, NamespaceKey, NamespaceRef, Org, OrgId, OrgKey, OrgRef,
+    Tenant, TenantId, TenantKey, TenantQuery, TenantRef, TenantSort, TenantStatus,
+};
+use uuid::Uuid;
+
+#[derive(Default)]
+struct State {
+    orgs: BTreeMap<OrgId, Org>,
+    org_keys: HashMap<OrgKey, OrgId>,
+    tenants: BTreeMap<TenantId, Tenant>,
+    tenant_keys: HashMap<TenantKey, TenantId>,
+    namespaces: BTreeMap<NamespaceId, Namespace>,
+    namespace_keys: HashMap<(TenantId, NamespaceKey), NamespaceId>,
+    /// Keyed by id: ids are time-ordered, so this is the order written.
+    audit: BTreeMap<Uuid, AuditRecord>,
+}
+
+/// Every storage port in memory. Cheap to share behind an `Arc`.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied change:
+        // every write checks everything before it mutates anything.
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn find_tenant(&self, r: &TenantRef) -> Option<&Tenant> {
+        match r {
+            TenantRef::Id(id) => self.tenants.get(id),
+            TenantRef::Key(key) => self.tenant_keys.get(key).and_then(|id| self.tenants.get(id)),
+        }
+    }
+
+    fn insert_namespace(&mut self, ns: &Namespace) {
+        self.namespace_keys
+            .insert((ns.tenant_id, ns.key.clone()), ns.id);
+        self.namespaces.insert(ns.id, ns.clone());
+    }
+
+    fn append(&mut self, audit: &AuditRecord) {
+        self.audit.insert(audit.id.as_uuid(), audit.clone());
+    }
+}
+
+fn after<K: Ord + Copy>(after: Option<K>) -> (Bound<K>, Bound<K>) {
+    match after {
+        Some(k) => (Bound::Excluded(k), Bound::Unbounded),
+        None => (Bound::Unbounded, Bound::Unbounded),
+    }
+}
+
+#[async_trait]
+impl OrgStore for MemoryStore {
+    async fn create_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        if s.org_keys.contains_key(&org.key) {
+            return Err(StoreError::Taken(Unique::OrgKey));
+        }
+        s.org_keys.insert(org.key.clone(), org.id);
+        s.orgs.insert(org.id, org.clone());
+        s.append(audit);
+        Ok(())
+    }
+
+    async fn get_org(&self, org: &OrgRef) -> Result<Option<Org>, StoreError> {
+        let s = self.read();
+        let id = match org {
+            OrgRef::Id(id) => Some(*id),
+            OrgRef::Key(key) => s.org_keys.get(key).copied(),
+        };
+        Ok(id.and_then(|id| s.orgs.get(&id)).cloned())
+    }
+
+    async fn list_orgs(&self, after_id: Option<OrgId>, limit: usize) -> Result<Vec<Org>, StoreError> {
+        let s = self.read();
+        Ok(s.orgs.range(after(after_id)).map(|(_, o)| o.clone()).take(limit).collect())
+    }
+
+    async fn update_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        match s.orgs.get(&org.id) {
+            Some(stored) if stored.version + 1 == org.version && stored.key == org.key => {}
+            _ => return Err(StoreError::Stale),
+        }
+        s.orgs.insert(org.id, org.clone());
+        s.append(audit);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TenantStore for MemoryStore {
+    async fn provision(&self, p: &Provisioning) -> Result<(), StoreError> {
+        let mut s = self.write();
+        // Check everything first, then mutate: all or nothing.
+        if s.tenant_keys.contains_key(&p.tenant.key) {
+            return Err(StoreError::Taken(Unique::TenantKey));
+        }
+        for (i, ns) in p.namespaces.iter().enumerate() {
+            let clash = p.namespaces[..i].iter().any(|other| other.key == ns.key)
+                || s.namespace_keys.contains_key(&(p.tenant.id, ns.key.clone()));
+            if clash {
+                return Err(StoreError::Taken(Unique::NamespaceKey));
+            }
+        }
+        s.tenant_keys.insert(p.tenant.key.clone(), p.tenant.id);
+        s.tenants.insert(p.tenant.id, p.tenant.clone());
+        for ns in &p.namespaces {
+            s.insert_namespace(ns);
+        }
+        s.append(&p.audit);
+        Ok(())
+    }
+
+    async fn get_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError> {
+        Ok(self.read().find_tenant(tenant).cloned())
+    }
+
+    async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError> {
+        let s = self.read();
+        let limit = query.fetch_limit();
+        let matching = s.tenants.values().filter(|t| query.matches(t));
+        Ok(match query.sort {
+            // The map is in id order already.
+            TenantSort::CreatedAsc => matching.take(limit).cloned().collect(),
+            TenantSort::CreatedDesc => {
+                let mut all: Vec<_> = matching.collect();
+                all.reverse();
+                all.into_iter().take(limit).cloned().collect()
+            }
+            TenantSort::NameAsc | TenantSort::NameDesc => {
+                let mut all: Vec<_> = matching.collect();
+                all.sort_by(|a, b| query.sort.compare(a, b));
+                all.into_iter().take(limit).cloned().collect()
+            }
+        })
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        match s.tenants.get(&tenant.id) {
+            Some(stored) if stored.version + 1 == tenant.version && stored.key == tenant.key => {}
+            _ => return Err(StoreError::Stale),
+        }
+        if tenant.lifecycle.status == TenantStatus::Deleted {
+            let owned: Vec<_> = s
+                .namespaces
+                .values()
+                .filter(|ns| ns.tenant_id == tenant.id)
+                .map(|ns| (ns.id, ns.key.clone()))
+                .collect();
+            for (id, key) in owned {
+                s.namespaces.remove(&id);
+                s.namespace_keys.remove(&(tenant.id, key));
+            }
+        }
+        s.tenants.insert(tenant.id, tenant.clone());
+        s.append(audit);
+        Ok(())
+    }
+
+    async fn retention_expired(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Tenant>, StoreError> {
+        let s = self.read();
+        let mut due: Vec<_> = s
+            .tenants
+            .values()
+            .filter(|t| {
+                t.lifecycle.status == TenantStatus::Deactivated
+                    && t.lifecycle.retention_ends_at.is_some_and(|end| end <= now)
+            })
+            .collect();
+        due.sort_by_key(|t| (t.lifecycle.retention_ends_at, t.id));
+        Ok(due.into_iter().take(limit).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl NamespaceStore for MemoryStore {
+    async fn create_namespace(&self, ns: &Namespace, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        if !s.tenants.contains_key(&ns.tenant_id) {
+            return Err(StoreError::Stale);
+        }
+        if s.namespace_keys.contains_key(&(ns.tenant_id, ns.key.clone())) {
+            return Err(StoreError::Taken(Unique::NamespaceKey));
+        }
+        s.insert_namespace(ns);
+        s.append(audit);
+        Ok(())
+    }
+
+    async fn get_namespace(
+        &self,
+        tenant: TenantId,
+        ns: &NamespaceRef,
+    ) -> Result<Option<Namespace>, StoreError> {
+        let s = self.read();
+        let id = match ns {
+            NamespaceRef::Id(id) => Some(*id),
+            NamespaceRef::Key(key) => s.namespace_keys.get(&(tenant, key.clone())).copied(),
+        };
+        Ok(id
+            .and_then(|id| s.namespaces.get(&id))
+            .filter(|n| n.tenant_id == tenant)
+            .cloned())
+    }
+
+    async fn list_namespaces(
+        &self,
+        tenant: TenantId,
+        after_id: Option<NamespaceId>,
+        limit: usize,
+    ) -> Result<Vec<Namespace>, StoreError> {
+        let s = self.read();
+        Ok(s.namespaces
+            .range(after(after_id))
+            .map(|(_, n)| n)
+            .filter(|n| n.tenant_id == tenant)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_namespace(&self, ns: &Namespace, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        match s.namespaces.get(&ns.id) {
+            Some(stored)
+                if stored.version + 1 == ns.version
+                    && stored.tenant_id == ns.tenant_id
+                    && stored.key == ns.key => {}
+            _ => return Err(StoreError::Stale),
+        }
+        s.namespaces.insert(ns.id, ns.clone());
+        s.append(audit);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryStore {
+    async fn audit_records(
+        &self,
+        org: OrgId,
+        tenant: Option<TenantId>,
+        after_id: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let s = self.read();
+        Ok(s.audit
+            .range(after(after_id))
+            .map(|(_, r)| r)
+            .filter(|r| r.org_id == org && tenant.is_none_or(|t| r.tenant_id == Some(t)))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}

@@ -1,0 +1,168 @@
+//! Audit records: who did what to which object, written in the same atomic store
+//! operation as the change itself (SPEC §7). Records bind to ids, never to names,
+//! so they survive renames and tenant deletion.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::ids::{AuditId, OrgId, TenantId};
+use crate::values::Reason;
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// The principal's id: `admin` for the platform token, a key id, or a job name.
+    pub id: String,
+}
+
+impl Actor {
+    pub fn platform_admin() -> Self {
+        Self {
+            kind: ActorKind::PlatformAdmin,
+            id: "admin".to_owned(),
+        }
+    }
+
+    /// The platform acting on its own (retention purge and other background jobs).
+    pub fn system(job: &str) -> Self {
+        Self {
+            kind: ActorKind::System,
+            id: job.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    PlatformAdmin,
+    OrgKey,
+    NamespaceKey,
+    System,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PlatformAdmin => "platform_admin",
+            Self::OrgKey => "org_key",
+            Self::NamespaceKey => "namespace_key",
+            Self::System => "system",
+        }
+    }
+}
+
+/// The caller of a use case: the actor plus what ties the call to its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub actor: Actor,
+    pub request_id: Option<String>,
+}
+
+impl Context {
+    pub fn new(actor: Actor) -> Self {
+        Self {
+            actor,
+            request_id: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+}
+
+/// What happened, as a stable dotted name (`tenant.suspended`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    OrgCreated,
+    OrgUpdated,
+    TenantProvisioned,
+    TenantUpdated,
+    TenantOwnerChanged,
+    TenantSuspended,
+    TenantReactivated,
+    TenantDeactivated,
+    TenantRestored,
+    TenantDeleted,
+    NamespaceCreated,
+    NamespaceUpdated,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrgCreated => "org.created",
+            Self::OrgUpdated => "org.updated",
+            Self::TenantProvisioned => "tenant.provisioned",
+            Self::TenantUpdated => "tenant.updated",
+            Self::TenantOwnerChanged => "tenant.owner_changed",
+            Self::TenantSuspended => "tenant.suspended",
+            Self::TenantReactivated => "tenant.reactivated",
+            Self::TenantDeactivated => "tenant.deactivated",
+            Self::TenantRestored => "tenant.restored",
+            Self::TenantDeleted => "tenant.deleted",
+            Self::NamespaceCreated => "namespace.created",
+            Self::NamespaceUpdated => "namespace.updated",
+        }
+    }
+}
+
+/// The kind of object an audit record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetKind {
+    Org,
+    Tenant,
+    Namespace,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Org => "org",
+            Self::Tenant => "tenant",
+            Self::Namespace => "namespace",
+        }
+    }
+}
+
+/// One field's change, as display strings (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub field: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: AuditId,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub target_kind: TargetKind,
+    pub target_id: Uuid,
+    pub org_id: OrgId,
+    pub tenant_id: Option<TenantId>,
+    pub request_id: Option<String>,
+    pub reason: Option<Reason>,
+    pub changes: Vec<Change>,
+}
+
+impl Change {
+    /// A change when the two sides differ, nothing when they are equal.
+    pub(crate) fn of<T: PartialEq>(
+        field: &'static str,
+        from: &T,
+        to: &T,
+        show: impl Fn(&T) -> Option<String>,
+    ) -> Option<Self> {
+        (from != to).then(|| Self {
+            field,
+            from: show(from),
+            to: show(to),
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! # Tenancy's domain
+//!
+//! The pure core of Tenancy, a multi-tenant control plane: orgs (the SaaS builders),
+//! their tenants (end-customers) and the tenants' namespaces, the lifecycle of
+//! SPEC §2, and the [ports] through which all of it is stored. No I/O happens
+//! here: storage, time and ids come in through the ports, so any runtime and any
+//! store can carry it.
+//!
+//! [`Tenancy`] is the entry point: every use case is a method on it, and every
+//! rule (lifecycle moves, idempotent provisioning, key uniqueness, who may
+//! restore) is enforced there.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use domain::{Actor, Context, NewOrg, OrgKey, OrgRef, ProvisionTenant, TenantKey,
+//!              Name, Metadata, Ports, Settings, Tenancy, LifecycleAction, Reason, TenantRef,
+//!              TenantStatus};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! // The in-memory adapter implements every storage port; clocks and ids are yours.
+//! let store = Arc::new(adapters_memory::MemoryStore::new());
+//! let ports = Ports {
+//!     orgs: store.clone(),
+//!     tenants: store.clone(),
+//!     namespaces: store.clone(),
+//!     audit: store,
+//!     clock: Arc::new(adapters_memory::ManualClock::default()),
+//!     ids: Arc::new(adapters_memory::SequentialIds::default()),
+//! };
+//! let tenancy = Tenancy::new(ports, Settings::default());
+//! let admin = Context::new(Actor::platform_admin());
+//!
+//! let org = tenancy
+//!     .create_org(&admin, NewOrg { key: OrgKey::parse("signstack")?, name: Name::parse("SignStack")? })
+//!     .await?;
+//! let acme = tenancy
+//!     .provision(&admin, &OrgRef::Id(org.id), ProvisionTenant {
+//!         key: TenantKey::parse("acme")?,
+//!         name: Name::parse("Acme Corp")?,
+//!         plan: None,
+//!         region: None,
+//!         owner: None,
+//!         metadata: Metadata::default(),
+//!         namespaces: vec![],
+//!     })
+//!     .await?;
+//! assert_eq!(acme.namespaces[0].key.as_str(), "acme-live");
+//!
+//! let suspended = tenancy
+//!     .transition(&admin, &OrgRef::Id(org.id), &TenantRef::Id(acme.tenant.id),
+//!                 LifecycleAction::Suspend, Reason::parse("billing failure")?)
+//!     .await?;
+//! assert_eq!(suspended.lifecycle.status, TenantStatus::Suspended);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+pub mod audit;
+pub mod ids;
+pub mod keys;
+pub mod lifecycle;
+pub mod namespace;
+pub mod org;
+pub mod page;
+pub mod ports;
+pub mod query;
+pub mod region;
+pub mod service;
+pub mod tenant;
+pub mod values;
+
+pub use audit::{Actor, ActorKind, AuditAction, AuditRecord, Change, Context, TargetKind};
+pub use ids::{AuditId, NamespaceId, NamespaceRef, OrgId, OrgRef, TenantId, TenantRef};
+pub use keys::{KeyError, NamespaceKey, OrgKey, TenantKey};
+pub use lifecycle::{InvalidTransition, LifecycleAction, TenantStatus};
+pub use namespace::{Namespace, NamespacePatch, NewNamespace};
+pub use org::{NewOrg, Org, OrgPatch};
+pub use page::{Cursor, Limit, Page, PageError};
+pub use query::{TenantFilter, TenantQuery, TenantSort};
+pub use region::{Region, RegionCode, Regions, RegionsError};
+pub use service::{
+    ListError, NamespaceError, OrgError, Ports, ProvisionError, Provisioned, Settings, Tenancy,
+    TenantError,
+};
+pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
+pub use values::{Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId};

@@ -1,0 +1,159 @@
+//! The ports: what the domain needs from the outside world. Adapters implement
+//! them (`adapters-memory`, later Postgres); `test-support` holds the contract suite
+//! every storage adapter must pass.
+//!
+//! Storage ports are coarse: each mutating method is one atomic operation that
+//! writes the change *and* its audit record, or nothing at all. No transaction
+//! object ever leaves an adapter.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::audit::AuditRecord;
+use crate::ids::{NamespaceId, OrgId, TenantId};
+use crate::namespace::Namespace;
+use crate::org::Org;
+use crate::query::TenantQuery;
+use crate::tenant::Tenant;
+use crate::ids::{NamespaceRef, OrgRef, TenantRef};
+
+/// Reads the time. Time is an input so tests can fix it.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Mints ids: UUIDv7 in production so that ids sort by creation time.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    /// MUST return a fresh id, greater than every id it returned before.
+    fn new_id(&self) -> Uuid;
+}
+
+/// Which unique key a write collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    OrgKey,
+    TenantKey,
+    NamespaceKey,
+}
+
+/// How a storage operation failed. Adapters translate their driver's errors into
+/// these; nothing driver-specific crosses the port.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is already used; nothing was written.
+    #[error("{0:?} already taken")]
+    Taken(Unique),
+    /// The object was changed (or removed) since it was read; nothing was written.
+    #[error("stale write: the object changed since it was read")]
+    Stale,
+    /// The store could not be reached or failed; the message is for logs only.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A tenant, its first namespaces and the audit record of its creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioning {
+    pub tenant: Tenant,
+    pub namespaces: Vec<Namespace>,
+    pub audit: AuditRecord,
+}
+
+/// Orgs.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Inserts `org` with its audit record. `Taken(OrgKey)` if the key is used.
+    async fn create_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError>;
+
+    /// The org with this id or key, if any.
+    async fn get_org(&self, org: &OrgRef) -> Result<Option<Org>, StoreError>;
+
+    /// Orgs in id order, strictly after `after`, at most `limit` of them.
+    async fn list_orgs(&self, after: Option<OrgId>, limit: usize)
+    -> Result<Vec<Org>, StoreError>;
+
+    /// Replaces the org whose stored version is `org.version - 1`, with its audit
+    /// record. `Stale` if the stored version differs or the org is gone.
+    async fn update_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError>;
+}
+
+/// Tenants.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Inserts the tenant, its namespaces and the audit record, all or nothing.
+    /// `Taken(TenantKey)` if the tenant key is used on the platform (deleted
+    /// tenants' tombstones keep their key); `Taken(NamespaceKey)` if two of the
+    /// namespaces share a key.
+    async fn provision(&self, provisioning: &Provisioning) -> Result<(), StoreError>;
+
+    /// The tenant (or tombstone) with this id or key, if any.
+    async fn get_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError>;
+
+    /// The tenants matching `query` (filter and cursor), in its order, at most
+    /// `query.fetch_limit()` of them.
+    async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError>;
+
+    /// Replaces the tenant whose stored version is `tenant.version - 1`, with its
+    /// audit record. `Stale` if the stored version differs. When `tenant` is
+    /// deleted (a tombstone), MUST also purge everything the tenant owns
+    /// (namespaces), in the same operation.
+    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError>;
+
+    /// Deactivated tenants whose retention ended at or before `now`, oldest first,
+    /// at most `limit`.
+    async fn retention_expired(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Tenant>, StoreError>;
+}
+
+/// Namespaces, always within one tenant.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait NamespaceStore: Send + Sync {
+    /// Inserts the namespace with its audit record. `Taken(NamespaceKey)` if its
+    /// tenant already has that key.
+    async fn create_namespace(&self, ns: &Namespace, audit: &AuditRecord)
+    -> Result<(), StoreError>;
+
+    /// The namespace of `tenant` with this id or key, if any.
+    async fn get_namespace(
+        &self,
+        tenant: TenantId,
+        ns: &NamespaceRef,
+    ) -> Result<Option<Namespace>, StoreError>;
+
+    /// Namespaces of `tenant` in id order, strictly after `after`, at most `limit`.
+    async fn list_namespaces(
+        &self,
+        tenant: TenantId,
+        after: Option<NamespaceId>,
+        limit: usize,
+    ) -> Result<Vec<Namespace>, StoreError>;
+
+    /// Replaces the namespace whose stored version is `ns.version - 1`, with its
+    /// audit record. `Stale` if the stored version differs or it is gone.
+    async fn update_namespace(&self, ns: &Namespace, audit: &AuditRecord)
+    -> Result<(), StoreError>;
+}
+
+/// Reads the audit trail.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// The org's records in the order written, optionally only one tenant's,
+    /// strictly after the record `after`, at most `limit`.
+    async fn audit_records(
+        &self,
+        org: OrgId,
+        tenant: Option<TenantId>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+}

@@ -1,0 +1,174 @@
+//! The tenant inventory query (SPEC §10 `GET /v1/tenants`), with its matching and
+//! ordering rules written once here: the in-memory store applies them directly and
+//! SQL stores translate them.
+
+use std::cmp::Ordering;
+
+use uuid::Uuid;
+
+use crate::ids::OrgId;
+use crate::lifecycle::TenantStatus;
+use crate::page::{Cursor, Limit, PageError, Position, compare_key};
+use crate::region::RegionCode;
+use crate::tenant::Tenant;
+use crate::values::Plan;
+
+/// How the inventory is ordered. Every order ends on the id, so it is total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TenantSort {
+    /// Oldest first (ids are time-ordered). The default.
+    #[default]
+    CreatedAsc,
+    CreatedDesc,
+    /// By name (byte order), then id.
+    NameAsc,
+    NameDesc,
+}
+
+impl TenantSort {
+    pub const ALL: [Self; 4] = [
+        Self::CreatedAsc,
+        Self::CreatedDesc,
+        Self::NameAsc,
+        Self::NameDesc,
+    ];
+
+    /// The API spelling: `createdAt`, `-createdAt`, `name`, `-name`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedAsc => "createdAt",
+            Self::CreatedDesc => "-createdAt",
+            Self::NameAsc => "name",
+            Self::NameDesc => "-name",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub fn is_descending(self) -> bool {
+        matches!(self, Self::CreatedDesc | Self::NameDesc)
+    }
+
+    pub fn by_name(self) -> bool {
+        matches!(self, Self::NameAsc | Self::NameDesc)
+    }
+
+    /// Orders two tenants as a listing in this order shows them.
+    pub fn compare(self, a: &Tenant, b: &Tenant) -> Ordering {
+        let ascending = if self.by_name() {
+            a.name
+                .as_str()
+                .cmp(b.name.as_str())
+                .then(a.id.cmp(&b.id))
+        } else {
+            a.id.cmp(&b.id)
+        };
+        if self.is_descending() {
+            ascending.reverse()
+        } else {
+            ascending
+        }
+    }
+
+    pub(crate) fn position_of(self, tenant: &Tenant) -> Position {
+        Position {
+            order: self.as_str().to_owned(),
+            id: tenant.id.as_uuid(),
+            text: self.by_name().then(|| tenant.name.as_str().to_owned()),
+        }
+    }
+}
+
+/// Filters of the inventory; all present ones must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantFilter {
+    /// Only tenants of this org (set by the org-scoped listing).
+    pub org: Option<OrgId>,
+    /// Search: an id matches exactly; otherwise a case-insensitive substring of
+    /// the name or the key.
+    pub text: Option<String>,
+    /// Unset: every status but `deleted` (tombstones show only when asked for).
+    pub status: Option<TenantStatus>,
+    pub region: Option<RegionCode>,
+    pub plan: Option<Plan>,
+    /// `metadata.K=V` pairs; each must be present with that exact value.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl TenantFilter {
+    pub fn matches(&self, t: &Tenant) -> bool {
+        let status_ok = match self.status {
+            Some(s) => t.lifecycle.status == s,
+            None => t.lifecycle.status != TenantStatus::Deleted,
+        };
+        status_ok
+            && self.org.is_none_or(|org| t.org_id == org)
+            && self.region.as_ref().is_none_or(|r| &t.region == r)
+            && self.plan.as_ref().is_none_or(|p| &t.plan == p)
+            && self
+                .metadata
+                .iter()
+                .all(|(k, v)| t.metadata.get(k) == Some(v.as_str()))
+            && self.text.as_deref().is_none_or(|q| text_matches(q, t))
+    }
+}
+
+fn text_matches(q: &str, t: &Tenant) -> bool {
+    if let Ok(id) = Uuid::try_parse(q) {
+        return t.id.as_uuid() == id;
+    }
+    let q = q.to_lowercase();
+    t.name.as_str().to_lowercase().contains(&q) || t.key.as_str().contains(&q)
+}
+
+/// One page request of the inventory, with its cursor decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantQuery {
+    pub filter: TenantFilter,
+    pub sort: TenantSort,
+    /// The last item of the previous page.
+    pub after: Option<Position>,
+    pub limit: Limit,
+}
+
+impl TenantQuery {
+    /// Checks that `cursor` was issued for `sort`.
+    pub fn new(
+        filter: TenantFilter,
+        sort: TenantSort,
+        cursor: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Self, PageError> {
+        let after = cursor.map(|c| c.decode(sort.as_str())).transpose()?;
+        Ok(Self {
+            filter,
+            sort,
+            after,
+            limit,
+        })
+    }
+
+    /// How many rows a store should fetch: one more than the page, to learn
+    /// whether another page follows.
+    pub fn fetch_limit(&self) -> usize {
+        self.limit.get() + 1
+    }
+
+    /// Whether `t` belongs on this page or a later one: it matches the filter and
+    /// sorts strictly after the cursor.
+    pub fn matches(&self, t: &Tenant) -> bool {
+        self.filter.matches(t) && self.after.as_ref().is_none_or(|p| self.is_after(t, p))
+    }
+
+    fn is_after(&self, t: &Tenant, p: &Position) -> bool {
+        let text = self.sort.by_name().then(|| t.name.as_str());
+        let ord = compare_key(text, t.id.as_uuid(), p);
+        if self.sort.is_descending() {
+            ord == Ordering::Less
+        } else {
+            ord == Ordering::Greater
+        }
+    }
+}

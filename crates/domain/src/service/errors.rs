@@ -1,0 +1,112 @@
+//! One error enum per family of use cases, with business variants and one opaque
+//! `Unavailable` for storage failures (its text is for logs, never for callers).
+
+use crate::ids::TenantId;
+use crate::keys::{NamespaceKey, OrgKey, TenantKey};
+use crate::lifecycle::{InvalidTransition, TenantStatus};
+use crate::page::PageError;
+use crate::ports::StoreError;
+use crate::region::RegionCode;
+use crate::values::InvalidValue;
+
+/// Creating, reading and updating orgs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrgError {
+    #[error("org not found")]
+    NotFound,
+    #[error("org key {0} is taken")]
+    KeyTaken(OrgKey),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Provisioning a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("org not found")]
+    OrgNotFound,
+    #[error("region {0} is not configured")]
+    UnknownRegion(RegionCode),
+    #[error("region {0} does not accept new tenants")]
+    RegionUnavailable(RegionCode),
+    #[error("namespace key {0} appears more than once")]
+    DuplicateNamespace(NamespaceKey),
+    /// The key belongs to a tenant of another org, or to a deleted tenant.
+    #[error("tenant key {0} is taken")]
+    KeyTaken(TenantKey),
+    /// The key exists in this org, provisioned with a different spec.
+    #[error("tenant {key} exists with a different spec")]
+    SpecConflict { key: TenantKey, existing: TenantId },
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Reading, updating and moving a tenant through its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    #[error("org not found")]
+    OrgNotFound,
+    #[error("tenant not found")]
+    NotFound,
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// Delete needs `confirm` to repeat the tenant's key.
+    #[error("confirmation does not match the tenant key")]
+    ConfirmationMismatch,
+    #[error("only a platform admin may {0}")]
+    PlatformAdminOnly(&'static str),
+    /// A deleted tenant is a tombstone: it cannot be changed.
+    #[error("tenant is deleted")]
+    Deleted,
+    #[error("metadata: {0}")]
+    InvalidMetadata(InvalidValue),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Creating, reading and updating namespaces.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NamespaceError {
+    #[error("org not found")]
+    OrgNotFound,
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("namespace not found")]
+    NotFound,
+    #[error("namespace key {0} is taken in this tenant")]
+    KeyTaken(NamespaceKey),
+    /// Tenant writes are refused unless the tenant is active (SPEC §2).
+    #[error("tenant is {0}")]
+    TenantNotActive(TenantStatus),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Listing anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListError {
+    #[error("org not found")]
+    OrgNotFound,
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error(transparent)]
+    Page(#[from] PageError),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A store failure that no use case expects becomes the opaque variant.
+pub(super) fn unexpected(e: StoreError) -> String {
+    e.to_string()
+}
+
+macro_rules! from_store_error {
+    ($($t:ty),*) => {$(
+        impl From<StoreError> for $t {
+            fn from(e: StoreError) -> Self {
+                Self::Unavailable(unexpected(e))
+            }
+        }
+    )*};
+}
+from_store_error!(OrgError, ProvisionError, TenantError, NamespaceError, ListError);

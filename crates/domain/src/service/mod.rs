@@ -1,0 +1,106 @@
+//! The use cases: every rule of orgs, tenants and namespaces is enforced here, on
+//! top of the ports. Adapters call these and nothing else.
+
+mod errors;
+mod namespaces;
+mod orgs;
+mod tenants;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+pub use errors::{ListError, NamespaceError, OrgError, ProvisionError, TenantError};
+pub use tenants::Provisioned;
+
+use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
+use crate::ids::{AuditId, OrgId, TenantId};
+use crate::ports::{AuditLog, Clock, IdGenerator, NamespaceStore, OrgStore, TenantStore};
+use crate::region::Regions;
+
+/// The adapters a [`Tenancy`] runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub orgs: Arc<dyn OrgStore>,
+    pub tenants: Arc<dyn TenantStore>,
+    pub namespaces: Arc<dyn NamespaceStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// Deployment settings the rules depend on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub regions: Regions,
+    /// How long a deactivated tenant is kept before the retention job deletes it.
+    pub retention: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            regions: Regions::single_global(),
+            retention: Duration::days(30),
+        }
+    }
+}
+
+/// How often a write that lost an optimistic-concurrency race is retried on a
+/// fresh read before giving up.
+const MAX_WRITE_ATTEMPTS: usize = 8;
+
+/// The application service: one value, cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Tenancy {
+    ports: Ports,
+    settings: Arc<Settings>,
+}
+
+impl Tenancy {
+    pub fn new(ports: Ports, settings: Settings) -> Self {
+        Self {
+            ports,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now()
+    }
+
+    fn new_id(&self) -> Uuid {
+        self.ports.ids.new_id()
+    }
+
+    fn audit(&self, ctx: &Context, at: DateTime<Utc>, subject: Subject) -> AuditRecord {
+        AuditRecord {
+            id: AuditId::from_uuid(self.new_id()),
+            at,
+            actor: ctx.actor.clone(),
+            action: subject.action,
+            target_kind: subject.target_kind,
+            target_id: subject.target_id,
+            org_id: subject.org_id,
+            tenant_id: subject.tenant_id,
+            request_id: ctx.request_id.clone(),
+            reason: None,
+            changes: subject.changes,
+        }
+    }
+}
+
+/// What an audit record is about, before the envelope (id, time, actor) is added.
+struct Subject {
+    action: AuditAction,
+    target_kind: TargetKind,
+    target_id: Uuid,
+    org_id: OrgId,
+    tenant_id: Option<TenantId>,
+    changes: Vec<Change>,
+}

@@ -1,0 +1,465 @@
+//! Tenant use cases: provisioning, the inventory, updates and the lifecycle.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::errors::{ListError, ProvisionError, TenantError};
+use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
+use crate::audit::{ActorKind, AuditAction, AuditRecord, Change, Context, TargetKind};
+use crate::ids::{NamespaceId, OrgRef, TenantId, TenantRef};
+use crate::lifecycle::{LifecycleAction, TenantStatus};
+use crate::namespace::{Namespace, NewNamespace};
+use crate::org::Org;
+use crate::page::{Cursor, Limit, Page};
+use crate::ports::{Provisioning, StoreError, Unique};
+use crate::query::{TenantFilter, TenantQuery, TenantSort};
+use crate::tenant::{Lifecycle, ProvisionTenant, ResolvedSpec, Tenant, TenantPatch};
+use crate::values::{Metadata, Name, Owner, Reason};
+
+/// The outcome of provisioning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    pub tenant: Tenant,
+    pub namespaces: Vec<Namespace>,
+    /// `false` when the request replayed an earlier one (same key, same spec).
+    pub created: bool,
+}
+
+impl Tenancy {
+    /// Provisions a tenant with its namespaces, atomically and idempotently on the
+    /// tenant key: the same key with the same spec returns the existing tenant
+    /// (`created: false`); with another spec it is a `SpecConflict`. Concurrent
+    /// identical requests create exactly one tenant.
+    pub async fn provision(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        request: ProvisionTenant,
+    ) -> Result<Provisioned, ProvisionError> {
+        let org = self
+            .find_org(org)
+            .await?
+            .ok_or(ProvisionError::OrgNotFound)?;
+        let spec = self.resolve(request)?;
+        let digest = spec.digest();
+
+        // Twice at most: the second round sees the tenant a concurrent request created.
+        for _ in 0..2 {
+            if let Some(existing) = self.ports.tenants.get_tenant(&TenantRef::Key(spec.key.clone())).await? {
+                if existing.org_id != org.id || existing.lifecycle.status == TenantStatus::Deleted {
+                    return Err(ProvisionError::KeyTaken(spec.key));
+                }
+                if existing.spec_digest != digest {
+                    return Err(ProvisionError::SpecConflict {
+                        key: spec.key,
+                        existing: existing.id,
+                    });
+                }
+                let namespaces = self
+                    .ports
+                    .namespaces
+                    .list_namespaces(existing.id, None, usize::from(Limit::MAX))
+                    .await?;
+                return Ok(Provisioned {
+                    tenant: existing,
+                    namespaces,
+                    created: false,
+                });
+            }
+            let region = self.settings.regions.get(&spec.region);
+            if !region.is_some_and(|r| r.available) {
+                return Err(ProvisionError::RegionUnavailable(spec.region));
+            }
+            let provisioning = self.build_provisioning(ctx, &org, &spec, digest);
+            match self.ports.tenants.provision(&provisioning).await {
+                Ok(()) => {
+                    return Ok(Provisioned {
+                        tenant: provisioning.tenant,
+                        namespaces: provisioning.namespaces,
+                        created: true,
+                    });
+                }
+                Err(StoreError::Taken(Unique::TenantKey)) => continue,
+                Err(StoreError::Taken(Unique::NamespaceKey)) => {
+                    // `resolve` refused duplicates, so a store saying so is broken.
+                    return Err(ProvisionError::Unavailable(
+                        "store reported a namespace key clash in a new tenant".into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ProvisionError::Unavailable(
+            "tenant key kept changing hands during provisioning".into(),
+        ))
+    }
+
+    /// Applies defaults and checks what needs configuration: region and namespaces.
+    fn resolve(&self, request: ProvisionTenant) -> Result<ResolvedSpec, ProvisionError> {
+        let region = match request.region {
+            Some(code) => {
+                if self.settings.regions.get(&code).is_none() {
+                    return Err(ProvisionError::UnknownRegion(code));
+                }
+                code
+            }
+            None => self.settings.regions.default_region().code.clone(),
+        };
+        let namespaces = if request.namespaces.is_empty() {
+            vec![NewNamespace {
+                key: request.key.default_namespace_key(),
+                name: None,
+                mode: crate::values::Mode::Live,
+            }]
+        } else {
+            let mut seen = HashSet::new();
+            for ns in &request.namespaces {
+                if !seen.insert(&ns.key) {
+                    return Err(ProvisionError::DuplicateNamespace(ns.key.clone()));
+                }
+            }
+            request.namespaces
+        };
+        Ok(ResolvedSpec {
+            key: request.key,
+            name: request.name,
+            plan: request.plan.unwrap_or_else(crate::values::Plan::free),
+            region,
+            owner: request.owner,
+            metadata: request.metadata,
+            namespaces,
+        })
+    }
+
+    fn build_provisioning(
+        &self,
+        ctx: &Context,
+        org: &Org,
+        spec: &ResolvedSpec,
+        digest: crate::tenant::SpecDigest,
+    ) -> Provisioning {
+        let now = self.now();
+        let tenant = Tenant {
+            id: TenantId::from_uuid(self.new_id()),
+            org_id: org.id,
+            key: spec.key.clone(),
+            name: spec.name.clone(),
+            plan: spec.plan.clone(),
+            region: spec.region.clone(),
+            owner: spec.owner.clone(),
+            metadata: spec.metadata.clone(),
+            lifecycle: Lifecycle {
+                status: TenantStatus::Active,
+                changed_at: now,
+                changed_by: ctx.actor.clone(),
+                reason: None,
+                retention_ends_at: None,
+            },
+            spec_digest: digest,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let namespaces = spec
+            .namespaces
+            .iter()
+            .map(|ns| new_namespace(self, &tenant, ns, now))
+            .collect();
+        let audit = self.audit(ctx, now, tenant_subject(&tenant, AuditAction::TenantProvisioned, Vec::new()));
+        Provisioning {
+            tenant,
+            namespaces,
+            audit,
+        }
+    }
+
+    /// A tenant of `org` (a tombstone if deleted).
+    pub async fn get_tenant(&self, org: &OrgRef, tenant: &TenantRef) -> Result<Tenant, TenantError> {
+        let org = self.find_org(org).await?.ok_or(TenantError::OrgNotFound)?;
+        self.load_tenant(&org, tenant).await
+    }
+
+    pub(super) async fn load_tenant(&self, org: &Org, tenant: &TenantRef) -> Result<Tenant, TenantError> {
+        match self.ports.tenants.get_tenant(tenant).await? {
+            Some(t) if t.org_id == org.id => Ok(t),
+            _ => Err(TenantError::NotFound),
+        }
+    }
+
+    /// The inventory: tenants matching `filter` in `sort` order, one page. With
+    /// `org`, only that org's tenants (an unknown org is an error); the platform
+    /// listing passes `None` and may filter by org itself.
+    pub async fn list_tenants(
+        &self,
+        org: Option<&OrgRef>,
+        mut filter: TenantFilter,
+        sort: TenantSort,
+        cursor: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Tenant>, ListError> {
+        if let Some(org) = org {
+            let org = self.find_org(org).await?.ok_or(ListError::OrgNotFound)?;
+            filter.org = Some(org.id);
+        }
+        let query = TenantQuery::new(filter, sort, cursor, limit)?;
+        let items = self.ports.tenants.list_tenants(&query).await?;
+        Ok(Page::from_fetched(items, limit, |t| sort.position_of(t)))
+    }
+
+    /// Changes name, plan and metadata (merge-patch). Refused for tombstones.
+    pub async fn update_tenant(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        tenant: &TenantRef,
+        patch: TenantPatch,
+    ) -> Result<Tenant, TenantError> {
+        self.modify_tenant(ctx, org, tenant, |current, _now| {
+            if current.lifecycle.status == TenantStatus::Deleted {
+                return Err(TenantError::Deleted);
+            }
+            let mut next = current.clone();
+            if let Some(name) = &patch.name {
+                next.name = name.clone();
+            }
+            if let Some(plan) = &patch.plan {
+                next.plan = plan.clone();
+            }
+            next.metadata = current
+                .metadata
+                .merge(&patch.metadata)
+                .map_err(TenantError::InvalidMetadata)?;
+            let changes: Vec<Change> = [
+                Change::of("name", &current.name, &next.name, |n| Some(n.to_string())),
+                Change::of("plan", &current.plan, &next.plan, |p| Some(p.to_string())),
+                Change::of("metadata", &current.metadata, &next.metadata, |m| {
+                    Some(format!("{} keys", m.len()))
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            Ok((next, AuditAction::TenantUpdated, changes, None))
+        })
+        .await
+    }
+
+    /// Assigns a new owner (SPEC seed 001: owner recovery). Refused for tombstones.
+    pub async fn set_owner(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        tenant: &TenantRef,
+        owner: Owner,
+    ) -> Result<Tenant, TenantError> {
+        self.modify_tenant(ctx, org, tenant, |current, _now| {
+            if current.lifecycle.status == TenantStatus::Deleted {
+                return Err(TenantError::Deleted);
+            }
+            let next = Tenant {
+                owner: Some(owner.clone()),
+                ..current.clone()
+            };
+            let changes = Change::of("owner", &current.owner, &next.owner, |o| {
+                o.as_ref().map(|o| o.user_id.as_str().to_owned())
+            })
+            .into_iter()
+            .collect();
+            Ok((next, AuditAction::TenantOwnerChanged, changes, None))
+        })
+        .await
+    }
+
+    /// Suspends, reactivates, deactivates or restores a tenant. Restore is for
+    /// platform admins only; deletion has its own use case ([`Self::delete_tenant`]).
+    pub async fn transition(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        tenant: &TenantRef,
+        action: LifecycleAction,
+        reason: Reason,
+    ) -> Result<Tenant, TenantError> {
+        if action == LifecycleAction::Delete {
+            return Err(TenantError::ConfirmationMismatch);
+        }
+        if action == LifecycleAction::Restore && ctx.actor.kind != ActorKind::PlatformAdmin {
+            return Err(TenantError::PlatformAdminOnly("restore a tenant"));
+        }
+        let retention = self.settings.retention;
+        self.modify_tenant(ctx, org, tenant, |current, now| {
+            let status = current.lifecycle.status.transition(action)?;
+            let retention_ends_at = (status == TenantStatus::Deactivated).then(|| now + retention);
+            let next = Tenant {
+                lifecycle: Lifecycle {
+                    status,
+                    changed_at: now,
+                    changed_by: ctx.actor.clone(),
+                    reason: Some(reason.clone()),
+                    retention_ends_at,
+                },
+                ..current.clone()
+            };
+            let changes = vec![Change {
+                field: "status",
+                from: Some(current.lifecycle.status.to_string()),
+                to: Some(status.to_string()),
+            }];
+            Ok((next, transition_action(action), changes, Some(reason.clone())))
+        })
+        .await
+    }
+
+    /// Deletes a deactivated tenant: `confirm` must repeat its key. What remains
+    /// is a tombstone (id, key, org, who and when); everything else is purged.
+    pub async fn delete_tenant(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        tenant: &TenantRef,
+        confirm: &str,
+        reason: Option<Reason>,
+    ) -> Result<Tenant, TenantError> {
+        self.modify_tenant(ctx, org, tenant, |current, now| {
+            current.lifecycle.status.transition(LifecycleAction::Delete)?;
+            if confirm != current.key.as_str() {
+                return Err(TenantError::ConfirmationMismatch);
+            }
+            Ok(tombstone(ctx, current, now, reason.clone()))
+        })
+        .await
+    }
+
+    /// Deletes, as the retention job, up to `batch` deactivated tenants whose
+    /// retention has ended. Returns how many were deleted.
+    pub async fn purge_expired_tenants(&self, batch: usize) -> Result<usize, TenantError> {
+        let ctx = Context::new(crate::audit::Actor::system("retention"));
+        let now = self.now();
+        let expired = self.ports.tenants.retention_expired(now, batch).await?;
+        let mut deleted = 0;
+        for tenant in expired {
+            let org = OrgRef::Id(tenant.org_id);
+            let result = self
+                .modify_tenant(&ctx, &org, &TenantRef::Id(tenant.id), |current, now| {
+                    // Restored (or otherwise changed) since it was listed: leave it.
+                    let still_due = current.lifecycle.status == TenantStatus::Deactivated
+                        && current.lifecycle.retention_ends_at.is_some_and(|end| end <= now);
+                    if !still_due {
+                        return Err(TenantError::NotFound);
+                    }
+                    let reason = Reason::system("retention period ended");
+                    Ok(tombstone(&ctx, current, now, Some(reason)))
+                })
+                .await;
+            match result {
+                Ok(_) => deleted += 1,
+                Err(TenantError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Reads a tenant of `org`, computes its next version with `change`, and
+    /// writes it with the audit record; retries on a lost race with a fresh read.
+    async fn modify_tenant<F>(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        tenant: &TenantRef,
+        change: F,
+    ) -> Result<Tenant, TenantError>
+    where
+        F: Fn(&Tenant, DateTime<Utc>) -> Result<TenantChange, TenantError> + Send + Sync,
+    {
+        let org = self.find_org(org).await?.ok_or(TenantError::OrgNotFound)?;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.load_tenant(&org, tenant).await?;
+            let now = self.now();
+            let (mut next, action, changes, reason) = change(&current, now)?;
+            if changes.is_empty() && reason.is_none() && next.lifecycle == current.lifecycle {
+                return Ok(current);
+            }
+            next.updated_at = now;
+            next.version = current.version + 1;
+            let mut audit: AuditRecord = self.audit(ctx, now, tenant_subject(&next, action, changes));
+            audit.reason = reason;
+            match self.ports.tenants.update_tenant(&next, &audit).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TenantError::Unavailable("too many concurrent updates".into()))
+    }
+}
+
+/// The next version of a tenant, the audit action, its field changes and reason.
+type TenantChange = (Tenant, AuditAction, Vec<Change>, Option<Reason>);
+
+fn tombstone(ctx: &Context, current: &Tenant, now: DateTime<Utc>, reason: Option<Reason>) -> TenantChange {
+    let next = Tenant {
+        // The name may be personal data: the tombstone keeps only the key.
+        name: Name::parse(current.key.as_str()).expect("a tenant key is a valid name"),
+        owner: None,
+        metadata: Metadata::default(),
+        lifecycle: Lifecycle {
+            status: TenantStatus::Deleted,
+            changed_at: now,
+            changed_by: ctx.actor.clone(),
+            reason: reason.clone(),
+            retention_ends_at: None,
+        },
+        ..current.clone()
+    };
+    let changes = vec![Change {
+        field: "status",
+        from: Some(current.lifecycle.status.to_string()),
+        to: Some(TenantStatus::Deleted.to_string()),
+    }];
+    (next, AuditAction::TenantDeleted, changes, reason)
+}
+
+fn transition_action(action: LifecycleAction) -> AuditAction {
+    match action {
+        LifecycleAction::Suspend => AuditAction::TenantSuspended,
+        LifecycleAction::Reactivate => AuditAction::TenantReactivated,
+        LifecycleAction::Deactivate => AuditAction::TenantDeactivated,
+        LifecycleAction::Restore => AuditAction::TenantRestored,
+        LifecycleAction::Delete => AuditAction::TenantDeleted,
+    }
+}
+
+pub(super) fn tenant_subject(tenant: &Tenant, action: AuditAction, changes: Vec<Change>) -> Subject {
+    Subject {
+        action,
+        target_kind: TargetKind::Tenant,
+        target_id: tenant.id.as_uuid(),
+        org_id: tenant.org_id,
+        tenant_id: Some(tenant.id),
+        changes,
+    }
+}
+
+pub(super) fn new_namespace(
+    tenancy: &Tenancy,
+    tenant: &Tenant,
+    new: &NewNamespace,
+    now: DateTime<Utc>,
+) -> Namespace {
+    Namespace {
+        id: NamespaceId::from_uuid(tenancy.new_id()),
+        org_id: tenant.org_id,
+        tenant_id: tenant.id,
+        key: new.key.clone(),
+        name: new
+            .name
+            .clone()
+            .unwrap_or_else(|| Name::parse(new.key.as_str()).expect("a key is a valid name")),
+        mode: new.mode,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}

@@ -1,0 +1,301 @@
+//! Small validated values shared by the entities: names, plans, emails, owners,
+//! reasons, metadata and namespace modes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A value that failed validation, with a message meant for the API caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub(crate) String);
+
+impl InvalidValue {
+    fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// A display name: 1–200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(String);
+
+impl Name {
+    /// Longest name allowed, in characters.
+    pub const MAX_LEN: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let trimmed = raw.trim();
+        let len = trimmed.chars().count();
+        if len == 0 {
+            return Err(InvalidValue::new("must not be empty"));
+        }
+        if len > Self::MAX_LEN {
+            return Err(InvalidValue::new(format!(
+                "must be at most {} characters long (got {len})",
+                Self::MAX_LEN
+            )));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(InvalidValue::new("must not contain control characters"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A subscription plan code such as `free`, `pro` or `enterprise-2026`:
+/// 1–63 characters of `[a-z0-9-_]`. Quotas per plan arrive with the quota issue.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Plan(String);
+
+impl Plan {
+    /// The plan a tenant gets when provisioning names none.
+    pub fn free() -> Self {
+        Self("free".to_owned())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        if raw.is_empty() || raw.len() > 63 {
+            return Err(InvalidValue::new("must be 1 to 63 characters long"));
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            return Err(InvalidValue::new(
+                "may contain only lowercase letters, digits, '-' and '_'",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email address, checked for shape only (`local@domain.tld`, ≤ 254 chars);
+/// deliverability is the identity provider's concern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let bad = || InvalidValue::new("must be an email address like name@example.com");
+        if raw.len() > 254 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = raw.split_once('@').ok_or_else(bad)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(bad());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The tenant's owner: a reference into the SaaS builder's identity system.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Owner {
+    pub user_id: UserId,
+    pub email: Email,
+}
+
+/// An identity reference owned by the SaaS builder (1–200 printable characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        if raw.is_empty() || raw.len() > 200 || raw.chars().any(char::is_control) {
+            return Err(InvalidValue::new(
+                "must be 1 to 200 characters without control characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a lifecycle transition happened: required, 1–500 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reason(String);
+
+impl Reason {
+    pub const MAX_LEN: usize = 500;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidValue::new("must not be empty"));
+        }
+        if trimmed.chars().count() > Self::MAX_LEN {
+            return Err(InvalidValue::new(format!(
+                "must be at most {} characters long",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// A reason written by the platform itself (background jobs).
+    pub(crate) fn system(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a namespace serves real traffic or tests (SPEC §1). Fixed at creation:
+/// API keys carry the mode in their prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Live,
+    Test,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// Free key-value strings on a tenant: at most [`Metadata::MAX_KEYS`] keys and
+/// [`Metadata::MAX_BYTES`] bytes of keys and values together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Metadata(BTreeMap<String, String>);
+
+impl Metadata {
+    pub const MAX_KEYS: usize = 64;
+    pub const MAX_BYTES: usize = 4096;
+    const MAX_KEY_LEN: usize = 64;
+
+    /// Validates a whole map.
+    pub fn new(entries: BTreeMap<String, String>) -> Result<Self, InvalidValue> {
+        let metadata = Self(entries);
+        metadata.check()?;
+        Ok(metadata)
+    }
+
+    fn check(&self) -> Result<(), InvalidValue> {
+        if self.0.len() > Self::MAX_KEYS {
+            return Err(InvalidValue::new(format!(
+                "may hold at most {} keys (got {})",
+                Self::MAX_KEYS,
+                self.0.len()
+            )));
+        }
+        for key in self.0.keys() {
+            let ok = !key.is_empty()
+                && key.len() <= Self::MAX_KEY_LEN
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+            if !ok {
+                return Err(InvalidValue::new(format!(
+                    "key {key:?} must be 1 to {} characters of letters, digits, '-', '_', '.' or ':'",
+                    Self::MAX_KEY_LEN
+                )));
+            }
+        }
+        let bytes = self.byte_size();
+        if bytes > Self::MAX_BYTES {
+            return Err(InvalidValue::new(format!(
+                "may hold at most {} bytes of keys and values (got {bytes})",
+                Self::MAX_BYTES
+            )));
+        }
+        Ok(())
+    }
+
+    fn byte_size(&self) -> usize {
+        self.0.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+
+    /// Applies a JSON merge-patch: `Some(v)` sets a key, `None` removes it.
+    /// The result is validated as a whole; on error `self` is unchanged.
+    pub fn merge(&self, patch: &BTreeMap<String, Option<String>>) -> Result<Self, InvalidValue> {
+        let mut next = self.0.clone();
+        for (key, value) in patch {
+            match value {
+                Some(value) => next.insert(key.clone(), value.clone()),
+                None => next.remove(key),
+            };
+        }
+        Self::new(next)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_limits_hold_after_a_merge() {
+        let base = Metadata::new(BTreeMap::from([("tier".into(), "gold".into())])).unwrap();
+        let too_many: BTreeMap<_, _> = (0..64).map(|i| (format!("k{i}"), Some("v".into()))).collect();
+        assert!(base.merge(&too_many).is_err(), "65 keys");
+        let big = BTreeMap::from([("blob".to_owned(), Some("x".repeat(4096)))]);
+        assert!(base.merge(&big).is_err(), "over 4 KiB");
+        let removed = base.merge(&BTreeMap::from([("tier".to_owned(), None)])).unwrap();
+        assert!(removed.is_empty());
+    }
+
+    #[test]
+    fn emails_and_names_are_checked() {
+        assert!(Email::parse("ops@acme.io").is_ok());
+        for bad in ["", "acme.io", "a@b", "a@.b.c", "a b@c.d", "@c.d"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Name::parse("  Acme  ").unwrap().as_str(), "Acme");
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse("a\u{0}b").is_err());
+    }
+}
