@@ -28,7 +28,11 @@ impl ManualClock {
 impl Default for ManualClock {
     /// 2026-01-01T00:00:00Z.
     fn default() -> Self {
-        Self::at(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid date"))
+        Self::at(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .expect("valid date"),
+        )
     }
 }
 

@@ -53,7 +53,10 @@ impl State {
     fn find_tenant(&self, r: &TenantRef) -> Option<&Tenant> {
         match r {
             TenantRef::Id(id) => self.tenants.get(id),
-            TenantRef::Key(key) => self.tenant_keys.get(key).and_then(|id| self.tenants.get(id)),
+            TenantRef::Key(key) => self
+                .tenant_keys
+                .get(key)
+                .and_then(|id| self.tenants.get(id)),
         }
     }
 
@@ -97,9 +100,17 @@ impl OrgStore for MemoryStore {
         Ok(id.and_then(|id| s.orgs.get(&id)).cloned())
     }
 
-    async fn list_orgs(&self, after_id: Option<OrgId>, limit: usize) -> Result<Vec<Org>, StoreError> {
+    async fn list_orgs(
+        &self,
+        after_id: Option<OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Org>, StoreError> {
         let s = self.read();
-        Ok(s.orgs.range(after(after_id)).map(|(_, o)| o.clone()).take(limit).collect())
+        Ok(s.orgs
+            .range(after(after_id))
+            .map(|(_, o)| o.clone())
+            .take(limit)
+            .collect())
     }
 
     async fn update_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError> {
@@ -124,7 +135,8 @@ impl TenantStore for MemoryStore {
         }
         for (i, ns) in p.namespaces.iter().enumerate() {
             let clash = p.namespaces[..i].iter().any(|other| other.key == ns.key)
-                || s.namespace_keys.contains_key(&(p.tenant.id, ns.key.clone()));
+                || s.namespace_keys
+                    .contains_key(&(p.tenant.id, ns.key.clone()));
             if clash {
                 return Err(StoreError::Taken(Unique::NamespaceKey));
             }
@@ -206,12 +218,18 @@ impl TenantStore for MemoryStore {
 
 #[async_trait]
 impl NamespaceStore for MemoryStore {
-    async fn create_namespace(&self, ns: &Namespace, audit: &AuditRecord) -> Result<(), StoreError> {
+    async fn create_namespace(
+        &self,
+        ns: &Namespace,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut s = self.write();
         if !s.tenants.contains_key(&ns.tenant_id) {
             return Err(StoreError::Stale);
         }
-        if s.namespace_keys.contains_key(&(ns.tenant_id, ns.key.clone())) {
+        if s.namespace_keys
+            .contains_key(&(ns.tenant_id, ns.key.clone()))
+        {
             return Err(StoreError::Taken(Unique::NamespaceKey));
         }
         s.insert_namespace(ns);
@@ -251,7 +269,11 @@ impl NamespaceStore for MemoryStore {
             .collect())
     }
 
-    async fn update_namespace(&self, ns: &Namespace, audit: &AuditRecord) -> Result<(), StoreError> {
+    async fn update_namespace(
+        &self,
+        ns: &Namespace,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut s = self.write();
         match s.namespaces.get(&ns.id) {
             Some(stored)

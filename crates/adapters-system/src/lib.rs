@@ -10,7 +10,10 @@ use uuid::Uuid;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods, reason = "this is the Clock port's adapter")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "this is the Clock port's adapter"
+    )]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
@@ -22,7 +25,10 @@ impl Clock for SystemClock {
 pub struct UuidV7Ids;
 
 impl IdGenerator for UuidV7Ids {
-    #[allow(clippy::disallowed_methods, reason = "this is the IdGenerator port's adapter")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "this is the IdGenerator port's adapter"
+    )]
     fn new_id(&self) -> Uuid {
         Uuid::now_v7()
     }

@@ -121,9 +121,18 @@ mod tests {
     fn every_state_action_pair_follows_the_lifecycle_table() {
         let table: [(S, [Option<S>; 5]); 4] = [
             //              suspend            reactivate       deactivate            restore          delete
-            (S::Active, [Some(S::Suspended), None, Some(S::Deactivated), None, None]),
-            (S::Suspended, [None, Some(S::Active), Some(S::Deactivated), None, None]),
-            (S::Deactivated, [None, None, None, Some(S::Active), Some(S::Deleted)]),
+            (
+                S::Active,
+                [Some(S::Suspended), None, Some(S::Deactivated), None, None],
+            ),
+            (
+                S::Suspended,
+                [None, Some(S::Active), Some(S::Deactivated), None, None],
+            ),
+            (
+                S::Deactivated,
+                [None, None, None, Some(S::Active), Some(S::Deleted)],
+            ),
             (S::Deleted, [None, None, None, None, None]),
         ];
         for (from, outcomes) in table {

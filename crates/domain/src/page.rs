@@ -137,7 +137,8 @@ impl<T> Page<T> {
 /// Compares a `(text, id)` sort key with a cursor position, for keyset filters
 /// written in Rust (the in-memory store); SQL adapters use row comparisons.
 pub(crate) fn compare_key(text: Option<&str>, id: Uuid, position: &Position) -> Ordering {
-    text.cmp(&position.text.as_deref()).then(id.cmp(&position.id))
+    text.cmp(&position.text.as_deref())
+        .then(id.cmp(&position.id))
 }
 
 #[cfg(test)]
@@ -154,7 +155,10 @@ mod tests {
         let c = Cursor::encode(&p);
         assert_eq!(c.decode("name"), Ok(p));
         assert_eq!(c.decode("-name"), Err(PageError::Cursor));
-        assert_eq!(Cursor::from_raw("garbage!").decode("name"), Err(PageError::Cursor));
+        assert_eq!(
+            Cursor::from_raw("garbage!").decode("name"),
+            Err(PageError::Cursor)
+        );
     }
 
     #[test]

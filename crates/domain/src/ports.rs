@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use crate::audit::AuditRecord;
 use crate::ids::{NamespaceId, OrgId, TenantId};
+use crate::ids::{NamespaceRef, OrgRef, TenantRef};
 use crate::namespace::Namespace;
 use crate::org::Org;
 use crate::query::TenantQuery;
 use crate::tenant::Tenant;
-use crate::ids::{NamespaceRef, OrgRef, TenantRef};
 
 /// Reads the time. Time is an input so tests can fix it.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -73,8 +73,7 @@ pub trait OrgStore: Send + Sync {
     async fn get_org(&self, org: &OrgRef) -> Result<Option<Org>, StoreError>;
 
     /// Orgs in id order, strictly after `after`, at most `limit` of them.
-    async fn list_orgs(&self, after: Option<OrgId>, limit: usize)
-    -> Result<Vec<Org>, StoreError>;
+    async fn list_orgs(&self, after: Option<OrgId>, limit: usize) -> Result<Vec<Org>, StoreError>;
 
     /// Replaces the org whose stored version is `org.version - 1`, with its audit
     /// record. `Stale` if the stored version differs or the org is gone.

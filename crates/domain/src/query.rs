@@ -58,10 +58,7 @@ impl TenantSort {
     /// Orders two tenants as a listing in this order shows them.
     pub fn compare(self, a: &Tenant, b: &Tenant) -> Ordering {
         let ascending = if self.by_name() {
-            a.name
-                .as_str()
-                .cmp(b.name.as_str())
-                .then(a.id.cmp(&b.id))
+            a.name.as_str().cmp(b.name.as_str()).then(a.id.cmp(&b.id))
         } else {
             a.id.cmp(&b.id)
         };

@@ -280,11 +280,15 @@ mod tests {
     #[test]
     fn metadata_limits_hold_after_a_merge() {
         let base = Metadata::new(BTreeMap::from([("tier".into(), "gold".into())])).unwrap();
-        let too_many: BTreeMap<_, _> = (0..64).map(|i| (format!("k{i}"), Some("v".into()))).collect();
+        let too_many: BTreeMap<_, _> = (0..64)
+            .map(|i| (format!("k{i}"), Some("v".into())))
+            .collect();
         assert!(base.merge(&too_many).is_err(), "65 keys");
         let big = BTreeMap::from([("blob".to_owned(), Some("x".repeat(4096)))]);
         assert!(base.merge(&big).is_err(), "over 4 KiB");
-        let removed = base.merge(&BTreeMap::from([("tier".to_owned(), None)])).unwrap();
+        let removed = base
+            .merge(&BTreeMap::from([("tier".to_owned(), None)]))
+            .unwrap();
         assert!(removed.is_empty());
     }
 

@@ -109,4 +109,10 @@ macro_rules! from_store_error {
         }
     )*};
 }
-from_store_error!(OrgError, ProvisionError, TenantError, NamespaceError, ListError);
+from_store_error!(
+    OrgError,
+    ProvisionError,
+    TenantError,
+    NamespaceError,
+    ListError
+);

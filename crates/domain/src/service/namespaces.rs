@@ -23,7 +23,11 @@ impl From<TenantError> for NamespaceError {
 }
 
 impl Tenancy {
-    async fn namespace_parent(&self, org: &OrgRef, tenant: &TenantRef) -> Result<Tenant, NamespaceError> {
+    async fn namespace_parent(
+        &self,
+        org: &OrgRef,
+        tenant: &TenantRef,
+    ) -> Result<Tenant, NamespaceError> {
         let tenant = self.get_tenant(org, tenant).await?;
         if tenant.lifecycle.status == TenantStatus::Deleted {
             return Err(NamespaceError::TenantNotFound);
@@ -45,7 +49,11 @@ impl Tenancy {
         }
         let now = self.now();
         let ns = new_namespace(self, &tenant, &new, now);
-        let audit = self.audit(ctx, now, namespace_subject(&ns, AuditAction::NamespaceCreated, Vec::new()));
+        let audit = self.audit(
+            ctx,
+            now,
+            namespace_subject(&ns, AuditAction::NamespaceCreated, Vec::new()),
+        );
         match self.ports.namespaces.create_namespace(&ns, &audit).await {
             Ok(()) => Ok(ns),
             Err(StoreError::Taken(Unique::NamespaceKey)) => Err(NamespaceError::KeyTaken(new.key)),
@@ -77,17 +85,22 @@ impl Tenancy {
         limit: Limit,
     ) -> Result<Page<Namespace>, ListError> {
         let after = decode_id_cursor(cursor)?.map(NamespaceId::from_uuid);
-        let tenant = self.namespace_parent(org, tenant).await.map_err(|e| match e {
-            NamespaceError::OrgNotFound => ListError::OrgNotFound,
-            NamespaceError::Unavailable(m) => ListError::Unavailable(m),
-            _ => ListError::TenantNotFound,
-        })?;
+        let tenant = self
+            .namespace_parent(org, tenant)
+            .await
+            .map_err(|e| match e {
+                NamespaceError::OrgNotFound => ListError::OrgNotFound,
+                NamespaceError::Unavailable(m) => ListError::Unavailable(m),
+                _ => ListError::TenantNotFound,
+            })?;
         let items = self
             .ports
             .namespaces
             .list_namespaces(tenant.id, after, limit.get() + 1)
             .await?;
-        Ok(Page::from_fetched(items, limit, |n| id_position(n.id.as_uuid())))
+        Ok(Page::from_fetched(items, limit, |n| {
+            id_position(n.id.as_uuid())
+        }))
     }
 
     /// Renames a namespace of an active tenant. Key and mode never change.
@@ -110,9 +123,10 @@ impl Tenancy {
             let Some(name) = patch.name.clone() else {
                 return Ok(current);
             };
-            let changes: Vec<Change> = Change::of("name", &current.name, &name, |n| Some(n.to_string()))
-                .into_iter()
-                .collect();
+            let changes: Vec<Change> =
+                Change::of("name", &current.name, &name, |n| Some(n.to_string()))
+                    .into_iter()
+                    .collect();
             if changes.is_empty() {
                 return Ok(current);
             }
@@ -126,14 +140,20 @@ impl Tenancy {
                 version: current.version + 1,
                 ..current
             };
-            let audit = self.audit(ctx, now, namespace_subject(&next, AuditAction::NamespaceUpdated, changes));
+            let audit = self.audit(
+                ctx,
+                now,
+                namespace_subject(&next, AuditAction::NamespaceUpdated, changes),
+            );
             match self.ports.namespaces.update_namespace(&next, &audit).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(NamespaceError::Unavailable("too many concurrent updates".into()))
+        Err(NamespaceError::Unavailable(
+            "too many concurrent updates".into(),
+        ))
     }
 }
 

@@ -154,6 +154,8 @@ impl Tenancy {
             .audit
             .audit_records(org.id, tenant_id, after, limit.get() + 1)
             .await?;
-        Ok(Page::from_fetched(items, limit, |r| id_position(r.id.as_uuid())))
+        Ok(Page::from_fetched(items, limit, |r| {
+            id_position(r.id.as_uuid())
+        }))
     }
 }

@@ -46,7 +46,12 @@ impl Tenancy {
 
         // Twice at most: the second round sees the tenant a concurrent request created.
         for _ in 0..2 {
-            if let Some(existing) = self.ports.tenants.get_tenant(&TenantRef::Key(spec.key.clone())).await? {
+            if let Some(existing) = self
+                .ports
+                .tenants
+                .get_tenant(&TenantRef::Key(spec.key.clone()))
+                .await?
+            {
                 if existing.org_id != org.id || existing.lifecycle.status == TenantStatus::Deleted {
                     return Err(ProvisionError::KeyTaken(spec.key));
                 }
@@ -166,7 +171,11 @@ impl Tenancy {
             .iter()
             .map(|ns| new_namespace(self, &tenant, ns, now))
             .collect();
-        let audit = self.audit(ctx, now, tenant_subject(&tenant, AuditAction::TenantProvisioned, Vec::new()));
+        let audit = self.audit(
+            ctx,
+            now,
+            tenant_subject(&tenant, AuditAction::TenantProvisioned, Vec::new()),
+        );
         Provisioning {
             tenant,
             namespaces,
@@ -175,12 +184,20 @@ impl Tenancy {
     }
 
     /// A tenant of `org` (a tombstone if deleted).
-    pub async fn get_tenant(&self, org: &OrgRef, tenant: &TenantRef) -> Result<Tenant, TenantError> {
+    pub async fn get_tenant(
+        &self,
+        org: &OrgRef,
+        tenant: &TenantRef,
+    ) -> Result<Tenant, TenantError> {
         let org = self.find_org(org).await?.ok_or(TenantError::OrgNotFound)?;
         self.load_tenant(&org, tenant).await
     }
 
-    pub(super) async fn load_tenant(&self, org: &Org, tenant: &TenantRef) -> Result<Tenant, TenantError> {
+    pub(super) async fn load_tenant(
+        &self,
+        org: &Org,
+        tenant: &TenantRef,
+    ) -> Result<Tenant, TenantError> {
         match self.ports.tenants.get_tenant(tenant).await? {
             Some(t) if t.org_id == org.id => Ok(t),
             _ => Err(TenantError::NotFound),
@@ -306,7 +323,12 @@ impl Tenancy {
                 from: Some(current.lifecycle.status.to_string()),
                 to: Some(status.to_string()),
             }];
-            Ok((next, transition_action(action), changes, Some(reason.clone())))
+            Ok((
+                next,
+                transition_action(action),
+                changes,
+                Some(reason.clone()),
+            ))
         })
         .await
     }
@@ -322,7 +344,10 @@ impl Tenancy {
         reason: Option<Reason>,
     ) -> Result<Tenant, TenantError> {
         self.modify_tenant(ctx, org, tenant, |current, now| {
-            current.lifecycle.status.transition(LifecycleAction::Delete)?;
+            current
+                .lifecycle
+                .status
+                .transition(LifecycleAction::Delete)?;
             if confirm != current.key.as_str() {
                 return Err(TenantError::ConfirmationMismatch);
             }
@@ -344,7 +369,10 @@ impl Tenancy {
                 .modify_tenant(&ctx, &org, &TenantRef::Id(tenant.id), |current, now| {
                     // Restored (or otherwise changed) since it was listed: leave it.
                     let still_due = current.lifecycle.status == TenantStatus::Deactivated
-                        && current.lifecycle.retention_ends_at.is_some_and(|end| end <= now);
+                        && current
+                            .lifecycle
+                            .retention_ends_at
+                            .is_some_and(|end| end <= now);
                     if !still_due {
                         return Err(TenantError::NotFound);
                     }
@@ -383,7 +411,8 @@ impl Tenancy {
             }
             next.updated_at = now;
             next.version = current.version + 1;
-            let mut audit: AuditRecord = self.audit(ctx, now, tenant_subject(&next, action, changes));
+            let mut audit: AuditRecord =
+                self.audit(ctx, now, tenant_subject(&next, action, changes));
             audit.reason = reason;
             match self.ports.tenants.update_tenant(&next, &audit).await {
                 Ok(()) => return Ok(next),
@@ -391,14 +420,21 @@ impl Tenancy {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(TenantError::Unavailable("too many concurrent updates".into()))
+        Err(TenantError::Unavailable(
+            "too many concurrent updates".into(),
+        ))
     }
 }
 
 /// The next version of a tenant, the audit action, its field changes and reason.
 type TenantChange = (Tenant, AuditAction, Vec<Change>, Option<Reason>);
 
-fn tombstone(ctx: &Context, current: &Tenant, now: DateTime<Utc>, reason: Option<Reason>) -> TenantChange {
+fn tombstone(
+    ctx: &Context,
+    current: &Tenant,
+    now: DateTime<Utc>,
+    reason: Option<Reason>,
+) -> TenantChange {
     let next = Tenant {
         // The name may be personal data: the tombstone keeps only the key.
         name: Name::parse(current.key.as_str()).expect("a tenant key is a valid name"),
@@ -431,7 +467,11 @@ fn transition_action(action: LifecycleAction) -> AuditAction {
     }
 }
 
-pub(super) fn tenant_subject(tenant: &Tenant, action: AuditAction, changes: Vec<Change>) -> Subject {
+pub(super) fn tenant_subject(
+    tenant: &Tenant,
+    action: AuditAction,
+    changes: Vec<Change>,
+) -> Subject {
     Subject {
         action,
         target_kind: TargetKind::Tenant,
