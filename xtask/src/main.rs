@@ -1,1 +1,192 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>` (the alias lives in
+//! `.cargo/config.toml`). Standard library only, so it builds in seconds and
+//! never drifts with the workspace's dependencies.
+//!
+//! Every command is one arm of the `match` in [`run`]; later ones (`db up|down|reset`,
+//! `bench`, `openapi --check`) slot in the same way.
+
+mod purity;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [args]
+
+Commands:
+  ci        what CI runs, in order, stopping at the first failure:
+              formatting, domain purity, clippy (warnings are errors), every test
+  test      every test of the workspace (`cargo test --workspace --locked`);
+              extra args are passed on, e.g. `cargo xtask test -p domain -- lifecycle`
+  purity    fail if the domain crate depends, even indirectly, on an I/O or
+              runtime crate (tokio, sqlx, axum, hyper, reqwest, tower, mio)
+  help      this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("xtask: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("\nxtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+enum Failure {
+    /// The command line was wrong: usage is printed and the exit code is 2.
+    Usage(String),
+    /// A step ran and failed; the message says which.
+    Failed(String),
+}
+
+fn run(args: &[String]) -> Result<(), Failure> {
+    let Some((command, rest)) = args.split_first() else {
+        return Err(Failure::Usage("no command given".to_owned()));
+    };
+    match command.as_str() {
+        "ci" => {
+            no_extra_args("ci", rest)?;
+            ci()
+        }
+        "test" => test(rest),
+        "purity" => {
+            no_extra_args("purity", rest)?;
+            purity::check(&Cargo::new())
+        }
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(Failure::Usage(format!("unknown command `{other}`"))),
+    }
+}
+
+fn no_extra_args(command: &str, rest: &[String]) -> Result<(), Failure> {
+    match rest.first() {
+        None => Ok(()),
+        Some(arg) => Err(Failure::Usage(format!(
+            "`{command}` takes no arguments (got `{arg}`)"
+        ))),
+    }
+}
+
+/// Mirrors CI. The cheap checks come first so a formatting slip fails in seconds,
+/// not after a full build.
+fn ci() -> Result<(), Failure> {
+    let cargo = Cargo::new();
+    cargo.step(&["fmt", "--all", "--check"])?;
+    purity::check(&cargo)?;
+    cargo.step(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo.step(&["test", "--workspace", "--locked"])?;
+    eprintln!("\nxtask: ci passed");
+    Ok(())
+}
+
+fn test(extra: &[String]) -> Result<(), Failure> {
+    let mut args = vec!["test", "--workspace", "--locked"];
+    args.extend(extra.iter().map(String::as_str));
+    Cargo::new().step(&args)
+}
+
+/// The cargo that runs us (cargo sets `CARGO` for `cargo run`), run from the
+/// workspace root whatever the caller's working directory.
+struct Cargo {
+    program: PathBuf,
+    root: PathBuf,
+}
+
+impl Cargo {
+    fn new() -> Self {
+        let program = env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+        // xtask sits one level below the workspace root.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask lives inside the workspace")
+            .to_path_buf();
+        Self { program, root }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(args).current_dir(&self.root);
+        command
+    }
+
+    /// Runs `cargo <args>` with inherited output; a non-zero exit is a failure
+    /// that names the step.
+    fn step(&self, args: &[&str]) -> Result<(), Failure> {
+        let shown = format!("cargo {}", args.join(" "));
+        eprintln!("\n==> {shown}");
+        let status = self
+            .command(args)
+            .status()
+            .map_err(|e| Failure::Failed(format!("could not start `{shown}`: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Failure::Failed(format!("`{shown}` failed ({status})")))
+        }
+    }
+
+    /// Runs `cargo <args>` and returns its standard output; stderr passes through.
+    fn output(&self, args: &[&str]) -> Result<String, Failure> {
+        let shown = format!("cargo {}", args.join(" "));
+        let output = self
+            .command(args)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| Failure::Failed(format!("could not start `{shown}`: {e}")))?;
+        if !output.status.success() {
+            return Err(Failure::Failed(format!(
+                "`{shown}` failed ({})",
+                output.status
+            )));
+        }
+        String::from_utf8(output.stdout)
+            .map_err(|_| Failure::Failed(format!("`{shown}` printed something that is not UTF-8")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(raw: &[&str]) -> Vec<String> {
+        raw.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn unknown_commands_are_usage_errors() {
+        assert!(matches!(run(&args(&["deploy"])), Err(Failure::Usage(_))));
+        assert!(matches!(run(&args(&[])), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn ci_and_purity_refuse_extra_arguments() {
+        assert!(matches!(
+            run(&args(&["ci", "--fast"])),
+            Err(Failure::Usage(_))
+        ));
+        assert!(matches!(
+            run(&args(&["purity", "x"])),
+            Err(Failure::Usage(_))
+        ));
+    }
+}

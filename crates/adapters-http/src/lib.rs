@@ -1,1 +1,156 @@
+//! # Tenancy's HTTP API
+//!
+//! The axum adapter in front of [`domain::Tenancy`]: JSON endpoints under `/v1`
+//! (SPEC §10), RFC 9457 problems for every error, platform-admin authentication,
+//! request ids, tracing, and an OpenAPI 3.1 document generated from the handlers.
+//!
+//! [`router`] builds the whole service; [`openapi`] returns the same document the
+//! router serves at `/openapi.json`, for tools that want it without a server.
+//!
+//! Code map:
+//! - `orgs`, `tenants`, `namespaces`, `audit`, `regions`, `health`: one module per
+//!   resource, each with its handlers and its request/response bodies;
+//! - `openapi`: which routes exist, which need the admin token, and the document;
+//! - `problem`: error codes, domain error translation, rendering;
+//! - `extract`, `validate`, `page`: turning raw requests into domain values;
+//! - `auth`, `request_id`, `telemetry`: the cross-cutting layers.
 
+mod audit;
+mod auth;
+mod extract;
+mod health;
+mod namespaces;
+mod openapi;
+mod orgs;
+mod page;
+mod problem;
+mod regions;
+mod request_id;
+mod telemetry;
+mod tenants;
+mod validate;
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::http::header::CONTENT_LENGTH;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use domain::Tenancy;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::auth::AdminToken;
+
+/// Largest request body accepted (SPEC §9): 1 MiB.
+pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What the HTTP adapter needs from configuration.
+pub struct HttpConfig {
+    /// The platform admin bearer token (compare in constant time; never log it).
+    pub admin_token: String,
+    /// When set, tenant responses include `subdomain: "{tenant key}.{base_domain}"`.
+    pub base_domain: Option<String>,
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("admin_token", &"<redacted>")
+            .field("base_domain", &self.base_domain)
+            .finish()
+    }
+}
+
+/// What every handler can reach. Cheap to clone: everything is shared.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub tenancy: Tenancy,
+    pub admin: AdminToken,
+    pub base_domain: Option<Arc<str>>,
+    pub docs: Arc<openapi::Published>,
+}
+
+/// The whole HTTP service: every route, its middleware, the OpenAPI document at
+/// `/openapi.json` and a browsable rendering of it at `/docs`.
+pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
+    if config.admin_token.is_empty() {
+        tracing::warn!("the admin token is empty: every admin endpoint will answer 401");
+    }
+    let api = openapi::api();
+    let state = AppState {
+        tenancy,
+        admin: AdminToken::new(&config.admin_token),
+        base_domain: config.base_domain.filter(|d| !d.is_empty()).map(Arc::from),
+        docs: Arc::new(openapi::Published::new(api.document)),
+    };
+    let admin = api.admin.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_admin,
+    ));
+    admin
+        .merge(api.public)
+        .fallback(problem::route_not_found)
+        // After every route: it sets the fallback of the routes registered so far.
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(
+            // Outermost first.
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(request_id::drop_unacceptable))
+                .layer(SetRequestIdLayer::new(request_id::HEADER, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+                .layer(telemetry::trace_layer())
+                .layer(middleware::from_fn(problem::finish))
+                .layer(CatchPanicLayer::custom(telemetry::panic_response))
+                .layer(middleware::from_fn(refuse_oversized_bodies))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of [`router`]'s API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::api().document
+}
+
+/// Refuses a body announced as too large before reading any of it. Bodies without
+/// a length (chunked) are cut at the same size by `DefaultBodyLimit` when read.
+async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return problem::payload_too_large().into_response();
+    }
+    next.run(request).await
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("base_domain", &self.base_domain)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_never_shows_the_admin_token() {
+        let config = HttpConfig {
+            admin_token: "super-secret".to_owned(),
+            base_domain: Some("tenancy.example".to_owned()),
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("super-secret"), "{shown}");
+        assert!(shown.contains("tenancy.example"), "{shown}");
+    }
+}

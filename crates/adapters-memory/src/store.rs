@@ -23,8 +23,10 @@ struct State {
     tenant_keys: HashMap<TenantKey, TenantId>,
     namespaces: BTreeMap<NamespaceId, Namespace>,
     namespace_keys: HashMap<(TenantId, NamespaceKey), NamespaceId>,
-    /// Keyed by id: ids are time-ordered, so this is the order written.
-    audit: BTreeMap<Uuid, AuditRecord>,
+    /// In the order written (ids are minted before the lock, so racing writers
+    /// may append out of id order), with each record's position by id.
+    audit: Vec<AuditRecord>,
+    audit_positions: HashMap<Uuid, usize>,
 }
 
 /// Every storage port in memory. Cheap to share behind an `Arc`.
@@ -60,6 +62,12 @@ impl State {
         }
     }
 
+    fn tenant_is_active(&self, id: TenantId) -> bool {
+        self.tenants
+            .get(&id)
+            .is_some_and(|t| t.lifecycle.status == TenantStatus::Active)
+    }
+
     fn insert_namespace(&mut self, ns: &Namespace) {
         self.namespace_keys
             .insert((ns.tenant_id, ns.key.clone()), ns.id);
@@ -67,7 +75,9 @@ impl State {
     }
 
     fn append(&mut self, audit: &AuditRecord) {
-        self.audit.insert(audit.id.as_uuid(), audit.clone());
+        self.audit_positions
+            .insert(audit.id.as_uuid(), self.audit.len());
+        self.audit.push(audit.clone());
     }
 }
 
@@ -224,7 +234,7 @@ impl NamespaceStore for MemoryStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
-        if !s.tenants.contains_key(&ns.tenant_id) {
+        if !s.tenant_is_active(ns.tenant_id) {
             return Err(StoreError::Stale);
         }
         if s.namespace_keys
@@ -282,6 +292,9 @@ impl NamespaceStore for MemoryStore {
                     && stored.key == ns.key => {}
             _ => return Err(StoreError::Stale),
         }
+        if !s.tenant_is_active(ns.tenant_id) {
+            return Err(StoreError::Stale);
+        }
         s.namespaces.insert(ns.id, ns.clone());
         s.append(audit);
         Ok(())
@@ -298,9 +311,15 @@ impl AuditLog for MemoryStore {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let s = self.read();
-        Ok(s.audit
-            .range(after(after_id))
-            .map(|(_, r)| r)
+        let start = match after_id {
+            None => 0,
+            Some(id) => match s.audit_positions.get(&id) {
+                Some(position) => position + 1,
+                None => return Ok(Vec::new()),
+            },
+        };
+        Ok(s.audit[start..]
+            .iter()
             .filter(|r| r.org_id == org && tenant.is_none_or(|t| r.tenant_id == Some(t)))
             .take(limit)
             .cloned()

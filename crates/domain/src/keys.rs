@@ -75,6 +75,9 @@ pub enum KeyError {
     BadEdge,
     #[error("{0:?} is reserved")]
     Reserved(String),
+    /// A key that reads as a UUID could never be told apart from an id in a path.
+    #[error("must not have the shape of a UUID (it would read as an id)")]
+    LooksLikeId,
 }
 
 fn validate(raw: &str) -> Result<(), KeyError> {
@@ -93,6 +96,9 @@ fn validate(raw: &str) -> Result<(), KeyError> {
     }
     if raw.starts_with('-') || raw.ends_with('-') {
         return Err(KeyError::BadEdge);
+    }
+    if uuid::Uuid::try_parse(raw).is_ok() {
+        return Err(KeyError::LooksLikeId);
     }
     Ok(())
 }

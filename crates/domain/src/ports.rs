@@ -117,7 +117,8 @@ pub trait TenantStore: Send + Sync {
 #[async_trait]
 pub trait NamespaceStore: Send + Sync {
     /// Inserts the namespace with its audit record. `Taken(NamespaceKey)` if its
-    /// tenant already has that key.
+    /// tenant already has that key; `Stale` if the tenant is gone or no longer
+    /// active (checked in the same atomic operation as the write).
     async fn create_namespace(&self, ns: &Namespace, audit: &AuditRecord)
     -> Result<(), StoreError>;
 
@@ -137,7 +138,8 @@ pub trait NamespaceStore: Send + Sync {
     ) -> Result<Vec<Namespace>, StoreError>;
 
     /// Replaces the namespace whose stored version is `ns.version - 1`, with its
-    /// audit record. `Stale` if the stored version differs or it is gone.
+    /// audit record. `Stale` if the stored version differs, it is gone, or its
+    /// tenant is no longer active.
     async fn update_namespace(&self, ns: &Namespace, audit: &AuditRecord)
     -> Result<(), StoreError>;
 }
@@ -146,8 +148,10 @@ pub trait NamespaceStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AuditLog: Send + Sync {
-    /// The org's records in the order written, optionally only one tenant's,
-    /// strictly after the record `after`, at most `limit`.
+    /// The org's records in the order written (which may differ from id order
+    /// when writers race), optionally only one tenant's, strictly after the
+    /// record `after` in that order, at most `limit`. An `after` the store does
+    /// not know yields nothing.
     async fn audit_records(
         &self,
         org: OrgId,

@@ -183,6 +183,12 @@ pub enum Mode {
 }
 
 impl Mode {
+    pub const ALL: [Self; 2] = [Self::Live, Self::Test];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == raw)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Live => "live",

@@ -1,1 +1,149 @@
+//! # The storage port contract
+//!
+//! Every storage adapter of Tenancy (the in-memory store, Postgres, whatever
+//! comes next) must behave the same behind the ports of `domain::ports`. This
+//! crate writes that behaviour down once, as plain async functions in
+//! [`contract`], each taking a fresh, empty store. An adapter's tests run all of
+//! them with one line:
+//!
+//! ```ignore
+//! test_support::store_contract!(|| async { Arc::new(MemoryStore::new()) });
+//! ```
+//!
+//! The macro expands, where it is invoked, to one `#[test]` per case, grouped in
+//! one module per port family (`orgs::…`, `tenants::…`, `audit::…`), so a
+//! failure names the rule that broke. The factory runs once per case: an adapter
+//! backed by a database hands out a fresh database each time.
+//!
+//! Each test is a plain `#[test]` that runs its case on a multi-threaded tokio
+//! runtime built by [`run_case`] (what `#[tokio::test(flavor = "multi_thread")]`
+//! would build), so the invoking crate needs no runtime setup of its own and
+//! the concurrency cases race on real threads. The generated modules
+//! `use super::*`, so the factory may name what the invoking module imports, or
+//! use `crate::` paths.
+//!
+//! [`fixtures`] has the valid, deterministic values the cases write: fixed time,
+//! time-ordered ids minted in sequence, entities with every field filled in.
 
+pub mod contract;
+pub mod fixtures;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use domain::ports::{AuditLog, NamespaceStore, OrgStore, TenantStore};
+
+/// Every storage port at once: what a complete storage adapter implements.
+pub trait Stores: OrgStore + TenantStore + NamespaceStore + AuditLog + 'static {}
+
+impl<T> Stores for T where T: OrgStore + TenantStore + NamespaceStore + AuditLog + 'static {}
+
+/// Runs one contract case on a store made by `factory`, on a multi-threaded
+/// runtime so the concurrency cases race for real. The test macro calls this;
+/// building the runtime here keeps adapters free of runtime setup.
+pub fn run_case<S, F, Made, C, Ran>(factory: F, case: C)
+where
+    S: Stores,
+    F: FnOnce() -> Made,
+    Made: Future<Output = Arc<S>>,
+    C: FnOnce(Arc<dyn Stores>) -> Ran,
+    Ran: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the contract case");
+    runtime.block_on(async {
+        let store: Arc<dyn Stores> = factory().await;
+        case(store).await;
+    });
+}
+
+/// Expands to the whole contract suite: one test per case, one module per port
+/// family. `$factory` is a closure (or function) taking nothing and returning a
+/// future of `Arc<S>` where `S` implements every storage port: a fresh, empty
+/// store per call.
+///
+/// The list below is the suite; a case written in [`contract`] runs only once it
+/// is named here.
+#[macro_export]
+macro_rules! store_contract {
+    ($factory:expr $(,)?) => {
+        $crate::__store_contract_tests! {
+            $factory;
+            orgs {
+                created_org_is_found_by_id_and_by_key,
+                orgs_that_do_not_exist_are_none,
+                creating_an_org_with_a_used_key_is_taken_and_writes_nothing,
+                orgs_are_listed_in_id_order_after_a_cursor_up_to_a_limit,
+                updating_an_org_from_its_current_version_replaces_it,
+                updating_an_org_from_a_stale_version_is_refused_and_writes_nothing,
+            }
+            tenants {
+                provisioned_tenant_is_found_by_id_and_by_key_with_its_namespaces,
+                tenants_that_do_not_exist_are_none,
+                provisioning_a_used_tenant_key_is_taken_and_writes_nothing,
+                tenant_keys_are_unique_across_orgs,
+                duplicate_namespace_keys_in_one_provisioning_are_taken_and_write_nothing,
+                a_tombstone_keeps_its_tenant_key,
+                updating_a_tenant_from_its_current_version_replaces_it,
+                updating_a_tenant_from_a_stale_version_is_refused_and_writes_nothing,
+                a_tombstone_purges_the_tenants_namespaces_and_no_others,
+                a_stale_tombstone_purges_nothing,
+                retention_expired_lists_only_deactivated_tenants_whose_retention_ended,
+                retention_expired_is_oldest_first_and_honours_the_limit,
+            }
+            inventory {
+                inventory_hides_tombstones_unless_a_status_asks_for_them,
+                inventory_filters_by_org_region_plan_and_metadata,
+                inventory_search_matches_names_case_insensitively_keys_and_exact_ids,
+                inventory_sorts_by_creation_and_by_name_in_both_directions,
+                inventory_resumes_after_a_position_without_skips_or_repeats,
+                inventory_returns_at_most_the_fetch_limit,
+            }
+            namespaces {
+                created_namespace_is_found_by_id_and_by_key_within_its_tenant,
+                namespace_key_used_in_the_tenant_is_taken_and_writes_nothing,
+                the_same_namespace_key_is_allowed_in_another_tenant,
+                another_tenants_namespace_is_none_by_id_and_by_key,
+                namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit,
+                updating_a_namespace_from_its_current_version_replaces_it,
+                updating_a_namespace_from_a_stale_version_is_refused_and_writes_nothing,
+            }
+            audit {
+                audit_records_are_listed_in_the_order_written_not_in_id_order,
+                audit_records_are_filtered_by_org_and_by_tenant,
+                audit_records_resume_after_a_record_up_to_a_limit,
+                every_successful_write_appends_exactly_its_own_audit_record,
+                failed_writes_append_no_audit_record,
+                audit_records_outlive_the_tenant_they_are_about,
+            }
+            concurrency {
+                concurrent_provisions_of_one_tenant_key_let_exactly_one_win,
+                concurrent_updates_from_one_version_let_exactly_one_win,
+                concurrent_creations_of_one_namespace_key_let_exactly_one_win,
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_contract_tests {
+    ($factory:expr; $($family:ident { $($case:ident),+ $(,)? })+) => {
+        $(
+            mod $family {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $(
+                    #[test]
+                    fn $case() {
+                        $crate::run_case($factory, $crate::contract::$family::$case);
+                    }
+                )+
+            }
+        )+
+    };
+}

@@ -43,22 +43,32 @@ impl Tenancy {
         tenant: &TenantRef,
         new: NewNamespace,
     ) -> Result<Namespace, NamespaceError> {
-        let tenant = self.namespace_parent(org, tenant).await?;
-        if tenant.lifecycle.status != TenantStatus::Active {
-            return Err(NamespaceError::TenantNotActive(tenant.lifecycle.status));
+        // The store re-checks that the tenant is still active as it writes
+        // (`Stale` otherwise): read again and decide on what is true now.
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let parent = self.namespace_parent(org, tenant).await?;
+            if parent.lifecycle.status != TenantStatus::Active {
+                return Err(NamespaceError::TenantNotActive(parent.lifecycle.status));
+            }
+            let now = self.now();
+            let ns = new_namespace(self, &parent, &new, now);
+            let audit = self.audit(
+                ctx,
+                now,
+                namespace_subject(&ns, AuditAction::NamespaceCreated, Vec::new()),
+            );
+            match self.ports.namespaces.create_namespace(&ns, &audit).await {
+                Ok(()) => return Ok(ns),
+                Err(StoreError::Taken(Unique::NamespaceKey)) => {
+                    return Err(NamespaceError::KeyTaken(new.key));
+                }
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        let now = self.now();
-        let ns = new_namespace(self, &tenant, &new, now);
-        let audit = self.audit(
-            ctx,
-            now,
-            namespace_subject(&ns, AuditAction::NamespaceCreated, Vec::new()),
-        );
-        match self.ports.namespaces.create_namespace(&ns, &audit).await {
-            Ok(()) => Ok(ns),
-            Err(StoreError::Taken(Unique::NamespaceKey)) => Err(NamespaceError::KeyTaken(new.key)),
-            Err(e) => Err(e.into()),
-        }
+        Err(NamespaceError::Unavailable(
+            "the tenant kept changing during namespace creation".into(),
+        ))
     }
 
     /// A namespace of a (non-deleted) tenant.

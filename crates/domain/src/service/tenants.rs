@@ -126,6 +126,14 @@ impl Tenancy {
             }
             request.namespaces
         };
+        // Defaults go in before the digest, so spelling one out changes nothing.
+        let namespaces = namespaces
+            .into_iter()
+            .map(|ns| NewNamespace {
+                name: Some(ns.name.unwrap_or_else(|| default_name(&ns.key))),
+                ..ns
+            })
+            .collect();
         Ok(ResolvedSpec {
             key: request.key,
             name: request.name,
@@ -493,13 +501,15 @@ pub(super) fn new_namespace(
         org_id: tenant.org_id,
         tenant_id: tenant.id,
         key: new.key.clone(),
-        name: new
-            .name
-            .clone()
-            .unwrap_or_else(|| Name::parse(new.key.as_str()).expect("a key is a valid name")),
+        name: new.name.clone().unwrap_or_else(|| default_name(&new.key)),
         mode: new.mode,
         created_at: now,
         updated_at: now,
         version: 1,
     }
+}
+
+/// A namespace named by nobody is named after its key.
+fn default_name(key: &crate::keys::NamespaceKey) -> Name {
+    Name::parse(key.as_str()).expect("a key is a valid name")
 }

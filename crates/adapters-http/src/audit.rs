@@ -1,0 +1,160 @@
+//! `GET /v1/orgs/{org}/audit-events`: an org's audit trail, optionally one tenant's.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use domain::{Actor, AuditRecord, Change, TenantRef};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::extract::{OrgPath, QueryParams};
+use crate::openapi::responses::{BadRequest, NotFound};
+use crate::page::{ListBody, PageRequest, page_parameters, query_parameter};
+use crate::problem::Problem;
+
+/// Who acted.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Actor)]
+pub(crate) struct ActorView {
+    /// `platform_admin`, `org_key`, `namespace_key` or `system`.
+    #[schema(example = "platform_admin")]
+    pub kind: &'static str,
+    /// The principal: `admin` for the platform token, a key id, or a job name.
+    #[schema(example = "admin")]
+    pub id: String,
+}
+
+impl From<&Actor> for ActorView {
+    fn from(actor: &Actor) -> Self {
+        Self {
+            kind: actor.kind.as_str(),
+            id: actor.id.clone(),
+        }
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AuditEvent)]
+pub(crate) struct AuditEventView {
+    id: Uuid,
+    at: DateTime<Utc>,
+    actor: ActorView,
+    /// What happened, e.g. `tenant.suspended`.
+    #[schema(example = "tenant.suspended")]
+    action: &'static str,
+    target: TargetView,
+    org_id: Uuid,
+    #[schema(required = true)]
+    tenant_id: Option<Uuid>,
+    /// The `x-request-id` of the request that made the change.
+    #[schema(required = true)]
+    request_id: Option<String>,
+    /// The reason given for a lifecycle transition.
+    #[schema(required = true)]
+    reason: Option<String>,
+    changes: Vec<ChangeView>,
+}
+
+/// What an event is about.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditTarget)]
+pub(crate) struct TargetView {
+    /// `org`, `tenant` or `namespace`.
+    #[serde(rename = "type")]
+    #[schema(example = "tenant")]
+    kind: &'static str,
+    id: Uuid,
+}
+
+/// One field's change; `null` means absent.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditChange)]
+pub(crate) struct ChangeView {
+    field: &'static str,
+    #[schema(required = true)]
+    from: Option<String>,
+    #[schema(required = true)]
+    to: Option<String>,
+}
+
+impl From<AuditRecord> for AuditEventView {
+    fn from(r: AuditRecord) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            at: r.at,
+            actor: ActorView::from(&r.actor),
+            action: r.action.as_str(),
+            target: TargetView {
+                kind: r.target_kind.as_str(),
+                id: r.target_id,
+            },
+            org_id: r.org_id.as_uuid(),
+            tenant_id: r.tenant_id.map(|t| t.as_uuid()),
+            request_id: r.request_id,
+            reason: r.reason.map(|r| r.as_str().to_owned()),
+            changes: r.changes.into_iter().map(ChangeView::from).collect(),
+        }
+    }
+}
+
+impl From<Change> for ChangeView {
+    fn from(c: Change) -> Self {
+        Self {
+            field: c.field,
+            from: c.from,
+            to: c.to,
+        }
+    }
+}
+
+/// Documents the audit listing's query string.
+#[derive(Debug)]
+pub(crate) enum AuditParams {}
+
+impl utoipa::IntoParams for AuditParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = vec![query_parameter(
+            "tenant",
+            "Only this tenant's events (key or id).",
+        )];
+        params.extend(page_parameters());
+        params
+    }
+}
+
+/// The org's audit events in the order they were written.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/audit-events",
+    operation_id = "listAuditEvents",
+    tag = "audit",
+    params(OrgPath, AuditParams),
+    responses(
+        (status = 200, description = "A page of events, oldest first.", body = ListBody<AuditEventView>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    path: OrgPath,
+    mut query: QueryParams,
+) -> Result<Json<ListBody<AuditEventView>>, Problem> {
+    let tenant = query.take("tenant");
+    let page = PageRequest::take(&mut query);
+    query.finish()?;
+    let tenant = match tenant {
+        Some(raw) => Some(TenantRef::parse(&raw).map_err(|_| Problem::not_found("tenant"))?),
+        None => None,
+    };
+    let events = state
+        .tenancy
+        .list_audit(&path.org, tenant.as_ref(), page.cursor.as_ref(), page.limit)
+        .await?;
+    Ok(Json(ListBody::from_page(events, AuditEventView::from)))
+}

@@ -1,0 +1,312 @@
+//! `TestApp`: the real router on `127.0.0.1:0` over chosen adapters, and a client
+//! that speaks to it.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use adapters_http::{HttpConfig, router};
+use adapters_memory::{ManualClock, MemoryStore, SequentialIds};
+use chrono::{DateTime, Duration, Utc};
+use domain::ports::TenantStore;
+use domain::{Name, Ports, Region, RegionCode, Regions, Settings, Tenancy};
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+
+/// The admin token every `TestApp` is configured with.
+pub const TOKEN: &str = "test-admin-token-0123456789";
+
+/// A running server and what it runs on.
+pub struct TestApp {
+    base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Chooses what a `TestApp` runs on.
+#[derive(Default)]
+pub struct Builder {
+    regions: Option<Regions>,
+    base_domain: Option<String>,
+    tenants: Option<Arc<dyn TenantStore>>,
+    store: Option<Arc<MemoryStore>>,
+}
+
+impl Builder {
+    pub fn regions(mut self, regions: Regions) -> Self {
+        self.regions = Some(regions);
+        self
+    }
+
+    pub fn base_domain(mut self, domain: &str) -> Self {
+        self.base_domain = Some(domain.to_owned());
+        self
+    }
+
+    /// Runs on `store` instead of a fresh one.
+    pub fn store(mut self, store: Arc<MemoryStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Replaces the tenant port (the other ports stay on the memory store).
+    pub fn tenants(mut self, tenants: Arc<dyn TenantStore>) -> Self {
+        self.tenants = Some(tenants);
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let store = self.store.unwrap_or_default();
+        let clock = Arc::new(ManualClock::default());
+        let ports = Ports {
+            orgs: store.clone(),
+            tenants: self.tenants.unwrap_or_else(|| store.clone()),
+            namespaces: store.clone(),
+            audit: store.clone(),
+            clock: clock.clone(),
+            ids: Arc::new(SequentialIds::default()),
+        };
+        let settings = Settings {
+            regions: self.regions.unwrap_or_else(Regions::single_global),
+            ..Settings::default()
+        };
+        let app = router(
+            Tenancy::new(ports, settings),
+            HttpConfig {
+                admin_token: TOKEN.to_owned(),
+                base_domain: self.base_domain,
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("a bound address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("the server runs");
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            clock,
+            server,
+        }
+    }
+}
+
+/// What came back: status, headers and the body, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?} {}", self.status, self.text))
+    }
+
+    /// Asserts the status; returns the JSON body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        self.json()
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code; returns it.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            (self.status.as_u16(), self.header("content-type")),
+            (status, Some("application/problem+json")),
+            "body: {}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{body:#}");
+        assert_eq!(body["status"], status, "{body:#}");
+        assert_eq!(
+            body["type"],
+            format!("urn:tenancy:problem:{code}"),
+            "{body:#}"
+        );
+        assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        body
+    }
+}
+
+impl TestApp {
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with the admin token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(TOKEN)
+    }
+
+    /// A request without any token.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn send(&self, request: RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the server answers");
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            text: response.text().await.expect("a readable body"),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::PUT, path).json(body)).await
+    }
+
+    /// A JSON merge-patch.
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        let request = self
+            .request(Method::PATCH, path)
+            .header(CONTENT_TYPE, "application/merge-patch+json")
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.request(Method::DELETE, path)).await
+    }
+
+    /// Creates an org; returns it.
+    pub async fn org(&self, key: &str) -> Value {
+        self.post(
+            "/v1/orgs",
+            &json!({"key": key, "name": format!("Org {key}")}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// Provisions a minimal tenant in `org`; returns the tenant.
+    pub async fn tenant(&self, org: &str, key: &str) -> Value {
+        let body = json!({"key": key, "name": format!("Tenant {key}")});
+        self.post(&format!("/v1/orgs/{org}/tenants"), &body)
+            .await
+            .expect(201)["tenant"]
+            .clone()
+    }
+
+    /// Every page of a listing, followed to the end.
+    pub async fn all_pages(&self, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}cursor={c}"),
+                None => path.to_owned(),
+            };
+            let page = self.get(&url).await.expect(200);
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
+    /// Everything a caller can see, to compare before and after a refused request.
+    pub async fn visible_state(&self) -> Value {
+        let orgs = self.all_pages("/v1/orgs").await;
+        let mut audit = Vec::new();
+        for org in &orgs {
+            let id = org["id"].as_str().expect("org id");
+            audit.extend(self.all_pages(&format!("/v1/orgs/{id}/audit-events")).await);
+        }
+        let mut tenants = self.all_pages("/v1/tenants").await;
+        tenants.extend(self.all_pages("/v1/tenants?status=deleted").await);
+        json!({"orgs": orgs, "tenants": tenants, "audit": audit})
+    }
+
+    /// The time the server's clock reads now.
+    pub fn now(&self) -> DateTime<Utc> {
+        use domain::ports::Clock;
+        self.clock.now()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// Reads a timestamp from a response.
+#[track_caller]
+pub fn time(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .unwrap_or_else(|| panic!("not a timestamp: {value}"))
+        .with_timezone(&Utc)
+}
+
+/// Regions `eu-west` (available) and `us-old` (closed to new tenants).
+pub fn two_regions() -> Regions {
+    Regions::new(vec![
+        Region {
+            code: RegionCode::parse("eu-west").unwrap(),
+            name: Name::parse("Europe West").unwrap(),
+            available: true,
+        },
+        Region {
+            code: RegionCode::parse("us-old").unwrap(),
+            name: Name::parse("US (closed)").unwrap(),
+            available: false,
+        },
+    ])
+    .unwrap()
+}
+
+/// The output of a future that never waits, such as every `MemoryStore` call:
+/// lets synchronous mock expectations delegate to the real store.
+pub fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the in-memory store never waits"),
+    }
+}

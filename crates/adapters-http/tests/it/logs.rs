@@ -1,0 +1,110 @@
+//! What the adapter logs: one line per request in its span, internal errors in
+//! full, and never the admin token.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use adapters_memory::MemoryStore;
+use domain::ports::{MockTenantStore, StoreError, TenantStore};
+use serde_json::json;
+
+use crate::app::{TOKEN, TestApp, ready};
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+const INTERNAL: &str = "connection to db-7.internal refused";
+
+// A current-thread runtime: the server's tasks run on this thread, where the
+// capturing subscriber is the default.
+#[tokio::test]
+async fn logs_carry_the_request_and_internal_errors_but_never_the_token() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer({
+            let captured = captured.clone();
+            move || captured.clone()
+        })
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // With a single dispatcher registered, tracing decides whether a callsite is
+    // enabled from the thread that reaches it first, and other tests reach the
+    // request span first on threads without a subscriber. A second (silent)
+    // dispatcher makes tracing ask every dispatcher, hence this thread's too.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+
+    let store = Arc::new(MemoryStore::new());
+    let mut tenants = MockTenantStore::new();
+    let reads = store.clone();
+    tenants
+        .expect_get_tenant()
+        .returning(move |r| ready(reads.get_tenant(r)));
+    tenants
+        .expect_provision()
+        .returning(|_| Err(StoreError::Unavailable(INTERNAL.to_owned())));
+    let app = TestApp::builder()
+        .store(store)
+        .tenants(Arc::new(tenants))
+        .start()
+        .await;
+    app.org("signstack").await;
+    let failed = app
+        .send(
+            app.request(reqwest::Method::POST, "/v1/orgs/signstack/tenants")
+                .header("x-request-id", "req-logged-1")
+                .json(
+                    &json!({"key": "acme", "name": "Acme", "metadata": {"secret": "body-data-42"}}),
+                ),
+        )
+        .await;
+    failed.expect_problem(503, "unavailable");
+    assert!(!failed.text.contains(INTERNAL));
+
+    let logs = captured.text();
+    let error_line = logs
+        .lines()
+        .find(|l| l.contains(INTERNAL))
+        .unwrap_or_else(|| panic!("the internal error is logged:\n{logs}"));
+    assert!(error_line.contains("ERROR"), "{error_line}");
+    assert!(
+        error_line.contains("req-logged-1"),
+        "in the request's span: {error_line}"
+    );
+    assert!(
+        error_line.contains("/v1/orgs/{org}/tenants"),
+        "with the route: {error_line}"
+    );
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("ERROR") && l.contains("status=503")),
+        "5xx answers are logged at error:\n{logs}"
+    );
+    assert!(
+        !logs.contains(TOKEN),
+        "the token leaked into the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains("body-data-42"),
+        "a body leaked into the logs:\n{logs}"
+    );
+}

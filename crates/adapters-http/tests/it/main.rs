@@ -1,0 +1,16 @@
+//! The HTTP adapter's integration tests: one binary, one module per concern, all
+//! against the real router served on a local port (see `app`).
+
+mod app;
+mod bad_requests;
+mod failing_store;
+mod inventory;
+mod keys;
+mod lifecycle;
+mod logs;
+mod namespaces;
+mod openapi;
+mod orgs;
+mod owners;
+mod provisioning;
+mod request_ids;

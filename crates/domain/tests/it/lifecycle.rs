@@ -1,0 +1,578 @@
+//! SPEC §2: the lifecycle through `Tenancy::transition` and `delete_tenant`, the
+//! retention period, who may restore, the delete confirmation and the purge job.
+
+use chrono::Duration;
+use domain::{
+    Actor, ActorKind, AuditAction, Change, Context, InvalidTransition, LifecycleAction as A,
+    OrgRef, Owner, Settings, TargetKind, TenantError, TenantFilter, TenantPatch, TenantRef,
+    TenantSort, TenantStatus as S, UserId,
+};
+
+use crate::support::{App, admin, metadata, name, org_key, org_key_actor, reason, spec};
+
+fn audit_action(action: A) -> AuditAction {
+    match action {
+        A::Suspend => AuditAction::TenantSuspended,
+        A::Reactivate => AuditAction::TenantReactivated,
+        A::Deactivate => AuditAction::TenantDeactivated,
+        A::Restore => AuditAction::TenantRestored,
+        A::Delete => AuditAction::TenantDeleted,
+    }
+}
+
+/// Runs `action` the way the API does: delete with its confirmation, every other
+/// move through `transition`.
+async fn act(
+    app: &App,
+    ctx: &Context,
+    tenant: &domain::Tenant,
+    action: A,
+    why: &str,
+) -> Result<domain::Tenant, TenantError> {
+    let (org, target) = (OrgRef::Id(tenant.org_id), TenantRef::Id(tenant.id));
+    match action {
+        A::Delete => {
+            app.tenancy
+                .delete_tenant(ctx, &org, &target, tenant.key.as_str(), Some(reason(why)))
+                .await
+        }
+        _ => {
+            app.tenancy
+                .transition(ctx, &org, &target, action, reason(why))
+                .await
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_state_and_action_pair_moves_or_is_refused_as_the_lifecycle_table_says() {
+    let table: [(S, [Option<S>; 5]); 4] = [
+        //              suspend          reactivate       deactivate           restore          delete
+        (
+            S::Active,
+            [Some(S::Suspended), None, Some(S::Deactivated), None, None],
+        ),
+        (
+            S::Suspended,
+            [None, Some(S::Active), Some(S::Deactivated), None, None],
+        ),
+        (
+            S::Deactivated,
+            [None, None, None, Some(S::Active), Some(S::Deleted)],
+        ),
+        (S::Deleted, [None, None, None, None, None]),
+    ];
+    let app = App::new();
+    let org = app.org("signstack").await;
+    // A platform admin other than the one who set the tenants up, so `changed_by`
+    // shows who made this move.
+    let on_call = Actor {
+        kind: ActorKind::PlatformAdmin,
+        id: "on-call".to_owned(),
+    };
+    let ctx = Context::new(on_call.clone()).with_request_id("req-42");
+
+    for (from, outcomes) in table {
+        for (action, expected) in A::ALL.into_iter().zip(outcomes) {
+            let case = format!("{from} --{action}-->");
+            let key = format!("t-{}-{}", from.as_str(), action.as_str());
+            let tenant = app.tenant_in(&org, &key, from).await;
+            let trail_before = app.trail(&org, Some(tenant.id)).await;
+            app.clock.advance(Duration::hours(1));
+            let now = app.now();
+
+            let result = act(&app, &ctx, &tenant, action, "table").await;
+
+            let trail = app.trail(&org, Some(tenant.id)).await;
+            match expected {
+                Some(to) => {
+                    let moved = result.unwrap_or_else(|e| panic!("{case}: {e:?}"));
+                    assert_eq!(moved.lifecycle.status, to, "{case}");
+                    assert_eq!(moved.lifecycle.changed_by, on_call, "{case}: who");
+                    assert_eq!(moved.lifecycle.changed_at, now, "{case}: when");
+                    assert_eq!(moved.lifecycle.reason, Some(reason("table")), "{case}");
+                    assert_eq!(moved.version, tenant.version + 1, "{case}: version");
+                    assert_eq!(app.stored(tenant.id).await, Some(moved), "{case}: stored");
+                    assert_eq!(trail.len(), trail_before.len() + 1, "{case}: one record");
+                    let record = trail.last().expect("a record");
+                    assert_eq!(record.action, audit_action(action), "{case}");
+                    assert_eq!(record.actor, on_call, "{case}");
+                    assert_eq!(record.at, now, "{case}");
+                    assert_eq!(record.reason, Some(reason("table")), "{case}");
+                    assert_eq!(record.request_id.as_deref(), Some("req-42"), "{case}");
+                    assert_eq!(record.target_kind, TargetKind::Tenant, "{case}");
+                    assert_eq!(record.target_id, tenant.id.as_uuid(), "{case}");
+                    assert_eq!(
+                        record.changes,
+                        vec![Change {
+                            field: "status",
+                            from: Some(from.to_string()),
+                            to: Some(to.to_string()),
+                        }],
+                        "{case}"
+                    );
+                }
+                None => {
+                    assert_eq!(
+                        result,
+                        Err(TenantError::InvalidTransition(InvalidTransition {
+                            from,
+                            action
+                        })),
+                        "{case} must be refused, naming the current state"
+                    );
+                    assert_eq!(
+                        app.stored(tenant.id).await,
+                        Some(tenant),
+                        "{case}: unchanged"
+                    );
+                    assert_eq!(trail, trail_before, "{case}: no audit record");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn deleting_through_transition_is_refused_for_want_of_a_confirmation() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let tenant = app.tenant_in(&org, "acme", S::Deactivated).await;
+    let trail_before = app.trail(&org, None).await;
+
+    let result = app
+        .tenancy
+        .transition(
+            &admin(),
+            &OrgRef::Id(org.id),
+            &TenantRef::Id(tenant.id),
+            A::Delete,
+            reason("no confirm"),
+        )
+        .await;
+
+    assert_eq!(result, Err(TenantError::ConfirmationMismatch));
+    assert_eq!(app.stored(tenant.id).await, Some(tenant));
+    assert_eq!(app.trail(&org, None).await, trail_before);
+}
+
+#[tokio::test]
+async fn deactivation_starts_the_configured_retention_and_restore_clears_it() {
+    let app = App::with_settings(Settings {
+        retention: Duration::days(7),
+        ..Settings::default()
+    });
+    let org = app.org("signstack").await;
+
+    for from in [S::Active, S::Suspended] {
+        let key = format!("from-{}", from.as_str());
+        let tenant = app.tenant_in(&org, &key, from).await;
+        app.clock.advance(Duration::minutes(90));
+        let now = app.now();
+
+        let deactivated = act(&app, &admin(), &tenant, A::Deactivate, "offboarding")
+            .await
+            .unwrap();
+        assert_eq!(
+            deactivated.lifecycle.retention_ends_at,
+            Some(now + Duration::days(7)),
+            "deactivated from {from}"
+        );
+
+        app.clock.advance(Duration::days(2));
+        let restored = act(&app, &admin(), &deactivated, A::Restore, "came back")
+            .await
+            .unwrap();
+        assert_eq!(restored.lifecycle.status, S::Active);
+        assert_eq!(
+            restored.lifecycle.retention_ends_at, None,
+            "restore clears it"
+        );
+        assert_eq!(app.stored(tenant.id).await, Some(restored));
+    }
+}
+
+#[tokio::test]
+async fn the_default_retention_is_thirty_days() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let now = app.now();
+
+    let tenant = app.tenant_in(&org, "acme", S::Deactivated).await;
+
+    assert_eq!(
+        tenant.lifecycle.retention_ends_at,
+        Some(now + Duration::days(30))
+    );
+}
+
+#[tokio::test]
+async fn only_a_platform_admin_may_restore() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let tenant = app.tenant_in(&org, "acme", S::Deactivated).await;
+    let trail_before = app.trail(&org, None).await;
+
+    for actor in [
+        org_key_actor("key-1"),
+        Actor {
+            kind: ActorKind::NamespaceKey,
+            id: "key-2".to_owned(),
+        },
+        Actor::system("retention"),
+    ] {
+        let result = act(
+            &app,
+            &Context::new(actor.clone()),
+            &tenant,
+            A::Restore,
+            "please",
+        )
+        .await;
+        assert_eq!(
+            result,
+            Err(TenantError::PlatformAdminOnly("restore a tenant")),
+            "{actor:?}"
+        );
+    }
+    assert_eq!(
+        app.stored(tenant.id).await,
+        Some(tenant.clone()),
+        "still deactivated"
+    );
+    assert_eq!(app.trail(&org, None).await, trail_before, "no audit record");
+
+    let restored = act(&app, &admin(), &tenant, A::Restore, "approved").await;
+    assert_eq!(restored.map(|t| t.lifecycle.status), Ok(S::Active));
+}
+
+#[tokio::test]
+async fn an_org_key_may_make_every_other_move() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let ctx = Context::new(org_key_actor("key-1"));
+    let tenant = app.tenant_in(&org, "acme", S::Active).await;
+
+    let mut current = tenant;
+    for (action, to) in [
+        (A::Suspend, S::Suspended),
+        (A::Reactivate, S::Active),
+        (A::Suspend, S::Suspended),
+        (A::Deactivate, S::Deactivated),
+        (A::Delete, S::Deleted),
+    ] {
+        current = act(&app, &ctx, &current, action, "customer asked")
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+        assert_eq!(current.lifecycle.status, to, "{action}");
+        assert_eq!(current.lifecycle.changed_by, org_key_actor("key-1"));
+    }
+}
+
+#[tokio::test]
+async fn delete_needs_the_tenant_key_as_confirmation_and_writes_nothing_without_it() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let tenant = app.tenant_in(&org, "acme", S::Deactivated).await;
+    let namespaces = app.stored_namespaces(tenant.id).await;
+    let trail_before = app.trail(&org, None).await;
+    let (org_ref, target) = (OrgRef::Id(org.id), TenantRef::Id(tenant.id));
+    let id = tenant.id.to_string();
+
+    for wrong in [
+        "",
+        "ACME",
+        "acme ",
+        " acme",
+        "acm",
+        "acme-live",
+        "signstack",
+        &id,
+    ] {
+        let result = app
+            .tenancy
+            .delete_tenant(&admin(), &org_ref, &target, wrong, None)
+            .await;
+        assert_eq!(result, Err(TenantError::ConfirmationMismatch), "{wrong:?}");
+    }
+    assert_eq!(app.stored(tenant.id).await, Some(tenant.clone()));
+    assert_eq!(app.stored_namespaces(tenant.id).await, namespaces);
+    assert_eq!(app.trail(&org, None).await, trail_before, "no audit record");
+
+    let deleted = app
+        .tenancy
+        .delete_tenant(&admin(), &org_ref, &target, "acme", None)
+        .await;
+    assert_eq!(deleted.map(|t| t.lifecycle.status), Ok(S::Deleted));
+}
+
+#[tokio::test]
+async fn deleting_leaves_a_tombstone_and_purges_the_namespaces() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let owner = Owner {
+        user_id: UserId::parse("user-7").unwrap(),
+        email: domain::Email::parse("ceo@acme.example").unwrap(),
+    };
+    let provisioned = app
+        .provision(
+            &org,
+            domain::ProvisionTenant {
+                owner: Some(owner.clone()),
+                metadata: metadata(&[("crm", "0042")]),
+                ..spec("acme")
+            },
+        )
+        .await;
+    let tenant = provisioned.tenant;
+    let (org_ref, target) = (OrgRef::Id(org.id), TenantRef::Id(tenant.id));
+    app.tenancy
+        .transition(
+            &admin(),
+            &org_ref,
+            &target,
+            A::Deactivate,
+            reason("churned"),
+        )
+        .await
+        .unwrap();
+    app.clock.advance(Duration::days(1));
+    let now = app.now();
+
+    let tombstone = app
+        .tenancy
+        .delete_tenant(
+            &admin(),
+            &org_ref,
+            &target,
+            "acme",
+            Some(reason("gdpr request")),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(tombstone.id, tenant.id);
+    assert_eq!(tombstone.key, tenant.key);
+    assert_eq!(tombstone.org_id, org.id);
+    assert_eq!(
+        tombstone.name.as_str(),
+        "acme",
+        "the name is purged to the key"
+    );
+    assert_eq!(tombstone.owner, None);
+    assert!(tombstone.metadata.is_empty());
+    assert_eq!(tombstone.lifecycle.status, S::Deleted);
+    assert_eq!(tombstone.lifecycle.changed_at, now);
+    assert_eq!(tombstone.lifecycle.changed_by, Actor::platform_admin());
+    assert_eq!(tombstone.lifecycle.reason, Some(reason("gdpr request")));
+    assert_eq!(tombstone.lifecycle.retention_ends_at, None);
+    assert_eq!(
+        app.tenancy.get_tenant(&org_ref, &target).await,
+        Ok(tombstone.clone())
+    );
+    assert_eq!(app.stored_namespaces(tenant.id).await, vec![], "purged");
+    assert_eq!(
+        app.tenancy
+            .get_namespace(
+                &org_ref,
+                &target,
+                &domain::NamespaceRef::Id(provisioned.namespaces[0].id)
+            )
+            .await,
+        Err(domain::NamespaceError::TenantNotFound)
+    );
+
+    let record = app.trail(&org, None).await.pop().unwrap();
+    assert_eq!(record.action, AuditAction::TenantDeleted);
+    assert_eq!(record.reason, Some(reason("gdpr request")));
+
+    // A tombstone cannot change any more.
+    let patch = TenantPatch {
+        name: Some(name("Back")),
+        ..TenantPatch::default()
+    };
+    assert_eq!(
+        app.tenancy
+            .update_tenant(&admin(), &org_ref, &target, patch)
+            .await,
+        Err(TenantError::Deleted)
+    );
+    assert_eq!(
+        app.tenancy
+            .set_owner(&admin(), &org_ref, &target, owner)
+            .await,
+        Err(TenantError::Deleted)
+    );
+    assert_eq!(app.stored(tenant.id).await, Some(tombstone));
+}
+
+#[tokio::test]
+async fn purge_deletes_only_tenants_past_retention_as_the_system() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let t0 = app.now();
+    let expiring = app.tenant_in(&org, "expiring", S::Deactivated).await;
+    let restored = app.tenant_in(&org, "restored", S::Deactivated).await;
+    let redeactivated = app.tenant_in(&org, "again", S::Deactivated).await;
+    let active = app.tenant_in(&org, "active", S::Active).await;
+    let suspended = app.tenant_in(&org, "paused", S::Suspended).await;
+    app.clock.advance(Duration::days(10));
+    let later = app.tenant_in(&org, "later", S::Deactivated).await;
+    app.clock.advance(Duration::days(5));
+    act(&app, &admin(), &restored, A::Restore, "paid")
+        .await
+        .unwrap();
+    let back = act(&app, &admin(), &redeactivated, A::Restore, "paid")
+        .await
+        .unwrap();
+    app.clock.advance(Duration::days(5));
+    act(&app, &admin(), &back, A::Deactivate, "left again")
+        .await
+        .unwrap();
+    app.clock
+        .set(t0 + Duration::days(30) - Duration::seconds(1));
+    assert_eq!(
+        app.tenancy.purge_expired_tenants(100).await,
+        Ok(0),
+        "a second early"
+    );
+
+    app.clock.set(t0 + Duration::days(30));
+    let now = app.now();
+    assert_eq!(
+        app.tenancy.purge_expired_tenants(100).await,
+        Ok(1),
+        "on the dot"
+    );
+
+    let purged = app.stored(expiring.id).await.unwrap();
+    assert_eq!(purged.lifecycle.status, S::Deleted);
+    assert_eq!(purged.lifecycle.changed_by, Actor::system("retention"));
+    assert_eq!(purged.lifecycle.changed_by.kind, ActorKind::System);
+    assert_eq!(purged.lifecycle.changed_at, now);
+    assert!(purged.lifecycle.reason.is_some(), "the job says why");
+    assert_eq!(app.stored_namespaces(expiring.id).await, vec![]);
+    let record = app.trail(&org, Some(expiring.id)).await.pop().unwrap();
+    assert_eq!(record.action, AuditAction::TenantDeleted);
+    assert_eq!(record.actor, Actor::system("retention"));
+    assert_eq!(record.at, now);
+
+    assert_eq!(
+        app.status(later.id).await,
+        S::Deactivated,
+        "retention not over"
+    );
+    assert_eq!(
+        app.status(restored.id).await,
+        S::Active,
+        "restored in between"
+    );
+    assert_eq!(
+        app.status(redeactivated.id).await,
+        S::Deactivated,
+        "retention restarted"
+    );
+    assert_eq!(app.status(active.id).await, S::Active);
+    assert_eq!(app.status(suspended.id).await, S::Suspended);
+
+    app.clock.set(t0 + Duration::days(40));
+    assert_eq!(app.tenancy.purge_expired_tenants(100).await, Ok(1));
+    assert_eq!(app.status(later.id).await, S::Deleted);
+    assert_eq!(
+        app.status(redeactivated.id).await,
+        S::Deactivated,
+        "ends on day 50"
+    );
+
+    app.clock.set(t0 + Duration::days(50));
+    assert_eq!(app.tenancy.purge_expired_tenants(100).await, Ok(1));
+    assert_eq!(app.status(redeactivated.id).await, S::Deleted);
+    assert_eq!(app.status(restored.id).await, S::Active, "never purged");
+
+    assert_eq!(
+        app.tenancy.purge_expired_tenants(100).await,
+        Ok(0),
+        "nothing left"
+    );
+    for spared in [&restored, &active, &suspended] {
+        let trail = app.trail(&org, Some(spared.id)).await;
+        assert!(
+            trail.iter().all(|r| r.actor != Actor::system("retention")),
+            "the job never touched {}",
+            spared.key
+        );
+    }
+}
+
+#[tokio::test]
+async fn purge_deletes_at_most_a_batch_per_run() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    for key in ["one", "two", "three"] {
+        app.tenant_in(&org, key, S::Deactivated).await;
+    }
+    app.clock.advance(Duration::days(31));
+
+    assert_eq!(app.tenancy.purge_expired_tenants(2).await, Ok(2));
+    assert_eq!(app.tenancy.purge_expired_tenants(2).await, Ok(1));
+    assert_eq!(app.tenancy.purge_expired_tenants(2).await, Ok(0));
+    let tombstones = app
+        .tenancy
+        .list_tenants(
+            None,
+            TenantFilter {
+                status: Some(S::Deleted),
+                ..TenantFilter::default()
+            },
+            TenantSort::CreatedAsc,
+            None,
+            domain::Limit::DEFAULT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(tombstones.items.len(), 3);
+}
+
+#[tokio::test]
+async fn a_tenant_is_out_of_reach_through_another_org() {
+    let app = App::new();
+    let signstack = app.org("signstack").await;
+    let tigris = app.org("tigris").await;
+    let tenant = app.tenant_in(&signstack, "acme", S::Active).await;
+    let trail_before = app.trail(&signstack, None).await;
+
+    for target in [TenantRef::Id(tenant.id), TenantRef::Key(tenant.key.clone())] {
+        let result = app
+            .tenancy
+            .transition(
+                &admin(),
+                &OrgRef::Id(tigris.id),
+                &target,
+                A::Suspend,
+                reason("x"),
+            )
+            .await;
+        assert_eq!(result, Err(TenantError::NotFound), "{target:?}");
+        assert_eq!(
+            app.tenancy
+                .get_tenant(&OrgRef::Id(tigris.id), &target)
+                .await,
+            Err(TenantError::NotFound)
+        );
+    }
+    let unknown_org = OrgRef::Key(org_key("nobody"));
+    assert_eq!(
+        app.tenancy
+            .transition(
+                &admin(),
+                &unknown_org,
+                &TenantRef::Id(tenant.id),
+                A::Suspend,
+                reason("x")
+            )
+            .await,
+        Err(TenantError::OrgNotFound)
+    );
+    assert_eq!(app.stored(tenant.id).await, Some(tenant));
+    assert_eq!(app.trail(&signstack, None).await, trail_before);
+}

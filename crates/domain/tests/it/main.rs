@@ -1,0 +1,13 @@
+//! The domain's use cases, end to end through [`domain::Tenancy`] on the
+//! in-memory store, a manual clock and sequential ids: every rule of SPEC §1–§2
+//! as behaviour a caller sees.
+
+mod failures;
+mod inventory;
+mod lifecycle;
+mod namespaces;
+mod orgs;
+mod properties;
+mod provisioning;
+mod support;
+mod updates;

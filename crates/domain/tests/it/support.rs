@@ -1,0 +1,211 @@
+//! The harness: a [`Tenancy`] on a fresh [`MemoryStore`], with the clock and the
+//! store in reach so tests can move time and look behind the use cases.
+
+use std::sync::Arc;
+
+use adapters_memory::{ManualClock, MemoryStore, SequentialIds};
+use chrono::{DateTime, Utc};
+use domain::ports::{AuditLog, Clock, NamespaceStore, TenantStore};
+use domain::{
+    Actor, ActorKind, AuditRecord, Context, LifecycleAction, Metadata, Name, Namespace,
+    NamespaceKey, NewOrg, Org, OrgKey, OrgRef, Plan, Ports, ProvisionTenant, Provisioned, Reason,
+    RegionCode, Settings, Tenancy, Tenant, TenantId, TenantKey, TenantRef, TenantStatus,
+};
+
+/// Everything one test needs, built fresh per test.
+pub struct App {
+    pub tenancy: Tenancy,
+    pub store: Arc<MemoryStore>,
+    pub clock: Arc<ManualClock>,
+    ids: Arc<SequentialIds>,
+    settings: Settings,
+}
+
+impl App {
+    pub fn new() -> Self {
+        Self::with_settings(Settings::default())
+    }
+
+    pub fn with_settings(settings: Settings) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::default());
+        let ids = Arc::new(SequentialIds::default());
+        let ports = Ports {
+            orgs: store.clone(),
+            tenants: store.clone(),
+            namespaces: store.clone(),
+            audit: store.clone(),
+            clock: clock.clone(),
+            ids: ids.clone(),
+        };
+        Self {
+            tenancy: Tenancy::new(ports, settings.clone()),
+            store,
+            clock,
+            ids,
+            settings,
+        }
+    }
+
+    /// A second `Tenancy` on the same store, clock and ids, whose tenant port is
+    /// `tenants` (a mock, or a wrapper around [`Self::store`]).
+    pub fn tenancy_with(&self, tenants: Arc<dyn TenantStore>) -> Tenancy {
+        let ports = Ports {
+            orgs: self.store.clone(),
+            tenants,
+            namespaces: self.store.clone(),
+            audit: self.store.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+        };
+        Tenancy::new(ports, self.settings.clone())
+    }
+
+    /// What the clock says now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Creates an org as the platform admin.
+    pub async fn org(&self, key: &str) -> Org {
+        self.tenancy
+            .create_org(
+                &admin(),
+                NewOrg {
+                    key: org_key(key),
+                    name: name(&format!("Org {key}")),
+                },
+            )
+            .await
+            .expect("creating an org")
+    }
+
+    /// Provisions `spec` in `org` as the platform admin.
+    pub async fn provision(&self, org: &Org, spec: ProvisionTenant) -> Provisioned {
+        self.tenancy
+            .provision(&admin(), &OrgRef::Id(org.id), spec)
+            .await
+            .expect("provisioning")
+    }
+
+    /// A tenant with the default spec, moved to `status` the shortest way.
+    pub async fn tenant_in(&self, org: &Org, key: &str, status: TenantStatus) -> Tenant {
+        let tenant = self.provision(org, spec(key)).await.tenant;
+        let path: &[LifecycleAction] = match status {
+            TenantStatus::Active => &[],
+            TenantStatus::Suspended => &[LifecycleAction::Suspend],
+            TenantStatus::Deactivated => &[LifecycleAction::Deactivate],
+            TenantStatus::Deleted => &[LifecycleAction::Deactivate, LifecycleAction::Delete],
+        };
+        let mut tenant = tenant;
+        for action in path {
+            let (org_ref, tenant_ref) = (OrgRef::Id(org.id), TenantRef::Id(tenant.id));
+            tenant = if *action == LifecycleAction::Delete {
+                self.tenancy
+                    .delete_tenant(&admin(), &org_ref, &tenant_ref, key, None)
+                    .await
+            } else {
+                self.tenancy
+                    .transition(&admin(), &org_ref, &tenant_ref, *action, reason("setup"))
+                    .await
+            }
+            .expect("a move the lifecycle allows");
+        }
+        assert_eq!(tenant.lifecycle.status, status);
+        tenant
+    }
+
+    /// The tenant as stored, read behind the use cases.
+    pub async fn stored(&self, tenant: TenantId) -> Option<Tenant> {
+        self.store
+            .get_tenant(&TenantRef::Id(tenant))
+            .await
+            .expect("reading the store")
+    }
+
+    /// The status of a stored tenant.
+    pub async fn status(&self, tenant: TenantId) -> TenantStatus {
+        let stored = self.stored(tenant).await.expect("a stored tenant");
+        stored.lifecycle.status
+    }
+
+    /// The tenant's namespaces as stored.
+    pub async fn stored_namespaces(&self, tenant: TenantId) -> Vec<Namespace> {
+        self.store
+            .list_namespaces(tenant, None, 1000)
+            .await
+            .expect("reading the store")
+    }
+
+    /// The org's audit trail as stored, optionally one tenant's only.
+    pub async fn trail(&self, org: &Org, tenant: Option<TenantId>) -> Vec<AuditRecord> {
+        self.store
+            .audit_records(org.id, tenant, None, 1000)
+            .await
+            .expect("reading the store")
+    }
+}
+
+/// The platform admin, as the bootstrap token authenticates it.
+pub fn admin() -> Context {
+    Context::new(Actor::platform_admin())
+}
+
+/// An org key with the given id.
+pub fn org_key_actor(id: &str) -> Actor {
+    Actor {
+        kind: ActorKind::OrgKey,
+        id: id.to_owned(),
+    }
+}
+
+/// The smallest provisioning request: key and name, every default left out.
+pub fn spec(key: &str) -> ProvisionTenant {
+    ProvisionTenant {
+        key: tenant_key(key),
+        name: name(&format!("Tenant {key}")),
+        plan: None,
+        region: None,
+        owner: None,
+        metadata: Metadata::default(),
+        namespaces: vec![],
+    }
+}
+
+pub fn org_key(raw: &str) -> OrgKey {
+    OrgKey::parse(raw).expect("a valid org key")
+}
+
+pub fn tenant_key(raw: &str) -> TenantKey {
+    TenantKey::parse(raw).expect("a valid tenant key")
+}
+
+pub fn namespace_key(raw: &str) -> NamespaceKey {
+    NamespaceKey::parse(raw).expect("a valid namespace key")
+}
+
+pub fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("a valid name")
+}
+
+pub fn plan(raw: &str) -> Plan {
+    Plan::parse(raw).expect("a valid plan")
+}
+
+pub fn region(raw: &str) -> RegionCode {
+    RegionCode::parse(raw).expect("a valid region code")
+}
+
+pub fn reason(raw: &str) -> Reason {
+    Reason::parse(raw).expect("a valid reason")
+}
+
+pub fn metadata(pairs: &[(&str, &str)]) -> Metadata {
+    Metadata::new(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+    .expect("valid metadata")
+}

@@ -1,0 +1,763 @@
+//! The server's configuration: built-in defaults, then an optional TOML file, then
+//! the environment, each layer overriding the one before (figment). Every value is
+//! validated here, once, so the rest of the binary only ever sees valid settings,
+//! and every refusal names the setting the operator has to fix: the environment
+//! variable, or the key and file it came from.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use domain::{Name, Region, RegionCode, Regions};
+use figment::providers::{Data, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, Source};
+use rand::TryRngCore as _;
+use serde::{Deserialize, Serialize};
+use tracing_subscriber::EnvFilter;
+
+/// The environment variables Tenancy reads, highest precedence last, and the
+/// configuration key (as in the TOML file) each one sets. `RUST_LOG` is the
+/// fallback for `TENANCY_LOG`, so it comes before it.
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("RUST_LOG", "log"),
+    ("TENANCY_LISTEN", "listen"),
+    ("TENANCY_ADMIN_TOKEN", "admin_token"),
+    ("TENANCY_REGIONS", "regions"),
+    ("TENANCY_BASE_DOMAIN", "base_domain"),
+    ("TENANCY_RETENTION_DAYS", "retention_days"),
+    ("TENANCY_LOG_FORMAT", "log_format"),
+    ("TENANCY_LOG", "log"),
+    ("DATABASE_URL", "database_url"),
+];
+
+/// Longest retention accepted; far beyond any real policy, and it keeps date
+/// arithmetic clear of overflow.
+const MAX_RETENTION_DAYS: i128 = 36_500;
+
+/// Everything `tenancy serve` needs, validated.
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `None`: generate one at start and print it once.
+    pub admin_token: Option<AdminToken>,
+    pub regions: Regions,
+    pub base_domain: Option<String>,
+    pub retention: chrono::Duration,
+    pub log: LogSettings,
+}
+
+#[derive(Debug)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: EnvFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The platform admin's bearer token. Its `Debug` is redacted so it cannot reach
+/// a log line by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// 32 bytes from the operating system's RNG, URL-safe base64 without padding
+    /// (43 characters): fine to paste into a shell or an HTTP header.
+    pub fn generate() -> Result<Self, rand::rand_core::OsError> {
+        let mut bytes = [0_u8; 32];
+        rand::rngs::OsRng.try_fill_bytes(&mut bytes)?;
+        Ok(Self(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        ))
+    }
+
+    fn parse(raw: &str) -> Result<Self, String> {
+        // The message never repeats the value: it is a secret.
+        if raw.is_empty() {
+            return Err("must not be empty".to_owned());
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                "must be printable ASCII without spaces, as it travels in an HTTP header"
+                    .to_owned(),
+            );
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+/// Why the server refuses to start. Each message names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "the configuration file {} does not exist (given by --config or TENANCY_CONFIG)",
+        .0.display()
+    )]
+    FileMissing(PathBuf),
+    #[error("environment variable {0} is not valid UTF-8")]
+    NotUnicode(&'static str),
+    /// The file or the environment did not have the expected shape (a typo in a
+    /// key, a number where a string belongs, broken TOML); one line per problem.
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("invalid {setting}: {message}")]
+    Invalid { setting: String, message: String },
+    #[error(
+        "{setting} is set, but this build of Tenancy stores its data in memory only: \
+         Postgres support is not available yet. Tenancy refuses to start rather than \
+         ignore the database you configured and silently lose every write at the next \
+         restart. Unset {setting} to run on the in-memory store, or wait for a release \
+         with the Postgres adapter."
+    )]
+    DatabaseConfigured { setting: String },
+}
+
+/// The environment variables that concern Tenancy, captured once. Empty values
+/// count as unset, as most shells and orchestrators make it hard to tell the two
+/// apart.
+#[derive(Debug, Clone, Default)]
+pub struct Environment(Vec<(&'static str, String)>);
+
+impl Environment {
+    pub fn from_process() -> Result<Self, ConfigError> {
+        let mut vars = Vec::new();
+        for (name, _) in ENVIRONMENT {
+            match std::env::var(name) {
+                Ok(value) => vars.push((*name, value)),
+                Err(std::env::VarError::NotPresent) => {}
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(ConfigError::NotUnicode(name));
+                }
+            }
+        }
+        Ok(Self(vars))
+    }
+
+    #[cfg(test)]
+    fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let vars = pairs
+            .iter()
+            .map(|(name, value)| {
+                let (known, _) = ENVIRONMENT
+                    .iter()
+                    .find(|(known, _)| known == name)
+                    .unwrap_or_else(|| panic!("{name} is not a variable Tenancy reads"));
+                (*known, (*value).to_owned())
+            })
+            .collect();
+        Self(vars)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, value)| *n == name && !value.is_empty())
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A figment layer with the raw strings of some environment variables. Figment's
+/// own `Env` provider guesses types (`"123"` becomes a number, quotes vanish),
+/// which would mangle tokens; here every value stays the string it was, and errors
+/// name the variable, not the key.
+struct EnvLayer {
+    values: Dict,
+    names: &'static [(&'static str, &'static str)],
+}
+
+impl EnvLayer {
+    fn new(env: &Environment, names: &'static [(&'static str, &'static str)]) -> Self {
+        let values = names
+            .iter()
+            .filter_map(|(name, key)| Some(((*key).to_owned(), Value::from(env.get(name)?))))
+            .collect();
+        Self { values, names }
+    }
+}
+
+impl Provider for EnvLayer {
+    fn metadata(&self) -> Metadata {
+        let names = self.names;
+        Metadata::named("environment").interpolater(move |_: &Profile, keys: &[&str]| {
+            let key = keys.join(".");
+            names
+                .iter()
+                .find(|(_, k)| *k == key)
+                .map_or(key, |(name, _)| (*name).to_owned())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.values.clone()))
+    }
+}
+
+/// The defaults, as the lowest figment layer.
+#[derive(Serialize)]
+struct Defaults {
+    listen: &'static str,
+    regions: &'static str,
+    retention_days: u32,
+    log_format: &'static str,
+    log: &'static str,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    listen: "127.0.0.1:8080",
+    regions: "global=Global",
+    retention_days: 30,
+    log_format: "text",
+    log: "info",
+};
+
+/// The merged layers before validation. `regions` and `retention_days` stay
+/// loosely typed because the file and the environment spell them differently
+/// (a table array or `30` in TOML, a string in the environment).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    listen: String,
+    #[serde(default)]
+    admin_token: Option<String>,
+    regions: Value,
+    #[serde(default)]
+    base_domain: Option<String>,
+    retention_days: Value,
+    log_format: String,
+    log: String,
+    #[serde(default)]
+    database_url: Option<String>,
+}
+
+/// One `[[regions]]` table of the TOML file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionEntry {
+    code: String,
+    name: Option<String>,
+    available: Option<bool>,
+}
+
+impl Config {
+    /// Reads the defaults, then `file` if given (it must exist), then `env`.
+    pub fn load(file: Option<&Path>, env: &Environment) -> Result<Self, ConfigError> {
+        let file = match file {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError::FileMissing(path.to_owned()));
+            }
+            Some(path) => Some(Toml::file_exact(path)),
+            None => None,
+        };
+        Self::from_figment(&layers(file, env))
+    }
+
+    fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let raw: Raw = figment.extract().map_err(unreadable)?;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            setting: describe(figment, key),
+            message,
+        };
+
+        // First, because it changes what the operator should do about everything else.
+        if raw
+            .database_url
+            .as_deref()
+            .is_some_and(|url| !url.is_empty())
+        {
+            return Err(ConfigError::DatabaseConfigured {
+                setting: describe(figment, "database_url"),
+            });
+        }
+
+        let listen = raw.listen.trim().parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!(
+                    "{:?} is not an address to listen on; expected an IP address and port \
+                     such as 127.0.0.1:8080 or [::]:8080",
+                    raw.listen
+                ),
+            )
+        })?;
+        let admin_token = raw
+            .admin_token
+            .as_deref()
+            .map(AdminToken::parse)
+            .transpose()
+            .map_err(|m| invalid("admin_token", m))?;
+        let regions = parse_regions(&raw.regions).map_err(|m| invalid("regions", m))?;
+        let base_domain = raw
+            .base_domain
+            .as_deref()
+            .map(parse_base_domain)
+            .transpose()
+            .map_err(|m| invalid("base_domain", m))?;
+        let retention =
+            parse_retention(&raw.retention_days).map_err(|m| invalid("retention_days", m))?;
+        let format = parse_log_format(&raw.log_format).map_err(|m| invalid("log_format", m))?;
+        let filter = EnvFilter::builder()
+            .parse(raw.log.trim())
+            .map_err(|e| invalid("log", format!("{:?} is not a log filter: {e}", raw.log)))?;
+
+        Ok(Self {
+            listen,
+            admin_token,
+            regions,
+            base_domain,
+            retention,
+            log: LogSettings { format, filter },
+        })
+    }
+}
+
+fn layers(file: Option<Data<Toml>>, env: &Environment) -> Figment {
+    let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+    if let Some(file) = file {
+        figment = figment.merge(file);
+    }
+    // Two environment layers so that `TENANCY_LOG` beats `RUST_LOG` and an error
+    // names whichever of the two actually supplied the value.
+    let (rust_log, tenancy) = ENVIRONMENT.split_at(1);
+    figment
+        .merge(EnvLayer::new(env, rust_log))
+        .merge(EnvLayer::new(env, tenancy))
+}
+
+/// How to point the operator at a setting: the environment variable that set
+/// it, or its key and the file it was read from.
+fn describe(figment: &Figment, key: &str) -> String {
+    describe_key(figment.find_metadata(key), key)
+}
+
+fn describe_key(metadata: Option<&Metadata>, key: &str) -> String {
+    match metadata {
+        Some(Metadata {
+            source: Some(Source::File(path)),
+            ..
+        }) => format!("`{key}` in {}", path.display()),
+        Some(metadata) if metadata.name == "environment" => {
+            metadata.interpolate(&Profile::Default, &[key])
+        }
+        _ => format!("`{key}`"),
+    }
+}
+
+/// Figment's errors, reworded to name settings the way the rest of this module
+/// does (its own wording names keys as `default.listen` and paths relative to
+/// the working directory).
+fn unreadable(error: figment::Error) -> ConfigError {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            if e.path.is_empty() {
+                // Not about one key: the file itself (unreadable, broken TOML).
+                return e.to_string();
+            }
+            let setting = describe_key(e.metadata.as_ref(), &e.path.join("."));
+            format!("invalid {setting}: {}", explain(&e.kind))
+        })
+        .collect();
+    ConfigError::Unreadable(lines.join("\n"))
+}
+
+fn explain(kind: &figment::error::Kind) -> String {
+    match kind {
+        figment::error::Kind::UnknownField(found, known) => {
+            format!("unknown key `{found}` (known keys: {})", known.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn parse_regions(value: &Value) -> Result<Regions, String> {
+    let regions = match value {
+        Value::String(_, spec) => parse_region_list(spec)?,
+        Value::Array(_, entries) => entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let entry: RegionEntry = entry
+                    .deserialize()
+                    .map_err(|e| format!("region {}: {}", i + 1, explain(&e.kind)))?;
+                region(
+                    &entry.code,
+                    entry.name.as_deref(),
+                    entry.available.unwrap_or(true),
+                )
+                .map_err(|m| format!("region {}: {m}", i + 1))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(
+                "expected a list such as \"eu-west=Europe West,us-east=US East:unavailable\" \
+                 or [[regions]] tables"
+                    .to_owned(),
+            );
+        }
+    };
+    Regions::new(regions).map_err(|e| e.to_string())
+}
+
+/// The environment's syntax: comma-separated `code[=Display Name][:unavailable]`.
+fn parse_region_list(spec: &str) -> Result<Vec<Region>, String> {
+    spec.split(',')
+        .map(str::trim)
+        .enumerate()
+        .map(|(i, entry)| {
+            if entry.is_empty() {
+                return Err(format!(
+                    "region {} is empty; expected code[=Display Name][:unavailable]",
+                    i + 1
+                ));
+            }
+            let (rest, available) = match entry.rsplit_once(':') {
+                None => (entry, true),
+                Some((rest, flag)) => match flag.trim() {
+                    "unavailable" => (rest, false),
+                    "available" => (rest, true),
+                    other => {
+                        return Err(format!(
+                            "{entry:?}: unknown flag {other:?} after ':' (expected `unavailable`)"
+                        ));
+                    }
+                },
+            };
+            let (code, name) = match rest.split_once('=') {
+                Some((code, name)) => (code, Some(name)),
+                None => (rest, None),
+            };
+            region(code.trim(), name, available).map_err(|m| format!("{entry:?}: {m}"))
+        })
+        .collect()
+}
+
+/// A region from its parts; without a display name, the code doubles as one.
+fn region(code: &str, name: Option<&str>, available: bool) -> Result<Region, String> {
+    let code = RegionCode::parse(code).map_err(|e| e.to_string())?;
+    let name = Name::parse(name.unwrap_or(code.as_str()))
+        .map_err(|e| format!("the display name of {code} {e}"))?;
+    Ok(Region {
+        code,
+        name,
+        available,
+    })
+}
+
+fn parse_retention(value: &Value) -> Result<chrono::Duration, String> {
+    let days = match value {
+        Value::String(_, text) => text.trim().parse::<i128>().ok(),
+        other => other
+            .to_i128()
+            .or_else(|| other.to_u128().and_then(|n| i128::try_from(n).ok())),
+    };
+    let Some(days) = days else {
+        return Err(format!(
+            "{} is not a whole number of days",
+            match value {
+                Value::String(_, text) => format!("{text:?}"),
+                _ => "the value".to_owned(),
+            }
+        ));
+    };
+    match i64::try_from(days) {
+        Ok(days) if (1..=MAX_RETENTION_DAYS).contains(&i128::from(days)) => {
+            Ok(chrono::Duration::days(days))
+        }
+        _ => Err(format!(
+            "must be between 1 and {MAX_RETENTION_DAYS} days (got {days})"
+        )),
+    }
+}
+
+fn parse_log_format(raw: &str) -> Result<LogFormat, String> {
+    match raw.trim() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!(
+            "{other:?} is not a log format (expected `text` or `json`)"
+        )),
+    }
+}
+
+/// A DNS name such as `tenancy.example.com`, lowercased, without a trailing dot.
+fn parse_base_domain(raw: &str) -> Result<String, String> {
+    let domain = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid_label = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if domain.len() > 253 || !domain.split('.').all(valid_label) {
+        return Err(format!(
+            "{raw:?} is not a domain name such as tenancy.example.com"
+        ));
+    }
+    Ok(domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_figment(&layers(None, &Environment::from_pairs(pairs)))
+    }
+
+    fn from_toml(toml: &str, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_figment(&layers(
+            Some(Toml::string(toml)),
+            &Environment::from_pairs(pairs),
+        ))
+    }
+
+    fn error(result: Result<Config, ConfigError>) -> String {
+        result
+            .expect_err("the configuration should be refused")
+            .to_string()
+    }
+
+    fn codes(config: &Config) -> Vec<(&str, &str, bool)> {
+        config
+            .regions
+            .all()
+            .iter()
+            .map(|r| (r.code.as_str(), r.name.as_str(), r.available))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_configured_gives_the_documented_defaults() {
+        let config = from_env(&[]).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.admin_token, None);
+        assert_eq!(codes(&config), [("global", "Global", true)]);
+        assert_eq!(config.base_domain, None);
+        assert_eq!(config.retention, chrono::Duration::days(30));
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.log.filter.to_string(), "info");
+    }
+
+    #[test]
+    fn regions_are_read_from_the_environment_syntax() {
+        let config = from_env(&[(
+            "TENANCY_REGIONS",
+            "eu-west=Europe West,us-east=US East:unavailable",
+        )])
+        .unwrap();
+        assert_eq!(
+            codes(&config),
+            [
+                ("eu-west", "Europe West", true),
+                ("us-east", "US East", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_region_without_a_display_name_is_named_by_its_code() {
+        let config = from_env(&[("TENANCY_REGIONS", " ap-south , eu-1:available ")]).unwrap();
+        assert_eq!(
+            codes(&config),
+            [("ap-south", "ap-south", true), ("eu-1", "eu-1", true)]
+        );
+    }
+
+    #[test]
+    fn bad_region_lists_are_refused_naming_tenancy_regions() {
+        for (spec, expected) in [
+            ("EU=Europe", "not a region code"),
+            ("eu-west,eu-west", "configured twice"),
+            ("eu-west:unavailable", "no region is available"),
+            ("eu-west:closed", "unknown flag"),
+            ("eu-west,,us-east", "region 2 is empty"),
+            ("eu-west=", "display name"),
+        ] {
+            let message = error(from_env(&[("TENANCY_REGIONS", spec)]));
+            assert!(
+                message.starts_with("invalid TENANCY_REGIONS: "),
+                "{spec}: {message}"
+            );
+            assert!(message.contains(expected), "{spec}: {message}");
+        }
+    }
+
+    #[test]
+    fn retention_must_be_a_whole_number_of_days_of_at_least_one() {
+        let config = from_env(&[("TENANCY_RETENTION_DAYS", "7")]).unwrap();
+        assert_eq!(config.retention, chrono::Duration::days(7));
+        for bad in ["abc", "0", "-3", "1.5", "99999999999999999999999"] {
+            let message = error(from_env(&[("TENANCY_RETENTION_DAYS", bad)]));
+            assert!(
+                message.starts_with("invalid TENANCY_RETENTION_DAYS: "),
+                "{bad}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_bad_value_is_refused_naming_its_variable() {
+        for (name, value) in [
+            ("TENANCY_LISTEN", "localhost"),
+            ("TENANCY_LOG_FORMAT", "xml"),
+            ("TENANCY_LOG", "info,=nonsense[="),
+            ("RUST_LOG", "info,=nonsense[="),
+            ("TENANCY_BASE_DOMAIN", "https://example.com"),
+            ("TENANCY_ADMIN_TOKEN", "has a space"),
+        ] {
+            let message = error(from_env(&[(name, value)]));
+            assert!(
+                message.starts_with(&format!("invalid {name}: ")),
+                "{name}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_admin_token_is_not_repeated_in_the_message() {
+        let message = error(from_env(&[("TENANCY_ADMIN_TOKEN", "sécret-token")]));
+        assert!(!message.contains("sécret"), "{message}");
+    }
+
+    #[test]
+    fn tenancy_log_takes_precedence_over_rust_log() {
+        let config = from_env(&[("RUST_LOG", "warn"), ("TENANCY_LOG", "debug")]).unwrap();
+        assert_eq!(config.log.filter.to_string(), "debug");
+        let config = from_env(&[("RUST_LOG", "warn")]).unwrap();
+        assert_eq!(config.log.filter.to_string(), "warn");
+    }
+
+    #[test]
+    fn values_are_taken_verbatim_not_guessed_at() {
+        let config = from_env(&[
+            ("TENANCY_ADMIN_TOKEN", "\"12345\""),
+            ("TENANCY_BASE_DOMAIN", "Tenancy.Example.COM."),
+            ("TENANCY_LISTEN", "[::1]:0"),
+        ])
+        .unwrap();
+        assert_eq!(config.admin_token.unwrap().expose(), "\"12345\"");
+        assert_eq!(config.base_domain.as_deref(), Some("tenancy.example.com"));
+        assert_eq!(config.listen, "[::1]:0".parse().unwrap());
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let config = from_env(&[("TENANCY_ADMIN_TOKEN", ""), ("DATABASE_URL", "")]).unwrap();
+        assert_eq!(config.admin_token, None);
+    }
+
+    #[test]
+    fn a_configured_database_is_refused_rather_than_ignored() {
+        let message = error(from_env(&[("DATABASE_URL", "postgres://u:pw@db/tenancy")]));
+        assert!(message.starts_with("DATABASE_URL is set"), "{message}");
+        assert!(message.contains("in memory only"), "{message}");
+        assert!(
+            !message.contains("pw@db"),
+            "the URL may hold a password: {message}"
+        );
+    }
+
+    #[test]
+    fn a_toml_file_sets_values_and_the_environment_overrides_it() {
+        let toml = r#"
+            listen = "0.0.0.0:9000"
+            retention_days = 14
+            log_format = "json"
+            base_domain = "tenancy.example.com"
+
+            [[regions]]
+            code = "eu-west"
+            name = "Europe West"
+
+            [[regions]]
+            code = "us-east"
+            available = false
+        "#;
+        let config = from_toml(toml, &[]).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.retention, chrono::Duration::days(14));
+        assert_eq!(config.log.format, LogFormat::Json);
+        assert_eq!(config.base_domain.as_deref(), Some("tenancy.example.com"));
+        assert_eq!(
+            codes(&config),
+            [
+                ("eu-west", "Europe West", true),
+                ("us-east", "us-east", false)
+            ]
+        );
+
+        let config = from_toml(toml, &[("TENANCY_RETENTION_DAYS", "3")]).unwrap();
+        assert_eq!(config.retention, chrono::Duration::days(3));
+    }
+
+    #[test]
+    fn the_toml_file_accepts_the_environment_syntax_for_regions_too() {
+        let config = from_toml(r#"regions = "a1=A One,b2:unavailable""#, &[]).unwrap();
+        assert_eq!(codes(&config), [("a1", "A One", true), ("b2", "b2", false)]);
+    }
+
+    #[test]
+    fn bad_values_in_the_file_name_their_key() {
+        let message = error(from_toml("retention_days = 0", &[]));
+        assert!(message.starts_with("invalid `retention_days`"), "{message}");
+        let message = error(from_toml("[[regions]]\ncode = \"eu\"\ncolour = 1", &[]));
+        assert!(message.contains("colour"), "{message}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let message = error(from_toml("retention = 3", &[]));
+        assert!(
+            message
+                .starts_with("invalid `retention`: unknown key `retention` (known keys: listen,"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_in_the_file_names_its_key() {
+        let message = error(from_toml("listen = 5", &[]));
+        assert!(
+            message.starts_with("invalid `listen`: invalid type"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_refused() {
+        let missing = std::env::temp_dir().join("tenancy-no-such-config.toml");
+        let err = Config::load(Some(&missing), &Environment::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::FileMissing(_)), "{err}");
+    }
+
+    #[test]
+    fn generated_admin_tokens_are_long_url_safe_and_distinct() {
+        let a = AdminToken::generate().unwrap();
+        let b = AdminToken::generate().unwrap();
+        assert_eq!(a.expose().len(), 43);
+        assert!(
+            a.expose()
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_ne!(a, b);
+        assert!(!format!("{a:?}").contains(a.expose()));
+    }
+}

@@ -1,0 +1,284 @@
+//! `AuditLog`, and the rule every mutating port method shares: a successful
+//! write appends exactly its own audit record, a failed one appends none.
+
+use std::sync::Arc;
+
+use domain::ports::StoreError;
+use domain::{AuditAction, Namespace, Org, TenantId};
+
+use super::{ALL, seed_org, seed_tenant, trail};
+use crate::Stores;
+use crate::fixtures::{Fixtures, at, name, renamed, tombstone};
+
+pub async fn audit_records_are_listed_in_the_order_written_not_in_id_order(store: Arc<dyn Stores>) {
+    let f = Fixtures::new();
+    let org = seed_org(&*store, &f, "signstack").await;
+    let created = trail(&*store, &org).await;
+    // Two use cases mint their record ids, then reach the store in the other
+    // order: the trail follows the writes.
+    let minted_first = f.org_audit(&org, AuditAction::OrgUpdated);
+    let minted_second = f.org_audit(&org, AuditAction::OrgUpdated);
+    let v2 = Org {
+        name: name("SignStack 2"),
+        version: 2,
+        ..org.clone()
+    };
+    let v3 = Org {
+        name: name("SignStack 3"),
+        version: 3,
+        ..v2.clone()
+    };
+    store.update_org(&v2, &minted_second).await.unwrap();
+    store.update_org(&v3, &minted_first).await.unwrap();
+
+    let all = trail(&*store, &org).await;
+    let after_second = store
+        .audit_records(org.id, None, Some(minted_second.id.as_uuid()), ALL)
+        .await
+        .unwrap();
+
+    let expected = [created.clone(), vec![minted_second, minted_first.clone()]].concat();
+    let ids = |records: &[domain::AuditRecord]| records.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(&all), ids(&expected), "record ids in the order written");
+    assert_eq!(all, expected, "the order written");
+    assert_eq!(
+        after_second,
+        vec![minted_first],
+        "what was written after a record follows it"
+    );
+}
+
+pub async fn audit_records_are_filtered_by_org_and_by_tenant(store: Arc<dyn Stores>) {
+    let f = Fixtures::new();
+    // Writes of two orgs interleave.
+    let signstack = seed_org(&*store, &f, "signstack").await;
+    let tigris = seed_org(&*store, &f, "tigris").await;
+    let acme = seed_tenant(&*store, &f, &signstack, "acme", &["acme-live"]).await;
+    let omega = seed_tenant(&*store, &f, &tigris, "omega", &["omega-live"]).await;
+    let beta = seed_tenant(&*store, &f, &signstack, "beta", &["beta-live"]).await;
+    let ns = f.namespace(&acme.tenant, "acme-test");
+    let ns_created = f.namespace_audit(&ns, AuditAction::NamespaceCreated);
+    store.create_namespace(&ns, &ns_created).await.unwrap();
+
+    let signstack_trail = trail(&*store, &signstack).await;
+    let tigris_trail = trail(&*store, &tigris).await;
+    let records = |org: &Org, tenant: Option<TenantId>| {
+        let store = store.clone();
+        let org = org.id;
+        async move { store.audit_records(org, tenant, None, ALL).await.unwrap() }
+    };
+
+    assert_eq!(signstack_trail.len(), 4, "created, acme, beta, namespace");
+    assert_eq!(
+        signstack_trail[1..].to_vec(),
+        vec![acme.audit.clone(), beta.audit.clone(), ns_created.clone()]
+    );
+    assert_eq!(tigris_trail.len(), 2, "created, omega");
+    assert_eq!(tigris_trail[1], omega.audit);
+    assert_eq!(
+        records(&signstack, Some(acme.tenant.id)).await,
+        vec![acme.audit.clone(), ns_created],
+        "one tenant's records, its namespaces' included"
+    );
+    assert_eq!(
+        records(&signstack, Some(beta.tenant.id)).await,
+        vec![beta.audit]
+    );
+    assert_eq!(
+        records(&signstack, Some(omega.tenant.id)).await,
+        vec![],
+        "a tenant of another org"
+    );
+    assert_eq!(
+        records(&f.org("nobody"), None).await,
+        vec![],
+        "an org that does not exist"
+    );
+}
+
+pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: Arc<dyn Stores>) {
+    let f = Fixtures::new();
+    let org = seed_org(&*store, &f, "signstack").await;
+    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
+    seed_tenant(&*store, &f, &org, "beta", &["beta-live"]).await;
+    let mut acme_now = acme.tenant.clone();
+    for i in 0..3 {
+        acme_now = renamed(&acme_now, &format!("Acme {i}"));
+        store
+            .update_tenant(
+                &acme_now,
+                &f.tenant_audit(&acme_now, AuditAction::TenantUpdated),
+            )
+            .await
+            .unwrap();
+    }
+    let all = trail(&*store, &org).await;
+    assert_eq!(all.len(), 6, "created, acme, beta, three updates");
+    let id = |i: usize| Some(all[i].id.as_uuid());
+    let acme_id = Some(acme.tenant.id);
+
+    let cases = [
+        ("first page", None, None, 2, &all[..2]),
+        ("resumed", None, id(1), 2, &all[2..4]),
+        ("resumed to the end", None, id(3), ALL, &all[4..]),
+        ("after the last", None, id(5), ALL, &[][..]),
+        // The beta record is not acme's, but acme's later records follow it.
+        (
+            "one tenant, after another's record",
+            acme_id,
+            id(2),
+            2,
+            &all[3..5],
+        ),
+    ];
+    for (what, tenant, after, limit, expected) in cases {
+        let got = store
+            .audit_records(org.id, tenant, after, limit)
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{what}");
+    }
+}
+
+pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: Arc<dyn Stores>) {
+    let f = Fixtures::new();
+    let mut expected = Vec::new();
+    macro_rules! appended {
+        ($what:literal, $org:expr, $record:expr) => {
+            expected.push($record.clone());
+            assert_eq!(trail(&*store, $org).await, expected, $what);
+        };
+    }
+
+    let org = f.org("signstack");
+    let record = f.org_audit(&org, AuditAction::OrgCreated);
+    store.create_org(&org, &record).await.unwrap();
+    appended!("create_org", &org, record);
+
+    let renamed_org = Org {
+        name: name("SignStack GmbH"),
+        version: 2,
+        ..org.clone()
+    };
+    let record = f.org_audit(&renamed_org, AuditAction::OrgUpdated);
+    store.update_org(&renamed_org, &record).await.unwrap();
+    appended!("update_org", &org, record);
+
+    let p = f.provisioning(&org, "acme", &["acme-live", "acme-test"]);
+    store.provision(&p).await.unwrap();
+    appended!("provision", &org, p.audit);
+
+    let tenant = renamed(&p.tenant, "Acme Holdings");
+    let record = f.tenant_audit(&tenant, AuditAction::TenantUpdated);
+    store.update_tenant(&tenant, &record).await.unwrap();
+    appended!("update_tenant", &org, record);
+
+    let ns = f.namespace(&tenant, "acme-extra");
+    let record = f.namespace_audit(&ns, AuditAction::NamespaceCreated);
+    store.create_namespace(&ns, &record).await.unwrap();
+    appended!("create_namespace", &org, record);
+
+    let ns = Namespace {
+        name: name("Extra"),
+        updated_at: at(3),
+        version: 2,
+        ..ns
+    };
+    let record = f.namespace_audit(&ns, AuditAction::NamespaceUpdated);
+    store.update_namespace(&ns, &record).await.unwrap();
+    appended!("update_namespace", &org, record);
+
+    let dead = tombstone(&tenant);
+    let record = f.tenant_audit(&dead, AuditAction::TenantDeleted);
+    store.update_tenant(&dead, &record).await.unwrap();
+    appended!("update_tenant to a tombstone", &org, record);
+}
+
+pub async fn failed_writes_append_no_audit_record(store: Arc<dyn Stores>) {
+    let f = Fixtures::new();
+    let org = seed_org(&*store, &f, "signstack").await;
+    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
+    let before = trail(&*store, &org).await;
+    let ns = &acme.namespaces[0];
+
+    let twin = f.org("signstack");
+    let failures: Vec<(&str, Result<(), StoreError>)> = vec![
+        (
+            "create_org with a used key",
+            store
+                .create_org(&twin, &f.org_audit(&twin, AuditAction::OrgCreated))
+                .await,
+        ),
+        (
+            "update_org from a stale version",
+            store
+                .update_org(&org, &f.org_audit(&org, AuditAction::OrgUpdated))
+                .await,
+        ),
+        (
+            "provision with a used tenant key",
+            store
+                .provision(&f.provisioning(&org, "acme", &["acme-other"]))
+                .await,
+        ),
+        (
+            "provision with a namespace key twice",
+            store
+                .provision(&f.provisioning(&org, "beta", &["beta-live", "beta-live"]))
+                .await,
+        ),
+        (
+            "update_tenant from a stale version",
+            store
+                .update_tenant(
+                    &acme.tenant,
+                    &f.tenant_audit(&acme.tenant, AuditAction::TenantUpdated),
+                )
+                .await,
+        ),
+        (
+            "create_namespace with a used key",
+            store
+                .create_namespace(
+                    &f.namespace(&acme.tenant, "acme-live"),
+                    &f.namespace_audit(ns, AuditAction::NamespaceCreated),
+                )
+                .await,
+        ),
+        (
+            "update_namespace from a stale version",
+            store
+                .update_namespace(ns, &f.namespace_audit(ns, AuditAction::NamespaceUpdated))
+                .await,
+        ),
+    ];
+
+    for (what, result) in &failures {
+        assert!(result.is_err(), "{what} must fail");
+    }
+    assert_eq!(trail(&*store, &org).await, before, "no audit record");
+    assert_eq!(trail(&*store, &twin).await, vec![], "none for the twin org");
+}
+
+pub async fn audit_records_outlive_the_tenant_they_are_about(store: Arc<dyn Stores>) {
+    let f = Fixtures::new();
+    let org = seed_org(&*store, &f, "signstack").await;
+    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
+    let ns_record = f.namespace_audit(&acme.namespaces[0], AuditAction::NamespaceUpdated);
+    let ns = Namespace {
+        name: name("Live"),
+        version: 2,
+        ..acme.namespaces[0].clone()
+    };
+    store.update_namespace(&ns, &ns_record).await.unwrap();
+    let dead = tombstone(&acme.tenant);
+    let deleted = f.tenant_audit(&dead, AuditAction::TenantDeleted);
+    store.update_tenant(&dead, &deleted).await.unwrap();
+
+    let records = store
+        .audit_records(org.id, Some(acme.tenant.id), None, ALL)
+        .await
+        .unwrap();
+
+    assert_eq!(records, vec![acme.audit, ns_record, deleted]);
+}

@@ -1,0 +1,89 @@
+//! The contract cases, one module per port family. Each case takes a fresh,
+//! empty store, writes through the ports only and panics with a message naming
+//! the broken rule. The MUSTs they check are the doc comments of
+//! `domain::ports`. [`ids`] checks id generators the same way, outside the
+//! storage macro: call its functions from the generator's own tests.
+
+pub mod audit;
+pub mod concurrency;
+pub mod ids;
+pub mod inventory;
+pub mod namespaces;
+pub mod orgs;
+pub mod tenants;
+
+use domain::ports::Provisioning;
+use domain::{
+    AuditAction, AuditRecord, Limit, Namespace, Org, TenantFilter, TenantId, TenantQuery,
+    TenantSort,
+};
+
+use crate::Stores;
+use crate::fixtures::Fixtures;
+
+/// A limit larger than anything a case writes: "all of them".
+const ALL: usize = 1000;
+
+/// Creates an org with its audit record.
+async fn seed_org(store: &dyn Stores, f: &Fixtures, key: &str) -> Org {
+    let org = f.org(key);
+    store
+        .create_org(&org, &f.org_audit(&org, AuditAction::OrgCreated))
+        .await
+        .expect("creating a fresh org");
+    org
+}
+
+/// Provisions a tenant of `org` with namespaces of the given keys.
+async fn seed_tenant(
+    store: &dyn Stores,
+    f: &Fixtures,
+    org: &Org,
+    key: &str,
+    namespaces: &[&str],
+) -> Provisioning {
+    let provisioning = f.provisioning(org, key, namespaces);
+    store
+        .provision(&provisioning)
+        .await
+        .expect("provisioning a fresh tenant");
+    provisioning
+}
+
+/// The org's whole audit trail.
+async fn trail(store: &dyn Stores, org: &Org) -> Vec<AuditRecord> {
+    store
+        .audit_records(org.id, None, None, ALL)
+        .await
+        .expect("reading the audit trail")
+}
+
+/// All namespaces of a tenant.
+async fn namespaces_of(store: &dyn Stores, tenant: TenantId) -> Vec<Namespace> {
+    store
+        .list_namespaces(tenant, None, ALL)
+        .await
+        .expect("listing namespaces")
+}
+
+/// A first-page inventory query.
+fn query(filter: TenantFilter, sort: TenantSort, limit: u64) -> TenantQuery {
+    TenantQuery::new(
+        filter,
+        sort,
+        None,
+        Limit::new(limit).expect("a valid limit"),
+    )
+    .expect("a query without a cursor")
+}
+
+/// The keys of the tenants a query returns, in the order returned.
+async fn listed_keys(store: &dyn Stores, query: &TenantQuery) -> Vec<String> {
+    store
+        .list_tenants(query)
+        .await
+        .expect("listing tenants")
+        .into_iter()
+        .map(|t| t.key.as_str().to_owned())
+        .collect()
+}

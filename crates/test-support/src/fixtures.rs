@@ -1,0 +1,287 @@
+//! Valid, deterministic values for contract cases: fixed time, ids that grow in
+//! the order they are minted, and entities with every field filled in so a store
+//! that drops or mangles a field fails the round-trip comparisons.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use domain::page::Position;
+use domain::ports::Provisioning;
+use domain::{
+    Actor, ActorKind, AuditAction, AuditId, AuditRecord, Change, Lifecycle, Metadata, Mode, Name,
+    Namespace, NamespaceId, NamespaceKey, Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode,
+    SpecDigest, Tenant, TenantId, TenantKey, TenantSort, TenantStatus, UserId,
+};
+use domain::{Email, TargetKind};
+use uuid::Uuid;
+
+/// 2026-01-01T00:00:00Z: the time every fixture is created at.
+pub fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("a valid literal date")
+}
+
+/// A UUIDv7 whose timestamp is `n` milliseconds after [`epoch`]: the `n`-th id a
+/// time-ordered generator would mint.
+pub fn uuid(n: u64) -> Uuid {
+    let base = u64::try_from(epoch().timestamp_millis()).expect("after 1970");
+    uuid::Builder::from_unix_timestamp_millis(base + n, &[0; 10]).into_uuid()
+}
+
+pub fn org_key(raw: &str) -> OrgKey {
+    OrgKey::parse(raw).expect("a valid org key")
+}
+
+pub fn tenant_key(raw: &str) -> TenantKey {
+    TenantKey::parse(raw).expect("a valid tenant key")
+}
+
+pub fn namespace_key(raw: &str) -> NamespaceKey {
+    NamespaceKey::parse(raw).expect("a valid namespace key")
+}
+
+pub fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("a valid name")
+}
+
+pub fn plan(raw: &str) -> Plan {
+    Plan::parse(raw).expect("a valid plan")
+}
+
+pub fn region(raw: &str) -> RegionCode {
+    RegionCode::parse(raw).expect("a valid region code")
+}
+
+pub fn reason(raw: &str) -> Reason {
+    Reason::parse(raw).expect("a valid reason")
+}
+
+pub fn metadata(pairs: &[(&str, &str)]) -> Metadata {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Metadata::new(map).expect("valid metadata")
+}
+
+/// An operator acting through an org key, to tell apart from the platform admin.
+pub fn operator(id: &str) -> Actor {
+    Actor {
+        kind: ActorKind::OrgKey,
+        id: id.to_owned(),
+    }
+}
+
+/// Mints entities with ids that grow in the order they are asked for, all
+/// created at [`epoch`]. Shared by reference (`&self`), so one fixture can feed
+/// the next: `f.tenant(&f.org("signstack"), "acme")`.
+#[derive(Debug, Default)]
+pub struct Fixtures {
+    minted: AtomicU64,
+}
+
+impl Fixtures {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next id.
+    pub fn id(&self) -> Uuid {
+        uuid(self.minted.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    pub fn org(&self, key: &str) -> Org {
+        Org {
+            id: OrgId::from_uuid(self.id()),
+            key: org_key(key),
+            name: name(&format!("Org {key}")),
+            created_at: epoch(),
+            updated_at: epoch(),
+            version: 1,
+        }
+    }
+
+    /// An active tenant of `org` with an owner, metadata and a spec digest.
+    pub fn tenant(&self, org: &Org, key: &str) -> Tenant {
+        let id = self.id();
+        Tenant {
+            id: TenantId::from_uuid(id),
+            org_id: org.id,
+            key: tenant_key(key),
+            name: name(&format!("Tenant {key}")),
+            plan: Plan::free(),
+            region: region("global"),
+            owner: Some(Owner {
+                user_id: UserId::parse(&format!("user-{key}")).expect("a valid user id"),
+                email: Email::parse(&format!("owner@{key}.example")).expect("a valid email"),
+            }),
+            metadata: metadata(&[("crm", key), ("tier", "gold")]),
+            lifecycle: Lifecycle {
+                status: TenantStatus::Active,
+                changed_at: epoch(),
+                changed_by: Actor::platform_admin(),
+                reason: None,
+                retention_ends_at: None,
+            },
+            spec_digest: digest(id),
+            created_at: epoch(),
+            updated_at: epoch(),
+            version: 1,
+        }
+    }
+
+    pub fn namespace(&self, tenant: &Tenant, key: &str) -> Namespace {
+        Namespace {
+            id: NamespaceId::from_uuid(self.id()),
+            org_id: tenant.org_id,
+            tenant_id: tenant.id,
+            key: namespace_key(key),
+            name: name(&format!("Namespace {key}")),
+            mode: if key.ends_with("test") {
+                Mode::Test
+            } else {
+                Mode::Live
+            },
+            created_at: epoch(),
+            updated_at: epoch(),
+            version: 1,
+        }
+    }
+
+    /// The audit record of a change to an org, with a request id and one change.
+    pub fn org_audit(&self, org: &Org, action: AuditAction) -> AuditRecord {
+        self.record(action, TargetKind::Org, org.id.as_uuid(), org.id, None)
+    }
+
+    pub fn tenant_audit(&self, tenant: &Tenant, action: AuditAction) -> AuditRecord {
+        self.record(
+            action,
+            TargetKind::Tenant,
+            tenant.id.as_uuid(),
+            tenant.org_id,
+            Some(tenant.id),
+        )
+    }
+
+    pub fn namespace_audit(&self, ns: &Namespace, action: AuditAction) -> AuditRecord {
+        self.record(
+            action,
+            TargetKind::Namespace,
+            ns.id.as_uuid(),
+            ns.org_id,
+            Some(ns.tenant_id),
+        )
+    }
+
+    fn record(
+        &self,
+        action: AuditAction,
+        target_kind: TargetKind,
+        target_id: Uuid,
+        org_id: OrgId,
+        tenant_id: Option<TenantId>,
+    ) -> AuditRecord {
+        let id = self.id();
+        AuditRecord {
+            id: AuditId::from_uuid(id),
+            at: epoch(),
+            actor: operator("key-ops"),
+            action,
+            target_kind,
+            target_id,
+            org_id,
+            tenant_id,
+            request_id: Some(format!("req-{id}")),
+            reason: Some(reason("contract case")),
+            changes: vec![Change {
+                field: "name",
+                from: Some("before".to_owned()),
+                to: Some("after".to_owned()),
+            }],
+        }
+    }
+
+    /// A tenant with namespaces of the given keys and its provisioning record.
+    pub fn provisioning(&self, org: &Org, key: &str, namespaces: &[&str]) -> Provisioning {
+        let tenant = self.tenant(org, key);
+        let namespaces = namespaces
+            .iter()
+            .map(|k| self.namespace(&tenant, k))
+            .collect();
+        let audit = self.tenant_audit(&tenant, AuditAction::TenantProvisioned);
+        Provisioning {
+            tenant,
+            namespaces,
+            audit,
+        }
+    }
+}
+
+/// A spec digest derived from `id`, so every fixture tenant has its own.
+fn digest(id: Uuid) -> SpecDigest {
+    let mut bytes = [0; 32];
+    bytes[..16].copy_from_slice(id.as_bytes());
+    bytes[16..].copy_from_slice(id.as_bytes());
+    SpecDigest::from_bytes(bytes)
+}
+
+/// `minutes` after [`epoch`].
+pub fn at(minutes: i64) -> DateTime<Utc> {
+    epoch() + Duration::minutes(minutes)
+}
+
+/// The next version of `tenant` with another name: what an update writes.
+pub fn renamed(tenant: &Tenant, to: &str) -> Tenant {
+    Tenant {
+        name: name(to),
+        updated_at: tenant.updated_at + Duration::minutes(1),
+        version: tenant.version + 1,
+        ..tenant.clone()
+    }
+}
+
+/// The next version of `tenant` in `status`, moved there at `changed_at`.
+pub fn moved(tenant: &Tenant, status: TenantStatus, changed_at: DateTime<Utc>) -> Tenant {
+    Tenant {
+        lifecycle: Lifecycle {
+            status,
+            changed_at,
+            changed_by: operator("key-ops"),
+            reason: Some(reason("contract case")),
+            retention_ends_at: None,
+        },
+        updated_at: changed_at,
+        version: tenant.version + 1,
+        ..tenant.clone()
+    }
+}
+
+/// The next version of `tenant`, deactivated with retention ending at `ends`.
+pub fn deactivated(tenant: &Tenant, ends: DateTime<Utc>) -> Tenant {
+    let mut next = moved(tenant, TenantStatus::Deactivated, epoch());
+    next.lifecycle.retention_ends_at = Some(ends);
+    next
+}
+
+/// The next version of `tenant` as a tombstone: name purged to the key, no
+/// owner, no metadata.
+pub fn tombstone(tenant: &Tenant) -> Tenant {
+    Tenant {
+        name: name(tenant.key.as_str()),
+        owner: None,
+        metadata: Metadata::default(),
+        ..moved(tenant, TenantStatus::Deleted, at(60))
+    }
+}
+
+/// Where a listing in `sort` order resumes after `tenant`: what the cursor of a
+/// page ending on it decodes to.
+pub fn position_after(sort: TenantSort, tenant: &Tenant) -> Position {
+    Position {
+        order: sort.as_str().to_owned(),
+        id: tenant.id.as_uuid(),
+        text: sort.by_name().then(|| tenant.name.as_str().to_owned()),
+    }
+}
