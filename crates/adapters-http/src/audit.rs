@@ -10,6 +10,7 @@ use utoipa::openapi::path::{Parameter, ParameterIn};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::extract::{OrgPath, QueryParams};
 use crate::openapi::responses::{BadRequest, NotFound};
 use crate::page::{ListBody, PageRequest, page_parameters, query_parameter};
@@ -142,6 +143,7 @@ impl utoipa::IntoParams for AuditParams {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     path: OrgPath,
     mut query: QueryParams,
 ) -> Result<Json<ListBody<AuditEventView>>, Problem> {
@@ -154,7 +156,13 @@ pub(crate) async fn list(
     };
     let events = state
         .tenancy
-        .list_audit(&path.org, tenant.as_ref(), page.cursor.as_ref(), page.limit)
+        .list_audit(
+            &ctx,
+            &path.org,
+            tenant.as_ref(),
+            page.cursor.as_ref(),
+            page.limit,
+        )
         .await?;
     Ok(Json(ListBody::from_page(events, AuditEventView::from)))
 }

@@ -12,7 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use domain::{Actor, Context};
+use domain::Context;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -60,7 +60,7 @@ pub(crate) async fn require_admin(
     if !state.admin.matches(token) {
         return Err(Problem::unauthorized("The bearer token is not valid."));
     }
-    let mut context = Context::new(Actor::platform_admin());
+    let mut context = Context::platform_admin();
     if let Some(id) = crate::request_id::of(request.headers()) {
         context = context.with_request_id(id);
     }

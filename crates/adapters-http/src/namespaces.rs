@@ -177,6 +177,7 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     path: TenantPath,
     mut query: QueryParams,
 ) -> Result<Json<ListBody<NamespaceView>>, Problem> {
@@ -184,7 +185,13 @@ pub(crate) async fn list(
     query.finish()?;
     let namespaces = state
         .tenancy
-        .list_namespaces(&path.org, &path.tenant, page.cursor.as_ref(), page.limit)
+        .list_namespaces(
+            &ctx,
+            &path.org,
+            &path.tenant,
+            page.cursor.as_ref(),
+            page.limit,
+        )
         .await?;
     Ok(Json(ListBody::from_page(namespaces, NamespaceView::from)))
 }
@@ -203,11 +210,12 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn get(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     path: NamespacePath,
 ) -> Result<Json<NamespaceView>, Problem> {
     let ns = state
         .tenancy
-        .get_namespace(&path.org, &path.tenant, &path.ns)
+        .get_namespace(&ctx, &path.org, &path.tenant, &path.ns)
         .await?;
     Ok(Json(ns.into()))
 }

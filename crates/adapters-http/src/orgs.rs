@@ -129,13 +129,14 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     mut query: QueryParams,
 ) -> Result<Json<ListBody<OrgView>>, Problem> {
     let page = PageRequest::take(&mut query);
     query.finish()?;
     let orgs = state
         .tenancy
-        .list_orgs(page.cursor.as_ref(), page.limit)
+        .list_orgs(&ctx, page.cursor.as_ref(), page.limit)
         .await?;
     Ok(Json(ListBody::from_page(orgs, OrgView::from)))
 }
@@ -154,9 +155,10 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn get(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     path: OrgPath,
 ) -> Result<Json<OrgView>, Problem> {
-    let org = state.tenancy.get_org(&path.org).await?;
+    let org = state.tenancy.get_org(&ctx, &path.org).await?;
     Ok(Json(org.into()))
 }
 

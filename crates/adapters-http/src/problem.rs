@@ -453,6 +453,9 @@ impl From<OrgError> for Problem {
     fn from(e: OrgError) -> Self {
         match e {
             OrgError::NotFound => Self::not_found("org"),
+            OrgError::Forbidden => {
+                Self::new(Code::Forbidden, "Only a platform admin may create orgs.")
+            }
             OrgError::KeyTaken(key) => Self::new(
                 Code::KeyTaken,
                 format!("The org key \"{key}\" is already taken."),
@@ -549,6 +552,10 @@ impl From<ListError> for Problem {
     fn from(e: ListError) -> Self {
         match e {
             ListError::OrgNotFound => Self::not_found("org"),
+            ListError::Forbidden => Self::new(
+                Code::Forbidden,
+                "Only a platform admin may list across orgs.",
+            ),
             ListError::TenantNotFound => Self::not_found("tenant"),
             ListError::Page(PageError::Cursor) => Self::new(
                 Code::InvalidCursor,

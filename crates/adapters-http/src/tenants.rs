@@ -429,6 +429,7 @@ impl utoipa::IntoParams for PlatformInventoryParams {
 )]
 pub(crate) async fn inventory(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     mut query: QueryParams,
 ) -> Result<Json<ListBody<AnyTenantView>>, Problem> {
     let org = query.take("org");
@@ -440,13 +441,13 @@ pub(crate) async fn inventory(
         let Ok(org) = OrgRef::parse(&raw) else {
             return Ok(Json(ListBody::empty()));
         };
-        match state.tenancy.get_org(&org).await {
+        match state.tenancy.get_org(&ctx, &org).await {
             Ok(org) => inventory.filter.org = Some(org.id),
             Err(domain::OrgError::NotFound) => return Ok(Json(ListBody::empty())),
             Err(e) => return Err(e.into()),
         }
     }
-    list(&state, None, inventory).await
+    list(&state, &ctx, None, inventory).await
 }
 
 /// An org's tenants, with the inventory's filters.
@@ -466,22 +467,25 @@ pub(crate) async fn inventory(
 )]
 pub(crate) async fn org_inventory(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     path: OrgPath,
     mut query: QueryParams,
 ) -> Result<Json<ListBody<AnyTenantView>>, Problem> {
     let inventory = Inventory::take(&mut query);
     query.finish()?;
-    list(&state, Some(&path.org), inventory).await
+    list(&state, &ctx, Some(&path.org), inventory).await
 }
 
 async fn list(
     state: &AppState,
+    ctx: &domain::Context,
     org: Option<&OrgRef>,
     inventory: Inventory,
 ) -> Result<Json<ListBody<AnyTenantView>>, Problem> {
     let page = state
         .tenancy
         .list_tenants(
+            ctx,
             org,
             inventory.filter,
             inventory.sort,
@@ -506,9 +510,13 @@ async fn list(
 )]
 pub(crate) async fn get(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     path: TenantPath,
 ) -> Result<Json<AnyTenantView>, Problem> {
-    let tenant = state.tenancy.get_tenant(&path.org, &path.tenant).await?;
+    let tenant = state
+        .tenancy
+        .get_tenant(&ctx, &path.org, &path.tenant)
+        .await?;
     Ok(Json(state.tenant_view(tenant)))
 }
 

@@ -13,5 +13,5 @@
 mod clock;
 mod store;
 
-pub use clock::{ManualClock, SequentialIds};
+pub use clock::{ManualClock, SeededSecrets, SequentialIds};
 pub use store::MemoryStore;

@@ -6,9 +6,13 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
 use domain::ports::{
-    AuditLog, NamespaceStore, OrgStore, Provisioning, StoreError, TenantStore, Unique,
+    ApiKeyStore, AuditLog, KeyUsage, NamespaceStore, OrgStore, Provisioning, StoreError,
+    TenantStore, Unique,
 };
+use domain::{ApiKey, ApiKeyId, KeyHash, KeyLookup, KeyOwner, NamespaceBrief, TenantBrief};
 use domain::{
     AuditRecord, Namespace, NamespaceId, NamespaceKey, NamespaceRef, Org, OrgId, OrgKey, OrgRef,
     Tenant, TenantId, TenantKey, TenantQuery, TenantRef, TenantSort, TenantStatus,
@@ -23,6 +27,8 @@ struct State {
     tenant_keys: HashMap<TenantKey, TenantId>,
     namespaces: BTreeMap<NamespaceId, Namespace>,
     namespace_keys: HashMap<(TenantId, NamespaceKey), NamespaceId>,
+    keys: BTreeMap<ApiKeyId, ApiKey>,
+    key_hashes: HashMap<KeyHash, ApiKeyId>,
     /// In the order written (ids are minted before the lock, so racing writers
     /// may append out of id order), with each record's position by id.
     audit: Vec<AuditRecord>,
@@ -72,6 +78,11 @@ impl State {
         self.namespace_keys
             .insert((ns.tenant_id, ns.key.clone()), ns.id);
         self.namespaces.insert(ns.id, ns.clone());
+    }
+
+    fn insert_key(&mut self, key: &ApiKey) {
+        self.key_hashes.insert(key.hash, key.id);
+        self.keys.insert(key.id, key.clone());
     }
 
     fn append(&mut self, audit: &AuditRecord) {
@@ -151,10 +162,16 @@ impl TenantStore for MemoryStore {
                 return Err(StoreError::Taken(Unique::NamespaceKey));
             }
         }
+        if p.keys.iter().any(|k| s.key_hashes.contains_key(&k.hash)) {
+            return Err(StoreError::Unavailable("API key hash collision".into()));
+        }
         s.tenant_keys.insert(p.tenant.key.clone(), p.tenant.id);
         s.tenants.insert(p.tenant.id, p.tenant.clone());
         for ns in &p.namespaces {
             s.insert_namespace(ns);
+        }
+        for key in &p.keys {
+            s.insert_key(key);
         }
         s.append(&p.audit);
         Ok(())
@@ -190,7 +207,26 @@ impl TenantStore for MemoryStore {
             Some(stored) if stored.version + 1 == tenant.version && stored.key == tenant.key => {}
             _ => return Err(StoreError::Stale),
         }
+        if tenant.lifecycle.status == TenantStatus::Deactivated {
+            let at = tenant.lifecycle.changed_at;
+            for key in s.keys.values_mut() {
+                if key.tenant_id() == Some(tenant.id) && key.revoked_at.is_none() {
+                    key.revoked_at = Some(at);
+                    key.version += 1;
+                }
+            }
+        }
         if tenant.lifecycle.status == TenantStatus::Deleted {
+            let keys: Vec<_> = s
+                .keys
+                .values()
+                .filter(|k| k.tenant_id() == Some(tenant.id))
+                .map(|k| (k.id, k.hash))
+                .collect();
+            for (id, hash) in keys {
+                s.keys.remove(&id);
+                s.key_hashes.remove(&hash);
+            }
             let owned: Vec<_> = s
                 .namespaces
                 .values()
@@ -324,5 +360,139 @@ impl AuditLog for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        let owner_exists = match key.owner {
+            KeyOwner::Org => s.orgs.contains_key(&key.org_id),
+            KeyOwner::Namespace { namespace_id, .. } => s.namespaces.contains_key(&namespace_id),
+        };
+        if !owner_exists {
+            return Err(StoreError::Stale);
+        }
+        if s.key_hashes.contains_key(&key.hash) {
+            return Err(StoreError::Unavailable("API key hash collision".into()));
+        }
+        s.insert_key(key);
+        s.append(audit);
+        Ok(())
+    }
+
+    async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
+        let s = self.read();
+        let Some(key) = s.key_hashes.get(hash).and_then(|id| s.keys.get(id)) else {
+            return Ok(None);
+        };
+        let (tenant, namespace) = match key.owner {
+            KeyOwner::Org => (None, None),
+            KeyOwner::Namespace {
+                tenant_id,
+                namespace_id,
+            } => (
+                s.tenants.get(&tenant_id).map(|t| TenantBrief {
+                    id: t.id,
+                    key: t.key.clone(),
+                    status: t.lifecycle.status,
+                }),
+                s.namespaces.get(&namespace_id).map(|n| NamespaceBrief {
+                    id: n.id,
+                    key: n.key.clone(),
+                }),
+            ),
+        };
+        Ok(Some(Arc::new(KeyLookup {
+            key: key.clone(),
+            tenant,
+            namespace,
+        })))
+    }
+
+    async fn get_key(&self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self
+            .read()
+            .keys
+            .get(&id)
+            .filter(|k| k.org_id == org)
+            .cloned())
+    }
+
+    async fn list_keys(
+        &self,
+        org: OrgId,
+        owner: KeyOwner,
+        after_id: Option<ApiKeyId>,
+        limit: usize,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let s = self.read();
+        Ok(s.keys
+            .range(after(after_id))
+            .map(|(_, k)| k)
+            .filter(|k| k.org_id == org && k.owner == owner)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        check_key_version(&s, key)?;
+        s.keys.insert(key.id, key.clone());
+        s.append(audit);
+        Ok(())
+    }
+
+    async fn rotate_key(
+        &self,
+        old: &ApiKey,
+        new: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut s = self.write();
+        check_key_version(&s, old)?;
+        if s.key_hashes.contains_key(&new.hash) {
+            return Err(StoreError::Unavailable("API key hash collision".into()));
+        }
+        s.keys.insert(old.id, old.clone());
+        s.insert_key(new);
+        s.append(audit);
+        Ok(())
+    }
+
+    async fn record_usage(&self, used: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
+        let mut s = self.write();
+        for (id, at) in used {
+            if let Some(key) = s.keys.get_mut(id) {
+                key.last_used_at = key.last_used_at.max(Some(*at));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_key_version(s: &State, key: &ApiKey) -> Result<(), StoreError> {
+    match s.keys.get(&key.id) {
+        Some(stored)
+            if stored.version + 1 == key.version
+                && stored.hash == key.hash
+                && stored.owner == key.owner =>
+        {
+            Ok(())
+        }
+        _ => Err(StoreError::Stale),
+    }
+}
+
+/// Writes `last_used_at` straight through: fine for tests and embedders; the
+/// server puts a batching adapter in front instead, off the hot path.
+impl KeyUsage for MemoryStore {
+    fn key_used(&self, key: ApiKeyId, at: DateTime<Utc>) {
+        let mut s = self.write();
+        if let Some(k) = s.keys.get_mut(&key) {
+            k.last_used_at = k.last_used_at.max(Some(at));
+        }
     }
 }

@@ -1,8 +1,11 @@
-//! The production implementations of the domain's `Clock` and `IdGenerator`
-//! ports: the only code allowed to read the system clock or mint random ids.
+//! The production implementations of the domain's `Clock`, `IdGenerator` and
+//! `SecretSource` ports: the only code allowed to read the system clock, mint
+//! random ids or draw secret randomness.
 
 use chrono::{DateTime, Utc};
-use domain::ports::{Clock, IdGenerator};
+use domain::ports::{Clock, IdGenerator, SecretSource};
+use rand::TryRngCore;
+use rand::rngs::OsRng;
 use uuid::Uuid;
 
 /// The wall clock.
@@ -31,6 +34,20 @@ impl IdGenerator for UuidV7Ids {
     )]
     fn new_id(&self) -> Uuid {
         Uuid::now_v7()
+    }
+}
+
+/// The operating system's secure random generator, for API key secrets.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsSecrets;
+
+impl SecretSource for OsSecrets {
+    fn fill(&self, buf: &mut [u8]) {
+        // Without the OS generator no secret can be minted safely: stop rather
+        // than hand out guessable keys.
+        OsRng
+            .try_fill_bytes(buf)
+            .expect("the operating system's random generator failed");
     }
 }
 

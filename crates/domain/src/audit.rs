@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::values::Reason;
 
@@ -52,24 +53,35 @@ impl ActorKind {
     }
 }
 
-/// The caller of a use case: the actor plus what ties the call to its request.
+/// The caller of a use case: who (the authenticated principal) plus what ties the
+/// call to its request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
-    pub actor: Actor,
+    pub principal: Principal,
     pub request_id: Option<String>,
 }
 
 impl Context {
-    pub fn new(actor: Actor) -> Self {
+    pub fn new(principal: Principal) -> Self {
         Self {
-            actor,
+            principal,
             request_id: None,
         }
+    }
+
+    /// The platform admin (the bootstrap token).
+    pub fn platform_admin() -> Self {
+        Self::new(Principal::PlatformAdmin)
     }
 
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = Some(request_id.into());
         self
+    }
+
+    /// Who is recorded in audit records for this call.
+    pub fn actor(&self) -> Actor {
+        self.principal.actor()
     }
 }
 
@@ -88,6 +100,9 @@ pub enum AuditAction {
     TenantDeleted,
     NamespaceCreated,
     NamespaceUpdated,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyRotated,
 }
 
 impl AuditAction {
@@ -105,6 +120,9 @@ impl AuditAction {
             Self::TenantDeleted => "tenant.deleted",
             Self::NamespaceCreated => "namespace.created",
             Self::NamespaceUpdated => "namespace.updated",
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
+            Self::ApiKeyRotated => "api_key.rotated",
         }
     }
 }
@@ -115,6 +133,7 @@ pub enum TargetKind {
     Org,
     Tenant,
     Namespace,
+    ApiKey,
 }
 
 impl TargetKind {
@@ -123,6 +142,7 @@ impl TargetKind {
             Self::Org => "org",
             Self::Tenant => "tenant",
             Self::Namespace => "namespace",
+            Self::ApiKey => "api_key",
         }
     }
 }

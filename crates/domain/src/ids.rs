@@ -48,6 +48,10 @@ id_type!(
     /// Identifies one audit record.
     AuditId
 );
+id_type!(
+    /// Identifies an API key (never the secret itself).
+    ApiKeyId
+);
 
 macro_rules! ref_type {
     ($(#[$doc:meta])* $name:ident, $id:ident, $key:ident) => {

@@ -177,6 +177,27 @@ impl TenantKey {
     }
 }
 
+/// The key of a resource or library listing: like other keys, but `_` is allowed
+/// too (seed 000's `standard_nda`), and no names are reserved.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceKey(String);
+
+impl ResourceKey {
+    pub fn parse(raw: &str) -> Result<Self, KeyError> {
+        validate(&raw.replace('_', "-")).map(|()| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

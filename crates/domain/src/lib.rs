@@ -12,9 +12,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use domain::{Actor, Context, NewOrg, OrgKey, OrgRef, ProvisionTenant, TenantKey,
+//! use domain::{Context, NewOrg, OrgKey, OrgRef, ProvisionTenant, TenantKey,
 //!              Name, Metadata, Ports, Settings, Tenancy, LifecycleAction, Reason, TenantRef,
-//!              TenantStatus};
+//!              TenantStatus, VerifyCode};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! // The in-memory adapter implements every storage port; clocks and ids are yours.
@@ -23,12 +23,15 @@
 //!     orgs: store.clone(),
 //!     tenants: store.clone(),
 //!     namespaces: store.clone(),
-//!     audit: store,
+//!     keys: store.clone(),
+//!     audit: store.clone(),
 //!     clock: Arc::new(adapters_memory::ManualClock::default()),
 //!     ids: Arc::new(adapters_memory::SequentialIds::default()),
+//!     secrets: Arc::new(adapters_memory::SeededSecrets::default()),
+//!     key_usage: store,
 //! };
 //! let tenancy = Tenancy::new(ports, Settings::default());
-//! let admin = Context::new(Actor::platform_admin());
+//! let admin = Context::platform_admin();
 //!
 //! let org = tenancy
 //!     .create_org(&admin, NewOrg { key: OrgKey::parse("signstack")?, name: Name::parse("SignStack")? })
@@ -45,17 +48,24 @@
 //!     })
 //!     .await?;
 //! assert_eq!(acme.namespaces[0].key.as_str(), "acme-live");
+//! // The first namespace's admin key is shown once, here.
+//! let secret = acme.api_key.expect("a new tenant comes with a key").secret;
+//! assert_eq!(tenancy.verify(secret.expose()).await?.code, VerifyCode::Valid);
 //!
 //! let suspended = tenancy
 //!     .transition(&admin, &OrgRef::Id(org.id), &TenantRef::Id(acme.tenant.id),
 //!                 LifecycleAction::Suspend, Reason::parse("billing failure")?)
 //!     .await?;
 //! assert_eq!(suspended.lifecycle.status, TenantStatus::Suspended);
+//! // The very next verification refuses the key.
+//! assert_eq!(tenancy.verify(secret.expose()).await?.code, VerifyCode::TenantSuspended);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
 
+pub mod api_key;
 pub mod audit;
+pub mod auth;
 pub mod ids;
 pub mod keys;
 pub mod lifecycle;
@@ -65,22 +75,29 @@ pub mod page;
 pub mod ports;
 pub mod query;
 pub mod region;
+pub mod scope;
 pub mod service;
 pub mod tenant;
 pub mod values;
 
+pub use api_key::{
+    Access, ApiKey, KeyHash, KeyMode, KeyOwner, KeyPrefix, MalformedKey, MintedKey, PlaintextKey,
+    PresentedKey,
+};
 pub use audit::{Actor, ActorKind, AuditAction, AuditRecord, Change, Context, TargetKind};
-pub use ids::{AuditId, NamespaceId, NamespaceRef, OrgId, OrgRef, TenantId, TenantRef};
-pub use keys::{KeyError, NamespaceKey, OrgKey, TenantKey};
+pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
+pub use ids::{ApiKeyId, AuditId, NamespaceId, NamespaceRef, OrgId, OrgRef, TenantId, TenantRef};
+pub use keys::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use lifecycle::{InvalidTransition, LifecycleAction, TenantStatus};
 pub use namespace::{Namespace, NamespacePatch, NewNamespace};
 pub use org::{NewOrg, Org, OrgPatch};
 pub use page::{Cursor, Limit, Page, PageError};
 pub use query::{TenantFilter, TenantQuery, TenantSort};
 pub use region::{Region, RegionCode, Regions, RegionsError};
+pub use scope::{Role, Scope, Scopes};
 pub use service::{
-    ListError, NamespaceError, OrgError, Ports, ProvisionError, Provisioned, Settings, Tenancy,
-    TenantError,
+    ApiKeyError, IssuedKey, KeyLocation, ListError, NamespaceError, NewApiKey, OrgError, Ports,
+    ProvisionError, Provisioned, Settings, Tenancy, TenantError, Verification,
 };
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId};

@@ -6,12 +6,16 @@
 //! writes the change *and* its audit record, or nothing at all. No transaction
 //! object ever leaves an adapter.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::api_key::{ApiKey, KeyHash, KeyOwner};
 use crate::audit::AuditRecord;
-use crate::ids::{NamespaceId, OrgId, TenantId};
+use crate::auth::KeyLookup;
+use crate::ids::{ApiKeyId, NamespaceId, OrgId, TenantId};
 use crate::ids::{NamespaceRef, OrgRef, TenantRef};
 use crate::namespace::Namespace;
 use crate::org::Org;
@@ -29,6 +33,20 @@ pub trait Clock: Send + Sync {
 pub trait IdGenerator: Send + Sync {
     /// MUST return a fresh id, greater than every id it returned before.
     fn new_id(&self) -> Uuid;
+}
+
+/// Secure randomness for secrets (API keys). Production: the OS generator.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait SecretSource: Send + Sync {
+    /// MUST fill `buf` with unpredictable bytes.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// Takes note that a key was used, off the hot path: implementations MUST NOT
+/// block; they batch and coarsen the writes (`last_used_at`).
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait KeyUsage: Send + Sync {
+    fn key_used(&self, key: ApiKeyId, at: DateTime<Utc>);
 }
 
 /// Which unique key a write collided with.
@@ -54,11 +72,13 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// A tenant, its first namespaces and the audit record of its creation.
+/// A tenant, its first namespaces, its first API key and the audit record of
+/// its creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provisioning {
     pub tenant: Tenant,
     pub namespaces: Vec<Namespace>,
+    pub keys: Vec<ApiKey>,
     pub audit: AuditRecord,
 }
 
@@ -84,7 +104,7 @@ pub trait OrgStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait TenantStore: Send + Sync {
-    /// Inserts the tenant, its namespaces and the audit record, all or nothing.
+    /// Inserts the tenant, its namespaces, its keys and the audit record, all or nothing.
     /// `Taken(TenantKey)` if the tenant key is used on the platform (deleted
     /// tenants' tombstones keep their key); `Taken(NamespaceKey)` if two of the
     /// namespaces share a key.
@@ -98,9 +118,10 @@ pub trait TenantStore: Send + Sync {
     async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError>;
 
     /// Replaces the tenant whose stored version is `tenant.version - 1`, with its
-    /// audit record. `Stale` if the stored version differs. When `tenant` is
-    /// deleted (a tombstone), MUST also purge everything the tenant owns
-    /// (namespaces), in the same operation.
+    /// audit record. `Stale` if the stored version differs. In the same
+    /// operation: when `tenant` is deactivated, MUST revoke every API key of the
+    /// tenant (at `tenant.lifecycle.changed_at`), for good; when it is deleted (a
+    /// tombstone), MUST purge everything the tenant owns (namespaces, keys).
     async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError>;
 
     /// Deactivated tenants whose retention ended at or before `now`, oldest first,
@@ -159,4 +180,47 @@ pub trait AuditLog: Send + Sync {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+/// API keys. Only hashes are stored.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Inserts a key with its audit record. `Stale` if its namespace (or org) no
+    /// longer exists.
+    async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError>;
+
+    /// The key with this hash, with its tenant (and that tenant's current status)
+    /// and namespace: everything verification needs, in one lookup.
+    async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError>;
+
+    /// The key `id` of `org`, if any.
+    async fn get_key(&self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
+
+    /// The keys of `owner` within `org` (org keys, or one namespace's keys), in
+    /// id order after `after`, at most `limit`.
+    async fn list_keys(
+        &self,
+        org: OrgId,
+        owner: KeyOwner,
+        after: Option<ApiKeyId>,
+        limit: usize,
+    ) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Replaces the key whose stored version is `key.version - 1` (revocation),
+    /// with its audit record. `Stale` otherwise.
+    async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError>;
+
+    /// Rotation, atomically: replaces `old` (version check as `update_key`) and
+    /// inserts `new`, with one audit record.
+    async fn rotate_key(
+        &self,
+        old: &ApiKey,
+        new: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Records when keys were last used (batched by the caller; later times win,
+    /// unknown ids are ignored). No audit: this is telemetry, not a change.
+    async fn record_usage(&self, used: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), StoreError>;
 }

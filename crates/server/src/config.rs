@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use domain::{Name, Region, RegionCode, Regions};
+use domain::{KeyPrefix, Name, Region, RegionCode, Regions};
 use figment::providers::{Data, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
@@ -27,6 +27,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_REGIONS", "regions"),
     ("TENANCY_BASE_DOMAIN", "base_domain"),
     ("TENANCY_RETENTION_DAYS", "retention_days"),
+    ("TENANCY_KEY_PREFIX", "key_prefix"),
     ("TENANCY_LOG_FORMAT", "log_format"),
     ("TENANCY_LOG", "log"),
     ("DATABASE_URL", "database_url"),
@@ -45,6 +46,8 @@ pub struct Config {
     pub regions: Regions,
     pub base_domain: Option<String>,
     pub retention: chrono::Duration,
+    /// The first part of every API key minted and accepted (`tny`).
+    pub key_prefix: KeyPrefix,
     pub log: LogSettings,
 }
 
@@ -213,6 +216,7 @@ struct Defaults {
     listen: &'static str,
     regions: &'static str,
     retention_days: u32,
+    key_prefix: &'static str,
     log_format: &'static str,
     log: &'static str,
 }
@@ -221,6 +225,7 @@ const DEFAULTS: Defaults = Defaults {
     listen: "127.0.0.1:8080",
     regions: "global=Global",
     retention_days: 30,
+    key_prefix: "tny",
     log_format: "text",
     log: "info",
 };
@@ -238,6 +243,7 @@ struct Raw {
     #[serde(default)]
     base_domain: Option<String>,
     retention_days: Value,
+    key_prefix: String,
     log_format: String,
     log: String,
     #[serde(default)]
@@ -309,6 +315,8 @@ impl Config {
             .map_err(|m| invalid("base_domain", m))?;
         let retention =
             parse_retention(&raw.retention_days).map_err(|m| invalid("retention_days", m))?;
+        let key_prefix = KeyPrefix::parse(raw.key_prefix.trim())
+            .map_err(|e| invalid("key_prefix", format!("{:?}: {e}", raw.key_prefix)))?;
         let format = parse_log_format(&raw.log_format).map_err(|m| invalid("log_format", m))?;
         let filter = EnvFilter::builder()
             .parse(raw.log.trim())
@@ -320,6 +328,7 @@ impl Config {
             regions,
             base_domain,
             retention,
+            key_prefix,
             log: LogSettings { format, filter },
         })
     }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use adapters_cache::{CacheLimits, CachedStore, UsageBatcher};
 use clap::{Parser, Subcommand};
 use domain::{Ports, Settings, Tenancy};
 use tokio::net::TcpListener;
@@ -92,6 +93,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         regions,
         base_domain,
         retention,
+        key_prefix,
         log,
     } = config;
 
@@ -131,12 +133,16 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let tenancy = in_memory_tenancy(Settings { regions, retention });
+    let settings = Settings {
+        regions,
+        retention,
+        key_prefix,
+    };
     let http = adapters_http::HttpConfig {
         admin_token: admin_token.expose().to_owned(),
         base_domain,
     };
-    match runtime.block_on(run(listen, tenancy, http)) {
+    match runtime.block_on(run(listen, settings, http)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -145,32 +151,44 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// The only store this build has. The Postgres adapter will be chosen here,
-/// from `DATABASE_URL`, when it exists.
-fn in_memory_tenancy(settings: Settings) -> Tenancy {
+/// How often key uses are written back as `last_used_at` (SPEC §3: coarse).
+const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The only store this build has, behind the verification cache, with key uses
+/// batched off the hot path. The Postgres adapter will be chosen here, from
+/// `DATABASE_URL`, when it exists.
+fn in_memory_ports() -> (Ports, Arc<UsageBatcher>) {
     tracing::warn!(
         "using the in-memory store: data lives only in this process and will not survive \
          a restart"
     );
     let store = Arc::new(adapters_memory::MemoryStore::new());
+    let cached = Arc::new(CachedStore::new(store.clone(), CacheLimits::default()));
+    let usage = UsageBatcher::new(cached.clone());
     let ports = Ports {
         orgs: store.clone(),
-        tenants: store.clone(),
+        tenants: cached.clone(),
         namespaces: store.clone(),
+        keys: cached,
         audit: store,
         clock: Arc::new(adapters_system::SystemClock),
         ids: Arc::new(adapters_system::UuidV7Ids),
+        secrets: Arc::new(adapters_system::OsSecrets),
+        key_usage: usage.clone(),
     };
-    Tenancy::new(ports, settings)
+    (ports, usage)
 }
 
 /// Serves until a shutdown signal, then lets in-flight requests finish and
 /// stops the retention job.
 async fn run(
     listen: std::net::SocketAddr,
-    tenancy: Tenancy,
+    settings: Settings,
     http: adapters_http::HttpConfig,
 ) -> Result<(), String> {
+    let (ports, usage) = in_memory_ports();
+    let tenancy = Tenancy::new(ports, settings);
+    let flusher = usage.spawn_flusher(USAGE_FLUSH);
     let shutdown =
         shutdown_signals().map_err(|e| format!("could not listen for shutdown signals: {e}"))?;
     let listener = TcpListener::bind(listen)
@@ -197,6 +215,8 @@ async fn run(
     if let Err(error) = retention.await {
         tracing::error!(%error, "the retention job ended abnormally");
     }
+    flusher.abort();
+    usage.flush().await;
     served.map_err(|e| format!("the HTTP server failed: {e}"))?;
     tracing::info!("stopped");
     Ok(())

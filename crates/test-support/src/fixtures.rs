@@ -214,6 +214,7 @@ impl Fixtures {
         Provisioning {
             tenant,
             namespaces,
+            keys: Vec::new(),
             audit,
         }
     }

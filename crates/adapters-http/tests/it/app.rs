@@ -71,9 +71,12 @@ impl Builder {
             orgs: store.clone(),
             tenants: self.tenants.unwrap_or_else(|| store.clone()),
             namespaces: store.clone(),
+            keys: store.clone(),
             audit: store.clone(),
             clock: clock.clone(),
             ids: Arc::new(SequentialIds::default()),
+            secrets: Arc::new(adapters_memory::SeededSecrets::default()),
+            key_usage: store.clone(),
         };
         let settings = Settings {
             regions: self.regions.unwrap_or_else(Regions::single_global),

@@ -7,6 +7,7 @@ use crate::lifecycle::{InvalidTransition, TenantStatus};
 use crate::page::PageError;
 use crate::ports::StoreError;
 use crate::region::RegionCode;
+use crate::scope::Scope;
 use crate::values::InvalidValue;
 
 /// Creating, reading and updating orgs.
@@ -14,6 +15,9 @@ use crate::values::InvalidValue;
 pub enum OrgError {
     #[error("org not found")]
     NotFound,
+    /// Only a platform admin may create orgs.
+    #[error("only a platform admin may do this")]
+    Forbidden,
     #[error("org key {0} is taken")]
     KeyTaken(OrgKey),
     #[error("storage unavailable: {0}")]
@@ -87,6 +91,9 @@ pub enum NamespaceError {
 pub enum ListError {
     #[error("org not found")]
     OrgNotFound,
+    /// Platform-wide listings are for platform admins only.
+    #[error("only a platform admin may list across orgs")]
+    Forbidden,
     #[error("tenant not found")]
     TenantNotFound,
     #[error(transparent)]
@@ -116,3 +123,40 @@ from_store_error!(
     NamespaceError,
     ListError
 );
+
+/// Issuing, listing, revoking, rotating and verifying API keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("org not found")]
+    OrgNotFound,
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("namespace not found")]
+    NamespaceNotFound,
+    #[error("API key not found")]
+    NotFound,
+    /// New keys are refused unless the tenant is active.
+    #[error("tenant is {0}")]
+    TenantNotActive(TenantStatus),
+    /// The calling key lacks this scope.
+    #[error("missing scope {0}")]
+    MissingScope(Scope),
+    /// A key may not mint a key that can do more than itself.
+    #[error("a key cannot grant more than it holds")]
+    Escalation,
+    /// Only a namespace key has an own namespace.
+    #[error("this call needs a namespace key")]
+    NotANamespaceKey,
+    #[error("expiry must be in the future")]
+    ExpiryInPast,
+    #[error("grace period must be between 0 and {max_days} days")]
+    GraceOutOfRange { max_days: i64 },
+    #[error(transparent)]
+    Page(#[from] PageError),
+    /// Revoked or expired keys cannot be rotated.
+    #[error("API key is no longer active")]
+    KeyInactive,
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+from_store_error!(ApiKeyError);

@@ -2,6 +2,7 @@
 //! top of the ports. Adapters call these and nothing else.
 
 mod errors;
+mod keys;
 mod namespaces;
 mod orgs;
 mod tenants;
@@ -11,12 +12,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-pub use errors::{ListError, NamespaceError, OrgError, ProvisionError, TenantError};
+pub use errors::{ApiKeyError, ListError, NamespaceError, OrgError, ProvisionError, TenantError};
+pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};
 pub use tenants::Provisioned;
 
+use crate::api_key::KeyPrefix;
 use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{AuditId, OrgId, TenantId};
-use crate::ports::{AuditLog, Clock, IdGenerator, NamespaceStore, OrgStore, TenantStore};
+use crate::ports::{
+    ApiKeyStore, AuditLog, Clock, IdGenerator, KeyUsage, NamespaceStore, OrgStore, SecretSource,
+    TenantStore,
+};
 use crate::region::Regions;
 
 /// The adapters a [`Tenancy`] runs on.
@@ -25,9 +31,12 @@ pub struct Ports {
     pub orgs: Arc<dyn OrgStore>,
     pub tenants: Arc<dyn TenantStore>,
     pub namespaces: Arc<dyn NamespaceStore>,
+    pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    pub secrets: Arc<dyn SecretSource>,
+    pub key_usage: Arc<dyn KeyUsage>,
 }
 
 /// Deployment settings the rules depend on.
@@ -36,6 +45,8 @@ pub struct Settings {
     pub regions: Regions,
     /// How long a deactivated tenant is kept before the retention job deletes it.
     pub retention: Duration,
+    /// The first part of every API key this deployment mints and accepts.
+    pub key_prefix: KeyPrefix,
 }
 
 impl Default for Settings {
@@ -43,6 +54,7 @@ impl Default for Settings {
         Self {
             regions: Regions::single_global(),
             retention: Duration::days(30),
+            key_prefix: KeyPrefix::default(),
         }
     }
 }
@@ -82,7 +94,7 @@ impl Tenancy {
         AuditRecord {
             id: AuditId::from_uuid(self.new_id()),
             at,
-            actor: ctx.actor.clone(),
+            actor: ctx.actor(),
             action: subject.action,
             target_kind: subject.target_kind,
             target_id: subject.target_id,

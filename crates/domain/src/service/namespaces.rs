@@ -25,10 +25,11 @@ impl From<TenantError> for NamespaceError {
 impl Tenancy {
     async fn namespace_parent(
         &self,
+        ctx: &Context,
         org: &OrgRef,
         tenant: &TenantRef,
     ) -> Result<Tenant, NamespaceError> {
-        let tenant = self.get_tenant(org, tenant).await?;
+        let tenant = self.get_tenant(ctx, org, tenant).await?;
         if tenant.lifecycle.status == TenantStatus::Deleted {
             return Err(NamespaceError::TenantNotFound);
         }
@@ -46,7 +47,7 @@ impl Tenancy {
         // The store re-checks that the tenant is still active as it writes
         // (`Stale` otherwise): read again and decide on what is true now.
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let parent = self.namespace_parent(org, tenant).await?;
+            let parent = self.namespace_parent(ctx, org, tenant).await?;
             if parent.lifecycle.status != TenantStatus::Active {
                 return Err(NamespaceError::TenantNotActive(parent.lifecycle.status));
             }
@@ -74,11 +75,12 @@ impl Tenancy {
     /// A namespace of a (non-deleted) tenant.
     pub async fn get_namespace(
         &self,
+        ctx: &Context,
         org: &OrgRef,
         tenant: &TenantRef,
         ns: &NamespaceRef,
     ) -> Result<Namespace, NamespaceError> {
-        let tenant = self.namespace_parent(org, tenant).await?;
+        let tenant = self.namespace_parent(ctx, org, tenant).await?;
         self.ports
             .namespaces
             .get_namespace(tenant.id, ns)
@@ -89,6 +91,7 @@ impl Tenancy {
     /// A tenant's namespaces, oldest first.
     pub async fn list_namespaces(
         &self,
+        ctx: &Context,
         org: &OrgRef,
         tenant: &TenantRef,
         cursor: Option<&Cursor>,
@@ -96,7 +99,7 @@ impl Tenancy {
     ) -> Result<Page<Namespace>, ListError> {
         let after = decode_id_cursor(cursor)?.map(NamespaceId::from_uuid);
         let tenant = self
-            .namespace_parent(org, tenant)
+            .namespace_parent(ctx, org, tenant)
             .await
             .map_err(|e| match e {
                 NamespaceError::OrgNotFound => ListError::OrgNotFound,
@@ -123,7 +126,7 @@ impl Tenancy {
         patch: NamespacePatch,
     ) -> Result<Namespace, NamespaceError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let tenant = self.namespace_parent(org, tenant).await?;
+            let tenant = self.namespace_parent(ctx, org, tenant).await?;
             let current = self
                 .ports
                 .namespaces

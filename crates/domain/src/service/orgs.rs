@@ -5,7 +5,7 @@ use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
 use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::ids::{OrgId, OrgRef};
 use crate::org::{NewOrg, Org, OrgPatch};
-use crate::page::{Cursor, Limit, Page, Position};
+use crate::page::{Cursor, Limit, Page, PageError, Position};
 use crate::ports::{StoreError, Unique};
 
 const ORDER_BY_ID: &str = "id";
@@ -18,7 +18,7 @@ pub(super) fn id_position(id: uuid::Uuid) -> Position {
     }
 }
 
-pub(super) fn decode_id_cursor(cursor: Option<&Cursor>) -> Result<Option<uuid::Uuid>, ListError> {
+pub(super) fn decode_id_cursor(cursor: Option<&Cursor>) -> Result<Option<uuid::Uuid>, PageError> {
     Ok(cursor
         .map(|c| c.decode(ORDER_BY_ID))
         .transpose()?
@@ -28,6 +28,9 @@ pub(super) fn decode_id_cursor(cursor: Option<&Cursor>) -> Result<Option<uuid::U
 impl Tenancy {
     /// Creates an org. Its key must be unused on the platform.
     pub async fn create_org(&self, ctx: &Context, new: NewOrg) -> Result<Org, OrgError> {
+        if !ctx.principal.is_platform_admin() {
+            return Err(OrgError::Forbidden);
+        }
         let now = self.now();
         let org = Org {
             id: OrgId::from_uuid(self.new_id()),
@@ -57,20 +60,20 @@ impl Tenancy {
     }
 
     /// The org with this id or key.
-    pub async fn get_org(&self, org: &OrgRef) -> Result<Org, OrgError> {
-        self.ports
-            .orgs
-            .get_org(org)
-            .await?
-            .ok_or(OrgError::NotFound)
+    pub async fn get_org(&self, ctx: &Context, org: &OrgRef) -> Result<Org, OrgError> {
+        self.find_org(ctx, org).await?.ok_or(OrgError::NotFound)
     }
 
     /// Orgs, oldest first.
     pub async fn list_orgs(
         &self,
+        ctx: &Context,
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<Org>, ListError> {
+        if !ctx.principal.is_platform_admin() {
+            return Err(ListError::Forbidden);
+        }
         let after = decode_id_cursor(cursor)?.map(OrgId::from_uuid);
         let items = self.ports.orgs.list_orgs(after, limit.get() + 1).await?;
         Ok(Page::from_fetched(items, limit, |o| {
@@ -86,7 +89,7 @@ impl Tenancy {
         patch: OrgPatch,
     ) -> Result<Org, OrgError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.get_org(org).await?;
+            let current = self.get_org(ctx, org).await?;
             let Some(name) = patch.name.clone() else {
                 return Ok(current);
             };
@@ -125,9 +128,19 @@ impl Tenancy {
         Err(OrgError::Unavailable("too many concurrent updates".into()))
     }
 
-    /// Resolves an org reference, for use cases of other families.
-    pub(super) async fn find_org(&self, org: &OrgRef) -> Result<Option<Org>, StoreError> {
-        self.ports.orgs.get_org(org).await
+    /// Resolves an org reference for a caller: an org the caller may not manage
+    /// is as absent as one that does not exist, so its existence never leaks.
+    pub(super) async fn find_org(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+    ) -> Result<Option<Org>, StoreError> {
+        Ok(self
+            .ports
+            .orgs
+            .get_org(org)
+            .await?
+            .filter(|o| ctx.principal.manages_org(o.id)))
     }
 }
 
@@ -135,13 +148,17 @@ impl Tenancy {
     /// An org's audit trail in the order written, optionally one tenant's only.
     pub async fn list_audit(
         &self,
+        ctx: &Context,
         org: &OrgRef,
         tenant: Option<&crate::ids::TenantRef>,
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<crate::audit::AuditRecord>, ListError> {
         let after = decode_id_cursor(cursor)?;
-        let org = self.find_org(org).await?.ok_or(ListError::OrgNotFound)?;
+        let org = self
+            .find_org(ctx, org)
+            .await?
+            .ok_or(ListError::OrgNotFound)?;
         let tenant_id = match tenant {
             Some(t) => match self.ports.tenants.get_tenant(t).await? {
                 Some(t) if t.org_id == org.id => Some(t.id),

@@ -5,8 +5,10 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::errors::{ListError, ProvisionError, TenantError};
+use super::keys::{IssuedKey, Place};
 use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
-use crate::audit::{ActorKind, AuditAction, AuditRecord, Change, Context, TargetKind};
+use crate::api_key::{Access, KeyOwner, PlaintextKey};
+use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{NamespaceId, OrgRef, TenantId, TenantRef};
 use crate::lifecycle::{LifecycleAction, TenantStatus};
 use crate::namespace::{Namespace, NewNamespace};
@@ -14,6 +16,7 @@ use crate::org::Org;
 use crate::page::{Cursor, Limit, Page};
 use crate::ports::{Provisioning, StoreError, Unique};
 use crate::query::{TenantFilter, TenantQuery, TenantSort};
+use crate::scope::Role;
 use crate::tenant::{Lifecycle, ProvisionTenant, ResolvedSpec, Tenant, TenantPatch};
 use crate::values::{Metadata, Name, Owner, Reason};
 
@@ -24,6 +27,9 @@ pub struct Provisioned {
     pub namespaces: Vec<Namespace>,
     /// `false` when the request replayed an earlier one (same key, same spec).
     pub created: bool,
+    /// The first namespace's first key (role `admin`), shown this once: `None`
+    /// on a replay, which never mints another.
+    pub api_key: Option<IssuedKey>,
 }
 
 impl Tenancy {
@@ -38,7 +44,7 @@ impl Tenancy {
         request: ProvisionTenant,
     ) -> Result<Provisioned, ProvisionError> {
         let org = self
-            .find_org(org)
+            .find_org(ctx, org)
             .await?
             .ok_or(ProvisionError::OrgNotFound)?;
         let spec = self.resolve(request)?;
@@ -70,19 +76,28 @@ impl Tenancy {
                     tenant: existing,
                     namespaces,
                     created: false,
+                    api_key: None,
                 });
             }
             let region = self.settings.regions.get(&spec.region);
             if !region.is_some_and(|r| r.available) {
                 return Err(ProvisionError::RegionUnavailable(spec.region));
             }
-            let provisioning = self.build_provisioning(ctx, &org, &spec, digest);
+            let (provisioning, secret) = self.build_provisioning(ctx, &org, &spec, digest);
             match self.ports.tenants.provision(&provisioning).await {
                 Ok(()) => {
+                    let Provisioning {
+                        tenant,
+                        namespaces,
+                        keys,
+                        ..
+                    } = provisioning;
+                    let api_key = keys.into_iter().next().map(|key| IssuedKey { key, secret });
                     return Ok(Provisioned {
-                        tenant: provisioning.tenant,
-                        namespaces: provisioning.namespaces,
+                        tenant,
+                        namespaces,
                         created: true,
+                        api_key,
                     });
                 }
                 Err(StoreError::Taken(Unique::TenantKey)) => continue,
@@ -151,7 +166,7 @@ impl Tenancy {
         org: &Org,
         spec: &ResolvedSpec,
         digest: crate::tenant::SpecDigest,
-    ) -> Provisioning {
+    ) -> (Provisioning, PlaintextKey) {
         let now = self.now();
         let tenant = Tenant {
             id: TenantId::from_uuid(self.new_id()),
@@ -165,7 +180,7 @@ impl Tenancy {
             lifecycle: Lifecycle {
                 status: TenantStatus::Active,
                 changed_at: now,
-                changed_by: ctx.actor.clone(),
+                changed_by: ctx.actor(),
                 reason: None,
                 retention_ends_at: None,
             },
@@ -174,30 +189,54 @@ impl Tenancy {
             updated_at: now,
             version: 1,
         };
-        let namespaces = spec
+        let namespaces: Vec<Namespace> = spec
             .namespaces
             .iter()
             .map(|ns| new_namespace(self, &tenant, ns, now))
             .collect();
+        // `resolve` guarantees at least one namespace; its first key is an admin key.
+        let first = &namespaces[0];
+        let place = Place {
+            org_id: org.id,
+            owner: KeyOwner::Namespace {
+                tenant_id: tenant.id,
+                namespace_id: first.id,
+            },
+            mode: first.mode.into(),
+            tenant_status: Some(TenantStatus::Active),
+        };
+        let access = Access {
+            role: Some(Role::Admin),
+            scopes: Role::Admin.scopes(),
+            resources: None,
+        };
+        let name = Name::parse("Provisioning key").expect("a valid literal name");
+        let issued = self.mint(ctx, &place, name, access, None, None, now);
         let audit = self.audit(
             ctx,
             now,
             tenant_subject(&tenant, AuditAction::TenantProvisioned, Vec::new()),
         );
-        Provisioning {
+        let provisioning = Provisioning {
             tenant,
             namespaces,
+            keys: vec![issued.key],
             audit,
-        }
+        };
+        (provisioning, issued.secret)
     }
 
     /// A tenant of `org` (a tombstone if deleted).
     pub async fn get_tenant(
         &self,
+        ctx: &Context,
         org: &OrgRef,
         tenant: &TenantRef,
     ) -> Result<Tenant, TenantError> {
-        let org = self.find_org(org).await?.ok_or(TenantError::OrgNotFound)?;
+        let org = self
+            .find_org(ctx, org)
+            .await?
+            .ok_or(TenantError::OrgNotFound)?;
         self.load_tenant(&org, tenant).await
     }
 
@@ -217,6 +256,7 @@ impl Tenancy {
     /// listing passes `None` and may filter by org itself.
     pub async fn list_tenants(
         &self,
+        ctx: &Context,
         org: Option<&OrgRef>,
         mut filter: TenantFilter,
         sort: TenantSort,
@@ -224,8 +264,13 @@ impl Tenancy {
         limit: Limit,
     ) -> Result<Page<Tenant>, ListError> {
         if let Some(org) = org {
-            let org = self.find_org(org).await?.ok_or(ListError::OrgNotFound)?;
+            let org = self
+                .find_org(ctx, org)
+                .await?
+                .ok_or(ListError::OrgNotFound)?;
             filter.org = Some(org.id);
+        } else if !ctx.principal.is_platform_admin() {
+            return Err(ListError::Forbidden);
         }
         let query = TenantQuery::new(filter, sort, cursor, limit)?;
         let items = self.ports.tenants.list_tenants(&query).await?;
@@ -309,7 +354,7 @@ impl Tenancy {
         if action == LifecycleAction::Delete {
             return Err(TenantError::ConfirmationMismatch);
         }
-        if action == LifecycleAction::Restore && ctx.actor.kind != ActorKind::PlatformAdmin {
+        if action == LifecycleAction::Restore && !ctx.principal.is_platform_admin() {
             return Err(TenantError::PlatformAdminOnly("restore a tenant"));
         }
         let retention = self.settings.retention;
@@ -320,7 +365,7 @@ impl Tenancy {
                 lifecycle: Lifecycle {
                     status,
                     changed_at: now,
-                    changed_by: ctx.actor.clone(),
+                    changed_by: ctx.actor(),
                     reason: Some(reason.clone()),
                     retention_ends_at,
                 },
@@ -367,7 +412,7 @@ impl Tenancy {
     /// Deletes, as the retention job, up to `batch` deactivated tenants whose
     /// retention has ended. Returns how many were deleted.
     pub async fn purge_expired_tenants(&self, batch: usize) -> Result<usize, TenantError> {
-        let ctx = Context::new(crate::audit::Actor::system("retention"));
+        let ctx = Context::new(crate::auth::Principal::System("retention"));
         let now = self.now();
         let expired = self.ports.tenants.retention_expired(now, batch).await?;
         let mut deleted = 0;
@@ -409,7 +454,10 @@ impl Tenancy {
     where
         F: Fn(&Tenant, DateTime<Utc>) -> Result<TenantChange, TenantError> + Send + Sync,
     {
-        let org = self.find_org(org).await?.ok_or(TenantError::OrgNotFound)?;
+        let org = self
+            .find_org(ctx, org)
+            .await?
+            .ok_or(TenantError::OrgNotFound)?;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let current = self.load_tenant(&org, tenant).await?;
             let now = self.now();
@@ -451,7 +499,7 @@ fn tombstone(
         lifecycle: Lifecycle {
             status: TenantStatus::Deleted,
             changed_at: now,
-            changed_by: ctx.actor.clone(),
+            changed_by: ctx.actor(),
             reason: reason.clone(),
             retention_ends_at: None,
         },

@@ -248,9 +248,12 @@ async fn provisioning_takes_its_ids_and_time_from_the_ports() {
             orgs: store.clone(),
             tenants: store.clone(),
             namespaces: store.clone(),
+            keys: store.clone(),
             audit: store.clone(),
             clock: Arc::new(clock),
             ids: Arc::new(ids),
+            secrets: Arc::new(adapters_memory::SeededSecrets::default()),
+            key_usage: store.clone(),
         },
         Settings::default(),
     );

@@ -208,7 +208,7 @@ async fn keys(
 ) -> Vec<String> {
     let page = app
         .tenancy
-        .list_tenants(org, filter, sort, None, Limit::new(200).unwrap())
+        .list_tenants(&admin(), org, filter, sort, None, Limit::new(200).unwrap())
         .await
         .unwrap();
     assert_eq!(page.next_cursor, None, "everything fits one page");
@@ -423,6 +423,7 @@ async fn an_org_scoped_listing_shows_only_that_org_s_tenants() {
         .app
         .tenancy
         .list_tenants(
+            &admin(),
             Some(&OrgRef::Key(org_key("nobody"))),
             TenantFilter::default(),
             TenantSort::CreatedAsc,
@@ -486,6 +487,7 @@ async fn pages_cover_the_inventory_without_skips_or_repeats_in_every_order() {
                     .app
                     .tenancy
                     .list_tenants(
+                        &admin(),
                         org,
                         TenantFilter::default(),
                         sort,
@@ -513,8 +515,10 @@ async fn pages_cover_the_inventory_without_skips_or_repeats_in_every_order() {
 #[tokio::test]
 async fn a_cursor_issued_for_one_sort_is_refused_for_another() {
     let s = seed().await;
+    let admin = admin();
     let first_page = |sort| {
         s.app.tenancy.list_tenants(
+            &admin,
             None,
             TenantFilter::default(),
             sort,
@@ -533,6 +537,7 @@ async fn a_cursor_issued_for_one_sort_is_refused_for_another() {
                 .app
                 .tenancy
                 .list_tenants(
+                    &admin,
                     None,
                     TenantFilter::default(),
                     used_with,
@@ -557,7 +562,7 @@ async fn a_cursor_issued_for_one_sort_is_refused_for_another() {
     let orgs_cursor = s
         .app
         .tenancy
-        .list_orgs(None, Limit::new(1).unwrap())
+        .list_orgs(&admin, None, Limit::new(1).unwrap())
         .await
         .unwrap()
         .next_cursor
@@ -571,6 +576,7 @@ async fn a_cursor_issued_for_one_sort_is_refused_for_another() {
             .app
             .tenancy
             .list_tenants(
+                &admin,
                 None,
                 TenantFilter::default(),
                 TenantSort::CreatedAsc,

@@ -3,12 +3,15 @@
 
 use chrono::Duration;
 use domain::{
-    Actor, ActorKind, AuditAction, Change, Context, InvalidTransition, LifecycleAction as A,
-    OrgRef, Owner, Settings, TargetKind, TenantError, TenantFilter, TenantPatch, TenantRef,
-    TenantSort, TenantStatus as S, UserId,
+    Actor, ActorKind, ApiKeyId, AuditAction, Change, Context, InvalidTransition,
+    LifecycleAction as A, NamespaceId, NamespacePrincipal, OrgRef, Owner, Principal, Scopes,
+    Settings, TargetKind, TenantError, TenantFilter, TenantPatch, TenantRef, TenantSort,
+    TenantStatus as S, UserId,
 };
 
-use crate::support::{App, admin, metadata, name, org_key, org_key_actor, reason, spec};
+use crate::support::{
+    App, admin, metadata, name, org_caller, org_key, org_key_actor, reason, spec,
+};
 
 fn audit_action(action: A) -> AuditAction {
     match action {
@@ -64,13 +67,9 @@ async fn every_state_and_action_pair_moves_or_is_refused_as_the_lifecycle_table_
     ];
     let app = App::new();
     let org = app.org("signstack").await;
-    // A platform admin other than the one who set the tenants up, so `changed_by`
-    // shows who made this move.
-    let on_call = Actor {
-        kind: ActorKind::PlatformAdmin,
-        id: "on-call".to_owned(),
-    };
-    let ctx = Context::new(on_call.clone()).with_request_id("req-42");
+    // Restore is in the table, so the platform admin acts.
+    let on_call = Actor::platform_admin();
+    let ctx = Context::platform_admin().with_request_id("req-42");
 
     for (from, outcomes) in table {
         for (action, expected) in A::ALL.into_iter().zip(outcomes) {
@@ -213,17 +212,23 @@ async fn only_a_platform_admin_may_restore() {
     let tenant = app.tenant_in(&org, "acme", S::Deactivated).await;
     let trail_before = app.trail(&org, None).await;
 
-    for actor in [
-        org_key_actor("key-1"),
-        Actor {
-            kind: ActorKind::NamespaceKey,
-            id: "key-2".to_owned(),
-        },
-        Actor::system("retention"),
+    let namespace_key = Principal::Namespace(NamespacePrincipal {
+        org_id: org.id,
+        tenant_id: tenant.id,
+        namespace_id: NamespaceId::from_uuid(uuid::Uuid::from_u128(7)),
+        key_id: ApiKeyId::from_uuid(uuid::Uuid::from_u128(8)),
+        scopes: Scopes::all(),
+        resources: None,
+    });
+    for principal in [
+        org_caller(&org).principal,
+        namespace_key,
+        Principal::System("retention"),
     ] {
+        let actor = principal.actor();
         let result = act(
             &app,
-            &Context::new(actor.clone()),
+            &Context::new(principal),
             &tenant,
             A::Restore,
             "please",
@@ -250,7 +255,7 @@ async fn only_a_platform_admin_may_restore() {
 async fn an_org_key_may_make_every_other_move() {
     let app = App::new();
     let org = app.org("signstack").await;
-    let ctx = Context::new(org_key_actor("key-1"));
+    let ctx = org_caller(&org);
     let tenant = app.tenant_in(&org, "acme", S::Active).await;
 
     let mut current = tenant;
@@ -265,7 +270,7 @@ async fn an_org_key_may_make_every_other_move() {
             .await
             .unwrap_or_else(|e| panic!("{action}: {e:?}"));
         assert_eq!(current.lifecycle.status, to, "{action}");
-        assert_eq!(current.lifecycle.changed_by, org_key_actor("key-1"));
+        assert_eq!(current.lifecycle.changed_by, org_key_actor());
     }
 }
 
@@ -367,13 +372,14 @@ async fn deleting_leaves_a_tombstone_and_purges_the_namespaces() {
     assert_eq!(tombstone.lifecycle.reason, Some(reason("gdpr request")));
     assert_eq!(tombstone.lifecycle.retention_ends_at, None);
     assert_eq!(
-        app.tenancy.get_tenant(&org_ref, &target).await,
+        app.tenancy.get_tenant(&admin(), &org_ref, &target).await,
         Ok(tombstone.clone())
     );
     assert_eq!(app.stored_namespaces(tenant.id).await, vec![], "purged");
     assert_eq!(
         app.tenancy
             .get_namespace(
+                &admin(),
                 &org_ref,
                 &target,
                 &domain::NamespaceRef::Id(provisioned.namespaces[0].id)
@@ -519,6 +525,7 @@ async fn purge_deletes_at_most_a_batch_per_run() {
     let tombstones = app
         .tenancy
         .list_tenants(
+            &admin(),
             None,
             TenantFilter {
                 status: Some(S::Deleted),
@@ -555,7 +562,7 @@ async fn a_tenant_is_out_of_reach_through_another_org() {
         assert_eq!(result, Err(TenantError::NotFound), "{target:?}");
         assert_eq!(
             app.tenancy
-                .get_tenant(&OrgRef::Id(tigris.id), &target)
+                .get_tenant(&admin(), &OrgRef::Id(tigris.id), &target)
                 .await,
             Err(TenantError::NotFound)
         );

@@ -2,6 +2,7 @@
 //! in-memory store, a manual clock and sequential ids: every rule of SPEC §1–§2
 //! as behaviour a caller sees.
 
+mod api_keys;
 mod failures;
 mod inventory;
 mod lifecycle;

@@ -6,7 +6,7 @@ use domain::{
     OrgRef, TenantRef, TenantStatus,
 };
 
-use crate::support::{App, admin, name, namespace_key, org_key_actor};
+use crate::support::{App, admin, name, namespace_key, org_caller, org_key_actor};
 
 fn new(key: &str, mode: Mode) -> NewNamespace {
     NewNamespace {
@@ -26,7 +26,7 @@ async fn a_namespace_is_created_in_an_active_tenant_and_audited() {
     let org = app.org("signstack").await;
     let tenant = app.tenant_in(&org, "acme", TenantStatus::Active).await;
     let (org_ref, target) = refs(&tenant);
-    let ctx = domain::Context::new(org_key_actor("key-1"));
+    let ctx = org_caller(&org);
 
     let ns = app
         .tenancy
@@ -41,14 +41,19 @@ async fn a_namespace_is_created_in_an_active_tenant_and_audited() {
     assert_eq!(ns.version, 1);
     assert_eq!(
         app.tenancy
-            .get_namespace(&org_ref, &target, &NamespaceRef::Key(ns.key.clone()))
+            .get_namespace(
+                &admin(),
+                &org_ref,
+                &target,
+                &NamespaceRef::Key(ns.key.clone())
+            )
             .await,
         Ok(ns.clone())
     );
     let record = app.trail(&org, Some(tenant.id)).await.pop().unwrap();
     assert_eq!(record.action, AuditAction::NamespaceCreated);
     assert_eq!(record.target_id, ns.id.as_uuid());
-    assert_eq!(record.actor, org_key_actor("key-1"));
+    assert_eq!(record.actor, org_key_actor());
 }
 
 #[tokio::test]
@@ -131,13 +136,13 @@ async fn a_namespace_key_is_taken_within_its_tenant_but_free_in_another() {
     let shared = NamespaceRef::Key(namespace_key("shared"));
     assert_eq!(
         app.tenancy
-            .get_namespace(&org_ref, &acme_ref, &shared)
+            .get_namespace(&admin(), &org_ref, &acme_ref, &shared)
             .await,
         Ok(first)
     );
     assert_eq!(
         app.tenancy
-            .get_namespace(&org_ref, &beta_ref, &shared)
+            .get_namespace(&admin(), &org_ref, &beta_ref, &shared)
             .await,
         Ok(theirs)
     );
@@ -245,7 +250,9 @@ async fn a_namespace_is_not_found_through_another_tenant() {
         NamespaceRef::Key(acme_ns.key.clone()),
     ] {
         assert_eq!(
-            app.tenancy.get_namespace(&org_ref, &beta_ref, &ns).await,
+            app.tenancy
+                .get_namespace(&admin(), &org_ref, &beta_ref, &ns)
+                .await,
             Err(NamespaceError::NotFound),
             "{ns:?} through beta"
         );
@@ -271,6 +278,7 @@ async fn a_namespace_is_not_found_through_another_tenant() {
     assert_eq!(
         app.tenancy
             .get_namespace(
+                &admin(),
                 &org_ref,
                 &TenantRef::Id(omega.id),
                 &NamespaceRef::Id(acme_ns.id)
@@ -299,7 +307,13 @@ async fn namespaces_page_in_creation_order() {
     loop {
         let page = app
             .tenancy
-            .list_namespaces(&org_ref, &target, cursor.as_ref(), Limit::new(2).unwrap())
+            .list_namespaces(
+                &admin(),
+                &org_ref,
+                &target,
+                cursor.as_ref(),
+                Limit::new(2).unwrap(),
+            )
             .await
             .unwrap();
         keys.extend(page.items.iter().map(|n| n.key.as_str().to_owned()));

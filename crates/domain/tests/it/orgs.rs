@@ -15,12 +15,12 @@ async fn an_org_is_created_once_per_key_and_audited() {
     assert_eq!((org.version, org.created_at), (1, app.now()));
     assert_eq!(
         app.tenancy
-            .get_org(&OrgRef::Key(org_key("signstack")))
+            .get_org(&admin(), &OrgRef::Key(org_key("signstack")))
             .await,
         Ok(org.clone())
     );
     assert_eq!(
-        app.tenancy.get_org(&OrgRef::Id(org.id)).await,
+        app.tenancy.get_org(&admin(), &OrgRef::Id(org.id)).await,
         Ok(org.clone())
     );
     let trail = app.trail(&org, None).await;
@@ -38,7 +38,10 @@ async fn an_org_is_created_once_per_key_and_audited() {
         )
         .await;
     assert_eq!(again, Err(OrgError::KeyTaken(org_key("signstack"))));
-    assert_eq!(app.tenancy.get_org(&OrgRef::Id(org.id)).await, Ok(org));
+    assert_eq!(
+        app.tenancy.get_org(&admin(), &OrgRef::Id(org.id)).await,
+        Ok(org)
+    );
 }
 
 #[tokio::test]
@@ -97,7 +100,7 @@ async fn orgs_page_oldest_first() {
     loop {
         let page = app
             .tenancy
-            .list_orgs(cursor.as_ref(), Limit::new(2).unwrap())
+            .list_orgs(&admin(), cursor.as_ref(), Limit::new(2).unwrap())
             .await
             .unwrap();
         assert!(page.items.len() <= 2);
@@ -128,6 +131,7 @@ async fn the_audit_trail_pages_and_scopes_to_the_org_s_own_tenants() {
         let page = app
             .tenancy
             .list_audit(
+                &admin(),
                 &org_ref,
                 Some(&TenantRef::Id(acme.id)),
                 cursor.as_ref(),
@@ -153,6 +157,7 @@ async fn the_audit_trail_pages_and_scopes_to_the_org_s_own_tenants() {
     assert_eq!(
         app.tenancy
             .list_audit(
+                &admin(),
                 &org_ref,
                 Some(&TenantRef::Id(omega.id)),
                 None,
@@ -164,13 +169,20 @@ async fn the_audit_trail_pages_and_scopes_to_the_org_s_own_tenants() {
     );
     assert_eq!(
         app.tenancy
-            .list_audit(&OrgRef::Key(org_key("nobody")), None, None, Limit::DEFAULT)
+            .list_audit(
+                &admin(),
+                &OrgRef::Key(org_key("nobody")),
+                None,
+                None,
+                Limit::DEFAULT
+            )
             .await,
         Err(ListError::OrgNotFound)
     );
     assert_eq!(
         app.tenancy
             .list_audit(
+                &admin(),
                 &org_ref,
                 None,
                 Some(&domain::Cursor::from_raw("bogus")),

@@ -7,14 +7,14 @@ use adapters_memory::MemoryStore;
 use chrono::{DateTime, Utc};
 use domain::ports::{Provisioning, StoreError, TenantStore};
 use domain::{
-    AuditAction, AuditRecord, Context, Limit, Mode, NewNamespace, OrgRef, ProvisionError,
-    ProvisionTenant, Region, Regions, Settings, Tenant, TenantFilter, TenantQuery, TenantRef,
-    TenantSort, TenantStatus,
+    AuditAction, AuditRecord, Limit, Mode, NewNamespace, OrgRef, ProvisionError, ProvisionTenant,
+    Region, Regions, Settings, Tenant, TenantFilter, TenantQuery, TenantRef, TenantSort,
+    TenantStatus,
 };
 
 use crate::support::{
-    App, admin, metadata, name, namespace_key, org_key, org_key_actor, plan, region, spec,
-    tenant_key,
+    App, admin, metadata, name, namespace_key, org_caller, org_key, org_key_actor, plan, region,
+    spec, tenant_key,
 };
 
 fn live(key: &str) -> NewNamespace {
@@ -45,7 +45,7 @@ async fn provisioning_creates_an_active_tenant_with_a_live_namespace_and_one_aud
     let app = App::new();
     let org = app.org("signstack").await;
     let now = app.now();
-    let ctx = Context::new(org_key_actor("key-1")).with_request_id("req-7");
+    let ctx = org_caller(&org).with_request_id("req-7");
 
     let done = app
         .tenancy
@@ -60,7 +60,7 @@ async fn provisioning_creates_an_active_tenant_with_a_live_namespace_and_one_aud
     assert_eq!(tenant.plan, plan("free"), "the default plan");
     assert_eq!(tenant.region, region("global"), "the default region");
     assert_eq!(tenant.lifecycle.status, TenantStatus::Active);
-    assert_eq!(tenant.lifecycle.changed_by, org_key_actor("key-1"));
+    assert_eq!(tenant.lifecycle.changed_by, org_key_actor());
     assert_eq!(tenant.lifecycle.changed_at, now);
     assert_eq!(tenant.lifecycle.reason, None);
     assert_eq!((tenant.created_at, tenant.version), (now, 1));
@@ -81,7 +81,7 @@ async fn provisioning_creates_an_active_tenant_with_a_live_namespace_and_one_aud
     let trail = app.trail(&org, Some(tenant.id)).await;
     assert_eq!(trail.len(), 1);
     assert_eq!(trail[0].action, AuditAction::TenantProvisioned);
-    assert_eq!(trail[0].actor, org_key_actor("key-1"));
+    assert_eq!(trail[0].actor, org_key_actor());
     assert_eq!(trail[0].request_id.as_deref(), Some("req-7"));
     assert_eq!(trail[0].at, now);
 }
@@ -444,6 +444,7 @@ async fn fifty_concurrent_identical_provisions_create_exactly_one_tenant() {
     let inventory = app
         .tenancy
         .list_tenants(
+            &admin(),
             None,
             TenantFilter::default(),
             TenantSort::CreatedAsc,
@@ -486,7 +487,11 @@ async fn duplicate_namespace_keys_in_a_request_are_refused() {
     );
     assert_eq!(
         app.tenancy
-            .get_tenant(&OrgRef::Id(org.id), &TenantRef::Key(tenant_key("acme")))
+            .get_tenant(
+                &admin(),
+                &OrgRef::Id(org.id),
+                &TenantRef::Key(tenant_key("acme"))
+            )
             .await,
         Err(domain::TenantError::NotFound)
     );
@@ -540,6 +545,7 @@ async fn regions_must_be_configured_and_available() {
     let listed = app
         .tenancy
         .list_tenants(
+            &admin(),
             None,
             TenantFilter::default(),
             TenantSort::CreatedAsc,

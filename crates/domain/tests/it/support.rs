@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use adapters_memory::{ManualClock, MemoryStore, SequentialIds};
+use adapters_memory::{ManualClock, MemoryStore, SeededSecrets, SequentialIds};
 use chrono::{DateTime, Utc};
 use domain::ports::{AuditLog, Clock, NamespaceStore, TenantStore};
 use domain::{
-    Actor, ActorKind, AuditRecord, Context, LifecycleAction, Metadata, Name, Namespace,
-    NamespaceKey, NewOrg, Org, OrgKey, OrgRef, Plan, Ports, ProvisionTenant, Provisioned, Reason,
-    RegionCode, Settings, Tenancy, Tenant, TenantId, TenantKey, TenantRef, TenantStatus,
+    Actor, ActorKind, ApiKeyId, AuditRecord, Context, LifecycleAction, Metadata, Name, Namespace,
+    NamespaceKey, NewOrg, Org, OrgKey, OrgRef, Plan, Ports, Principal, ProvisionTenant,
+    Provisioned, Reason, RegionCode, Settings, Tenancy, Tenant, TenantId, TenantKey, TenantRef,
+    TenantStatus,
 };
 
 /// Everything one test needs, built fresh per test.
@@ -34,9 +35,12 @@ impl App {
             orgs: store.clone(),
             tenants: store.clone(),
             namespaces: store.clone(),
+            keys: store.clone(),
             audit: store.clone(),
             clock: clock.clone(),
             ids: ids.clone(),
+            secrets: Arc::new(SeededSecrets::default()),
+            key_usage: store.clone(),
         };
         Self {
             tenancy: Tenancy::new(ports, settings.clone()),
@@ -54,9 +58,12 @@ impl App {
             orgs: self.store.clone(),
             tenants,
             namespaces: self.store.clone(),
+            keys: self.store.clone(),
             audit: self.store.clone(),
             clock: self.clock.clone(),
             ids: self.ids.clone(),
+            secrets: Arc::new(SeededSecrets::default()),
+            key_usage: self.store.clone(),
         };
         Tenancy::new(ports, self.settings.clone())
     }
@@ -148,14 +155,29 @@ impl App {
 
 /// The platform admin, as the bootstrap token authenticates it.
 pub fn admin() -> Context {
-    Context::new(Actor::platform_admin())
+    Context::platform_admin()
 }
 
-/// An org key with the given id.
-pub fn org_key_actor(id: &str) -> Actor {
+/// The id of the org key the tests act with.
+pub fn org_key_id() -> ApiKeyId {
+    ApiKeyId::from_uuid(uuid::Uuid::from_u128(
+        0x0e9_0000_0000_0000_0000_0000_0000_0001,
+    ))
+}
+
+/// A caller holding an org key of `org`.
+pub fn org_caller(org: &domain::Org) -> Context {
+    Context::new(Principal::Org {
+        org_id: org.id,
+        key_id: org_key_id(),
+    })
+}
+
+/// How that org key shows up in audit records and lifecycle entries.
+pub fn org_key_actor() -> Actor {
     Actor {
         kind: ActorKind::OrgKey,
-        id: id.to_owned(),
+        id: org_key_id().to_string(),
     }
 }
 

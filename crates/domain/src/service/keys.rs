@@ -1,0 +1,456 @@
+//! API key use cases: issue, list, revoke, rotate, and verification, the hot
+//! path every request of every tenant goes through (SPEC §3).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::errors::ApiKeyError;
+use super::orgs::{decode_id_cursor, id_position};
+use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
+use crate::api_key::{Access, ApiKey, KeyMode, KeyOwner, PlaintextKey};
+use crate::audit::{AuditAction, Change, Context, TargetKind};
+use crate::auth::{KeyLookup, Principal, VerifyCode};
+use crate::ids::{ApiKeyId, NamespaceRef, OrgId, OrgRef, TenantId, TenantRef};
+use crate::keys::ResourceKey;
+use crate::lifecycle::TenantStatus;
+use crate::page::{Cursor, Limit, Page};
+use crate::ports::StoreError;
+use crate::scope::{Role, Scope, Scopes};
+use crate::values::Name;
+
+/// The longest grace period a rotation may give the old secret.
+pub const MAX_GRACE_DAYS: i64 = 30;
+
+/// A key to issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub name: Name,
+    /// For namespace keys: a role, or
+    pub role: Option<Role>,
+    /// an explicit scope list. Neither: `member`. Ignored for org keys.
+    pub scopes: Option<Scopes>,
+    /// Only these resources of the namespace (`None`: all).
+    pub resources: Option<Vec<ResourceKey>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Where keys live, as the caller names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyLocation {
+    /// An org's own keys.
+    Org(OrgRef),
+    /// A namespace's keys, reached from the org side.
+    Namespace {
+        org: OrgRef,
+        tenant: TenantRef,
+        namespace: NamespaceRef,
+    },
+    /// The calling namespace key's own namespace.
+    OwnNamespace,
+}
+
+/// A key just issued: the secret is here, and nowhere else, ever again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub secret: PlaintextKey,
+}
+
+/// The verdict on a presented key.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub code: VerifyCode,
+    /// What the key is, when it exists (whatever the verdict).
+    pub lookup: Option<Arc<KeyLookup>>,
+}
+
+/// A location resolved and checked against the caller.
+pub(super) struct Place {
+    pub org_id: OrgId,
+    pub owner: KeyOwner,
+    pub mode: KeyMode,
+    pub tenant_status: Option<TenantStatus>,
+}
+
+impl Tenancy {
+    /// Judges a presented key. Malformed keys never reach the store.
+    pub async fn verify(&self, raw: &str) -> Result<Verification, ApiKeyError> {
+        let Ok(presented) = self.settings.key_prefix.check(raw) else {
+            return Ok(Verification {
+                code: VerifyCode::Malformed,
+                lookup: None,
+            });
+        };
+        let Some(lookup) = self.ports.keys.find_key(&presented.hash).await? else {
+            return Ok(Verification {
+                code: VerifyCode::NotFound,
+                lookup: None,
+            });
+        };
+        let now = self.now();
+        let code = lookup.judge(now);
+        if code == VerifyCode::Valid {
+            self.ports.key_usage.key_used(lookup.key.id, now);
+        }
+        Ok(Verification {
+            code,
+            lookup: Some(lookup),
+        })
+    }
+
+    /// Issues a key at `location`; the secret is in the result only.
+    pub async fn issue_key(
+        &self,
+        ctx: &Context,
+        location: &KeyLocation,
+        new: NewApiKey,
+    ) -> Result<IssuedKey, ApiKeyError> {
+        let place = self.place(ctx, location, Scope::KeysWrite).await?;
+        if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
+            return Err(ApiKeyError::TenantNotActive(status));
+        }
+        let now = self.now();
+        if new.expires_at.is_some_and(|e| e <= now) {
+            return Err(ApiKeyError::ExpiryInPast);
+        }
+        let access = match place.owner {
+            KeyOwner::Org => Access {
+                role: None,
+                scopes: Scopes::NONE,
+                resources: None,
+            },
+            KeyOwner::Namespace { .. } => namespace_access(&new),
+        };
+        if let Principal::Namespace(caller) = &ctx.principal {
+            let resources_ok = match (&caller.resources, &access.resources) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(mine), Some(theirs)) => theirs.iter().all(|r| mine.contains(r)),
+            };
+            if !caller.scopes.covers(access.scopes) || !resources_ok {
+                return Err(ApiKeyError::Escalation);
+            }
+        }
+        let issued = self.mint(ctx, &place, new.name, access, new.expires_at, None, now);
+        let audit = self.key_audit(
+            ctx,
+            now,
+            &issued.key,
+            AuditAction::ApiKeyCreated,
+            Vec::new(),
+        );
+        match self.ports.keys.create_key(&issued.key, &audit).await {
+            Ok(()) => Ok(issued),
+            Err(StoreError::Stale) => Err(ApiKeyError::NamespaceNotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The keys at `location` (never their secrets), oldest first.
+    pub async fn list_keys(
+        &self,
+        ctx: &Context,
+        location: &KeyLocation,
+        cursor: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<ApiKey>, ApiKeyError> {
+        let after = decode_id_cursor(cursor)?.map(ApiKeyId::from_uuid);
+        let place = self.place(ctx, location, Scope::KeysRead).await?;
+        let items = self
+            .ports
+            .keys
+            .list_keys(place.org_id, place.owner, after, limit.get() + 1)
+            .await?;
+        Ok(Page::from_fetched(items, limit, |k| {
+            id_position(k.id.as_uuid())
+        }))
+    }
+
+    /// Revokes a key at `location` for good. Revoking a revoked key changes nothing.
+    pub async fn revoke_key(
+        &self,
+        ctx: &Context,
+        location: &KeyLocation,
+        id: ApiKeyId,
+    ) -> Result<ApiKey, ApiKeyError> {
+        let place = self.place(ctx, location, Scope::KeysWrite).await?;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.key_at(&place, id).await?;
+            if current.revoked_at.is_some() {
+                return Ok(current);
+            }
+            let now = self.now();
+            let next = ApiKey {
+                revoked_at: Some(now),
+                version: current.version + 1,
+                ..current.clone()
+            };
+            let audit = self.key_audit(ctx, now, &next, AuditAction::ApiKeyRevoked, Vec::new());
+            match self.ports.keys.update_key(&next, &audit).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiKeyError::Unavailable(
+            "too many concurrent updates".into(),
+        ))
+    }
+
+    /// Replaces a key's secret: a new key with the same name and access, while
+    /// the old secret keeps working for `grace` (zero: revoked at once).
+    pub async fn rotate_key(
+        &self,
+        ctx: &Context,
+        location: &KeyLocation,
+        id: ApiKeyId,
+        grace: Duration,
+    ) -> Result<IssuedKey, ApiKeyError> {
+        if grace < Duration::zero() || grace > Duration::days(MAX_GRACE_DAYS) {
+            return Err(ApiKeyError::GraceOutOfRange {
+                max_days: MAX_GRACE_DAYS,
+            });
+        }
+        let place = self.place(ctx, location, Scope::KeysWrite).await?;
+        if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
+            return Err(ApiKeyError::TenantNotActive(status));
+        }
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.key_at(&place, id).await?;
+            let now = self.now();
+            if current.revoked_at.is_some() || current.expires_at.is_some_and(|e| e <= now) {
+                return Err(ApiKeyError::KeyInactive);
+            }
+            let issued = self.mint(
+                ctx,
+                &place,
+                current.name.clone(),
+                current.access.clone(),
+                current.expires_at,
+                Some(current.id),
+                now,
+            );
+            let old = if grace.is_zero() {
+                ApiKey {
+                    revoked_at: Some(now),
+                    ..current.clone()
+                }
+            } else {
+                let grace_end = now + grace;
+                ApiKey {
+                    expires_at: Some(current.expires_at.map_or(grace_end, |e| e.min(grace_end))),
+                    ..current.clone()
+                }
+            };
+            let old = ApiKey {
+                version: current.version + 1,
+                ..old
+            };
+            let changes = vec![Change {
+                field: "replacedBy",
+                from: None,
+                to: Some(issued.key.id.to_string()),
+            }];
+            let audit = self.key_audit(ctx, now, &old, AuditAction::ApiKeyRotated, changes);
+            match self.ports.keys.rotate_key(&old, &issued.key, &audit).await {
+                Ok(()) => return Ok(issued),
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiKeyError::Unavailable(
+            "too many concurrent updates".into(),
+        ))
+    }
+
+    async fn key_at(&self, place: &Place, id: ApiKeyId) -> Result<ApiKey, ApiKeyError> {
+        match self.ports.keys.get_key(place.org_id, id).await? {
+            Some(key) if key.owner == place.owner => Ok(key),
+            _ => Err(ApiKeyError::NotFound),
+        }
+    }
+
+    /// Resolves `location` and checks that the caller may act there with `scope`.
+    async fn place(
+        &self,
+        ctx: &Context,
+        location: &KeyLocation,
+        scope: Scope,
+    ) -> Result<Place, ApiKeyError> {
+        match location {
+            KeyLocation::OwnNamespace => {
+                let Principal::Namespace(me) = &ctx.principal else {
+                    return Err(ApiKeyError::NotANamespaceKey);
+                };
+                if !me.has(scope) {
+                    return Err(ApiKeyError::MissingScope(scope));
+                }
+                let (tenant, ns) = self
+                    .namespace_of(me.org_id, me.tenant_id, me.namespace_id)
+                    .await?;
+                Ok(Place {
+                    org_id: me.org_id,
+                    owner: KeyOwner::Namespace {
+                        tenant_id: tenant.id,
+                        namespace_id: ns.id,
+                    },
+                    mode: ns.mode.into(),
+                    tenant_status: Some(tenant.lifecycle.status),
+                })
+            }
+            KeyLocation::Org(org) => {
+                let org = self.managed_org(ctx, org).await?;
+                Ok(Place {
+                    org_id: org.id,
+                    owner: KeyOwner::Org,
+                    mode: KeyMode::Org,
+                    tenant_status: None,
+                })
+            }
+            KeyLocation::Namespace {
+                org,
+                tenant,
+                namespace,
+            } => {
+                let org = self.managed_org(ctx, org).await?;
+                let tenant = match self.ports.tenants.get_tenant(tenant).await? {
+                    Some(t)
+                        if t.org_id == org.id && t.lifecycle.status != TenantStatus::Deleted =>
+                    {
+                        t
+                    }
+                    _ => return Err(ApiKeyError::TenantNotFound),
+                };
+                let ns = self
+                    .ports
+                    .namespaces
+                    .get_namespace(tenant.id, namespace)
+                    .await?
+                    .ok_or(ApiKeyError::NamespaceNotFound)?;
+                Ok(Place {
+                    org_id: org.id,
+                    owner: KeyOwner::Namespace {
+                        tenant_id: tenant.id,
+                        namespace_id: ns.id,
+                    },
+                    mode: ns.mode.into(),
+                    tenant_status: Some(tenant.lifecycle.status),
+                })
+            }
+        }
+    }
+
+    async fn managed_org(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+    ) -> Result<crate::org::Org, ApiKeyError> {
+        match self.find_org(ctx, org).await? {
+            Some(org) => Ok(org),
+            _ => Err(ApiKeyError::OrgNotFound),
+        }
+    }
+
+    async fn namespace_of(
+        &self,
+        org: OrgId,
+        tenant: TenantId,
+        ns: crate::ids::NamespaceId,
+    ) -> Result<(crate::tenant::Tenant, crate::namespace::Namespace), ApiKeyError> {
+        let tenant = match self
+            .ports
+            .tenants
+            .get_tenant(&TenantRef::Id(tenant))
+            .await?
+        {
+            Some(t) if t.org_id == org => t,
+            _ => return Err(ApiKeyError::TenantNotFound),
+        };
+        let ns = self
+            .ports
+            .namespaces
+            .get_namespace(tenant.id, &NamespaceRef::Id(ns))
+            .await?
+            .ok_or(ApiKeyError::NamespaceNotFound)?;
+        Ok((tenant, ns))
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private constructor, each argument a field"
+    )]
+    pub(super) fn mint(
+        &self,
+        ctx: &Context,
+        place: &Place,
+        name: Name,
+        access: Access,
+        expires_at: Option<DateTime<Utc>>,
+        rotated_from: Option<ApiKeyId>,
+        now: DateTime<Utc>,
+    ) -> IssuedKey {
+        let minted = self
+            .settings
+            .key_prefix
+            .mint(place.mode, self.ports.secrets.as_ref());
+        IssuedKey {
+            key: ApiKey {
+                id: ApiKeyId::from_uuid(self.new_id()),
+                org_id: place.org_id,
+                owner: place.owner,
+                mode: place.mode,
+                name,
+                display: minted.display,
+                hash: minted.hash,
+                access,
+                expires_at,
+                last_used_at: None,
+                revoked_at: None,
+                rotated_from,
+                created_at: now,
+                created_by: ctx.actor(),
+                version: 1,
+            },
+            secret: minted.plaintext,
+        }
+    }
+
+    fn key_audit(
+        &self,
+        ctx: &Context,
+        now: DateTime<Utc>,
+        key: &ApiKey,
+        action: AuditAction,
+        changes: Vec<Change>,
+    ) -> crate::audit::AuditRecord {
+        self.audit(
+            ctx,
+            now,
+            Subject {
+                action,
+                target_kind: TargetKind::ApiKey,
+                target_id: key.id.as_uuid(),
+                org_id: key.org_id,
+                tenant_id: key.tenant_id(),
+                changes,
+            },
+        )
+    }
+}
+
+fn namespace_access(new: &NewApiKey) -> Access {
+    let (role, scopes) = match (new.role, new.scopes) {
+        (Some(role), _) => (Some(role), role.scopes()),
+        (None, Some(scopes)) => (None, scopes),
+        (None, None) => (Some(Role::Member), Role::Member.scopes()),
+    };
+    Access {
+        role,
+        scopes,
+        resources: new
+            .resources
+            .as_ref()
+            .map(|r| r.iter().map(|k| k.as_str().to_owned()).collect()),
+    }
+}
