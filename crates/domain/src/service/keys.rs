@@ -280,12 +280,7 @@ impl Tenancy {
     ) -> Result<Place, ApiKeyError> {
         match location {
             KeyLocation::OwnNamespace => {
-                let Principal::Namespace(me) = &ctx.principal else {
-                    return Err(ApiKeyError::NotANamespaceKey);
-                };
-                if !me.has(scope) {
-                    return Err(ApiKeyError::MissingScope(scope));
-                }
+                let me = own(ctx, scope)?;
                 let (tenant, ns) = self
                     .namespace_of(me.org_id, me.tenant_id, me.namespace_id)
                     .await?;
@@ -453,4 +448,38 @@ fn namespace_access(new: &NewApiKey) -> Access {
             .as_ref()
             .map(|r| r.iter().map(|k| k.as_str().to_owned()).collect()),
     }
+}
+
+impl Tenancy {
+    /// The calling namespace key's tenant (`tenant:read`).
+    pub async fn own_tenant(&self, ctx: &Context) -> Result<crate::tenant::Tenant, ApiKeyError> {
+        let me = own(ctx, Scope::TenantRead)?;
+        Ok(self
+            .namespace_of(me.org_id, me.tenant_id, me.namespace_id)
+            .await?
+            .0)
+    }
+
+    /// The calling namespace key's namespace (`tenant:read`).
+    pub async fn own_namespace(
+        &self,
+        ctx: &Context,
+    ) -> Result<crate::namespace::Namespace, ApiKeyError> {
+        let me = own(ctx, Scope::TenantRead)?;
+        Ok(self
+            .namespace_of(me.org_id, me.tenant_id, me.namespace_id)
+            .await?
+            .1)
+    }
+}
+
+/// The caller as a namespace key holding `scope`.
+fn own(ctx: &Context, scope: Scope) -> Result<&crate::auth::NamespacePrincipal, ApiKeyError> {
+    let Principal::Namespace(me) = &ctx.principal else {
+        return Err(ApiKeyError::NotANamespaceKey);
+    };
+    if !me.has(scope) {
+        return Err(ApiKeyError::MissingScope(scope));
+    }
+    Ok(me)
 }
