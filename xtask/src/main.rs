@@ -21,6 +21,12 @@ Commands:
               extra args are passed on, e.g. `cargo xtask test -p domain -- lifecycle`
   purity    fail if the domain crate depends, even indirectly, on an I/O or
               runtime crate (tokio, sqlx, axum, hyper, reqwest, tower, mio)
+  bench verify [options]
+            builds release binaries, starts `tenancy serve` and a bare axum
+              baseline, seeds 1,000 tenants and 100,000 keys, and prints
+              requests/s, p50, p99 and the ratios (options: `tenancy-bench help`)
+  bench micro
+            the criterion micro-benchmarks (`cargo bench -p bench`)
   help      this text
 ";
 
@@ -62,6 +68,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
             no_extra_args("purity", rest)?;
             purity::check(&Cargo::new())
         }
+        "bench" => bench(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
@@ -103,6 +110,51 @@ fn test(extra: &[String]) -> Result<(), Failure> {
     let mut args = vec!["test", "--workspace", "--locked"];
     args.extend(extra.iter().map(String::as_str));
     Cargo::new().step(&args)
+}
+
+/// Benchmarks are always built in release mode: debug figures mean nothing.
+fn bench(args: &[String]) -> Result<(), Failure> {
+    let cargo = Cargo::new();
+    match args.split_first() {
+        Some((scenario, rest)) if scenario == "verify" => {
+            cargo.step(&[
+                "build",
+                "--release",
+                "--locked",
+                "--bin",
+                "tenancy",
+                "--bin",
+                "tenancy-bench",
+            ])?;
+            let target = env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| cargo.root.join("target"), PathBuf::from);
+            let release = target.join("release");
+            let tenancy = release.join("tenancy");
+            let mut command = Command::new(release.join("tenancy-bench"));
+            command
+                .arg("verify")
+                .arg("--tenancy")
+                .arg(&tenancy)
+                .args(rest);
+            let status = command
+                .status()
+                .map_err(|e| Failure::Failed(format!("could not start tenancy-bench: {e}")))?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(Failure::Failed(format!("the benchmark failed ({status})")))
+            }
+        }
+        Some((scenario, rest)) if scenario == "micro" => {
+            let mut args = vec!["bench", "--locked", "-p", "bench"];
+            args.extend(rest.iter().map(String::as_str));
+            cargo.step(&args)
+        }
+        Some((other, _)) => Err(Failure::Usage(format!("unknown benchmark `{other}`"))),
+        None => Err(Failure::Usage(
+            "`bench` needs a scenario: verify or micro".into(),
+        )),
+    }
 }
 
 /// The cargo that runs us (cargo sets `CARGO` for `cargo run`), run from the

@@ -25,7 +25,7 @@ pub struct CacheLimits {
 impl Default for CacheLimits {
     fn default() -> Self {
         Self {
-            max_keys: 50_000,
+            max_keys: 100_000,
             time_to_live: Duration::from_secs(60),
         }
     }
@@ -110,6 +110,12 @@ where
         if let Some(lookup) = &found {
             if self.epoch.load(Ordering::SeqCst) == epoch {
                 self.keys.insert(*hash, Arc::clone(lookup));
+                // An invalidation may have slipped in between the check and the
+                // insert. Every invalidation bumps the epoch *before* it evicts,
+                // so either it evicts this entry itself or we see its bump here.
+                if self.epoch.load(Ordering::SeqCst) != epoch {
+                    self.keys.invalidate(hash);
+                }
             }
         }
         Ok(found)

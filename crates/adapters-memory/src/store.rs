@@ -85,6 +85,41 @@ impl State {
         self.keys.insert(key.id, key.clone());
     }
 
+    /// Whether a new key may be stored for its owner: the org exists and, for
+    /// namespace keys, the namespace belongs to the key's tenant and that
+    /// tenant is active.
+    fn key_owner_can_hold_keys(&self, key: &ApiKey) -> bool {
+        match key.owner {
+            KeyOwner::Org => self.orgs.contains_key(&key.org_id),
+            KeyOwner::Namespace {
+                tenant_id,
+                namespace_id,
+            } => {
+                self.namespaces
+                    .get(&namespace_id)
+                    .is_some_and(|ns| ns.tenant_id == tenant_id && ns.org_id == key.org_id)
+                    && self.tenant_is_active(tenant_id)
+            }
+        }
+    }
+
+    /// Stores a new version of a key. `last_used_at` only moves forward: it is
+    /// written by batches that do not bump versions.
+    fn replace_key(&mut self, key: &ApiKey) {
+        let last_used_at = self
+            .keys
+            .get(&key.id)
+            .and_then(|stored| stored.last_used_at)
+            .max(key.last_used_at);
+        self.keys.insert(
+            key.id,
+            ApiKey {
+                last_used_at,
+                ..key.clone()
+            },
+        );
+    }
+
     fn append(&mut self, audit: &AuditRecord) {
         self.audit_positions
             .insert(audit.id.as_uuid(), self.audit.len());
@@ -367,11 +402,7 @@ impl AuditLog for MemoryStore {
 impl ApiKeyStore for MemoryStore {
     async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
         let mut s = self.write();
-        let owner_exists = match key.owner {
-            KeyOwner::Org => s.orgs.contains_key(&key.org_id),
-            KeyOwner::Namespace { namespace_id, .. } => s.namespaces.contains_key(&namespace_id),
-        };
-        if !owner_exists {
+        if !s.key_owner_can_hold_keys(key) {
             return Err(StoreError::Stale);
         }
         if s.key_hashes.contains_key(&key.hash) {
@@ -440,7 +471,7 @@ impl ApiKeyStore for MemoryStore {
     async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
         let mut s = self.write();
         check_key_version(&s, key)?;
-        s.keys.insert(key.id, key.clone());
+        s.replace_key(key);
         s.append(audit);
         Ok(())
     }
@@ -453,10 +484,13 @@ impl ApiKeyStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut s = self.write();
         check_key_version(&s, old)?;
+        if !s.key_owner_can_hold_keys(new) {
+            return Err(StoreError::Stale);
+        }
         if s.key_hashes.contains_key(&new.hash) {
             return Err(StoreError::Unavailable("API key hash collision".into()));
         }
-        s.keys.insert(old.id, old.clone());
+        s.replace_key(old);
         s.insert_key(new);
         s.append(audit);
         Ok(())

@@ -186,8 +186,9 @@ pub trait AuditLog: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
-    /// Inserts a key with its audit record. `Stale` if its namespace (or org) no
-    /// longer exists.
+    /// Inserts a key with its audit record. `Stale` if its org or namespace no
+    /// longer exists, the namespace is not the key's tenant's, or (for namespace
+    /// keys) the tenant is no longer active: checked in the same atomic operation.
     async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError>;
 
     /// The key with this hash, with its tenant (and that tenant's current status)
@@ -212,7 +213,7 @@ pub trait ApiKeyStore: Send + Sync {
     async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError>;
 
     /// Rotation, atomically: replaces `old` (version check as `update_key`) and
-    /// inserts `new`, with one audit record.
+    /// inserts `new` (checked as `create_key`), with one audit record.
     async fn rotate_key(
         &self,
         old: &ApiKey,

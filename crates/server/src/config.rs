@@ -28,6 +28,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_BASE_DOMAIN", "base_domain"),
     ("TENANCY_RETENTION_DAYS", "retention_days"),
     ("TENANCY_KEY_PREFIX", "key_prefix"),
+    ("TENANCY_VERIFY_CACHE_KEYS", "verify_cache_keys"),
     ("TENANCY_LOG_FORMAT", "log_format"),
     ("TENANCY_LOG", "log"),
     ("DATABASE_URL", "database_url"),
@@ -36,6 +37,9 @@ const ENVIRONMENT: &[(&str, &str)] = &[
 /// Longest retention accepted; far beyond any real policy, and it keeps date
 /// arithmetic clear of overflow.
 const MAX_RETENTION_DAYS: i128 = 36_500;
+
+/// Largest verification cache accepted: about a few GiB of memory at most.
+const MAX_CACHE_KEYS: i128 = 10_000_000;
 
 /// Everything `tenancy serve` needs, validated.
 #[derive(Debug)]
@@ -48,6 +52,8 @@ pub struct Config {
     pub retention: chrono::Duration,
     /// The first part of every API key minted and accepted (`tny`).
     pub key_prefix: KeyPrefix,
+    /// Most API keys the verification cache holds.
+    pub verify_cache_keys: u64,
     pub log: LogSettings,
 }
 
@@ -217,6 +223,7 @@ struct Defaults {
     regions: &'static str,
     retention_days: u32,
     key_prefix: &'static str,
+    verify_cache_keys: u64,
     log_format: &'static str,
     log: &'static str,
 }
@@ -226,6 +233,7 @@ const DEFAULTS: Defaults = Defaults {
     regions: "global=Global",
     retention_days: 30,
     key_prefix: "tny",
+    verify_cache_keys: 100_000,
     log_format: "text",
     log: "info",
 };
@@ -244,6 +252,7 @@ struct Raw {
     base_domain: Option<String>,
     retention_days: Value,
     key_prefix: String,
+    verify_cache_keys: Value,
     log_format: String,
     log: String,
     #[serde(default)]
@@ -317,6 +326,10 @@ impl Config {
             parse_retention(&raw.retention_days).map_err(|m| invalid("retention_days", m))?;
         let key_prefix = KeyPrefix::parse(raw.key_prefix.trim())
             .map_err(|e| invalid("key_prefix", format!("{:?}: {e}", raw.key_prefix)))?;
+        let verify_cache_keys = whole_number(&raw.verify_cache_keys, "keys", 1..=MAX_CACHE_KEYS)
+            .map_err(|m| invalid("verify_cache_keys", m))?
+            .try_into()
+            .expect("bounded by MAX_CACHE_KEYS");
         let format = parse_log_format(&raw.log_format).map_err(|m| invalid("log_format", m))?;
         let filter = EnvFilter::builder()
             .parse(raw.log.trim())
@@ -329,6 +342,7 @@ impl Config {
             base_domain,
             retention,
             key_prefix,
+            verify_cache_keys,
             log: LogSettings { format, filter },
         })
     }
@@ -468,29 +482,41 @@ fn region(code: &str, name: Option<&str>, available: bool) -> Result<Region, Str
 }
 
 fn parse_retention(value: &Value) -> Result<chrono::Duration, String> {
-    let days = match value {
+    let days = whole_number(value, "days", 1..=MAX_RETENTION_DAYS)?;
+    Ok(chrono::Duration::days(
+        i64::try_from(days).expect("bounded by MAX_RETENTION_DAYS"),
+    ))
+}
+
+/// A whole number within `range`, from TOML (a number) or the environment (text).
+fn whole_number(
+    value: &Value,
+    unit: &str,
+    range: std::ops::RangeInclusive<i128>,
+) -> Result<i128, String> {
+    let number = match value {
         Value::String(_, text) => text.trim().parse::<i128>().ok(),
         other => other
             .to_i128()
             .or_else(|| other.to_u128().and_then(|n| i128::try_from(n).ok())),
     };
-    let Some(days) = days else {
+    let Some(number) = number else {
         return Err(format!(
-            "{} is not a whole number of days",
+            "{} is not a whole number of {unit}",
             match value {
                 Value::String(_, text) => format!("{text:?}"),
                 _ => "the value".to_owned(),
             }
         ));
     };
-    match i64::try_from(days) {
-        Ok(days) if (1..=MAX_RETENTION_DAYS).contains(&i128::from(days)) => {
-            Ok(chrono::Duration::days(days))
-        }
-        _ => Err(format!(
-            "must be between 1 and {MAX_RETENTION_DAYS} days (got {days})"
-        )),
+    if !range.contains(&number) {
+        return Err(format!(
+            "must be between {} and {} {unit} (got {number})",
+            range.start(),
+            range.end()
+        ));
     }
+    Ok(number)
 }
 
 fn parse_log_format(raw: &str) -> Result<LogFormat, String> {

@@ -94,6 +94,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         base_domain,
         retention,
         key_prefix,
+        verify_cache_keys,
         log,
     } = config;
 
@@ -142,7 +143,11 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         admin_token: admin_token.expose().to_owned(),
         base_domain,
     };
-    match runtime.block_on(run(listen, settings, http)) {
+    let cache = CacheLimits {
+        max_keys: verify_cache_keys,
+        ..CacheLimits::default()
+    };
+    match runtime.block_on(run(listen, settings, cache, http)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -157,13 +162,13 @@ const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 /// The only store this build has, behind the verification cache, with key uses
 /// batched off the hot path. The Postgres adapter will be chosen here, from
 /// `DATABASE_URL`, when it exists.
-fn in_memory_ports() -> (Ports, Arc<UsageBatcher>) {
+fn in_memory_ports(cache: CacheLimits) -> (Ports, Arc<UsageBatcher>) {
     tracing::warn!(
         "using the in-memory store: data lives only in this process and will not survive \
          a restart"
     );
     let store = Arc::new(adapters_memory::MemoryStore::new());
-    let cached = Arc::new(CachedStore::new(store.clone(), CacheLimits::default()));
+    let cached = Arc::new(CachedStore::new(store.clone(), cache));
     let usage = UsageBatcher::new(cached.clone());
     let ports = Ports {
         orgs: store.clone(),
@@ -184,9 +189,10 @@ fn in_memory_ports() -> (Ports, Arc<UsageBatcher>) {
 async fn run(
     listen: std::net::SocketAddr,
     settings: Settings,
+    cache: CacheLimits,
     http: adapters_http::HttpConfig,
 ) -> Result<(), String> {
-    let (ports, usage) = in_memory_ports();
+    let (ports, usage) = in_memory_ports(cache);
     let tenancy = Tenancy::new(ports, settings);
     let flusher = usage.spawn_flusher(USAGE_FLUSH);
     let shutdown =

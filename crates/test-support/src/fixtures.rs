@@ -1,17 +1,20 @@
 //! Valid, deterministic values for contract cases: fixed time, ids that grow in
 //! the order they are minted, and entities with every field filled in so a store
-//! that drops or mangles a field fails the round-trip comparisons.
+//! that drops or mangles a field fails the round-trip comparisons. API keys are
+//! minted in the real format (`domain::KeyPrefix::mint`) from [`FixedEntropy`],
+//! so every run mints the same keys.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::page::Position;
-use domain::ports::Provisioning;
+use domain::ports::{Provisioning, SecretSource};
 use domain::{
-    Actor, ActorKind, AuditAction, AuditId, AuditRecord, Change, Lifecycle, Metadata, Mode, Name,
-    Namespace, NamespaceId, NamespaceKey, Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode,
-    SpecDigest, Tenant, TenantId, TenantKey, TenantSort, TenantStatus, UserId,
+    Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditId, AuditRecord, Change, KeyMode,
+    KeyOwner, KeyPrefix, Lifecycle, Metadata, Mode, Name, Namespace, NamespaceId, NamespaceKey,
+    Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Scope, Scopes, SpecDigest, Tenant,
+    TenantId, TenantKey, TenantSort, TenantStatus, UserId,
 };
 use domain::{Email, TargetKind};
 use uuid::Uuid;
@@ -80,6 +83,7 @@ pub fn operator(id: &str) -> Actor {
 #[derive(Debug, Default)]
 pub struct Fixtures {
     minted: AtomicU64,
+    entropy: FixedEntropy,
 }
 
 impl Fixtures {
@@ -203,6 +207,95 @@ impl Fixtures {
         }
     }
 
+    /// An org key of `org`, minted in the real format, every field filled in.
+    pub fn org_api_key(&self, org: &Org, name: &str) -> ApiKey {
+        let access = Access {
+            role: None,
+            scopes: Scopes::NONE,
+            resources: None,
+        };
+        self.api_key(org.id, KeyOwner::Org, KeyMode::Org, name, access)
+    }
+
+    /// A key of namespace `ns` in its mode, with an explicit scope list and a
+    /// resource restriction, every field filled in.
+    pub fn namespace_api_key(&self, ns: &Namespace, name: &str) -> ApiKey {
+        let owner = KeyOwner::Namespace {
+            tenant_id: ns.tenant_id,
+            namespace_id: ns.id,
+        };
+        let access = Access {
+            role: None,
+            scopes: [
+                Scope::TenantRead,
+                Scope::ResourcesRead,
+                Scope::ResourcesWrite,
+            ]
+            .into_iter()
+            .collect(),
+            resources: Some(vec!["standard_nda".to_owned(), "msa".to_owned()]),
+        };
+        self.api_key(ns.org_id, owner, ns.mode.into(), name, access)
+    }
+
+    fn api_key(
+        &self,
+        org_id: OrgId,
+        owner: KeyOwner,
+        mode: KeyMode,
+        name_: &str,
+        access: Access,
+    ) -> ApiKey {
+        let minted = KeyPrefix::default().mint(mode, &self.entropy);
+        ApiKey {
+            id: ApiKeyId::from_uuid(self.id()),
+            org_id,
+            owner,
+            mode,
+            name: name(name_),
+            display: minted.display,
+            hash: minted.hash,
+            access,
+            expires_at: Some(at(60 * 24 * 365)),
+            last_used_at: Some(at(2)),
+            revoked_at: None,
+            rotated_from: None,
+            created_at: epoch(),
+            created_by: operator("key-ops"),
+            version: 1,
+        }
+    }
+
+    /// A rotation of `old` at `now`: the next version of `old`, revoked at once,
+    /// and its replacement with a new secret, the same owner, name and access.
+    pub fn rotation(&self, old: &ApiKey, now: DateTime<Utc>) -> (ApiKey, ApiKey) {
+        let fresh = self.api_key(
+            old.org_id,
+            old.owner,
+            old.mode,
+            old.name.as_str(),
+            old.access.clone(),
+        );
+        let new = ApiKey {
+            last_used_at: None,
+            rotated_from: Some(old.id),
+            created_at: now,
+            ..fresh
+        };
+        (revoked(old, now), new)
+    }
+
+    /// The audit record of a change to an API key.
+    pub fn key_audit(&self, key: &ApiKey, action: AuditAction) -> AuditRecord {
+        self.record(
+            action,
+            TargetKind::ApiKey,
+            key.id.as_uuid(),
+            key.org_id,
+            key.tenant_id(),
+        )
+    }
+
     /// A tenant with namespaces of the given keys and its provisioning record.
     pub fn provisioning(&self, org: &Org, key: &str, namespaces: &[&str]) -> Provisioning {
         let tenant = self.tenant(org, key);
@@ -284,5 +377,38 @@ pub fn position_after(sort: TenantSort, tenant: &Tenant) -> Position {
         order: sort.as_str().to_owned(),
         id: tenant.id.as_uuid(),
         text: sort.by_name().then(|| tenant.name.as_str().to_owned()),
+    }
+}
+
+/// The next version of `key`, revoked at `at`.
+pub fn revoked(key: &ApiKey, at: DateTime<Utc>) -> ApiKey {
+    ApiKey {
+        revoked_at: Some(at),
+        version: key.version + 1,
+        ..key.clone()
+    }
+}
+
+/// Reproducible "entropy" for minting API keys in the real format: each fill
+/// starts a stream from a counter (so every key one source mints differs) and
+/// stretches it with a xorshift generator (so the bytes look random enough to
+/// pass the format's rejection sampling). Predictable by design: tests only.
+#[derive(Debug, Default)]
+pub struct FixedEntropy {
+    fills: AtomicU64,
+}
+
+impl SecretSource for FixedEntropy {
+    fn fill(&self, buf: &mut [u8]) {
+        let n = self.fills.fetch_add(1, Ordering::Relaxed);
+        // An odd multiplier maps every counter value to a distinct, nonzero state
+        // (xorshift never leaves zero, so zero must be avoided).
+        let mut state = (n + 1).wrapping_mul(0x9E6C_63D0_676A_9A99);
+        for byte in buf {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *byte = state.to_be_bytes()[0];
+        }
     }
 }

@@ -3,15 +3,19 @@
 //! Every storage adapter of Tenancy (the in-memory store, Postgres, whatever
 //! comes next) must behave the same behind the ports of `domain::ports`. This
 //! crate writes that behaviour down once, as plain async functions in
-//! [`contract`], each taking a fresh, empty store. An adapter's tests run all of
-//! them with one line:
+//! [`contract`], each taking the [`StorePorts`] of a fresh, empty store. An
+//! adapter's tests run all of them with one line:
 //!
 //! ```ignore
-//! test_support::store_contract!(|| async { Arc::new(MemoryStore::new()) });
+//! test_support::store_contract!(|| async { StorePorts::all(Arc::new(MemoryStore::new())) });
 //! ```
 //!
+//! A decorator that implements only some ports runs the same suite with its
+//! own handles in those fields of [`StorePorts`] and the decorated store's in
+//! the others.
+//!
 //! The macro expands, where it is invoked, to one `#[test]` per case, grouped in
-//! one module per port family (`orgs::…`, `tenants::…`, `audit::…`), so a
+//! one module per port family (`orgs::…`, `tenants::…`, `keys::…`, `audit::…`), so a
 //! failure names the rule that broke. The factory runs once per case: an adapter
 //! backed by a database hands out a fresh database each time.
 //!
@@ -23,7 +27,8 @@
 //! use `crate::` paths.
 //!
 //! [`fixtures`] has the valid, deterministic values the cases write: fixed time,
-//! time-ordered ids minted in sequence, entities with every field filled in.
+//! time-ordered ids minted in sequence, entities with every field filled in, and
+//! API keys minted with the real key format from deterministic "entropy".
 
 pub mod contract;
 pub mod fixtures;
@@ -31,22 +36,63 @@ pub mod fixtures;
 use std::future::Future;
 use std::sync::Arc;
 
-use domain::ports::{AuditLog, NamespaceStore, OrgStore, TenantStore};
+use domain::ports::{ApiKeyStore, AuditLog, NamespaceStore, OrgStore, TenantStore};
 
 /// Every storage port at once: what a complete storage adapter implements.
-pub trait Stores: OrgStore + TenantStore + NamespaceStore + AuditLog + 'static {}
+pub trait Stores:
+    OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + 'static
+{
+}
 
-impl<T> Stores for T where T: OrgStore + TenantStore + NamespaceStore + AuditLog + 'static {}
+impl<T> Stores for T where
+    T: OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + 'static
+{
+}
 
-/// Runs one contract case on a store made by `factory`, on a multi-threaded
+/// The storage ports a contract case writes and reads through, one handle per
+/// port family. A complete store fills every field with itself
+/// ([`StorePorts::all`]); a decorator that implements only some ports (the
+/// verification cache wraps `tenants` and `keys`) fills those fields with
+/// itself and the others with the store it decorates:
+///
+/// ```ignore
+/// let inner = Arc::new(MemoryStore::new());
+/// let cached = Arc::new(CachedStore::new(inner.clone(), CacheLimits::default()));
+/// StorePorts { tenants: cached.clone(), keys: cached, ..StorePorts::all(inner) }
+/// ```
+///
+/// The handles must share one state: a case writes through one port and reads
+/// what it wrote through another.
+#[derive(Clone)]
+pub struct StorePorts {
+    pub orgs: Arc<dyn OrgStore>,
+    pub tenants: Arc<dyn TenantStore>,
+    pub namespaces: Arc<dyn NamespaceStore>,
+    pub keys: Arc<dyn ApiKeyStore>,
+    pub audit: Arc<dyn AuditLog>,
+}
+
+impl StorePorts {
+    /// Every port served by one store.
+    pub fn all<S: Stores>(store: Arc<S>) -> Self {
+        Self {
+            orgs: store.clone(),
+            tenants: store.clone(),
+            namespaces: store.clone(),
+            keys: store.clone(),
+            audit: store,
+        }
+    }
+}
+
+/// Runs one contract case on the ports made by `factory`, on a multi-threaded
 /// runtime so the concurrency cases race for real. The test macro calls this;
 /// building the runtime here keeps adapters free of runtime setup.
-pub fn run_case<S, F, Made, C, Ran>(factory: F, case: C)
+pub fn run_case<F, Made, C, Ran>(factory: F, case: C)
 where
-    S: Stores,
     F: FnOnce() -> Made,
-    Made: Future<Output = Arc<S>>,
-    C: FnOnce(Arc<dyn Stores>) -> Ran,
+    Made: Future<Output = StorePorts>,
+    C: FnOnce(StorePorts) -> Ran,
     Ran: Future<Output = ()>,
 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -55,15 +101,15 @@ where
         .build()
         .expect("a tokio runtime for the contract case");
     runtime.block_on(async {
-        let store: Arc<dyn Stores> = factory().await;
-        case(store).await;
+        let ports = factory().await;
+        case(ports).await;
     });
 }
 
 /// Expands to the whole contract suite: one test per case, one module per port
 /// family. `$factory` is a closure (or function) taking nothing and returning a
-/// future of `Arc<S>` where `S` implements every storage port: a fresh, empty
-/// store per call.
+/// future of [`StorePorts`] over a fresh, empty store per call
+/// (`StorePorts::all(store)` for a store that implements every port).
 ///
 /// The list below is the suite; a case written in [`contract`] runs only once it
 /// is named here.
@@ -111,6 +157,28 @@ macro_rules! store_contract {
                 updating_a_namespace_from_its_current_version_replaces_it,
                 updating_a_namespace_from_a_stale_version_is_refused_and_writes_nothing,
             }
+            keys {
+                created_namespace_key_is_found_by_hash_with_its_tenant_and_namespace,
+                created_org_key_is_found_by_hash_without_a_tenant_or_namespace,
+                unknown_hashes_are_not_found,
+                keys_are_found_by_id_only_within_their_org,
+                keys_are_listed_by_owner_in_id_order_after_a_cursor_up_to_a_limit,
+                revoking_a_key_from_its_current_version_replaces_it_with_one_audit_record,
+                updating_a_key_from_a_stale_version_is_refused_and_writes_nothing,
+                rotating_a_key_replaces_the_old_and_inserts_the_new_with_one_audit_record,
+                rotating_from_a_stale_version_writes_nothing,
+                recorded_usage_keeps_the_latest_time_ignores_unknown_keys_and_writes_no_audit,
+                creating_a_key_whose_namespace_or_org_does_not_exist_is_stale_and_writes_nothing,
+                keys_for_a_tenant_that_is_not_active_or_for_another_tenants_namespace_are_stale,
+                provisioned_keys_are_found_by_hash_with_their_tenant_and_namespace,
+                a_failed_provisioning_leaves_none_of_its_keys,
+                key_lookups_carry_the_tenants_current_status,
+                deactivating_a_tenant_revokes_all_its_keys_at_the_change_and_no_others,
+                restoring_a_deactivated_tenant_does_not_bring_its_keys_back,
+                key_writes_read_before_a_deactivation_are_stale_and_revive_nothing,
+                a_tombstone_purges_the_tenants_keys_and_no_others,
+                a_stale_tenant_update_revokes_and_purges_no_keys,
+            }
             audit {
                 audit_records_are_listed_in_the_order_written_not_in_id_order,
                 audit_records_are_filtered_by_org_and_by_tenant,
@@ -123,6 +191,8 @@ macro_rules! store_contract {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,
                 concurrent_updates_from_one_version_let_exactly_one_win,
                 concurrent_creations_of_one_namespace_key_let_exactly_one_win,
+                concurrent_revocations_of_one_key_version_let_exactly_one_win,
+                concurrent_rotations_of_one_key_version_let_exactly_one_new_key_in,
             }
         }
     };

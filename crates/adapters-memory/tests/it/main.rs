@@ -7,6 +7,7 @@ mod contract {
     use std::sync::Arc;
 
     use adapters_memory::MemoryStore;
+    use test_support::StorePorts;
 
-    test_support::store_contract!(|| async { Arc::new(MemoryStore::new()) });
+    test_support::store_contract!(|| async { StorePorts::all(Arc::new(MemoryStore::new())) });
 }

@@ -106,15 +106,11 @@ impl Tenancy {
         location: &KeyLocation,
         new: NewApiKey,
     ) -> Result<IssuedKey, ApiKeyError> {
-        let place = self.place(ctx, location, Scope::KeysWrite).await?;
-        if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
-            return Err(ApiKeyError::TenantNotActive(status));
-        }
-        let now = self.now();
-        if new.expires_at.is_some_and(|e| e <= now) {
+        let first = self.place(ctx, location, Scope::KeysWrite).await?;
+        if new.expires_at.is_some_and(|e| e <= self.now()) {
             return Err(ApiKeyError::ExpiryInPast);
         }
-        let access = match place.owner {
+        let access = match first.owner {
             KeyOwner::Org => Access {
                 role: None,
                 scopes: Scopes::NONE,
@@ -132,19 +128,41 @@ impl Tenancy {
                 return Err(ApiKeyError::Escalation);
             }
         }
-        let issued = self.mint(ctx, &place, new.name, access, new.expires_at, None, now);
-        let audit = self.key_audit(
-            ctx,
-            now,
-            &issued.key,
-            AuditAction::ApiKeyCreated,
-            Vec::new(),
-        );
-        match self.ports.keys.create_key(&issued.key, &audit).await {
-            Ok(()) => Ok(issued),
-            Err(StoreError::Stale) => Err(ApiKeyError::NamespaceNotFound),
-            Err(e) => Err(e.into()),
+        // The store re-checks, as it writes, that the namespace still exists and
+        // its tenant is still active (`Stale` otherwise): decide again on a fresh read.
+        let mut place = first;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
+                return Err(ApiKeyError::TenantNotActive(status));
+            }
+            let now = self.now();
+            let issued = self.mint(
+                ctx,
+                &place,
+                new.name.clone(),
+                access.clone(),
+                new.expires_at,
+                None,
+                now,
+            );
+            let audit = self.key_audit(
+                ctx,
+                now,
+                &issued.key,
+                AuditAction::ApiKeyCreated,
+                Vec::new(),
+            );
+            match self.ports.keys.create_key(&issued.key, &audit).await {
+                Ok(()) => return Ok(issued),
+                Err(StoreError::Stale) => {
+                    place = self.place(ctx, location, Scope::KeysWrite).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(ApiKeyError::Unavailable(
+            "the namespace kept changing while a key was issued".into(),
+        ))
     }
 
     /// The keys at `location` (never their secrets), oldest first.
@@ -212,11 +230,11 @@ impl Tenancy {
                 max_days: MAX_GRACE_DAYS,
             });
         }
-        let place = self.place(ctx, location, Scope::KeysWrite).await?;
-        if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
-            return Err(ApiKeyError::TenantNotActive(status));
-        }
         for _ in 0..MAX_WRITE_ATTEMPTS {
+            let place = self.place(ctx, location, Scope::KeysWrite).await?;
+            if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
+                return Err(ApiKeyError::TenantNotActive(status));
+            }
             let current = self.key_at(&place, id).await?;
             let now = self.now();
             if current.revoked_at.is_some() || current.expires_at.is_some_and(|e| e <= now) {

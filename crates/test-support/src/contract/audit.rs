@@ -1,19 +1,17 @@
 //! `AuditLog`, and the rule every mutating port method shares: a successful
 //! write appends exactly its own audit record, a failed one appends none.
 
-use std::sync::Arc;
-
 use domain::ports::StoreError;
 use domain::{AuditAction, Namespace, Org, TenantId};
 
 use super::{ALL, seed_org, seed_tenant, trail};
-use crate::Stores;
-use crate::fixtures::{Fixtures, at, name, renamed, tombstone};
+use crate::StorePorts;
+use crate::fixtures::{Fixtures, at, name, renamed, revoked, tombstone};
 
-pub async fn audit_records_are_listed_in_the_order_written_not_in_id_order(store: Arc<dyn Stores>) {
+pub async fn audit_records_are_listed_in_the_order_written_not_in_id_order(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let created = trail(&*store, &org).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let created = trail(&store, &org).await;
     // Two use cases mint their record ids, then reach the store in the other
     // order: the trail follows the writes.
     let minted_first = f.org_audit(&org, AuditAction::OrgUpdated);
@@ -28,11 +26,12 @@ pub async fn audit_records_are_listed_in_the_order_written_not_in_id_order(store
         version: 3,
         ..v2.clone()
     };
-    store.update_org(&v2, &minted_second).await.unwrap();
-    store.update_org(&v3, &minted_first).await.unwrap();
+    store.orgs.update_org(&v2, &minted_second).await.unwrap();
+    store.orgs.update_org(&v3, &minted_first).await.unwrap();
 
-    let all = trail(&*store, &org).await;
+    let all = trail(&store, &org).await;
     let after_second = store
+        .audit
         .audit_records(org.id, None, Some(minted_second.id.as_uuid()), ALL)
         .await
         .unwrap();
@@ -48,24 +47,34 @@ pub async fn audit_records_are_listed_in_the_order_written_not_in_id_order(store
     );
 }
 
-pub async fn audit_records_are_filtered_by_org_and_by_tenant(store: Arc<dyn Stores>) {
+pub async fn audit_records_are_filtered_by_org_and_by_tenant(store: StorePorts) {
     let f = Fixtures::new();
     // Writes of two orgs interleave.
-    let signstack = seed_org(&*store, &f, "signstack").await;
-    let tigris = seed_org(&*store, &f, "tigris").await;
-    let acme = seed_tenant(&*store, &f, &signstack, "acme", &["acme-live"]).await;
-    let omega = seed_tenant(&*store, &f, &tigris, "omega", &["omega-live"]).await;
-    let beta = seed_tenant(&*store, &f, &signstack, "beta", &["beta-live"]).await;
+    let signstack = seed_org(&store, &f, "signstack").await;
+    let tigris = seed_org(&store, &f, "tigris").await;
+    let acme = seed_tenant(&store, &f, &signstack, "acme", &["acme-live"]).await;
+    let omega = seed_tenant(&store, &f, &tigris, "omega", &["omega-live"]).await;
+    let beta = seed_tenant(&store, &f, &signstack, "beta", &["beta-live"]).await;
     let ns = f.namespace(&acme.tenant, "acme-test");
     let ns_created = f.namespace_audit(&ns, AuditAction::NamespaceCreated);
-    store.create_namespace(&ns, &ns_created).await.unwrap();
+    store
+        .namespaces
+        .create_namespace(&ns, &ns_created)
+        .await
+        .unwrap();
 
-    let signstack_trail = trail(&*store, &signstack).await;
-    let tigris_trail = trail(&*store, &tigris).await;
+    let signstack_trail = trail(&store, &signstack).await;
+    let tigris_trail = trail(&store, &tigris).await;
     let records = |org: &Org, tenant: Option<TenantId>| {
         let store = store.clone();
         let org = org.id;
-        async move { store.audit_records(org, tenant, None, ALL).await.unwrap() }
+        async move {
+            store
+                .audit
+                .audit_records(org, tenant, None, ALL)
+                .await
+                .unwrap()
+        }
     };
 
     assert_eq!(signstack_trail.len(), 4, "created, acme, beta, namespace");
@@ -96,15 +105,16 @@ pub async fn audit_records_are_filtered_by_org_and_by_tenant(store: Arc<dyn Stor
     );
 }
 
-pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: Arc<dyn Stores>) {
+pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
-    seed_tenant(&*store, &f, &org, "beta", &["beta-live"]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
+    seed_tenant(&store, &f, &org, "beta", &["beta-live"]).await;
     let mut acme_now = acme.tenant.clone();
     for i in 0..3 {
         acme_now = renamed(&acme_now, &format!("Acme {i}"));
         store
+            .tenants
             .update_tenant(
                 &acme_now,
                 &f.tenant_audit(&acme_now, AuditAction::TenantUpdated),
@@ -112,7 +122,7 @@ pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: Arc<dyn St
             .await
             .unwrap();
     }
-    let all = trail(&*store, &org).await;
+    let all = trail(&store, &org).await;
     assert_eq!(all.len(), 6, "created, acme, beta, three updates");
     let id = |i: usize| Some(all[i].id.as_uuid());
     let acme_id = Some(acme.tenant.id);
@@ -133,6 +143,7 @@ pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: Arc<dyn St
     ];
     for (what, tenant, after, limit, expected) in cases {
         let got = store
+            .audit
             .audit_records(org.id, tenant, after, limit)
             .await
             .unwrap();
@@ -140,19 +151,19 @@ pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: Arc<dyn St
     }
 }
 
-pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: Arc<dyn Stores>) {
+pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: StorePorts) {
     let f = Fixtures::new();
     let mut expected = Vec::new();
     macro_rules! appended {
         ($what:literal, $org:expr, $record:expr) => {
             expected.push($record.clone());
-            assert_eq!(trail(&*store, $org).await, expected, $what);
+            assert_eq!(trail(&store, $org).await, expected, $what);
         };
     }
 
     let org = f.org("signstack");
     let record = f.org_audit(&org, AuditAction::OrgCreated);
-    store.create_org(&org, &record).await.unwrap();
+    store.orgs.create_org(&org, &record).await.unwrap();
     appended!("create_org", &org, record);
 
     let renamed_org = Org {
@@ -161,21 +172,25 @@ pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: 
         ..org.clone()
     };
     let record = f.org_audit(&renamed_org, AuditAction::OrgUpdated);
-    store.update_org(&renamed_org, &record).await.unwrap();
+    store.orgs.update_org(&renamed_org, &record).await.unwrap();
     appended!("update_org", &org, record);
 
     let p = f.provisioning(&org, "acme", &["acme-live", "acme-test"]);
-    store.provision(&p).await.unwrap();
+    store.tenants.provision(&p).await.unwrap();
     appended!("provision", &org, p.audit);
 
     let tenant = renamed(&p.tenant, "Acme Holdings");
     let record = f.tenant_audit(&tenant, AuditAction::TenantUpdated);
-    store.update_tenant(&tenant, &record).await.unwrap();
+    store.tenants.update_tenant(&tenant, &record).await.unwrap();
     appended!("update_tenant", &org, record);
 
     let ns = f.namespace(&tenant, "acme-extra");
     let record = f.namespace_audit(&ns, AuditAction::NamespaceCreated);
-    store.create_namespace(&ns, &record).await.unwrap();
+    store
+        .namespaces
+        .create_namespace(&ns, &record)
+        .await
+        .unwrap();
     appended!("create_namespace", &org, record);
 
     let ns = Namespace {
@@ -185,51 +200,127 @@ pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: 
         ..ns
     };
     let record = f.namespace_audit(&ns, AuditAction::NamespaceUpdated);
-    store.update_namespace(&ns, &record).await.unwrap();
+    store
+        .namespaces
+        .update_namespace(&ns, &record)
+        .await
+        .unwrap();
     appended!("update_namespace", &org, record);
+
+    let key = f.namespace_api_key(&ns, "CI");
+    let record = f.key_audit(&key, AuditAction::ApiKeyCreated);
+    store.keys.create_key(&key, &record).await.unwrap();
+    appended!("create_key", &org, record);
+
+    let key = revoked(&key, at(4));
+    let record = f.key_audit(&key, AuditAction::ApiKeyRevoked);
+    store.keys.update_key(&key, &record).await.unwrap();
+    appended!("update_key", &org, record);
+
+    let org_key = f.org_api_key(&org, "Terraform");
+    let record = f.key_audit(&org_key, AuditAction::ApiKeyCreated);
+    store.keys.create_key(&org_key, &record).await.unwrap();
+    appended!("create_key for an org key", &org, record);
+
+    let (old, new) = f.rotation(&org_key, at(5));
+    let record = f.key_audit(&old, AuditAction::ApiKeyRotated);
+    store.keys.rotate_key(&old, &new, &record).await.unwrap();
+    appended!("rotate_key", &org, record);
+
+    store
+        .keys
+        .record_usage(&[(new.id, at(6)), (key.id, at(6))])
+        .await
+        .unwrap();
+    assert_eq!(
+        trail(&store, &org).await,
+        expected,
+        "record_usage appends none"
+    );
 
     let dead = tombstone(&tenant);
     let record = f.tenant_audit(&dead, AuditAction::TenantDeleted);
-    store.update_tenant(&dead, &record).await.unwrap();
+    store.tenants.update_tenant(&dead, &record).await.unwrap();
     appended!("update_tenant to a tombstone", &org, record);
 }
 
-pub async fn failed_writes_append_no_audit_record(store: Arc<dyn Stores>) {
+pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
-    let before = trail(&*store, &org).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
     let ns = &acme.namespaces[0];
+    let key = f.namespace_api_key(ns, "CI");
+    store
+        .keys
+        .create_key(&key, &f.key_audit(&key, AuditAction::ApiKeyCreated))
+        .await
+        .unwrap();
+    let before = trail(&store, &org).await;
+    let missing_ns = f.namespace_api_key(&f.namespace(&acme.tenant, "acme-never"), "CI");
+    let (stale_old, stale_new) = f.rotation(&revoked(&key, at(1)), at(2));
 
     let twin = f.org("signstack");
     let failures: Vec<(&str, Result<(), StoreError>)> = vec![
         (
+            "create_key for a namespace that does not exist",
+            store
+                .keys
+                .create_key(
+                    &missing_ns,
+                    &f.key_audit(&missing_ns, AuditAction::ApiKeyCreated),
+                )
+                .await,
+        ),
+        (
+            "update_key from a stale version",
+            store
+                .keys
+                .update_key(&key, &f.key_audit(&key, AuditAction::ApiKeyRevoked))
+                .await,
+        ),
+        (
+            "rotate_key from a stale version",
+            store
+                .keys
+                .rotate_key(
+                    &stale_old,
+                    &stale_new,
+                    &f.key_audit(&stale_old, AuditAction::ApiKeyRotated),
+                )
+                .await,
+        ),
+        (
             "create_org with a used key",
             store
+                .orgs
                 .create_org(&twin, &f.org_audit(&twin, AuditAction::OrgCreated))
                 .await,
         ),
         (
             "update_org from a stale version",
             store
+                .orgs
                 .update_org(&org, &f.org_audit(&org, AuditAction::OrgUpdated))
                 .await,
         ),
         (
             "provision with a used tenant key",
             store
+                .tenants
                 .provision(&f.provisioning(&org, "acme", &["acme-other"]))
                 .await,
         ),
         (
             "provision with a namespace key twice",
             store
+                .tenants
                 .provision(&f.provisioning(&org, "beta", &["beta-live", "beta-live"]))
                 .await,
         ),
         (
             "update_tenant from a stale version",
             store
+                .tenants
                 .update_tenant(
                     &acme.tenant,
                     &f.tenant_audit(&acme.tenant, AuditAction::TenantUpdated),
@@ -239,6 +330,7 @@ pub async fn failed_writes_append_no_audit_record(store: Arc<dyn Stores>) {
         (
             "create_namespace with a used key",
             store
+                .namespaces
                 .create_namespace(
                     &f.namespace(&acme.tenant, "acme-live"),
                     &f.namespace_audit(ns, AuditAction::NamespaceCreated),
@@ -248,6 +340,7 @@ pub async fn failed_writes_append_no_audit_record(store: Arc<dyn Stores>) {
         (
             "update_namespace from a stale version",
             store
+                .namespaces
                 .update_namespace(ns, &f.namespace_audit(ns, AuditAction::NamespaceUpdated))
                 .await,
         ),
@@ -256,26 +349,31 @@ pub async fn failed_writes_append_no_audit_record(store: Arc<dyn Stores>) {
     for (what, result) in &failures {
         assert!(result.is_err(), "{what} must fail");
     }
-    assert_eq!(trail(&*store, &org).await, before, "no audit record");
-    assert_eq!(trail(&*store, &twin).await, vec![], "none for the twin org");
+    assert_eq!(trail(&store, &org).await, before, "no audit record");
+    assert_eq!(trail(&store, &twin).await, vec![], "none for the twin org");
 }
 
-pub async fn audit_records_outlive_the_tenant_they_are_about(store: Arc<dyn Stores>) {
+pub async fn audit_records_outlive_the_tenant_they_are_about(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
     let ns_record = f.namespace_audit(&acme.namespaces[0], AuditAction::NamespaceUpdated);
     let ns = Namespace {
         name: name("Live"),
         version: 2,
         ..acme.namespaces[0].clone()
     };
-    store.update_namespace(&ns, &ns_record).await.unwrap();
+    store
+        .namespaces
+        .update_namespace(&ns, &ns_record)
+        .await
+        .unwrap();
     let dead = tombstone(&acme.tenant);
     let deleted = f.tenant_audit(&dead, AuditAction::TenantDeleted);
-    store.update_tenant(&dead, &deleted).await.unwrap();
+    store.tenants.update_tenant(&dead, &deleted).await.unwrap();
 
     let records = store
+        .audit
         .audit_records(org.id, Some(acme.tenant.id), None, ALL)
         .await
         .unwrap();

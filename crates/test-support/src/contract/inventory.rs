@@ -2,12 +2,11 @@
 //! as `domain::TenantQuery` defines them.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use domain::{AuditAction, Org, Tenant, TenantFilter, TenantSort, TenantStatus};
 
 use super::{listed_keys, query, seed_org};
-use crate::Stores;
+use crate::StorePorts;
 use crate::fixtures::{
     Fixtures, deactivated, epoch, metadata, moved, name, plan, position_after, region, tombstone,
 };
@@ -30,7 +29,7 @@ struct Inventory {
 /// | gamma   | signstack | gamma (tombstone) | global  | free | (purged)              | deleted     |
 /// | delta   | tigris    | Same Name         | global  | free | tier=bronze           | deactivated |
 /// | epsilon | signstack | Same Name         | global  | free | tier=bronze           | active      |
-async fn seed_inventory(store: &dyn Stores, f: &Fixtures) -> Inventory {
+async fn seed_inventory(store: &StorePorts, f: &Fixtures) -> Inventory {
     let signstack = seed_org(store, f, "signstack").await;
     let tigris = seed_org(store, f, "tigris").await;
     type Row = (
@@ -115,7 +114,7 @@ async fn seed_inventory(store: &dyn Stores, f: &Fixtures) -> Inventory {
         p.tenant.region = region(region_code);
         p.tenant.plan = plan(plan_code);
         p.tenant.metadata = metadata(pairs);
-        store.provision(&p).await.expect("provisioning");
+        store.tenants.provision(&p).await.expect("provisioning");
         let next = match status {
             TenantStatus::Active => None,
             TenantStatus::Suspended => Some(moved(&p.tenant, status, epoch())),
@@ -125,6 +124,7 @@ async fn seed_inventory(store: &dyn Stores, f: &Fixtures) -> Inventory {
         let tenant = match next {
             Some(next) => {
                 store
+                    .tenants
                     .update_tenant(&next, &f.tenant_audit(&next, AuditAction::TenantUpdated))
                     .await
                     .expect("moving a fresh tenant");
@@ -142,23 +142,23 @@ async fn seed_inventory(store: &dyn Stores, f: &Fixtures) -> Inventory {
 }
 
 /// Checks each `(what, filter, expected keys)` row in creation order.
-async fn check_filters(store: &dyn Stores, rows: Vec<(&str, TenantFilter, Vec<&str>)>) {
+async fn check_filters(store: &StorePorts, rows: Vec<(&str, TenantFilter, Vec<&str>)>) {
     for (what, filter, expected) in rows {
         let got = listed_keys(store, &query(filter, TenantSort::CreatedAsc, 200)).await;
         assert_eq!(got, expected, "{what}");
     }
 }
 
-pub async fn inventory_hides_tombstones_unless_a_status_asks_for_them(store: Arc<dyn Stores>) {
+pub async fn inventory_hides_tombstones_unless_a_status_asks_for_them(store: StorePorts) {
     let f = Fixtures::new();
-    seed_inventory(&*store, &f).await;
+    seed_inventory(&store, &f).await;
     let status = |s| TenantFilter {
         status: Some(s),
         ..TenantFilter::default()
     };
 
     check_filters(
-        &*store,
+        &store,
         vec![
             (
                 "no status: all but tombstones",
@@ -182,9 +182,9 @@ pub async fn inventory_hides_tombstones_unless_a_status_asks_for_them(store: Arc
     .await;
 }
 
-pub async fn inventory_filters_by_org_region_plan_and_metadata(store: Arc<dyn Stores>) {
+pub async fn inventory_filters_by_org_region_plan_and_metadata(store: StorePorts) {
     let f = Fixtures::new();
-    let inv = seed_inventory(&*store, &f).await;
+    let inv = seed_inventory(&store, &f).await;
     let pairs = |pairs: &[(&str, &str)]| {
         pairs
             .iter()
@@ -193,7 +193,7 @@ pub async fn inventory_filters_by_org_region_plan_and_metadata(store: Arc<dyn St
     };
 
     check_filters(
-        &*store,
+        &store,
         vec![
             (
                 "org signstack",
@@ -283,10 +283,10 @@ pub async fn inventory_filters_by_org_region_plan_and_metadata(store: Arc<dyn St
 }
 
 pub async fn inventory_search_matches_names_case_insensitively_keys_and_exact_ids(
-    store: Arc<dyn Stores>,
+    store: StorePorts,
 ) {
     let f = Fixtures::new();
-    let inv = seed_inventory(&*store, &f).await;
+    let inv = seed_inventory(&store, &f).await;
     let zeta_id = inv.tenants["zeta"].id.to_string();
     let gamma_id = inv.tenants["gamma"].id.to_string();
     let search = |q: &str| TenantFilter {
@@ -295,7 +295,7 @@ pub async fn inventory_search_matches_names_case_insensitively_keys_and_exact_id
     };
 
     check_filters(
-        &*store,
+        &store,
         vec![
             ("a name and a key", search("acme"), vec!["acme", "omega"]),
             ("in capitals", search("ACME"), vec!["acme", "omega"]),
@@ -336,7 +336,7 @@ pub async fn inventory_search_matches_names_case_insensitively_keys_and_exact_id
         ..search("GAM")
     };
     check_filters(
-        &*store,
+        &store,
         vec![(
             "tombstones are searchable when asked for",
             tombstones,
@@ -346,9 +346,9 @@ pub async fn inventory_search_matches_names_case_insensitively_keys_and_exact_id
     .await;
 }
 
-pub async fn inventory_sorts_by_creation_and_by_name_in_both_directions(store: Arc<dyn Stores>) {
+pub async fn inventory_sorts_by_creation_and_by_name_in_both_directions(store: StorePorts) {
     let f = Fixtures::new();
-    seed_inventory(&*store, &f).await;
+    seed_inventory(&store, &f).await;
     // Names compare byte by byte (capitals first); equal names by id.
     let cases = [
         (
@@ -369,14 +369,14 @@ pub async fn inventory_sorts_by_creation_and_by_name_in_both_directions(store: A
         ),
     ];
     for (sort, expected) in cases {
-        let got = listed_keys(&*store, &query(TenantFilter::default(), sort, 200)).await;
+        let got = listed_keys(&store, &query(TenantFilter::default(), sort, 200)).await;
         assert_eq!(got, expected, "sorted {}", sort.as_str());
     }
 }
 
-pub async fn inventory_resumes_after_a_position_without_skips_or_repeats(store: Arc<dyn Stores>) {
+pub async fn inventory_resumes_after_a_position_without_skips_or_repeats(store: StorePorts) {
     let f = Fixtures::new();
-    let inv = seed_inventory(&*store, &f).await;
+    let inv = seed_inventory(&store, &f).await;
     let filters = [
         ("everything", TenantFilter::default(), 6),
         (
@@ -391,6 +391,7 @@ pub async fn inventory_resumes_after_a_position_without_skips_or_repeats(store: 
     for (what, filter, total) in filters {
         for sort in TenantSort::ALL {
             let whole = store
+                .tenants
                 .list_tenants(&query(filter.clone(), sort, 200))
                 .await
                 .unwrap();
@@ -399,7 +400,7 @@ pub async fn inventory_resumes_after_a_position_without_skips_or_repeats(store: 
             let mut walked: Vec<Tenant> = Vec::new();
             let mut page_query = query(filter.clone(), sort, 2);
             loop {
-                let fetched = store.list_tenants(&page_query).await.unwrap();
+                let fetched = store.tenants.list_tenants(&page_query).await.unwrap();
                 assert!(fetched.len() <= 3, "at most limit + 1 rows");
                 let more = fetched.len() > 2;
                 walked.extend(fetched.into_iter().take(2));
@@ -419,13 +420,13 @@ pub async fn inventory_resumes_after_a_position_without_skips_or_repeats(store: 
     }
 }
 
-pub async fn inventory_returns_at_most_the_fetch_limit(store: Arc<dyn Stores>) {
+pub async fn inventory_returns_at_most_the_fetch_limit(store: StorePorts) {
     let f = Fixtures::new();
-    seed_inventory(&*store, &f).await;
+    seed_inventory(&store, &f).await;
     for sort in TenantSort::ALL {
         for limit in 1..=7 {
             let q = query(TenantFilter::default(), sort, limit);
-            let got = store.list_tenants(&q).await.unwrap();
+            let got = store.tenants.list_tenants(&q).await.unwrap();
             assert_eq!(
                 got.len(),
                 q.fetch_limit().min(6),

@@ -1,6 +1,7 @@
-//! The contract cases, one module per port family. Each case takes a fresh,
-//! empty store, writes through the ports only and panics with a message naming
-//! the broken rule. The MUSTs they check are the doc comments of
+//! The contract cases, one module per port family. Each case takes the
+//! [`StorePorts`] of a fresh, empty store, writes and reads
+//! through those port handles only (so a decorator over some ports is checked
+//! too) and panics with a message naming the broken rule. The MUSTs they check are the doc comments of
 //! `domain::ports`. [`ids`] checks id generators the same way, outside the
 //! storage macro: call its functions from the generator's own tests.
 
@@ -8,26 +9,28 @@ pub mod audit;
 pub mod concurrency;
 pub mod ids;
 pub mod inventory;
+pub mod keys;
 pub mod namespaces;
 pub mod orgs;
 pub mod tenants;
 
 use domain::ports::Provisioning;
 use domain::{
-    AuditAction, AuditRecord, Limit, Namespace, Org, TenantFilter, TenantId, TenantQuery,
-    TenantSort,
+    ApiKey, AuditAction, AuditRecord, KeyHash, KeyLookup, Limit, Namespace, Org, TenantFilter,
+    TenantId, TenantQuery, TenantSort,
 };
 
-use crate::Stores;
+use crate::StorePorts;
 use crate::fixtures::Fixtures;
 
 /// A limit larger than anything a case writes: "all of them".
 const ALL: usize = 1000;
 
 /// Creates an org with its audit record.
-async fn seed_org(store: &dyn Stores, f: &Fixtures, key: &str) -> Org {
+async fn seed_org(store: &StorePorts, f: &Fixtures, key: &str) -> Org {
     let org = f.org(key);
     store
+        .orgs
         .create_org(&org, &f.org_audit(&org, AuditAction::OrgCreated))
         .await
         .expect("creating a fresh org");
@@ -36,7 +39,7 @@ async fn seed_org(store: &dyn Stores, f: &Fixtures, key: &str) -> Org {
 
 /// Provisions a tenant of `org` with namespaces of the given keys.
 async fn seed_tenant(
-    store: &dyn Stores,
+    store: &StorePorts,
     f: &Fixtures,
     org: &Org,
     key: &str,
@@ -44,23 +47,46 @@ async fn seed_tenant(
 ) -> Provisioning {
     let provisioning = f.provisioning(org, key, namespaces);
     store
+        .tenants
         .provision(&provisioning)
         .await
         .expect("provisioning a fresh tenant");
     provisioning
 }
 
-/// The org's whole audit trail.
-async fn trail(store: &dyn Stores, org: &Org) -> Vec<AuditRecord> {
+/// Creates an API key with its audit record.
+async fn seed_key(store: &StorePorts, f: &Fixtures, key: ApiKey) -> ApiKey {
     store
+        .keys
+        .create_key(&key, &f.key_audit(&key, AuditAction::ApiKeyCreated))
+        .await
+        .expect("creating a fresh API key");
+    key
+}
+
+/// What `find_key` answers for `hash`, unwrapped from its `Arc`.
+async fn found(store: &StorePorts, hash: &KeyHash) -> Option<KeyLookup> {
+    store
+        .keys
+        .find_key(hash)
+        .await
+        .expect("looking a key up by hash")
+        .map(|lookup| (*lookup).clone())
+}
+
+/// The org's whole audit trail.
+async fn trail(store: &StorePorts, org: &Org) -> Vec<AuditRecord> {
+    store
+        .audit
         .audit_records(org.id, None, None, ALL)
         .await
         .expect("reading the audit trail")
 }
 
 /// All namespaces of a tenant.
-async fn namespaces_of(store: &dyn Stores, tenant: TenantId) -> Vec<Namespace> {
+async fn namespaces_of(store: &StorePorts, tenant: TenantId) -> Vec<Namespace> {
     store
+        .namespaces
         .list_namespaces(tenant, None, ALL)
         .await
         .expect("listing namespaces")
@@ -78,8 +104,9 @@ fn query(filter: TenantFilter, sort: TenantSort, limit: u64) -> TenantQuery {
 }
 
 /// The keys of the tenants a query returns, in the order returned.
-async fn listed_keys(store: &dyn Stores, query: &TenantQuery) -> Vec<String> {
+async fn listed_keys(store: &StorePorts, query: &TenantQuery) -> Vec<String> {
     store
+        .tenants
         .list_tenants(query)
         .await
         .expect("listing tenants")

@@ -1,45 +1,50 @@
 //! `NamespaceStore`: create, get and list within a tenant, update.
 
-use std::sync::Arc;
-
 use domain::ports::{StoreError, Unique};
 use domain::{AuditAction, Namespace, NamespaceId, NamespaceRef};
 
 use super::{ALL, namespaces_of, seed_org, seed_tenant, trail};
-use crate::Stores;
+use crate::StorePorts;
 use crate::fixtures::{Fixtures, at, name, namespace_key};
 
-pub async fn created_namespace_is_found_by_id_and_by_key_within_its_tenant(store: Arc<dyn Stores>) {
+pub async fn created_namespace_is_found_by_id_and_by_key_within_its_tenant(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
     let ns = f.namespace(&acme.tenant, "acme-test");
     let audit = f.namespace_audit(&ns, AuditAction::NamespaceCreated);
 
-    store.create_namespace(&ns, &audit).await.unwrap();
+    store
+        .namespaces
+        .create_namespace(&ns, &audit)
+        .await
+        .unwrap();
 
     let tenant = acme.tenant.id;
     let by_id = store
+        .namespaces
         .get_namespace(tenant, &NamespaceRef::Id(ns.id))
         .await
         .unwrap();
     let by_key = store
+        .namespaces
         .get_namespace(tenant, &NamespaceRef::Key(ns.key.clone()))
         .await
         .unwrap();
     assert_eq!(by_id, Some(ns.clone()), "by id");
     assert_eq!(by_key, Some(ns.clone()), "by key");
-    assert_eq!(trail(&*store, &org).await.last(), Some(&audit));
+    assert_eq!(trail(&store, &org).await.last(), Some(&audit));
 }
 
-pub async fn namespace_key_used_in_the_tenant_is_taken_and_writes_nothing(store: Arc<dyn Stores>) {
+pub async fn namespace_key_used_in_the_tenant_is_taken_and_writes_nothing(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
-    let trail_before = trail(&*store, &org).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
+    let trail_before = trail(&store, &org).await;
     let clash = f.namespace(&acme.tenant, "acme-live");
 
     let result = store
+        .namespaces
         .create_namespace(
             &clash,
             &f.namespace_audit(&clash, AuditAction::NamespaceCreated),
@@ -49,6 +54,7 @@ pub async fn namespace_key_used_in_the_tenant_is_taken_and_writes_nothing(store:
     assert_eq!(result, Err(StoreError::Taken(Unique::NamespaceKey)));
     assert_eq!(
         store
+            .namespaces
             .get_namespace(acme.tenant.id, &NamespaceRef::Id(clash.id))
             .await
             .unwrap(),
@@ -56,27 +62,26 @@ pub async fn namespace_key_used_in_the_tenant_is_taken_and_writes_nothing(store:
     );
     assert_eq!(
         store
+            .namespaces
             .get_namespace(acme.tenant.id, &NamespaceRef::Key(clash.key))
             .await
             .unwrap(),
         Some(acme.namespaces[0].clone()),
         "the key still names the first namespace"
     );
-    assert_eq!(
-        namespaces_of(&*store, acme.tenant.id).await,
-        acme.namespaces
-    );
-    assert_eq!(trail(&*store, &org).await, trail_before, "no audit record");
+    assert_eq!(namespaces_of(&store, acme.tenant.id).await, acme.namespaces);
+    assert_eq!(trail(&store, &org).await, trail_before, "no audit record");
 }
 
-pub async fn the_same_namespace_key_is_allowed_in_another_tenant(store: Arc<dyn Stores>) {
+pub async fn the_same_namespace_key_is_allowed_in_another_tenant(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["shared-ns"]).await;
-    let beta = seed_tenant(&*store, &f, &org, "beta", &[]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["shared-ns"]).await;
+    let beta = seed_tenant(&store, &f, &org, "beta", &[]).await;
     let theirs = f.namespace(&beta.tenant, "shared-ns");
 
     let result = store
+        .namespaces
         .create_namespace(
             &theirs,
             &f.namespace_audit(&theirs, AuditAction::NamespaceCreated),
@@ -86,31 +91,42 @@ pub async fn the_same_namespace_key_is_allowed_in_another_tenant(store: Arc<dyn 
     assert_eq!(result, Ok(()));
     let key = NamespaceRef::Key(namespace_key("shared-ns"));
     assert_eq!(
-        store.get_namespace(acme.tenant.id, &key).await.unwrap(),
+        store
+            .namespaces
+            .get_namespace(acme.tenant.id, &key)
+            .await
+            .unwrap(),
         Some(acme.namespaces[0].clone())
     );
     assert_eq!(
-        store.get_namespace(beta.tenant.id, &key).await.unwrap(),
+        store
+            .namespaces
+            .get_namespace(beta.tenant.id, &key)
+            .await
+            .unwrap(),
         Some(theirs)
     );
 }
 
-pub async fn another_tenants_namespace_is_none_by_id_and_by_key(store: Arc<dyn Stores>) {
+pub async fn another_tenants_namespace_is_none_by_id_and_by_key(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
-    let beta = seed_tenant(&*store, &f, &org, "beta", &["beta-live"]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
+    let beta = seed_tenant(&store, &f, &org, "beta", &["beta-live"]).await;
     let acme_ns = &acme.namespaces[0];
 
     let by_id = store
+        .namespaces
         .get_namespace(beta.tenant.id, &NamespaceRef::Id(acme_ns.id))
         .await
         .unwrap();
     let by_key = store
+        .namespaces
         .get_namespace(beta.tenant.id, &NamespaceRef::Key(acme_ns.key.clone()))
         .await
         .unwrap();
     let of_nobody = store
+        .namespaces
         .get_namespace(
             beta.tenant.id,
             &NamespaceRef::Id(NamespaceId::from_uuid(f.id())),
@@ -123,13 +139,11 @@ pub async fn another_tenants_namespace_is_none_by_id_and_by_key(store: Arc<dyn S
     assert_eq!(of_nobody, None, "an id nobody has");
 }
 
-pub async fn namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit(
-    store: Arc<dyn Stores>,
-) {
+pub async fn namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &[]).await;
-    let beta = seed_tenant(&*store, &f, &org, "beta", &[]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &[]).await;
+    let beta = seed_tenant(&store, &f, &org, "beta", &[]).await;
     // Ids interleave between the two tenants; acme's are written out of order.
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
@@ -141,6 +155,7 @@ pub async fn namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit(
         &ours[2], &theirs[0], &ours[0], &ours[3], &theirs[1], &ours[1],
     ] {
         store
+            .namespaces
             .create_namespace(ns, &f.namespace_audit(ns, AuditAction::NamespaceCreated))
             .await
             .unwrap();
@@ -156,6 +171,7 @@ pub async fn namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit(
     ];
     for (after, limit, expected) in cases {
         let got = store
+            .namespaces
             .list_namespaces(acme.tenant.id, after, limit)
             .await
             .unwrap();
@@ -163,10 +179,10 @@ pub async fn namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit(
     }
 }
 
-pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: Arc<dyn Stores>) {
+pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
     let ns = &acme.namespaces[0];
     let renamed = Namespace {
         name: name("Acme production"),
@@ -176,6 +192,7 @@ pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: Ar
     };
 
     store
+        .namespaces
         .update_namespace(
             &renamed,
             &f.namespace_audit(&renamed, AuditAction::NamespaceUpdated),
@@ -185,6 +202,7 @@ pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: Ar
 
     assert_eq!(
         store
+            .namespaces
             .get_namespace(acme.tenant.id, &NamespaceRef::Id(ns.id))
             .await
             .unwrap(),
@@ -192,6 +210,7 @@ pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: Ar
     );
     assert_eq!(
         store
+            .namespaces
             .get_namespace(acme.tenant.id, &NamespaceRef::Key(ns.key.clone()))
             .await
             .unwrap(),
@@ -200,11 +219,11 @@ pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: Ar
 }
 
 pub async fn updating_a_namespace_from_a_stale_version_is_refused_and_writes_nothing(
-    store: Arc<dyn Stores>,
+    store: StorePorts,
 ) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
-    let acme = seed_tenant(&*store, &f, &org, "acme", &["acme-live"]).await;
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
     let ns = &acme.namespaces[0];
     let rename = |to: &str, version| Namespace {
         name: name(to),
@@ -214,13 +233,14 @@ pub async fn updating_a_namespace_from_a_stale_version_is_refused_and_writes_not
     // Two writers read version 1; the first one wins.
     let winner = rename("Winner", 2);
     store
+        .namespaces
         .update_namespace(
             &winner,
             &f.namespace_audit(&winner, AuditAction::NamespaceUpdated),
         )
         .await
         .unwrap();
-    let trail_before = trail(&*store, &org).await;
+    let trail_before = trail(&store, &org).await;
 
     let missing = f.namespace(&acme.tenant, "acme-ghost");
     let stale = [
@@ -236,6 +256,7 @@ pub async fn updating_a_namespace_from_a_stale_version_is_refused_and_writes_not
     ];
     for (what, write) in stale {
         let result = store
+            .namespaces
             .update_namespace(
                 &write,
                 &f.namespace_audit(&write, AuditAction::NamespaceUpdated),
@@ -244,6 +265,6 @@ pub async fn updating_a_namespace_from_a_stale_version_is_refused_and_writes_not
         assert_eq!(result, Err(StoreError::Stale), "{what}");
     }
 
-    assert_eq!(namespaces_of(&*store, acme.tenant.id).await, vec![winner]);
-    assert_eq!(trail(&*store, &org).await, trail_before, "no audit record");
+    assert_eq!(namespaces_of(&store, acme.tenant.id).await, vec![winner]);
+    assert_eq!(trail(&store, &org).await, trail_before, "no audit record");
 }

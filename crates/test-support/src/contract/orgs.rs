@@ -1,64 +1,74 @@
 //! `OrgStore`: create, get, list, update.
 
-use std::sync::Arc;
-
 use domain::ports::{StoreError, Unique};
 use domain::{AuditAction, Org, OrgRef};
 
 use super::{seed_org, trail};
-use crate::Stores;
+use crate::StorePorts;
 use crate::fixtures::{Fixtures, at, name, org_key};
 
-pub async fn created_org_is_found_by_id_and_by_key(store: Arc<dyn Stores>) {
+pub async fn created_org_is_found_by_id_and_by_key(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
+    let org = seed_org(&store, &f, "signstack").await;
 
-    let by_id = store.get_org(&OrgRef::Id(org.id)).await.unwrap();
-    let by_key = store.get_org(&OrgRef::Key(org.key.clone())).await.unwrap();
+    let by_id = store.orgs.get_org(&OrgRef::Id(org.id)).await.unwrap();
+    let by_key = store
+        .orgs
+        .get_org(&OrgRef::Key(org.key.clone()))
+        .await
+        .unwrap();
 
     assert_eq!(by_id, Some(org.clone()), "by id");
     assert_eq!(by_key, Some(org), "by key");
 }
 
-pub async fn orgs_that_do_not_exist_are_none(store: Arc<dyn Stores>) {
+pub async fn orgs_that_do_not_exist_are_none(store: StorePorts) {
     let f = Fixtures::new();
-    seed_org(&*store, &f, "signstack").await;
+    seed_org(&store, &f, "signstack").await;
     let unknown = f.org("tigris");
 
-    assert_eq!(store.get_org(&OrgRef::Id(unknown.id)).await.unwrap(), None);
     assert_eq!(
-        store.get_org(&OrgRef::Key(unknown.key)).await.unwrap(),
+        store.orgs.get_org(&OrgRef::Id(unknown.id)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.orgs.get_org(&OrgRef::Key(unknown.key)).await.unwrap(),
         None
     );
 }
 
-pub async fn creating_an_org_with_a_used_key_is_taken_and_writes_nothing(store: Arc<dyn Stores>) {
+pub async fn creating_an_org_with_a_used_key_is_taken_and_writes_nothing(store: StorePorts) {
     let f = Fixtures::new();
-    let first = seed_org(&*store, &f, "signstack").await;
+    let first = seed_org(&store, &f, "signstack").await;
     let second = Org {
         name: name("Another SignStack"),
         ..f.org("signstack")
     };
 
     let result = store
+        .orgs
         .create_org(&second, &f.org_audit(&second, AuditAction::OrgCreated))
         .await;
 
     assert_eq!(result, Err(StoreError::Taken(Unique::OrgKey)));
-    assert_eq!(store.get_org(&OrgRef::Id(second.id)).await.unwrap(), None);
+    assert_eq!(
+        store.orgs.get_org(&OrgRef::Id(second.id)).await.unwrap(),
+        None
+    );
     assert_eq!(
         store
+            .orgs
             .get_org(&OrgRef::Key(org_key("signstack")))
             .await
             .unwrap(),
         Some(first.clone()),
         "the key still names the first org"
     );
-    assert_eq!(trail(&*store, &second).await, vec![], "no audit record");
-    assert_eq!(trail(&*store, &first).await.len(), 1);
+    assert_eq!(trail(&store, &second).await, vec![], "no audit record");
+    assert_eq!(trail(&store, &first).await.len(), 1);
 }
 
-pub async fn orgs_are_listed_in_id_order_after_a_cursor_up_to_a_limit(store: Arc<dyn Stores>) {
+pub async fn orgs_are_listed_in_id_order_after_a_cursor_up_to_a_limit(store: StorePorts) {
     let f = Fixtures::new();
     // Every org is followed by an id no org has, to resume from a cursor whose
     // object is gone.
@@ -70,6 +80,7 @@ pub async fn orgs_are_listed_in_id_order_after_a_cursor_up_to_a_limit(store: Arc
     for i in [3, 0, 4, 1, 2] {
         let org = &orgs[i].0;
         store
+            .orgs
             .create_org(org, &f.org_audit(org, AuditAction::OrgCreated))
             .await
             .unwrap();
@@ -86,14 +97,14 @@ pub async fn orgs_are_listed_in_id_order_after_a_cursor_up_to_a_limit(store: Arc
         (Some(all[4].id), 10, &[]),
     ];
     for (after, limit, expected) in cases {
-        let got = store.list_orgs(after, limit).await.unwrap();
+        let got = store.orgs.list_orgs(after, limit).await.unwrap();
         assert_eq!(got, expected, "after {after:?}, limit {limit}");
     }
 }
 
-pub async fn updating_an_org_from_its_current_version_replaces_it(store: Arc<dyn Stores>) {
+pub async fn updating_an_org_from_its_current_version_replaces_it(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
+    let org = seed_org(&store, &f, "signstack").await;
     let renamed = Org {
         name: name("SignStack GmbH"),
         updated_at: at(5),
@@ -102,23 +113,21 @@ pub async fn updating_an_org_from_its_current_version_replaces_it(store: Arc<dyn
     };
     let audit = f.org_audit(&renamed, AuditAction::OrgUpdated);
 
-    store.update_org(&renamed, &audit).await.unwrap();
+    store.orgs.update_org(&renamed, &audit).await.unwrap();
 
     assert_eq!(
-        store.get_org(&OrgRef::Id(org.id)).await.unwrap(),
+        store.orgs.get_org(&OrgRef::Id(org.id)).await.unwrap(),
         Some(renamed.clone())
     );
     assert_eq!(
-        store.get_org(&OrgRef::Key(org.key)).await.unwrap(),
+        store.orgs.get_org(&OrgRef::Key(org.key)).await.unwrap(),
         Some(renamed)
     );
 }
 
-pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
-    store: Arc<dyn Stores>,
-) {
+pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(store: StorePorts) {
     let f = Fixtures::new();
-    let org = seed_org(&*store, &f, "signstack").await;
+    let org = seed_org(&store, &f, "signstack").await;
     // Two writers read version 1; the first one wins.
     let winner = Org {
         name: name("Winner"),
@@ -126,10 +135,11 @@ pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
         ..org.clone()
     };
     store
+        .orgs
         .update_org(&winner, &f.org_audit(&winner, AuditAction::OrgUpdated))
         .await
         .unwrap();
-    let trail_before = trail(&*store, &org).await;
+    let trail_before = trail(&store, &org).await;
 
     let stale = [
         ("the loser of the race", 2),
@@ -143,12 +153,14 @@ pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
             ..org.clone()
         };
         let result = store
+            .orgs
             .update_org(&write, &f.org_audit(&write, AuditAction::OrgUpdated))
             .await;
         assert_eq!(result, Err(StoreError::Stale), "{what}");
     }
     let missing = f.org("ghost");
     let result = store
+        .orgs
         .update_org(
             &Org {
                 version: 2,
@@ -160,10 +172,13 @@ pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
     assert_eq!(result, Err(StoreError::Stale), "an org that does not exist");
 
     assert_eq!(
-        store.get_org(&OrgRef::Id(org.id)).await.unwrap(),
+        store.orgs.get_org(&OrgRef::Id(org.id)).await.unwrap(),
         Some(winner)
     );
-    assert_eq!(trail(&*store, &org).await, trail_before, "no audit record");
-    assert_eq!(trail(&*store, &missing).await, vec![]);
-    assert_eq!(store.get_org(&OrgRef::Id(missing.id)).await.unwrap(), None);
+    assert_eq!(trail(&store, &org).await, trail_before, "no audit record");
+    assert_eq!(trail(&store, &missing).await, vec![]);
+    assert_eq!(
+        store.orgs.get_org(&OrgRef::Id(missing.id)).await.unwrap(),
+        None
+    );
 }

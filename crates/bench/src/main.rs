@@ -1,0 +1,70 @@
+//! `tenancy-bench`: measures Tenancy against a bare axum handler, in one run.
+//!
+//! Every figure it prints is a ratio to, or next to, a baseline measured by the
+//! same load generator on the same machine in the same run, so the numbers mean
+//! something on any machine. Run it through `cargo xtask bench <scenario>`, which
+//! builds the release binaries first.
+//!
+//! ```text
+//! tenancy-bench verify --tenancy <path to the tenancy binary> [options]
+//! tenancy-bench bare --verify-body <file> --namespace-body <file>   (the baseline server)
+//! ```
+
+mod bare;
+mod child;
+mod client;
+mod load;
+mod seed;
+mod verify;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: tenancy-bench <scenario> [options]
+
+Scenarios:
+  verify   key verification over HTTP (POST /v1/keys/verify and an authenticated
+           GET /v1/namespace) against a bare axum handler returning the same bodies
+    --tenancy PATH       the tenancy binary to start (required)
+    --tenants N          tenants to provision (default 1000)
+    --keys N             API keys in all, spread over the tenants (default 100000)
+    --connections N      concurrent connections of the load generator (default 32)
+    --seconds N          measuring time of each run (default 10)
+  bare     the baseline server (started by `verify` itself)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("verify") => verify::Options::parse(&args[1..]).and_then(verify::run),
+        Some("bare") => bare::Options::parse(&args[1..]).and_then(bare::run),
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown or missing scenario\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tenancy-bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads `--name value` pairs.
+pub(crate) fn flags(args: &[String]) -> Result<Vec<(&str, &str)>, String> {
+    args.chunks(2)
+        .map(|pair| match pair {
+            [name, value] if name.starts_with("--") => Ok((&name[2..], value.as_str())),
+            _ => Err(format!("expected `--name value` pairs, got {pair:?}")),
+        })
+        .collect()
+}
+
+pub(crate) fn number(name: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse()
+        .map_err(|_| format!("--{name} takes a whole number, got {value:?}"))
+}
