@@ -65,7 +65,7 @@ pub(crate) struct AuditEventView {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = AuditTarget)]
 pub(crate) struct TargetView {
-    /// `org`, `tenant` or `namespace`.
+    /// `org`, `tenant`, `namespace` or `api_key`.
     #[serde(rename = "type")]
     #[schema(example = "tenant")]
     kind: &'static str,

@@ -1,6 +1,7 @@
-//! Extractors whose rejections are problems: JSON bodies ([`Body`], [`MergePatch`]),
-//! the `{org}`/`{tenant}`/`{ns}` path segments ([`OrgPath`], [`TenantPath`],
-//! [`NamespacePath`]) and query strings ([`QueryParams`]).
+//! Extractors whose rejections are problems: JSON bodies ([`Body`], [`MergePatch`],
+//! [`OptionalBody`], [`JsonBytes`]), the `{org}`/`{tenant}`/`{ns}`/`{id}` path segments ([`OrgPath`],
+//! [`TenantPath`], [`NamespacePath`], [`KeyIdPath`]) and query strings
+//! ([`QueryParams`]).
 //!
 //! Axum's own extractors answer in plain text; every handler uses these instead,
 //! so a caller's mistake is always a `4xx` problem.
@@ -13,11 +14,13 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use domain::{NamespaceRef, OrgRef, TenantRef};
+use domain::{ApiKeyId, NamespaceRef, OrgRef, TenantRef};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use uuid::Uuid;
 
 use crate::problem::{Code, Problem};
 use crate::validate::Validator;
@@ -52,25 +55,73 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MergePatch<T> {
     }
 }
 
+/// A JSON body that may be left out: no body at all (and no `Content-Type`), or
+/// JSON `null`, reads as `T::default()`; anything else must be JSON, as for [`Body`].
+#[derive(Debug)]
+pub(crate) struct OptionalBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if request.headers().get(CONTENT_TYPE).is_none() {
+            let bytes = Bytes::from_request(request, state)
+                .await
+                .map_err(body_rejection)?;
+            if bytes.is_empty() {
+                return Ok(Self(T::default()));
+            }
+            return Err(not_json(&[JSON]));
+        }
+        // `null` is as good as no body.
+        let body: Option<T> = read_json(request, state, &[JSON]).await?;
+        Ok(Self(body.unwrap_or_default()))
+    }
+}
+
+/// A JSON body (`Content-Type: application/json`), read whole but not parsed:
+/// for handlers that parse it into types borrowing from it, sparing a copy.
+#[derive(Debug)]
+pub(crate) struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_bytes(request, state, &[JSON]).await.map(Self)
+    }
+}
+
 async fn read_json<S: Send + Sync, T: DeserializeOwned>(
     request: Request,
     state: &S,
     accepted: &[&str],
 ) -> Result<T, Problem> {
+    parse_json(&read_bytes(request, state, accepted).await?)
+}
+
+async fn read_bytes<S: Send + Sync>(
+    request: Request,
+    state: &S,
+    accepted: &[&str],
+) -> Result<Bytes, Problem> {
     if !has_content_type(request.headers(), accepted) {
-        return Err(Problem::new(
-            Code::UnsupportedMediaType,
-            format!(
-                "This endpoint reads JSON; send the body with `Content-Type: {}`.",
-                accepted.join("` or `")
-            ),
-        ));
+        return Err(not_json(accepted));
     }
     // `Bytes` honours the router's `DefaultBodyLimit`.
-    let bytes = Bytes::from_request(request, state)
+    Bytes::from_request(request, state)
         .await
-        .map_err(body_rejection)?;
-    parse_json(&bytes)
+        .map_err(body_rejection)
+}
+
+fn not_json(accepted: &[&str]) -> Problem {
+    Problem::new(
+        Code::UnsupportedMediaType,
+        format!(
+            "This endpoint reads JSON; send the body with `Content-Type: {}`.",
+            accepted.join("` or `")
+        ),
+    )
 }
 
 /// Whether the media type (parameters such as `charset` aside) is one of `accepted`.
@@ -96,7 +147,15 @@ fn body_rejection(rejection: BytesRejection) -> Problem {
 /// Deserializes a whole body. The detail quotes serde's description of what is
 /// wrong and where (`namespaces[1].mode: unknown variant ...`); the body types
 /// set `expecting` so no Rust type name appears in it.
-pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+pub(crate) fn parse_json<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Problem> {
+    // Every body of this API is an object, but serde's derived structs also
+    // accept their fields as an array (`["acme"]` for `{"key": "acme"}`).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Problem::new(
+            Code::MalformedJson,
+            "The body: invalid type: array, expected a JSON object.",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -172,9 +231,14 @@ impl Segments {
 fn noun(segment: &str) -> &str {
     match segment {
         "ns" => "namespace",
+        "id" => "API key",
         other => other,
     }
 }
+
+/// `/.../api-keys/{id}`: an API key's id (keys have no human key).
+#[derive(Debug)]
+pub(crate) struct KeyIdPath(pub ApiKeyId);
 
 /// `/v1/orgs/{org}/...`
 #[derive(Debug)]
@@ -195,6 +259,16 @@ pub(crate) struct NamespacePath {
     pub org: OrgRef,
     pub tenant: TenantRef,
     pub ns: NamespaceRef,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyIdPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let segments = Segments::read(parts, state).await?;
+        let id = segments.get("id", |raw| Uuid::parse_str(raw).map(ApiKeyId::from_uuid))?;
+        Ok(Self(id))
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for OrgPath {
@@ -246,6 +320,19 @@ fn path_parameter(name: &str, description: &str) -> Parameter {
 const ORG_PARAM: &str = "The org's key or id.";
 const TENANT_PARAM: &str = "The tenant's key or id.";
 const NS_PARAM: &str = "The namespace's key or id.";
+
+impl utoipa::IntoParams for KeyIdPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut id = path_parameter("id", "The API key's id.");
+        id.schema = Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .into(),
+        );
+        vec![id]
+    }
+}
 
 impl utoipa::IntoParams for OrgPath {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
@@ -398,6 +485,10 @@ mod tests {
         assert!(text.contains("expected a JSON object"), "{text}");
         assert!(!text.contains("Sample"), "{text}");
         assert!(parse_json::<Sample>(br#"{"name": "a"} x"#).is_err());
+        assert!(
+            parse_json::<Sample>(br#" ["a"]"#).is_err(),
+            "fields as an array"
+        );
         assert!(parse_json::<Sample>(br#"{"name": "a"}"#).is_ok());
     }
 }

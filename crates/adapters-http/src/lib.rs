@@ -1,20 +1,24 @@
 //! # Tenancy's HTTP API
 //!
 //! The axum adapter in front of [`domain::Tenancy`]: JSON endpoints under `/v1`
-//! (SPEC §10), RFC 9457 problems for every error, platform-admin authentication,
-//! request ids, tracing, and an OpenAPI 3.1 document generated from the handlers.
+//! (SPEC §10), RFC 9457 problems for every error, bearer authentication (the
+//! platform admin token and API keys) with per-route authorization, request ids,
+//! tracing, and an OpenAPI 3.1 document generated from the handlers.
 //!
-//! [`router`] builds the whole service; [`openapi`] returns the same document the
+//! [`router`] builds the whole service; [`openapi()`] returns the same document the
 //! router serves at `/openapi.json`, for tools that want it without a server.
 //!
 //! Code map:
-//! - `orgs`, `tenants`, `namespaces`, `audit`, `regions`, `health`: one module per
-//!   resource, each with its handlers and its request/response bodies;
-//! - `openapi`: which routes exist, which need the admin token, and the document;
+//! - `orgs`, `tenants`, `namespaces`, `api_keys`, `audit`, `regions`, `health`: one
+//!   module per resource, each with its handlers and its request/response bodies;
+//! - `verify`: `POST /v1/keys/verify`, the hot path;
+//! - `openapi`: which routes exist, who may call each (and with which scope), and
+//!   the document;
 //! - `problem`: error codes, domain error translation, rendering;
 //! - `extract`, `validate`, `page`: turning raw requests into domain values;
 //! - `auth`, `request_id`, `telemetry`: the cross-cutting layers.
 
+mod api_keys;
 mod audit;
 mod auth;
 mod extract;
@@ -29,6 +33,7 @@ mod request_id;
 mod telemetry;
 mod tenants;
 mod validate;
+mod verify;
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,7 +56,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// What the HTTP adapter needs from configuration.
 pub struct HttpConfig {
-    /// The platform admin bearer token (compare in constant time; never log it).
+    /// The platform admin bearer token (compared in constant time; never logged).
+    /// Every other bearer token is verified as an API key.
     pub admin_token: String,
     /// When set, tenant responses include `subdomain: "{tenant key}.{base_domain}"`.
     pub base_domain: Option<String>,
@@ -79,7 +85,7 @@ pub(crate) struct AppState {
 /// `/openapi.json` and a browsable rendering of it at `/docs`.
 pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
     if config.admin_token.is_empty() {
-        tracing::warn!("the admin token is empty: every admin endpoint will answer 401");
+        tracing::warn!("the admin token is empty: only API keys will be accepted");
     }
     let api = openapi::api();
     let state = AppState {
@@ -88,11 +94,14 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         base_domain: config.base_domain.filter(|d| !d.is_empty()).map(Arc::from),
         docs: Arc::new(openapi::Published::new(api.document)),
     };
-    let admin = api.admin.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_admin,
-    ));
-    admin
+    // Around each route's own guard: authentication runs first.
+    let authenticated = api
+        .authenticated
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    authenticated
         .merge(api.public)
         .fallback(problem::route_not_found)
         // After every route: it sets the fallback of the routes registered so far.

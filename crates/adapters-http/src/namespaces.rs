@@ -1,4 +1,5 @@
-//! `/v1/orgs/{org}/tenants/{tenant}/namespaces`: a tenant's namespaces.
+//! `/v1/orgs/{org}/tenants/{tenant}/namespaces`: a tenant's namespaces; and
+//! `/v1/namespace`, the calling namespace key's own.
 
 use axum::Json;
 use axum::extract::State;
@@ -258,5 +259,23 @@ pub(crate) async fn update(
             NamespacePatch { name },
         )
         .await?;
+    Ok(Json(ns.into()))
+}
+
+/// The calling namespace key's namespace.
+#[utoipa::path(
+    get,
+    path = "/v1/namespace",
+    operation_id = "getOwnNamespace",
+    tag = "namespace-key",
+    responses(
+        (status = 200, description = "The namespace the key belongs to.", body = NamespaceView),
+    )
+)]
+pub(crate) async fn own(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> Result<Json<NamespaceView>, Problem> {
+    let ns = state.tenancy.own_namespace(&ctx).await?;
     Ok(Json(ns.into()))
 }

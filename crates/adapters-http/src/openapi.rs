@@ -2,34 +2,46 @@
 //!
 //! Every endpoint is registered here through utoipa-axum, once: the axum route and
 //! its OpenAPI operation come from the same `#[utoipa::path]`, so the document
-//! cannot list a route that does not exist or miss one that does. Routes sit in
-//! one of two groups: `admin_routes` (the router puts the admin-token check in
-//! front of all of them, and this module marks all of them with the `adminToken`
-//! security requirement) and `public_routes`.
+//! cannot list a route that does not exist or miss one that does.
+//!
+//! Each authenticated route is registered with its [`Access`] — platform admin,
+//! org (admin token or org key), or namespace key with the one scope it needs —
+//! in [`authenticated_routes`], and nowhere else. [`guarded`] turns that one value
+//! into both the route's guard (`auth::authorize`) and the operation's security
+//! requirement, so what is enforced and what is documented cannot diverge. The
+//! router puts authentication in front of the whole group; `public_routes` need
+//! no token.
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse};
+use domain::Scope;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{self as oa, Ref, RefOr};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use utoipa_scalar::Scalar;
 
+use crate::auth::Access;
 use crate::problem::{Code, Extensions, FieldError, ProblemDocument};
-use crate::{AppState, audit, health, namespaces, orgs, regions, tenants};
+use crate::{AppState, api_keys, audit, health, namespaces, orgs, regions, tenants, verify};
 
-/// The name of the admin bearer scheme in the document.
+/// The bearer scheme of the platform admin token.
 pub(crate) const ADMIN_TOKEN: &str = "adminToken";
+/// The bearer scheme of org keys.
+pub(crate) const ORG_KEY: &str = "orgKey";
+/// The bearer scheme of namespace keys; requirements name the scope needed.
+pub(crate) const NAMESPACE_KEY: &str = "namespaceKey";
 
 /// The two groups of routes and the document describing both.
 pub(crate) struct Api {
-    /// Routes that need the admin token.
-    pub admin: Router<AppState>,
+    /// Routes that need a bearer token, each already guarded by its [`Access`].
+    pub authenticated: Router<AppState>,
     /// Routes anyone may call.
     pub public: Router<AppState>,
     pub document: oa::OpenApi,
@@ -40,22 +52,29 @@ pub(crate) struct Api {
     info(
         title = "Tenancy",
         description = "A multi-tenant control plane: orgs, their tenants and the tenants' \
-            namespaces, with a lifecycle (suspend, reactivate, deactivate, restore, delete) \
-            and an audit trail.\n\nErrors are RFC 9457 problems \
-            (`application/problem+json`) with a stable `code`."
+            namespaces, with a lifecycle (suspend, reactivate, deactivate, restore, delete), \
+            scoped API keys and an audit trail.\n\n\
+            Authenticate with `Authorization: Bearer <token>`: the platform admin token, \
+            an org key (`/v1/orgs/{org}/...` of its own org) or a namespace key \
+            (`/v1/tenant`, `/v1/namespace/...`, within its scopes). Each operation lists \
+            the schemes it accepts; a namespace key needs the scope named there.\n\n\
+            Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`."
     ),
     tags(
         (name = "orgs", description = "Orgs: the SaaS builders that own tenants."),
         (name = "tenants", description = "Provisioning and the tenant inventory."),
         (name = "lifecycle", description = "Suspend, reactivate, deactivate, restore and delete."),
         (name = "namespaces", description = "Isolation units inside a tenant."),
+        (name = "api-keys", description = "Org and namespace keys: issue, list, revoke, rotate, verify."),
+        (name = "namespace-key", description = "What a namespace key reaches: its own tenant, \
+            namespace and keys. The key decides which; no ids in the path."),
         (name = "audit", description = "Who did what, when, and why."),
         (name = "regions", description = "Where tenants can live."),
         (name = "health", description = "Probes for orchestrators."),
         (name = "meta", description = "This document and its browsable rendering."),
     ),
     components(
-        schemas(ProblemDocument, Code, FieldError, Extensions),
+        schemas(ProblemDocument, Code, FieldError, Extensions, api_keys::ScopeName),
         responses(
             responses::BadRequest,
             responses::Unauthorized,
@@ -67,49 +86,109 @@ pub(crate) struct Api {
             responses::Unavailable,
         ),
     ),
-    modifiers(&AdminTokenScheme),
+    modifiers(&BearerSchemes),
 )]
 struct ApiDoc;
 
-/// Declares the `adminToken` bearer scheme.
-struct AdminTokenScheme;
+/// Declares the three bearer schemes.
+struct BearerSchemes;
 
-impl utoipa::Modify for AdminTokenScheme {
+impl utoipa::Modify for BearerSchemes {
     fn modify(&self, openapi: &mut oa::OpenApi) {
         let components = openapi.components.get_or_insert_with(oa::Components::new);
-        components.add_security_scheme(
-            ADMIN_TOKEN,
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "The platform admin token, as `Authorization: Bearer <token>`.",
-                    ))
-                    .build(),
+        for (name, description) in [
+            (
+                ADMIN_TOKEN,
+                "The platform admin token, as `Authorization: Bearer <token>`.",
             ),
-        );
+            (
+                ORG_KEY,
+                "An org key (`{prefix}_org_...`): manages its own org and everything in it.",
+            ),
+            (
+                NAMESPACE_KEY,
+                "A namespace key (`{prefix}_live_...` or `{prefix}_test_...`): acts in its \
+                 own namespace, within its scopes (listed per operation).",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
     }
 }
 
-fn admin_routes() -> OpenApiRouter<AppState> {
+/// Every authenticated route with who may call it. A namespace route's scope is
+/// written here once: the guard enforces it and the document shows it.
+fn authenticated_routes() -> OpenApiRouter<AppState> {
+    use Access::{Namespace, Org, Platform};
     OpenApiRouter::new()
-        .routes(routes!(orgs::create, orgs::list))
-        .routes(routes!(orgs::get, orgs::update))
-        .routes(routes!(tenants::inventory))
-        .routes(routes!(tenants::provision, tenants::org_inventory))
-        .routes(routes!(tenants::get, tenants::update, tenants::delete))
-        .routes(routes!(tenants::set_owner))
-        .routes(routes!(tenants::suspend))
-        .routes(routes!(tenants::reactivate))
-        .routes(routes!(tenants::deactivate))
-        .routes(routes!(tenants::restore))
-        .routes(routes!(namespaces::create, namespaces::list))
-        .routes(routes!(namespaces::get, namespaces::update))
-        .routes(routes!(audit::list))
+        .routes(guarded(Platform, routes!(orgs::create, orgs::list)))
+        .routes(guarded(Org, routes!(orgs::get, orgs::update)))
+        .routes(guarded(Platform, routes!(tenants::inventory)))
+        .routes(guarded(
+            Org,
+            routes!(tenants::provision, tenants::org_inventory),
+        ))
+        .routes(guarded(
+            Org,
+            routes!(tenants::get, tenants::update, tenants::delete),
+        ))
+        .routes(guarded(Org, routes!(tenants::set_owner)))
+        .routes(guarded(Org, routes!(tenants::suspend)))
+        .routes(guarded(Org, routes!(tenants::reactivate)))
+        .routes(guarded(Org, routes!(tenants::deactivate)))
+        .routes(guarded(Platform, routes!(tenants::restore)))
+        .routes(guarded(Org, routes!(namespaces::create, namespaces::list)))
+        .routes(guarded(Org, routes!(namespaces::get, namespaces::update)))
+        .routes(guarded(Org, routes!(audit::list)))
+        .routes(guarded(
+            Org,
+            routes!(api_keys::create_org_key, api_keys::list_org_keys),
+        ))
+        .routes(guarded(Org, routes!(api_keys::revoke_org_key)))
+        .routes(guarded(Org, routes!(api_keys::rotate_org_key)))
+        .routes(guarded(
+            Org,
+            routes!(
+                api_keys::create_namespace_key,
+                api_keys::list_namespace_keys
+            ),
+        ))
+        .routes(guarded(Org, routes!(api_keys::revoke_namespace_key)))
+        .routes(guarded(Org, routes!(api_keys::rotate_namespace_key)))
+        .routes(guarded(Namespace(Scope::TenantRead), routes!(tenants::own)))
+        .routes(guarded(
+            Namespace(Scope::TenantRead),
+            routes!(namespaces::own),
+        ))
+        .routes(guarded(
+            Namespace(Scope::KeysRead),
+            routes!(api_keys::list_own_keys),
+        ))
+        .routes(guarded(
+            Namespace(Scope::KeysWrite),
+            routes!(api_keys::create_own_key),
+        ))
+        .routes(guarded(
+            Namespace(Scope::KeysWrite),
+            routes!(api_keys::revoke_own_key),
+        ))
+        .routes(guarded(
+            Namespace(Scope::KeysWrite),
+            routes!(api_keys::rotate_own_key),
+        ))
 }
 
 fn public_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(verify::verify))
         .routes(routes!(regions::list))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -117,21 +196,49 @@ fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(docs))
 }
 
-/// Builds both route groups and the document.
-pub(crate) fn api() -> Api {
-    let (admin, mut admin_paths) = admin_routes().split_for_parts();
-    for operation in admin_paths.paths.paths.values_mut().flat_map(operations) {
-        operation.security = Some(vec![SecurityRequirement::new(
-            ADMIN_TOKEN,
-            Vec::<String>::new(),
-        )]);
+/// Puts `access` on the route twice from the same value: as its guard, and as
+/// the security requirement (and the refusals that come with it) of each of its
+/// operations.
+fn guarded(
+    access: Access,
+    (schemas, mut paths, method_router): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
+    for operation in paths.paths.values_mut().flat_map(operations) {
+        operation.security = Some(security(access));
         add_response(operation, "401", "Unauthorized");
-        // Every admin route reaches the store.
+        add_response(operation, "403", "Forbidden");
+        // Every authenticated route reaches the store, if only to verify the key.
         add_response(operation, "503", "Unavailable");
     }
+    // A route layer: a method the route does not have stays a 405, not a 403.
+    let method_router =
+        method_router.route_layer(middleware::from_fn(move |request: Request, next: Next| {
+            crate::auth::authorize(access, request, next)
+        }));
+    (schemas, paths, method_router)
+}
+
+/// The document's form of an [`Access`]: any one of the listed schemes will do.
+fn security(access: Access) -> Vec<SecurityRequirement> {
+    let none = Vec::<String>::new;
+    match access {
+        Access::Platform => vec![SecurityRequirement::new(ADMIN_TOKEN, none())],
+        Access::Org => vec![
+            SecurityRequirement::new(ADMIN_TOKEN, none()),
+            SecurityRequirement::new(ORG_KEY, none()),
+        ],
+        Access::Namespace(scope) => {
+            vec![SecurityRequirement::new(NAMESPACE_KEY, [scope.as_str()])]
+        }
+    }
+}
+
+/// Builds both route groups and the document.
+pub(crate) fn api() -> Api {
+    let (authenticated, authenticated_paths) = authenticated_routes().split_for_parts();
     let (public, public_paths) = public_routes().split_for_parts();
     let mut document = ApiDoc::openapi();
-    document.merge(admin_paths);
+    document.merge(authenticated_paths);
     document.merge(public_paths);
     for operation in document.paths.paths.values_mut().flat_map(operations) {
         if operation.request_body.is_some() {
@@ -141,7 +248,7 @@ pub(crate) fn api() -> Api {
         }
     }
     Api {
-        admin,
+        authenticated,
         public,
         document,
     }
@@ -256,12 +363,16 @@ pub(crate) mod responses {
         BadRequest => "The request is invalid: `validation_failed` (see `errors`), \
             `malformed_json`, `invalid_query`, `invalid_cursor`, `confirmation_required`, \
             `unknown_region`, `region_unavailable`, `duplicate_namespace` or `invalid_metadata`.",
-        Unauthorized => "`unauthorized`: the admin bearer token is missing or wrong.",
-        Forbidden => "`forbidden`: the caller may not do this.",
-        NotFound => "`not_found`: no resource has this key or id.",
+        Unauthorized => "`unauthorized`: the bearer token is missing, malformed, unknown, \
+            revoked or expired; `reason` says which.",
+        Forbidden => "The caller may not do this: `forbidden` (the wrong kind of key for \
+            this endpoint), `missing_scope` (see `scope`), `scope_escalation`, or the key's \
+            tenant is `tenant_suspended` or `tenant_deactivated`.",
+        NotFound => "`not_found`: no resource has this key or id, or none the caller may see.",
         Conflict => "The request conflicts with the current state: `key_taken`, `conflict` \
             (same key, other specification; see `tenantId`), `invalid_transition` (see \
-            `currentState` and `action`), `tenant_deleted` or `tenant_not_active`.",
+            `currentState` and `action`), `tenant_deleted`, `tenant_not_active` or \
+            `key_inactive`.",
         PayloadTooLarge => "`payload_too_large`: the body is over 1 MiB.",
         UnsupportedMediaType => "`unsupported_media_type`: the body is not sent as JSON.",
         Unavailable => "`unavailable`: a dependency failed; retry after `Retry-After` seconds.",

@@ -20,8 +20,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::{
-    InvalidTransition, ListError, NamespaceError, OrgError, PageError, ProvisionError, TenantError,
-    TenantStatus,
+    ApiKeyError, InvalidTransition, ListError, NamespaceError, OrgError, PageError, ProvisionError,
+    Scope, TenantError, TenantStatus,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -47,6 +47,10 @@ pub(crate) enum Code {
     InvalidMetadata,
     Unauthorized,
     Forbidden,
+    MissingScope,
+    ScopeEscalation,
+    TenantSuspended,
+    TenantDeactivated,
     NotFound,
     MethodNotAllowed,
     KeyTaken,
@@ -54,15 +58,17 @@ pub(crate) enum Code {
     InvalidTransition,
     TenantDeleted,
     TenantNotActive,
+    KeyInactive,
     PayloadTooLarge,
     UnsupportedMediaType,
+    RateLimited,
     Internal,
     Unavailable,
 }
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 22] = [
+    pub(crate) const ALL: [Self; 28] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -74,6 +80,10 @@ impl Code {
         Self::InvalidMetadata,
         Self::Unauthorized,
         Self::Forbidden,
+        Self::MissingScope,
+        Self::ScopeEscalation,
+        Self::TenantSuspended,
+        Self::TenantDeactivated,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::KeyTaken,
@@ -81,8 +91,10 @@ impl Code {
         Self::InvalidTransition,
         Self::TenantDeleted,
         Self::TenantNotActive,
+        Self::KeyInactive,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
+        Self::RateLimited,
         Self::Internal,
         Self::Unavailable,
     ];
@@ -100,6 +112,10 @@ impl Code {
             Self::InvalidMetadata => "invalid_metadata",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::MissingScope => "missing_scope",
+            Self::ScopeEscalation => "scope_escalation",
+            Self::TenantSuspended => "tenant_suspended",
+            Self::TenantDeactivated => "tenant_deactivated",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::KeyTaken => "key_taken",
@@ -107,8 +123,10 @@ impl Code {
             Self::InvalidTransition => "invalid_transition",
             Self::TenantDeleted => "tenant_deleted",
             Self::TenantNotActive => "tenant_not_active",
+            Self::KeyInactive => "key_inactive",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
         }
@@ -126,16 +144,22 @@ impl Code {
             | Self::DuplicateNamespace
             | Self::InvalidMetadata => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::MissingScope
+            | Self::ScopeEscalation
+            | Self::TenantSuspended
+            | Self::TenantDeactivated => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::KeyTaken
             | Self::Conflict
             | Self::InvalidTransition
             | Self::TenantDeleted
-            | Self::TenantNotActive => StatusCode::CONFLICT,
+            | Self::TenantNotActive
+            | Self::KeyInactive => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -155,6 +179,10 @@ impl Code {
             Self::InvalidMetadata => "The metadata would be invalid",
             Self::Unauthorized => "Authentication is required",
             Self::Forbidden => "The caller may not do this",
+            Self::MissingScope => "The key lacks a scope this endpoint needs",
+            Self::ScopeEscalation => "A key cannot grant more than it holds",
+            Self::TenantSuspended => "The key's tenant is suspended",
+            Self::TenantDeactivated => "The key's tenant is deactivated",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::KeyTaken => "The key is already taken",
@@ -162,8 +190,10 @@ impl Code {
             Self::InvalidTransition => "The lifecycle does not allow this transition",
             Self::TenantDeleted => "The tenant is deleted",
             Self::TenantNotActive => "The tenant is not active",
+            Self::KeyInactive => "The API key is revoked or expired",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Unsupported media type",
+            Self::RateLimited => "Too many requests",
             Self::Internal => "Internal error",
             Self::Unavailable => "The service is temporarily unavailable",
         }
@@ -222,6 +252,15 @@ pub(crate) struct Extensions {
     /// `malformed_json`: where in the body the problem is, when known (`owner.email`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// `unauthorized`: why the bearer token was refused: `missing`, `malformed`,
+    /// `not_found`, `revoked` or `expired`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "revoked")]
+    pub reason: Option<&'static str>,
+    /// `missing_scope`: the scope the endpoint needs and the key lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "keys:write")]
+    pub scope: Option<&'static str>,
 }
 
 /// The wire form of a problem (RFC 9457 members plus `code`, `requestId` and the
@@ -278,8 +317,24 @@ impl Problem {
         Self::new(Code::NotFound, format!("No {what} matches this key or id."))
     }
 
-    pub(crate) fn unauthorized(detail: &str) -> Self {
-        Self::new(Code::Unauthorized, detail)
+    /// A `401`: `reason` says why the credentials were refused.
+    pub(crate) fn unauthorized(reason: &'static str, detail: &str) -> Self {
+        let mut problem = Self::new(Code::Unauthorized, detail);
+        problem.extensions.reason = Some(reason);
+        problem
+    }
+
+    pub(crate) fn forbidden(detail: &str) -> Self {
+        Self::new(Code::Forbidden, detail)
+    }
+
+    pub(crate) fn missing_scope(scope: Scope) -> Self {
+        let mut problem = Self::new(
+            Code::MissingScope,
+            format!("This endpoint needs a key with the `{scope}` scope, which this key lacks."),
+        );
+        problem.extensions.scope = Some(scope.as_str());
+        problem
     }
 
     pub(crate) fn internal() -> Self {
@@ -330,7 +385,7 @@ impl Problem {
             Code::Unauthorized => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Code::Unavailable => {
+            Code::Unavailable | Code::RateLimited => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -386,7 +441,7 @@ fn foreign(status: StatusCode) -> Problem {
             Code::UnsupportedMediaType,
             "The request's content type is not supported here.",
         ),
-        StatusCode::UNAUTHORIZED => Problem::unauthorized("Authentication is required."),
+        StatusCode::UNAUTHORIZED => Problem::unauthorized("missing", "Authentication is required."),
         s if s.is_client_error() => {
             Problem::new(Code::MalformedJson, "The request could not be understood.")
         }
@@ -557,15 +612,64 @@ impl From<ListError> for Problem {
                 "Only a platform admin may list across orgs.",
             ),
             ListError::TenantNotFound => Self::not_found("tenant"),
-            ListError::Page(PageError::Cursor) => Self::new(
+            ListError::Page(e) => e.into(),
+            ListError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+impl From<PageError> for Problem {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Cursor => Self::new(
                 Code::InvalidCursor,
                 "The cursor was not issued by this listing (or for another sort order); \
                  start again without it.",
             ),
-            ListError::Page(PageError::Limit) => {
-                Self::fields(Code::InvalidQuery, vec![crate::page::limit_error()])
+            PageError::Limit => Self::fields(Code::InvalidQuery, vec![crate::page::limit_error()]),
+        }
+    }
+}
+
+impl From<ApiKeyError> for Problem {
+    fn from(e: ApiKeyError) -> Self {
+        match e {
+            ApiKeyError::OrgNotFound => Self::not_found("org"),
+            ApiKeyError::TenantNotFound => Self::not_found("tenant"),
+            ApiKeyError::NamespaceNotFound => Self::not_found("namespace"),
+            ApiKeyError::NotFound => Self::not_found("API key"),
+            ApiKeyError::TenantNotActive(status) => tenant_not_active(status),
+            ApiKeyError::MissingScope(scope) => Self::missing_scope(scope),
+            ApiKeyError::Escalation => Self::new(
+                Code::ScopeEscalation,
+                "A key cannot create a key with scopes or resources it does not hold itself.",
+            ),
+            ApiKeyError::NotANamespaceKey => {
+                Self::forbidden("This endpoint needs a namespace key.")
             }
-            ListError::Unavailable(message) => Self::unavailable(&message),
+            ApiKeyError::ExpiryInPast => Self::fields(
+                Code::ValidationFailed,
+                vec![FieldError {
+                    field: "expiresAt".to_owned(),
+                    message: "must be in the future".to_owned(),
+                }],
+            ),
+            ApiKeyError::GraceOutOfRange { max_days } => Self::fields(
+                Code::ValidationFailed,
+                vec![FieldError {
+                    field: "gracePeriodSeconds".to_owned(),
+                    message: format!(
+                        "must be from 0 to {} ({max_days} days)",
+                        max_days * 24 * 60 * 60
+                    ),
+                }],
+            ),
+            ApiKeyError::Page(e) => e.into(),
+            ApiKeyError::KeyInactive => Self::new(
+                Code::KeyInactive,
+                "The API key is revoked or expired; only active keys can be rotated.",
+            ),
+            ApiKeyError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }
@@ -619,6 +723,54 @@ mod tests {
         ];
         for (problem, code) in cases {
             assert_eq!(problem.code(), code, "{problem:?}");
+        }
+    }
+
+    #[test]
+    fn every_api_key_error_has_its_own_status_code_and_message() {
+        use domain::{ApiKeyError as E, Scope};
+        let cases: Vec<(E, u16, Code)> = vec![
+            (E::OrgNotFound, 404, Code::NotFound),
+            (E::TenantNotFound, 404, Code::NotFound),
+            (E::NamespaceNotFound, 404, Code::NotFound),
+            (E::NotFound, 404, Code::NotFound),
+            (
+                E::TenantNotActive(TenantStatus::Suspended),
+                409,
+                Code::TenantNotActive,
+            ),
+            (E::MissingScope(Scope::KeysWrite), 403, Code::MissingScope),
+            (E::Escalation, 403, Code::ScopeEscalation),
+            (E::NotANamespaceKey, 403, Code::Forbidden),
+            (E::ExpiryInPast, 400, Code::ValidationFailed),
+            (
+                E::GraceOutOfRange { max_days: 30 },
+                400,
+                Code::ValidationFailed,
+            ),
+            (E::Page(PageError::Cursor), 400, Code::InvalidCursor),
+            (E::Page(PageError::Limit), 400, Code::InvalidQuery),
+            (E::KeyInactive, 409, Code::KeyInactive),
+            (E::Unavailable("pg down".into()), 503, Code::Unavailable),
+        ];
+        let mut details = std::collections::HashSet::new();
+        for (error, status, code) in cases {
+            let shown = format!("{error:?}");
+            let problem = Problem::from(error);
+            assert_eq!(problem.code(), code, "{shown}");
+            assert_eq!(problem.code.status().as_u16(), status, "{shown}");
+            let body = serde_json::to_value(problem.document(None)).unwrap();
+            assert!(details.insert(body.to_string()), "{shown} shares a body");
+        }
+        let scope = Problem::from(E::MissingScope(Scope::KeysWrite));
+        assert_eq!(scope.extensions.scope, Some("keys:write"));
+        assert!(scope.detail.contains("keys:write"));
+        for (error, field) in [
+            (E::ExpiryInPast, "expiresAt"),
+            (E::GraceOutOfRange { max_days: 30 }, "gracePeriodSeconds"),
+        ] {
+            let problem = Problem::from(error);
+            assert_eq!(problem.extensions.errors[0].field, field);
         }
     }
 

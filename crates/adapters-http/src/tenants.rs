@@ -19,6 +19,7 @@ use utoipa::openapi::path::{Parameter, ParameterIn};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::api_keys::{ApiKeyView, Secret};
 use crate::audit::ActorView;
 use crate::auth::Caller;
 use crate::extract::{Body, MergePatch, OrgPath, QueryParams, TenantPath};
@@ -264,19 +265,32 @@ impl ProvisionBody {
     }
 }
 
-/// A provisioned tenant and its namespaces.
+/// A provisioned tenant and its namespaces; when just created, also the first
+/// namespace's admin key and its secret.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[schema(as = Provisioned)]
 pub(crate) struct ProvisionedView {
     tenant: AnyTenantView,
     namespaces: Vec<NamespaceView>,
+    /// The first namespace's first key (role `admin`). Only in the response that
+    /// created the tenant: a replay mints no key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    api_key: Option<ApiKeyView>,
+    /// The first key's secret, shown in this response only; absent on a replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, nullable = false)]
+    secret: Option<Secret>,
 }
 
 /// Provisions a tenant, idempotently on its key.
 ///
-/// The same key with the same specification answers `200` with the existing
-/// tenant; with another specification, `409 conflict`. Concurrent identical
-/// requests create exactly one tenant.
+/// A new tenant comes with an admin key for its first namespace, whose secret is
+/// in this response and nowhere else. The same key with the same specification
+/// answers `200` with the existing tenant and no key; with another
+/// specification, `409 conflict`. Concurrent identical requests create exactly
+/// one tenant.
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/tenants",
@@ -285,7 +299,8 @@ pub(crate) struct ProvisionedView {
     params(OrgPath),
     request_body = ProvisionBody,
     responses(
-        (status = 201, description = "Provisioned.", body = ProvisionedView,
+        (status = 201, description = "Provisioned, with the first key's secret shown this once.",
+            body = ProvisionedView,
             headers(("Location" = String, description = "The tenant's URL."))),
         (status = 200, description = "Already provisioned with this specification.", body = ProvisionedView),
         (status = 400, response = BadRequest),
@@ -308,6 +323,13 @@ pub(crate) async fn provision(
     } else {
         StatusCode::OK
     };
+    let (api_key, secret) = match provisioned.api_key {
+        Some(issued) => (
+            Some(ApiKeyView::from(issued.key)),
+            Some(Secret::of(&issued.secret)),
+        ),
+        None => (None, None),
+    };
     let view = ProvisionedView {
         tenant: state.tenant_view(provisioned.tenant),
         namespaces: provisioned
@@ -315,6 +337,8 @@ pub(crate) async fn provision(
             .into_iter()
             .map(NamespaceView::from)
             .collect(),
+        api_key,
+        secret,
     };
     Ok((status, [(LOCATION, location)], Json(view)))
 }
@@ -623,6 +647,24 @@ pub(crate) async fn set_owner(
         .tenancy
         .set_owner(&ctx, &path.org, &path.tenant, owner)
         .await?;
+    Ok(Json(state.tenant_view(tenant)))
+}
+
+/// The calling namespace key's tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/tenant",
+    operation_id = "getOwnTenant",
+    tag = "namespace-key",
+    responses(
+        (status = 200, description = "The tenant the key belongs to.", body = AnyTenantView),
+    )
+)]
+pub(crate) async fn own(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> Result<Json<AnyTenantView>, Problem> {
+    let tenant = state.tenancy.own_tenant(&ctx).await?;
     Ok(Json(state.tenant_view(tenant)))
 }
 

@@ -1,11 +1,17 @@
 //! `TestApp`: the real router on `127.0.0.1:0` over chosen adapters, and a client
-//! that speaks to it.
+//! that speaks to it with the admin token or with any API key.
+//!
+//! As in the server, the tenant and key ports go through the verification cache
+//! (`CachedStore`), so tests see what a cached deployment does: a revocation or a
+//! suspension must be felt by the very next request. Time is a `ManualClock`, so
+//! expiry and grace periods are tested by moving it.
 
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use adapters_cache::{CacheLimits, CachedStore};
 use adapters_http::{HttpConfig, router};
 use adapters_memory::{ManualClock, MemoryStore, SequentialIds};
 use chrono::{DateTime, Duration, Utc};
@@ -58,7 +64,8 @@ impl Builder {
         self
     }
 
-    /// Replaces the tenant port (the other ports stay on the memory store).
+    /// Replaces the tenant port (the other ports stay on the memory store, the
+    /// key port behind the cache).
     pub fn tenants(mut self, tenants: Arc<dyn TenantStore>) -> Self {
         self.tenants = Some(tenants);
         self
@@ -66,12 +73,13 @@ impl Builder {
 
     pub async fn start(self) -> TestApp {
         let store = self.store.unwrap_or_default();
+        let cached = Arc::new(CachedStore::new(store.clone(), CacheLimits::default()));
         let clock = Arc::new(ManualClock::default());
         let ports = Ports {
             orgs: store.clone(),
-            tenants: self.tenants.unwrap_or_else(|| store.clone()),
+            tenants: self.tenants.unwrap_or_else(|| cached.clone()),
             namespaces: store.clone(),
-            keys: store.clone(),
+            keys: cached,
             audit: store.clone(),
             clock: clock.clone(),
             ids: Arc::new(SequentialIds::default()),
@@ -178,6 +186,32 @@ impl TestApp {
         self.client.request(method, self.url(path))
     }
 
+    /// A request with `bearer` (an API key, or anything else) as its token.
+    pub fn request_as(&self, bearer: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(bearer)
+    }
+
+    pub async fn get_as(&self, bearer: &str, path: &str) -> Reply {
+        self.send(self.request_as(bearer, Method::GET, path)).await
+    }
+
+    pub async fn post_as(&self, bearer: &str, path: &str, body: &Value) -> Reply {
+        self.send(self.request_as(bearer, Method::POST, path).json(body))
+            .await
+    }
+
+    /// `POST /v1/keys/verify` (no token); returns the verdict.
+    pub async fn verify(&self, key: &str) -> Value {
+        self.send(
+            self.anonymous(Method::POST, "/v1/keys/verify")
+                .json(&json!({ "key": key })),
+        )
+        .await
+        .expect(200)
+    }
+
     pub async fn send(&self, request: RequestBuilder) -> Reply {
         let response = request.send().await.expect("the server answers");
         Reply {
@@ -231,6 +265,50 @@ impl TestApp {
             .clone()
     }
 
+    /// Provisions a minimal tenant in `org`; returns it with the secret of its
+    /// first key (an `admin` key of its first namespace, `{key}-live`).
+    pub async fn tenant_with_key(&self, org: &str, key: &str) -> (Value, String) {
+        let body = json!({"key": key, "name": format!("Tenant {key}")});
+        let created = self
+            .post(&format!("/v1/orgs/{org}/tenants"), &body)
+            .await
+            .expect(201);
+        let secret = created["secret"].as_str().expect("a first key").to_owned();
+        (created["tenant"].clone(), secret)
+    }
+
+    /// Issues a key in namespace `ns` of `tenant` (with the admin token) holding
+    /// exactly `scopes`; returns the creation response (`apiKey` and `secret`).
+    pub async fn namespace_key(&self, org: &str, tenant: &str, ns: &str, scopes: &[&str]) -> Value {
+        self.post(
+            &format!("/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys"),
+            &json!({"name": format!("key with {}", scopes.join(" ")), "scopes": scopes}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// The secret of a new key of namespace `ns` holding exactly `scopes`.
+    pub async fn key_with_scopes(
+        &self,
+        org: &str,
+        tenant: &str,
+        ns: &str,
+        scopes: &[&str],
+    ) -> String {
+        secret_of(&self.namespace_key(org, tenant, ns, scopes).await)
+    }
+
+    /// Issues an org key of `org`; returns the creation response.
+    pub async fn org_key(&self, org: &str) -> Value {
+        self.post(
+            &format!("/v1/orgs/{org}/api-keys"),
+            &json!({"name": format!("{org} automation")}),
+        )
+        .await
+        .expect(201)
+    }
+
     /// Every page of a listing, followed to the end.
     pub async fn all_pages(&self, path: &str) -> Vec<Value> {
         let mut items = Vec::new();
@@ -272,6 +350,24 @@ impl TestApp {
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
+}
+
+/// The `secret` of a creation response.
+#[track_caller]
+pub fn secret_of(created: &Value) -> String {
+    created["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no secret in {created:#}"))
+        .to_owned()
+}
+
+/// The `apiKey.id` of a creation response.
+#[track_caller]
+pub fn key_id_of(created: &Value) -> String {
+    created["apiKey"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no key id in {created:#}"))
+        .to_owned()
 }
 
 /// Reads a timestamp from a response.

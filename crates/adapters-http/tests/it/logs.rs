@@ -1,5 +1,5 @@
 //! What the adapter logs: one line per request in its span, internal errors in
-//! full, and never the admin token.
+//! full, and never the admin token, an API key's secret or its hash.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -33,25 +33,48 @@ impl Captured {
 
 const INTERNAL: &str = "connection to db-7.internal refused";
 
+/// Everything logged on this thread, at every level, while the guard lives.
+struct Capture {
+    captured: Captured,
+    _guard: tracing::subscriber::DefaultGuard,
+    _second: tracing::Dispatch,
+}
+
+impl Capture {
+    fn start() -> Self {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer({
+                let captured = captured.clone();
+                move || captured.clone()
+            })
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        // With a single dispatcher registered, tracing decides whether a callsite
+        // is enabled from the thread that reaches it first, and other tests reach
+        // the request span first on threads without a subscriber. A second
+        // (silent) dispatcher makes tracing ask every dispatcher, hence this
+        // thread's too.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        Self {
+            captured,
+            _guard: guard,
+            _second: second,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.captured.text()
+    }
+}
+
 // A current-thread runtime: the server's tasks run on this thread, where the
 // capturing subscriber is the default.
 #[tokio::test]
 async fn logs_carry_the_request_and_internal_errors_but_never_the_token() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer({
-            let captured = captured.clone();
-            move || captured.clone()
-        })
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // With a single dispatcher registered, tracing decides whether a callsite is
-    // enabled from the thread that reaches it first, and other tests reach the
-    // request span first on threads without a subscriber. A second (silent)
-    // dispatcher makes tracing ask every dispatcher, hence this thread's too.
-    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let capture = Capture::start();
 
     let store = Arc::new(MemoryStore::new());
     let mut tenants = MockTenantStore::new();
@@ -80,7 +103,7 @@ async fn logs_carry_the_request_and_internal_errors_but_never_the_token() {
     failed.expect_problem(503, "unavailable");
     assert!(!failed.text.contains(INTERNAL));
 
-    let logs = captured.text();
+    let logs = capture.text();
     let error_line = logs
         .lines()
         .find(|l| l.contains(INTERNAL))
@@ -107,4 +130,23 @@ async fn logs_carry_the_request_and_internal_errors_but_never_the_token() {
         !logs.contains("body-data-42"),
         "a body leaked into the logs:\n{logs}"
     );
+}
+
+#[tokio::test]
+async fn logs_never_carry_a_secret_or_its_hash() {
+    let capture = Capture::start();
+    let app = TestApp::start().await;
+    let story = crate::api_keys::a_key_and_everything_around_it(&app).await;
+    let logs = capture.text();
+    assert!(
+        logs.contains("/v1/keys/verify") && logs.contains("/v1/namespace/api-keys"),
+        "the calls were logged:\n{logs}"
+    );
+    for secret in [&story.first, &story.secret, &story.rotated] {
+        assert!(!logs.contains(secret.as_str()), "a secret leaked:\n{logs}");
+        for spelling in crate::api_keys::hash_spellings(secret) {
+            assert!(!logs.contains(&spelling), "a hash leaked:\n{logs}");
+        }
+    }
+    assert!(!logs.contains(TOKEN), "the admin token leaked:\n{logs}");
 }

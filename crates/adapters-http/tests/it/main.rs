@@ -1,10 +1,12 @@
 //! The HTTP adapter's integration tests: one binary, one module per concern, all
 //! against the real router served on a local port (see `app`).
 
+mod api_keys;
 mod app;
 mod bad_requests;
 mod failing_store;
 mod inventory;
+mod isolation;
 mod keys;
 mod lifecycle;
 mod logs;
@@ -14,3 +16,4 @@ mod orgs;
 mod owners;
 mod provisioning;
 mod request_ids;
+mod verification;

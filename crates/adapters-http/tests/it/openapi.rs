@@ -4,9 +4,12 @@ use std::collections::BTreeSet;
 
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::app::TestApp;
+use crate::app::{TOKEN, TestApp, key_id_of};
+
+/// A well-formed id that names no key.
+const NIL: &str = "00000000-0000-0000-0000-000000000000";
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -32,6 +35,33 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}"),
     ("patch", "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}"),
     ("get", "/v1/orgs/{org}/audit-events"),
+    ("post", "/v1/orgs/{org}/api-keys"),
+    ("get", "/v1/orgs/{org}/api-keys"),
+    ("delete", "/v1/orgs/{org}/api-keys/{id}"),
+    ("post", "/v1/orgs/{org}/api-keys/{id}/rotate"),
+    (
+        "post",
+        "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys",
+    ),
+    (
+        "get",
+        "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys",
+    ),
+    (
+        "delete",
+        "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys/{id}",
+    ),
+    (
+        "post",
+        "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys/{id}/rotate",
+    ),
+    ("get", "/v1/tenant"),
+    ("get", "/v1/namespace"),
+    ("get", "/v1/namespace/api-keys"),
+    ("post", "/v1/namespace/api-keys"),
+    ("delete", "/v1/namespace/api-keys/{id}"),
+    ("post", "/v1/namespace/api-keys/{id}/rotate"),
+    ("post", "/v1/keys/verify"),
     ("get", "/v1/regions"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -41,6 +71,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
 
 /// Endpoints anyone may call.
 const PUBLIC: &[&str] = &[
+    "/v1/keys/verify",
     "/v1/regions",
     "/healthz",
     "/readyz",
@@ -75,10 +106,11 @@ async fn the_served_document_is_openapi_3_1_and_the_same_as_the_library_gives() 
         served,
         serde_json::to_value(adapters_http::openapi()).unwrap()
     );
-    assert_eq!(
-        served["components"]["securitySchemes"]["adminToken"]["scheme"],
-        "bearer"
-    );
+    for scheme in ["adminToken", "orgKey", "namespaceKey"] {
+        let declared = &served["components"]["securitySchemes"][scheme];
+        assert_eq!(declared["type"], "http", "{scheme}");
+        assert_eq!(declared["scheme"], "bearer", "{scheme}");
+    }
     let codes = &served["components"]["schemas"]["ProblemCode"]["enum"];
     for code in [
         "validation_failed",
@@ -109,18 +141,37 @@ async fn the_document_lists_exactly_the_endpoints_of_the_api() {
     );
 }
 
-/// Fills `{org}`, `{tenant}` and `{ns}` with values that exist.
-fn concrete(path: &str) -> String {
+/// Fills `{org}`, `{tenant}` and `{ns}` with values that exist, and `{id}`
+/// with `key_id`.
+fn concrete(path: &str, key_id: &str) -> String {
     path.replace("{org}", "signstack")
         .replace("{tenant}", "acme")
         .replace("{ns}", "acme-live")
+        .replace("{id}", key_id)
+}
+
+/// The operation's security requirements, as (scheme, scopes) pairs.
+fn requirements(op: &Value) -> Vec<(String, Vec<String>)> {
+    op["security"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .flat_map(|r| r.as_object().unwrap())
+                .map(|(scheme, scopes)| {
+                    let scopes = scopes.as_array().unwrap();
+                    let scopes = scopes.iter().map(|s| s.as_str().unwrap().to_owned());
+                    (scheme.clone(), scopes.collect())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Compares the router with the document, without a token: a documented
-/// operation is routed (401 where the document asks for the admin token, an
-/// answer other than 401/404/405 elsewhere); any other method on a documented path
-/// is 405. A route the document forgets to protect, or a method it forgets to
-/// list, fails here.
+/// operation is routed (401 where the document asks for any token, an answer
+/// other than 401/404/405 elsewhere); any other method on a documented path is
+/// 405. A route the document forgets to protect, or a method it forgets to list,
+/// fails here.
 #[tokio::test]
 async fn the_router_serves_every_documented_operation_and_guards_it_as_documented() {
     let app = TestApp::start().await;
@@ -130,7 +181,7 @@ async fn the_router_serves_every_documented_operation_and_guards_it_as_documente
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in METHODS {
             let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let mut request = app.anonymous(http_method, &concrete(path));
+            let mut request = app.anonymous(http_method, &concrete(path, NIL));
             if method != "get" && method != "delete" {
                 request = request.header(CONTENT_TYPE, "application/json").body("{}");
             }
@@ -141,19 +192,139 @@ async fn the_router_serves_every_documented_operation_and_guards_it_as_documente
                     reply.expect_problem(405, "method_not_allowed");
                 }
                 Some(op) => {
-                    let secured = op["security"]
-                        .as_array()
-                        .is_some_and(|s| s.iter().any(|r| r.get("adminToken").is_some()));
+                    let secured = !requirements(op).is_empty();
                     assert_eq!(secured, !PUBLIC.contains(&path.as_str()), "{case}");
                     if secured {
-                        reply.expect_problem(401, "unauthorized");
+                        let problem = reply.expect_problem(401, "unauthorized");
+                        assert_eq!(problem["reason"], "missing", "{case}");
                     } else {
-                        assert_eq!(reply.status.as_u16(), 200, "{case}: {}", reply.text);
+                        let status = reply.status.as_u16();
+                        assert!(![401, 404, 405].contains(&status), "{case}: {}", reply.text);
                     }
                 }
             }
         }
     }
+}
+
+/// What the document says of who may call an operation.
+#[derive(Debug, PartialEq)]
+enum Declared {
+    Platform,
+    Org,
+    Namespace(String),
+}
+
+fn declared(case: &str, op: &Value) -> Declared {
+    let requirements = requirements(op);
+    let schemes: Vec<&str> = requirements.iter().map(|(s, _)| s.as_str()).collect();
+    match schemes.as_slice() {
+        ["adminToken"] => Declared::Platform,
+        ["adminToken", "orgKey"] => Declared::Org,
+        ["namespaceKey"] => match requirements[0].1.as_slice() {
+            [scope] => Declared::Namespace(scope.clone()),
+            other => panic!("{case}: a namespace route names one scope, not {other:?}"),
+        },
+        other => panic!("{case}: unexpected security {other:?}"),
+    }
+}
+
+/// Every operation but the public ones declares who may call it, and the router
+/// enforces exactly that: a namespace key lacking the one scope an operation
+/// names is refused naming that scope, a key holding only that scope gets
+/// through, and the wrong kinds of principal are refused before anything runs.
+#[tokio::test]
+async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
+    let app = TestApp::start().await;
+    app.org("signstack").await;
+    let (_, first_key) = app.tenant_with_key("signstack", "acme").await;
+    let org_key = crate::app::secret_of(&app.org_key("signstack").await);
+    let doc = served_document(&app).await;
+    let all_scopes: Vec<String> = doc["components"]["schemas"]["Scope"]["enum"]
+        .as_array()
+        .expect("the Scope schema lists the scopes")
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(all_scopes.len(), 13);
+    let mut namespace_operations = 0;
+    for (method, path) in operations(&doc) {
+        let op = &doc["paths"][&path][&method];
+        let case = format!("{method} {path}");
+        if PUBLIC.contains(&path.as_str()) {
+            assert!(requirements(op).is_empty(), "{case} is public");
+            continue;
+        }
+        let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let call = async |bearer: &str, key_id: &str, body: Option<Value>| {
+            let mut request = app.request_as(bearer, http_method.clone(), &concrete(&path, key_id));
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            app.send(request).await
+        };
+        match declared(&case, op) {
+            Declared::Platform => {
+                for refused in [&org_key, &first_key] {
+                    call(refused, NIL, None)
+                        .await
+                        .expect_problem(403, "forbidden");
+                }
+            }
+            Declared::Org => {
+                call(&first_key, NIL, None)
+                    .await
+                    .expect_problem(403, "forbidden");
+            }
+            Declared::Namespace(scope) => {
+                namespace_operations += 1;
+                for refused in [TOKEN, org_key.as_str()] {
+                    call(refused, NIL, None)
+                        .await
+                        .expect_problem(403, "forbidden");
+                }
+                let others: Vec<&str> = all_scopes
+                    .iter()
+                    .filter(|s| **s != scope)
+                    .map(String::as_str)
+                    .collect();
+                let lacking = app
+                    .key_with_scopes("signstack", "acme", "acme-live", &others)
+                    .await;
+                let problem = call(&lacking, NIL, None)
+                    .await
+                    .expect_problem(403, "missing_scope");
+                assert_eq!(problem["scope"], scope.as_str(), "{case}");
+                assert!(
+                    problem["detail"].as_str().unwrap().contains(&scope),
+                    "{case}: {problem:#}"
+                );
+
+                let holder = app
+                    .key_with_scopes("signstack", "acme", "acme-live", &[&scope])
+                    .await;
+                // `{id}` names a fresh key of the namespace, to revoke or rotate.
+                let victim = app
+                    .namespace_key("signstack", "acme", "acme-live", &[])
+                    .await;
+                let body = match (method.as_str(), path.ends_with("/rotate")) {
+                    ("post", true) => Some(json!({})),
+                    ("post", false) => Some(json!({"name": "probe", "scopes": [scope]})),
+                    _ => None,
+                };
+                let reply = call(&holder, &key_id_of(&victim), body).await;
+                assert!(
+                    reply.status.is_success(),
+                    "{case} with only {scope}: {}",
+                    reply.text
+                );
+            }
+        }
+    }
+    assert_eq!(
+        namespace_operations, 6,
+        "every namespace operation was walked"
+    );
 }
 
 #[tokio::test]
@@ -208,7 +379,7 @@ async fn every_operation_documents_the_problems_it_can_answer() {
             let responses = op["responses"].as_object().unwrap();
             let mut expected = Vec::new();
             if !PUBLIC.contains(&path.as_str()) {
-                expected.extend(["401", "503"]);
+                expected.extend(["401", "403", "503"]);
             }
             if op.get("requestBody").is_some() {
                 expected.extend(["400", "413", "415"]);
@@ -231,6 +402,53 @@ async fn every_operation_documents_the_problems_it_can_answer() {
 async fn the_document_matches_its_snapshot() {
     let doc = serde_json::to_value(adapters_http::openapi()).unwrap();
     insta::assert_json_snapshot!("openapi", doc, {".info.version" => "[version]"});
+}
+
+/// Collects every string of a JSON document.
+fn strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            out.push(k);
+            strings(v, out);
+        }),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// Whether `token` looks like an API key: `{prefix}_{live|test|org}_{long body}`.
+fn looks_like_a_key(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('_').collect();
+    parts.len() >= 3 && ["live", "test", "org"].contains(&parts[1]) && parts[2].len() >= 10
+}
+
+#[tokio::test]
+async fn the_document_shows_no_example_secret_or_hash() {
+    let doc = serde_json::to_value(adapters_http::openapi()).unwrap();
+    let mut all = Vec::new();
+    strings(&doc, &mut all);
+    for text in all {
+        for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            assert!(!looks_like_a_key(token), "a key-like example: {token:?}");
+            let hexish = token.len() >= 40 && token.bytes().all(|b| b.is_ascii_hexdigit());
+            assert!(!hexish, "a hash-like example: {token:?}");
+        }
+        let base64ish = text.len() >= 40
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b));
+        assert!(!base64ish, "an encoded-hash-like example: {text:?}");
+    }
+    // Sanity: the checks do catch what they look for.
+    assert!(looks_like_a_key("tny_live_3JfAbCdEfGhIjKl"));
+    let key = &doc["components"]["schemas"]["ApiKey"]["properties"];
+    for field in ["secret", "hash", "keyHash"] {
+        assert!(key.get(field).is_none(), "ApiKey has {field}");
+    }
+    let issued = &doc["components"]["schemas"]["IssuedApiKey"]["properties"]["secret"];
+    assert!(issued.is_object(), "the issued key has its secret");
+    assert!(issued.get("example").is_none() && issued.get("examples").is_none());
 }
 
 #[tokio::test]

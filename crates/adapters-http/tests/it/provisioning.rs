@@ -51,6 +51,16 @@ async fn provisioning_answers_the_tenant_and_its_namespaces() {
     assert_eq!(namespaces[1]["mode"], "test");
     assert_eq!(namespaces[0]["mode"], "live", "live unless asked");
     assert_eq!(namespaces[0]["tenantId"], tenant["id"]);
+    // The first namespace's admin key, with its secret shown this once.
+    let key = &body["apiKey"];
+    assert_eq!(key["kind"], "namespace");
+    assert_eq!(key["role"], "admin");
+    assert_eq!(key["mode"], "live");
+    assert_eq!(key["tenantId"], tenant["id"]);
+    assert_eq!(key["namespaceId"], namespaces[0]["id"]);
+    let secret = body["secret"].as_str().expect("the secret");
+    assert!(secret.starts_with(key["prefix"].as_str().unwrap()));
+    assert_eq!(app.verify(secret).await["code"], "valid");
 
     insta::assert_json_snapshot!("provisioned_tenant", body, {
         ".tenant.id" => "[id]",
@@ -63,6 +73,12 @@ async fn provisioning_answers_the_tenant_and_its_namespaces() {
         ".namespaces[].tenantId" => "[id]",
         ".namespaces[].createdAt" => "[time]",
         ".namespaces[].updatedAt" => "[time]",
+        ".apiKey.id" => "[id]",
+        ".apiKey.tenantId" => "[id]",
+        ".apiKey.namespaceId" => "[id]",
+        ".apiKey.createdAt" => "[time]",
+        ".apiKey.prefix" => "[prefix]",
+        ".secret" => "[secret]",
     });
 }
 
@@ -84,10 +100,10 @@ async fn a_minimal_spec_gets_one_live_namespace_and_no_subdomain_without_a_base_
 }
 
 #[tokio::test]
-async fn replaying_a_provisioning_answers_200_with_the_same_tenant() {
+async fn replaying_a_provisioning_answers_200_with_the_same_tenant_and_no_key() {
     let app = TestApp::start().await;
     app.org("signstack").await;
-    let first = app
+    let mut first = app
         .post("/v1/orgs/signstack/tenants", &full_spec())
         .await
         .expect(201);
@@ -95,7 +111,19 @@ async fn replaying_a_provisioning_answers_200_with_the_same_tenant() {
         .post("/v1/orgs/signstack/tenants", &full_spec())
         .await
         .expect(200);
-    assert_eq!(replay, first, "same body, same ids");
+    let object = first.as_object_mut().unwrap();
+    let secret = object
+        .remove("secret")
+        .expect("the first response has the secret");
+    object.remove("apiKey").expect("and the key");
+    assert_eq!(replay, first, "the same body without the key: same ids");
+    assert!(!replay.to_string().contains(secret.as_str().unwrap()));
+    // No second key was minted either.
+    let keys = app
+        .get("/v1/orgs/signstack/tenants/acme/namespaces/acme-prod/api-keys")
+        .await
+        .expect(200);
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1);
     // Spelling out a default is the same spec as leaving it out.
     let explicit = app
         .post(
@@ -141,16 +169,27 @@ async fn fifty_concurrent_identical_provisionings_create_exactly_one_tenant() {
         let app = app.clone();
         tokio::spawn(async move {
             let reply = app.post("/v1/orgs/signstack/tenants", &full_spec()).await;
-            (reply.status.as_u16(), reply.json()["tenant"]["id"].clone())
+            (reply.status.as_u16(), reply.json())
         })
     });
     let mut statuses = Vec::new();
     let mut ids = HashSet::new();
+    let mut secrets = Vec::new();
     for request in requests.collect::<Vec<_>>() {
-        let (status, id) = request.await.expect("the request task");
+        let (status, body) = request.await.expect("the request task");
         statuses.push(status);
-        ids.insert(id.as_str().expect("a tenant id").to_owned());
+        ids.insert(
+            body["tenant"]["id"]
+                .as_str()
+                .expect("a tenant id")
+                .to_owned(),
+        );
+        if let Some(secret) = body.get("secret") {
+            assert_eq!(status, 201, "only the creation shows a secret");
+            secrets.push(secret.clone());
+        }
     }
+    assert_eq!(secrets.len(), 1, "one first key, shown once");
     assert_eq!(ids.len(), 1, "everyone sees the same tenant");
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),

@@ -1,0 +1,188 @@
+//! `POST /v1/keys/verify`: judges a presented API key (SPEC §3).
+//!
+//! This is the hot path: every request of every tenant goes through the same
+//! verification. The handler does one domain call and serializes the answer
+//! straight from what the verification returned: the key is borrowed from the
+//! request body, the tenant and namespace keys from the (possibly cached) lookup,
+//! and the scopes are written from their bit set.
+//!
+//! Every verdict, `malformed` included, is a `200` with `valid` and `code`: the
+//! caller asked a question and this is the answer. Only a body that is not
+//! `{"key": "<string>"}` is a `400`. The answer never holds the secret or its hash.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use domain::{KeyLookup, Scopes, VerifyCode};
+use serde::{Deserialize, Serialize, Serializer};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::api_keys::{ScopeList, ScopeName};
+use crate::extract::{JsonBytes, parse_json};
+use crate::problem::Problem;
+
+/// A key to verify.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, expecting = "an object with a key")]
+#[schema(as = VerifyKey)]
+pub(crate) struct VerifyBody<'a> {
+    /// The whole key, as presented to you.
+    // Borrowed from the body unless the JSON string has escapes.
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    key: Cow<'a, str>,
+}
+
+impl fmt::Debug for VerifyBody<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerifyBody { key: <redacted> }")
+    }
+}
+
+/// A verdict on a presented key.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Verification)]
+pub(crate) struct VerificationView<'a> {
+    /// Whether the key may be used now (`code` is `valid`).
+    valid: bool,
+    code: CodeName,
+    /// The key's tenant, when the key exists and belongs to a namespace.
+    #[schema(required = true)]
+    tenant: Option<ReferenceView<'a>>,
+    /// The key's namespace, when the key exists and belongs to one.
+    #[schema(required = true)]
+    namespace: Option<ReferenceView<'a>>,
+    /// What the key grants now: empty unless it is valid.
+    #[schema(value_type = Vec<ScopeName>)]
+    scopes: ScopeList,
+    /// When the key stops working, if ever; `null` also when no key matched.
+    #[schema(required = true)]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// A verdict's code on the wire. Its schema lists the domain's codes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CodeName(VerifyCode);
+
+impl Serialize for CodeName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_str())
+    }
+}
+
+impl PartialSchema for CodeName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Why a key is or is not valid. Only `valid` means it may be used.",
+            ))
+            .enum_values(Some(VerifyCode::ALL.map(VerifyCode::as_str)))
+            .into()
+    }
+}
+
+impl ToSchema for CodeName {
+    fn name() -> Cow<'static, str> {
+        "VerifyCode".into()
+    }
+}
+
+/// An object's id and key.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Reference)]
+pub(crate) struct ReferenceView<'a> {
+    id: Uuid,
+    #[schema(value_type = String, example = "acme")]
+    key: &'a str,
+}
+
+impl<'a> VerificationView<'a> {
+    fn new(code: VerifyCode, lookup: Option<&'a KeyLookup>) -> Self {
+        let valid = code == VerifyCode::Valid;
+        Self {
+            valid,
+            code: CodeName(code),
+            tenant: lookup
+                .and_then(|l| l.tenant.as_ref())
+                .map(|t| ReferenceView {
+                    id: t.id.as_uuid(),
+                    key: t.key.as_str(),
+                }),
+            namespace: lookup
+                .and_then(|l| l.namespace.as_ref())
+                .map(|n| ReferenceView {
+                    id: n.id.as_uuid(),
+                    key: n.key.as_str(),
+                }),
+            scopes: ScopeList(match lookup {
+                Some(l) if valid => l.key.access.scopes,
+                _ => Scopes::NONE,
+            }),
+            expires_at: lookup.and_then(|l| l.key.expires_at),
+        }
+    }
+}
+
+/// Verifies an API key.
+///
+/// Needs no token: the key is the credential. Every verdict answers `200`; check
+/// `valid`.
+#[utoipa::path(
+    post,
+    path = "/v1/keys/verify",
+    operation_id = "verifyApiKey",
+    tag = "api-keys",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "The verdict.", body = VerificationView),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    )
+)]
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    JsonBytes(bytes): JsonBytes,
+) -> Result<Response, Problem> {
+    let body: VerifyBody<'_> = parse_json(&bytes)?;
+    let verification = state.tenancy.verify(&body.key).await?;
+    let view = VerificationView::new(verification.code, verification.lookup.as_deref());
+    // Serialized here, while the view still borrows from the lookup.
+    Ok(Json(view).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verdict_without_a_key_is_all_nulls_and_no_scopes() {
+        let view = VerificationView::new(VerifyCode::Malformed, None);
+        assert_eq!(
+            serde_json::to_value(view).unwrap(),
+            serde_json::json!({
+                "valid": false, "code": "malformed", "tenant": null,
+                "namespace": null, "scopes": [], "expiresAt": null
+            })
+        );
+    }
+
+    #[test]
+    fn the_body_borrows_the_key_unless_it_has_escapes() {
+        let body: VerifyBody<'_> = parse_json(br#"{"key": "tny_live_abc"}"#).unwrap();
+        assert!(matches!(body.key, Cow::Borrowed("tny_live_abc")));
+        let escaped: VerifyBody<'_> = parse_json(br#"{"key": "tny\u005flive"}"#).unwrap();
+        assert_eq!(escaped.key, "tny_live");
+        assert!(parse_json::<VerifyBody<'_>>(br#"{"key": 5}"#).is_err());
+        assert!(parse_json::<VerifyBody<'_>>(br#"{"key": "a", "x": 1}"#).is_err());
+        assert!(parse_json::<VerifyBody<'_>>(br"{}").is_err());
+    }
+}
