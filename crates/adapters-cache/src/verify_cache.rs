@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::ports::{ApiKeyStore, Provisioning, StoreError, TenantStore};
+use domain::ports::{ApiKeyStore, DataScope, Provisioning, StoreError, TenantStore};
 use domain::{
     ApiKey, ApiKeyId, AuditRecord, KeyHash, KeyLookup, KeyOwner, OrgId, Tenant, TenantId,
     TenantQuery, TenantRef,
@@ -97,8 +97,13 @@ impl<S> ApiKeyStore for CachedStore<S>
 where
     S: ApiKeyStore + TenantStore + 'static,
 {
-    async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.inner.create_key(key, audit).await
+    async fn create_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.create_key(scope, key, audit).await
     }
 
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
@@ -121,22 +126,33 @@ where
         Ok(found)
     }
 
-    async fn get_key(&self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
-        self.inner.get_key(org, id).await
+    async fn get_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        id: ApiKeyId,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        self.inner.get_key(scope, org, id).await
     }
 
     async fn list_keys(
         &self,
+        scope: &DataScope,
         org: OrgId,
         owner: KeyOwner,
         after: Option<ApiKeyId>,
         limit: usize,
     ) -> Result<Vec<ApiKey>, StoreError> {
-        self.inner.list_keys(org, owner, after, limit).await
+        self.inner.list_keys(scope, org, owner, after, limit).await
     }
 
-    async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
-        let result = self.inner.update_key(key, audit).await;
+    async fn update_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let result = self.inner.update_key(scope, key, audit).await;
         // Invalidate whatever the outcome: a failed write may still have landed.
         self.invalidate_key(&key.hash);
         result
@@ -144,11 +160,12 @@ where
 
     async fn rotate_key(
         &self,
+        scope: &DataScope,
         old: &ApiKey,
         new: &ApiKey,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let result = self.inner.rotate_key(old, new, audit).await;
+        let result = self.inner.rotate_key(scope, old, new, audit).await;
         self.invalidate_key(&old.hash);
         result
     }
@@ -163,20 +180,37 @@ impl<S> TenantStore for CachedStore<S>
 where
     S: ApiKeyStore + TenantStore + 'static,
 {
-    async fn provision(&self, provisioning: &Provisioning) -> Result<(), StoreError> {
-        self.inner.provision(provisioning).await
+    async fn provision(
+        &self,
+        scope: &DataScope,
+        provisioning: &Provisioning,
+    ) -> Result<(), StoreError> {
+        self.inner.provision(scope, provisioning).await
     }
 
-    async fn get_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError> {
-        self.inner.get_tenant(tenant).await
+    async fn get_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &TenantRef,
+    ) -> Result<Option<Tenant>, StoreError> {
+        self.inner.get_tenant(scope, tenant).await
     }
 
-    async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError> {
-        self.inner.list_tenants(query).await
+    async fn list_tenants(
+        &self,
+        scope: &DataScope,
+        query: &TenantQuery,
+    ) -> Result<Vec<Tenant>, StoreError> {
+        self.inner.list_tenants(scope, query).await
     }
 
-    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError> {
-        let result = self.inner.update_tenant(tenant, audit).await;
+    async fn update_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &Tenant,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let result = self.inner.update_tenant(scope, tenant, audit).await;
         self.invalidate_tenant(tenant.id);
         result
     }

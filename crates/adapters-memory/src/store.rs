@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use domain::ports::{
-    ApiKeyStore, AuditLog, KeyUsage, NamespaceStore, OrgStore, Provisioning, StoreError,
+    ApiKeyStore, AuditLog, DataScope, KeyUsage, NamespaceStore, OrgStore, Provisioning, StoreError,
     TenantStore, Unique,
 };
 use domain::{ApiKey, ApiKeyId, KeyHash, KeyLookup, KeyOwner, NamespaceBrief, TenantBrief};
@@ -127,6 +127,16 @@ impl State {
     }
 }
 
+/// Refuses a write whose rows (`allowed`) or audit record fall outside `scope`:
+/// what row-level security's `WITH CHECK` does in a database.
+fn in_scope(allowed: bool, scope: &DataScope, audit: &AuditRecord) -> Result<(), StoreError> {
+    if allowed && scope.sees(audit.org_id, audit.tenant_id) {
+        Ok(())
+    } else {
+        Err(StoreError::OutOfScope)
+    }
+}
+
 fn after<K: Ord + Copy>(after: Option<K>) -> (Bound<K>, Bound<K>) {
     match after {
         Some(k) => (Bound::Excluded(k), Bound::Unbounded),
@@ -136,8 +146,14 @@ fn after<K: Ord + Copy>(after: Option<K>) -> (Bound<K>, Bound<K>) {
 
 #[async_trait]
 impl OrgStore for MemoryStore {
-    async fn create_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError> {
+    async fn create_org(
+        &self,
+        scope: &DataScope,
+        org: &Org,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut s = self.write();
+        in_scope(scope.sees_org_level(org.id), scope, audit)?;
         if s.org_keys.contains_key(&org.key) {
             return Err(StoreError::Taken(Unique::OrgKey));
         }
@@ -147,17 +163,21 @@ impl OrgStore for MemoryStore {
         Ok(())
     }
 
-    async fn get_org(&self, org: &OrgRef) -> Result<Option<Org>, StoreError> {
+    async fn get_org(&self, scope: &DataScope, org: &OrgRef) -> Result<Option<Org>, StoreError> {
         let s = self.read();
         let id = match org {
             OrgRef::Id(id) => Some(*id),
             OrgRef::Key(key) => s.org_keys.get(key).copied(),
         };
-        Ok(id.and_then(|id| s.orgs.get(&id)).cloned())
+        Ok(id
+            .and_then(|id| s.orgs.get(&id))
+            .filter(|o| scope.sees_org(o.id))
+            .cloned())
     }
 
     async fn list_orgs(
         &self,
+        scope: &DataScope,
         after_id: Option<OrgId>,
         limit: usize,
     ) -> Result<Vec<Org>, StoreError> {
@@ -165,16 +185,26 @@ impl OrgStore for MemoryStore {
         Ok(s.orgs
             .range(after(after_id))
             .map(|(_, o)| o.clone())
+            .filter(|o| scope.sees_org(o.id))
             .take(limit)
             .collect())
     }
 
-    async fn update_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError> {
+    async fn update_org(
+        &self,
+        scope: &DataScope,
+        org: &Org,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut s = self.write();
         match s.orgs.get(&org.id) {
-            Some(stored) if stored.version + 1 == org.version && stored.key == org.key => {}
+            Some(stored)
+                if stored.version + 1 == org.version
+                    && stored.key == org.key
+                    && scope.sees_org_level(stored.id) => {}
             _ => return Err(StoreError::Stale),
         }
+        in_scope(true, scope, audit)?;
         s.orgs.insert(org.id, org.clone());
         s.append(audit);
         Ok(())
@@ -183,8 +213,15 @@ impl OrgStore for MemoryStore {
 
 #[async_trait]
 impl TenantStore for MemoryStore {
-    async fn provision(&self, p: &Provisioning) -> Result<(), StoreError> {
+    async fn provision(&self, scope: &DataScope, p: &Provisioning) -> Result<(), StoreError> {
         let mut s = self.write();
+        let owned = p.namespaces.iter().all(|ns| ns.tenant_id == p.tenant.id)
+            && p.keys.iter().all(|k| k.tenant_id() == Some(p.tenant.id));
+        in_scope(
+            owned && scope.sees_tenant(p.tenant.org_id, p.tenant.id),
+            scope,
+            &p.audit,
+        )?;
         // Check everything first, then mutate: all or nothing.
         if s.tenant_keys.contains_key(&p.tenant.key) {
             return Err(StoreError::Taken(Unique::TenantKey));
@@ -212,14 +249,29 @@ impl TenantStore for MemoryStore {
         Ok(())
     }
 
-    async fn get_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError> {
-        Ok(self.read().find_tenant(tenant).cloned())
+    async fn get_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &TenantRef,
+    ) -> Result<Option<Tenant>, StoreError> {
+        Ok(self
+            .read()
+            .find_tenant(tenant)
+            .filter(|t| scope.sees_tenant(t.org_id, t.id))
+            .cloned())
     }
 
-    async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError> {
+    async fn list_tenants(
+        &self,
+        scope: &DataScope,
+        query: &TenantQuery,
+    ) -> Result<Vec<Tenant>, StoreError> {
         let s = self.read();
         let limit = query.fetch_limit();
-        let matching = s.tenants.values().filter(|t| query.matches(t));
+        let matching = s
+            .tenants
+            .values()
+            .filter(|t| scope.sees_tenant(t.org_id, t.id) && query.matches(t));
         Ok(match query.sort {
             // The map is in id order already.
             TenantSort::CreatedAsc => matching.take(limit).cloned().collect(),
@@ -236,12 +288,22 @@ impl TenantStore for MemoryStore {
         })
     }
 
-    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError> {
+    async fn update_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &Tenant,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut s = self.write();
         match s.tenants.get(&tenant.id) {
-            Some(stored) if stored.version + 1 == tenant.version && stored.key == tenant.key => {}
+            Some(stored)
+                if stored.version + 1 == tenant.version
+                    && stored.key == tenant.key
+                    && stored.org_id == tenant.org_id
+                    && scope.sees_tenant(stored.org_id, stored.id) => {}
             _ => return Err(StoreError::Stale),
         }
+        in_scope(true, scope, audit)?;
         if tenant.lifecycle.status == TenantStatus::Deactivated {
             let at = tenant.lifecycle.changed_at;
             for key in s.keys.values_mut() {
@@ -301,10 +363,12 @@ impl TenantStore for MemoryStore {
 impl NamespaceStore for MemoryStore {
     async fn create_namespace(
         &self,
+        scope: &DataScope,
         ns: &Namespace,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
+        in_scope(scope.sees_tenant(ns.org_id, ns.tenant_id), scope, audit)?;
         if !s.tenant_is_active(ns.tenant_id) {
             return Err(StoreError::Stale);
         }
@@ -320,6 +384,7 @@ impl NamespaceStore for MemoryStore {
 
     async fn get_namespace(
         &self,
+        scope: &DataScope,
         tenant: TenantId,
         ns: &NamespaceRef,
     ) -> Result<Option<Namespace>, StoreError> {
@@ -330,12 +395,13 @@ impl NamespaceStore for MemoryStore {
         };
         Ok(id
             .and_then(|id| s.namespaces.get(&id))
-            .filter(|n| n.tenant_id == tenant)
+            .filter(|n| n.tenant_id == tenant && scope.sees_tenant(n.org_id, n.tenant_id))
             .cloned())
     }
 
     async fn list_namespaces(
         &self,
+        scope: &DataScope,
         tenant: TenantId,
         after_id: Option<NamespaceId>,
         limit: usize,
@@ -344,7 +410,7 @@ impl NamespaceStore for MemoryStore {
         Ok(s.namespaces
             .range(after(after_id))
             .map(|(_, n)| n)
-            .filter(|n| n.tenant_id == tenant)
+            .filter(|n| n.tenant_id == tenant && scope.sees_tenant(n.org_id, n.tenant_id))
             .take(limit)
             .cloned()
             .collect())
@@ -352,6 +418,7 @@ impl NamespaceStore for MemoryStore {
 
     async fn update_namespace(
         &self,
+        scope: &DataScope,
         ns: &Namespace,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
@@ -360,9 +427,11 @@ impl NamespaceStore for MemoryStore {
             Some(stored)
                 if stored.version + 1 == ns.version
                     && stored.tenant_id == ns.tenant_id
-                    && stored.key == ns.key => {}
+                    && stored.key == ns.key
+                    && scope.sees_tenant(stored.org_id, stored.tenant_id) => {}
             _ => return Err(StoreError::Stale),
         }
+        in_scope(true, scope, audit)?;
         if !s.tenant_is_active(ns.tenant_id) {
             return Err(StoreError::Stale);
         }
@@ -376,6 +445,7 @@ impl NamespaceStore for MemoryStore {
 impl AuditLog for MemoryStore {
     async fn audit_records(
         &self,
+        scope: &DataScope,
         org: OrgId,
         tenant: Option<TenantId>,
         after_id: Option<Uuid>,
@@ -391,7 +461,11 @@ impl AuditLog for MemoryStore {
         };
         Ok(s.audit[start..]
             .iter()
-            .filter(|r| r.org_id == org && tenant.is_none_or(|t| r.tenant_id == Some(t)))
+            .filter(|r| {
+                r.org_id == org
+                    && tenant.is_none_or(|t| r.tenant_id == Some(t))
+                    && scope.sees(r.org_id, r.tenant_id)
+            })
             .take(limit)
             .cloned()
             .collect())
@@ -400,8 +474,14 @@ impl AuditLog for MemoryStore {
 
 #[async_trait]
 impl ApiKeyStore for MemoryStore {
-    async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
+    async fn create_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut s = self.write();
+        in_scope(scope.sees(key.org_id, key.tenant_id()), scope, audit)?;
         if !s.key_owner_can_hold_keys(key) {
             return Err(StoreError::Stale);
         }
@@ -442,17 +522,23 @@ impl ApiKeyStore for MemoryStore {
         })))
     }
 
-    async fn get_key(&self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+    async fn get_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        id: ApiKeyId,
+    ) -> Result<Option<ApiKey>, StoreError> {
         Ok(self
             .read()
             .keys
             .get(&id)
-            .filter(|k| k.org_id == org)
+            .filter(|k| k.org_id == org && scope.sees(k.org_id, k.tenant_id()))
             .cloned())
     }
 
     async fn list_keys(
         &self,
+        scope: &DataScope,
         org: OrgId,
         owner: KeyOwner,
         after_id: Option<ApiKeyId>,
@@ -462,15 +548,21 @@ impl ApiKeyStore for MemoryStore {
         Ok(s.keys
             .range(after(after_id))
             .map(|(_, k)| k)
-            .filter(|k| k.org_id == org && k.owner == owner)
+            .filter(|k| k.org_id == org && k.owner == owner && scope.sees(k.org_id, k.tenant_id()))
             .take(limit)
             .cloned()
             .collect())
     }
 
-    async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
+    async fn update_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut s = self.write();
-        check_key_version(&s, key)?;
+        check_key_version(&s, scope, key)?;
+        in_scope(true, scope, audit)?;
         s.replace_key(key);
         s.append(audit);
         Ok(())
@@ -478,12 +570,14 @@ impl ApiKeyStore for MemoryStore {
 
     async fn rotate_key(
         &self,
+        scope: &DataScope,
         old: &ApiKey,
         new: &ApiKey,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
-        check_key_version(&s, old)?;
+        check_key_version(&s, scope, old)?;
+        in_scope(scope.sees(new.org_id, new.tenant_id()), scope, audit)?;
         if !s.key_owner_can_hold_keys(new) {
             return Err(StoreError::Stale);
         }
@@ -507,12 +601,13 @@ impl ApiKeyStore for MemoryStore {
     }
 }
 
-fn check_key_version(s: &State, key: &ApiKey) -> Result<(), StoreError> {
+fn check_key_version(s: &State, scope: &DataScope, key: &ApiKey) -> Result<(), StoreError> {
     match s.keys.get(&key.id) {
         Some(stored)
             if stored.version + 1 == key.version
                 && stored.hash == key.hash
-                && stored.owner == key.owner =>
+                && stored.owner == key.owner
+                && scope.sees(stored.org_id, stored.tenant_id()) =>
         {
             Ok(())
         }

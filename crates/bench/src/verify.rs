@@ -63,7 +63,8 @@ async fn scenario(o: Options) -> Result<(), String> {
         .arg("serve")
         .env("TENANCY_LISTEN", "127.0.0.1:0")
         .env("TENANCY_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("TENANCY_LOG", "warn")
+        // Quiet, but for the `listening on` line the harness waits for.
+        .env("TENANCY_LOG", "warn,tenancy=info")
         .env_remove("DATABASE_URL");
     let tenancy = Server::start(command)?;
     let idle_rss = tenancy.rss_kib();

@@ -9,6 +9,7 @@ use crate::audit::{Actor, ActorKind};
 use crate::ids::{ApiKeyId, NamespaceId, OrgId, TenantId};
 use crate::keys::{NamespaceKey, TenantKey};
 use crate::lifecycle::TenantStatus;
+use crate::ports::DataScope;
 use crate::scope::{Scope, Scopes};
 
 /// The outcome of verifying a key, as `POST /v1/keys/verify` reports it.
@@ -179,5 +180,26 @@ impl Principal {
 
     pub fn is_platform_admin(&self) -> bool {
         matches!(self, Self::PlatformAdmin)
+    }
+
+    /// The widest data this principal may ever touch, as a store scope.
+    pub fn base_scope(&self) -> DataScope {
+        match self {
+            Self::PlatformAdmin | Self::System(_) => DataScope::Platform,
+            Self::Org { org_id, .. } => DataScope::Org(*org_id),
+            Self::Namespace(ns) => DataScope::Tenant {
+                org: ns.org_id,
+                tenant: ns.tenant_id,
+            },
+        }
+    }
+
+    /// The scope for work inside `org`: no wider than the org, and no wider than
+    /// the principal (a namespace key stays within its tenant).
+    pub fn scope_in(&self, org: OrgId) -> DataScope {
+        match self.base_scope() {
+            DataScope::Platform | DataScope::Org(_) => DataScope::Org(org),
+            tenant @ DataScope::Tenant { .. } => tenant,
+        }
     }
 }

@@ -5,6 +5,12 @@
 //! Storage ports are coarse: each mutating method is one atomic operation that
 //! writes the change *and* its audit record, or nothing at all. No transaction
 //! object ever leaves an adapter.
+//!
+//! Every storage call names its [`DataScope`], derived by the use case from the
+//! caller; adapters enforce it underneath (Postgres with row-level security).
+//! Three calls are system paths that run with the platform scope by design:
+//! `find_key` (verification cannot know the tenant before the lookup),
+//! `retention_expired` and `record_usage` (background jobs).
 
 use std::sync::Arc;
 
@@ -49,6 +55,61 @@ pub trait KeyUsage: Send + Sync {
     fn key_used(&self, key: ApiKeyId, at: DateTime<Utc>);
 }
 
+/// Which rows a store call may see and write: what row-level security in a
+/// database (and the in-memory store, identically) enforces underneath the
+/// application's own checks, so a filter the application forgets still cannot
+/// leak or touch another org's or tenant's rows.
+///
+/// - `Platform`: everything (platform admin paths, background jobs).
+/// - `Org(o)`: org `o`'s row and every row of its tenants.
+/// - `Tenant { org, tenant }`: the org's row (read), and the tenant's own rows;
+///   never another tenant's, never org-level rows such as org keys.
+///
+/// Rows outside the scope are invisible (reads answer as if absent, updates
+/// are `Stale`); creating one is `OutOfScope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataScope {
+    Platform,
+    Org(OrgId),
+    Tenant { org: OrgId, tenant: TenantId },
+}
+
+impl DataScope {
+    /// Whether the org's own row is visible.
+    pub fn sees_org(&self, org: OrgId) -> bool {
+        match *self {
+            Self::Platform => true,
+            Self::Org(o) | Self::Tenant { org: o, .. } => o == org,
+        }
+    }
+
+    /// Whether a row owned by `tenant` of `org` is visible.
+    pub fn sees_tenant(&self, org: OrgId, tenant: TenantId) -> bool {
+        match *self {
+            Self::Platform => true,
+            Self::Org(o) => o == org,
+            Self::Tenant { org: o, tenant: t } => o == org && t == tenant,
+        }
+    }
+
+    /// Whether an org-level row (owned by the org, by no tenant) is visible.
+    pub fn sees_org_level(&self, org: OrgId) -> bool {
+        match *self {
+            Self::Platform => true,
+            Self::Org(o) => o == org,
+            Self::Tenant { .. } => false,
+        }
+    }
+
+    /// Whether a row of `org` owned by `tenant`, or by no tenant, is visible.
+    pub fn sees(&self, org: OrgId, tenant: Option<TenantId>) -> bool {
+        match tenant {
+            Some(tenant) => self.sees_tenant(org, tenant),
+            None => self.sees_org_level(org),
+        }
+    }
+}
+
 /// Which unique key a write collided with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unique {
@@ -67,6 +128,10 @@ pub enum StoreError {
     /// The object was changed (or removed) since it was read; nothing was written.
     #[error("stale write: the object changed since it was read")]
     Stale,
+    /// The write would create a row outside the call's `DataScope`; nothing was
+    /// written. Always an application bug: the scope is there to catch it.
+    #[error("write outside the data scope refused")]
+    OutOfScope,
     /// The store could not be reached or failed; the message is for logs only.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -87,17 +152,32 @@ pub struct Provisioning {
 #[async_trait]
 pub trait OrgStore: Send + Sync {
     /// Inserts `org` with its audit record. `Taken(OrgKey)` if the key is used.
-    async fn create_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError>;
+    async fn create_org(
+        &self,
+        scope: &DataScope,
+        org: &Org,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 
     /// The org with this id or key, if any.
-    async fn get_org(&self, org: &OrgRef) -> Result<Option<Org>, StoreError>;
+    async fn get_org(&self, scope: &DataScope, org: &OrgRef) -> Result<Option<Org>, StoreError>;
 
     /// Orgs in id order, strictly after `after`, at most `limit` of them.
-    async fn list_orgs(&self, after: Option<OrgId>, limit: usize) -> Result<Vec<Org>, StoreError>;
+    async fn list_orgs(
+        &self,
+        scope: &DataScope,
+        after: Option<OrgId>,
+        limit: usize,
+    ) -> Result<Vec<Org>, StoreError>;
 
     /// Replaces the org whose stored version is `org.version - 1`, with its audit
     /// record. `Stale` if the stored version differs or the org is gone.
-    async fn update_org(&self, org: &Org, audit: &AuditRecord) -> Result<(), StoreError>;
+    async fn update_org(
+        &self,
+        scope: &DataScope,
+        org: &Org,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 }
 
 /// Tenants.
@@ -108,21 +188,38 @@ pub trait TenantStore: Send + Sync {
     /// `Taken(TenantKey)` if the tenant key is used on the platform (deleted
     /// tenants' tombstones keep their key); `Taken(NamespaceKey)` if two of the
     /// namespaces share a key.
-    async fn provision(&self, provisioning: &Provisioning) -> Result<(), StoreError>;
+    async fn provision(
+        &self,
+        scope: &DataScope,
+        provisioning: &Provisioning,
+    ) -> Result<(), StoreError>;
 
     /// The tenant (or tombstone) with this id or key, if any.
-    async fn get_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError>;
+    async fn get_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &TenantRef,
+    ) -> Result<Option<Tenant>, StoreError>;
 
     /// The tenants matching `query` (filter and cursor), in its order, at most
     /// `query.fetch_limit()` of them.
-    async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError>;
+    async fn list_tenants(
+        &self,
+        scope: &DataScope,
+        query: &TenantQuery,
+    ) -> Result<Vec<Tenant>, StoreError>;
 
     /// Replaces the tenant whose stored version is `tenant.version - 1`, with its
     /// audit record. `Stale` if the stored version differs. In the same
     /// operation: when `tenant` is deactivated, MUST revoke every API key of the
     /// tenant (at `tenant.lifecycle.changed_at`), for good; when it is deleted (a
     /// tombstone), MUST purge everything the tenant owns (namespaces, keys).
-    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError>;
+    async fn update_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &Tenant,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 
     /// Deactivated tenants whose retention ended at or before `now`, oldest first,
     /// at most `limit`.
@@ -140,12 +237,17 @@ pub trait NamespaceStore: Send + Sync {
     /// Inserts the namespace with its audit record. `Taken(NamespaceKey)` if its
     /// tenant already has that key; `Stale` if the tenant is gone or no longer
     /// active (checked in the same atomic operation as the write).
-    async fn create_namespace(&self, ns: &Namespace, audit: &AuditRecord)
-    -> Result<(), StoreError>;
+    async fn create_namespace(
+        &self,
+        scope: &DataScope,
+        ns: &Namespace,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 
     /// The namespace of `tenant` with this id or key, if any.
     async fn get_namespace(
         &self,
+        scope: &DataScope,
         tenant: TenantId,
         ns: &NamespaceRef,
     ) -> Result<Option<Namespace>, StoreError>;
@@ -153,6 +255,7 @@ pub trait NamespaceStore: Send + Sync {
     /// Namespaces of `tenant` in id order, strictly after `after`, at most `limit`.
     async fn list_namespaces(
         &self,
+        scope: &DataScope,
         tenant: TenantId,
         after: Option<NamespaceId>,
         limit: usize,
@@ -161,8 +264,12 @@ pub trait NamespaceStore: Send + Sync {
     /// Replaces the namespace whose stored version is `ns.version - 1`, with its
     /// audit record. `Stale` if the stored version differs, it is gone, or its
     /// tenant is no longer active.
-    async fn update_namespace(&self, ns: &Namespace, audit: &AuditRecord)
-    -> Result<(), StoreError>;
+    async fn update_namespace(
+        &self,
+        scope: &DataScope,
+        ns: &Namespace,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 }
 
 /// Reads the audit trail.
@@ -175,6 +282,7 @@ pub trait AuditLog: Send + Sync {
     /// not know yields nothing.
     async fn audit_records(
         &self,
+        scope: &DataScope,
         org: OrgId,
         tenant: Option<TenantId>,
         after: Option<Uuid>,
@@ -189,19 +297,30 @@ pub trait ApiKeyStore: Send + Sync {
     /// Inserts a key with its audit record. `Stale` if its org or namespace no
     /// longer exists, the namespace is not the key's tenant's, or (for namespace
     /// keys) the tenant is no longer active: checked in the same atomic operation.
-    async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError>;
+    async fn create_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 
     /// The key with this hash, with its tenant (and that tenant's current status)
     /// and namespace: everything verification needs, in one lookup.
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError>;
 
     /// The key `id` of `org`, if any.
-    async fn get_key(&self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
+    async fn get_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        id: ApiKeyId,
+    ) -> Result<Option<ApiKey>, StoreError>;
 
     /// The keys of `owner` within `org` (org keys, or one namespace's keys), in
     /// id order after `after`, at most `limit`.
     async fn list_keys(
         &self,
+        scope: &DataScope,
         org: OrgId,
         owner: KeyOwner,
         after: Option<ApiKeyId>,
@@ -210,12 +329,18 @@ pub trait ApiKeyStore: Send + Sync {
 
     /// Replaces the key whose stored version is `key.version - 1` (revocation),
     /// with its audit record. `Stale` otherwise.
-    async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError>;
+    async fn update_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 
     /// Rotation, atomically: replaces `old` (version check as `update_key`) and
     /// inserts `new` (checked as `create_key`), with one audit record.
     async fn rotate_key(
         &self,
+        scope: &DataScope,
         old: &ApiKey,
         new: &ApiKey,
         audit: &AuditRecord,

@@ -187,6 +187,11 @@ macro_rules! store_contract {
                 failed_writes_append_no_audit_record,
                 audit_records_outlive_the_tenant_they_are_about,
             }
+            scopes {
+                a_tenant_scope_sees_its_own_rows_and_nothing_of_other_tenants,
+                an_org_scope_sees_its_org_and_nothing_of_other_orgs,
+                writes_outside_the_scope_are_refused_and_write_nothing,
+            }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,
                 concurrent_updates_from_one_version_let_exactly_one_win,

@@ -2,6 +2,7 @@
 //! verdict helper, and [`Probe`], a store that lets a test watch and steer what
 //! reaches the memory store behind the cache.
 
+use domain::ports::DataScope;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -48,13 +49,20 @@ impl World {
         let inner = Arc::new(MemoryStore::new());
         let org = f.org("signstack");
         inner
-            .create_org(&org, &f.org_audit(&org, AuditAction::OrgCreated))
+            .create_org(
+                &DataScope::Platform,
+                &org,
+                &f.org_audit(&org, AuditAction::OrgCreated),
+            )
             .await
             .expect("creating the org");
         let acme = f.provisioning(&org, "acme", &["acme-live"]);
         let beta = f.provisioning(&org, "beta", &["beta-live"]);
         for p in [&acme, &beta] {
-            inner.provision(p).await.expect("provisioning a tenant");
+            inner
+                .provision(&DataScope::Platform, p)
+                .await
+                .expect("provisioning a tenant");
         }
         let world = Self {
             acme_keys: [
@@ -83,7 +91,11 @@ impl World {
     /// Stores another key, straight in the memory store.
     pub async fn create(&self, key: &ApiKey) {
         self.inner
-            .create_key(key, &self.f.key_audit(key, AuditAction::ApiKeyCreated))
+            .create_key(
+                &DataScope::Platform,
+                key,
+                &self.f.key_audit(key, AuditAction::ApiKeyCreated),
+            )
             .await
             .expect("creating a key");
     }
@@ -92,14 +104,18 @@ impl World {
     pub async fn revoke(&self, keys: &dyn ApiKeyStore, key: &ApiKey) -> ApiKey {
         let stored = self
             .inner
-            .get_key(key.org_id, key.id)
+            .get_key(&DataScope::Platform, key.org_id, key.id)
             .await
             .unwrap()
             .expect("the key exists");
         let next = test_support::fixtures::revoked(&stored, at(50));
-        keys.update_key(&next, &self.f.key_audit(&next, AuditAction::ApiKeyRevoked))
-            .await
-            .expect("revoking a key");
+        keys.update_key(
+            &DataScope::Platform,
+            &next,
+            &self.f.key_audit(&next, AuditAction::ApiKeyRevoked),
+        )
+        .await
+        .expect("revoking a key");
         next
     }
 
@@ -112,13 +128,14 @@ impl World {
     ) -> Tenant {
         let stored = self
             .inner
-            .get_tenant(&TenantRef::Id(tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(tenant.id))
             .await
             .unwrap()
             .expect("the tenant exists");
         let next = moved(&stored, status, at(50));
         tenants
             .update_tenant(
+                &DataScope::Platform,
                 &next,
                 &self.f.tenant_audit(&next, AuditAction::TenantUpdated),
             )
@@ -205,8 +222,13 @@ impl Probe {
 
 #[async_trait]
 impl ApiKeyStore for Probe {
-    async fn create_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.inner.create_key(key, audit).await
+    async fn create_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.create_key(scope, key, audit).await
     }
 
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
@@ -220,31 +242,43 @@ impl ApiKeyStore for Probe {
         answer
     }
 
-    async fn get_key(&self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
-        self.inner.get_key(org, id).await
+    async fn get_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        id: ApiKeyId,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        self.inner.get_key(scope, org, id).await
     }
 
     async fn list_keys(
         &self,
+        scope: &DataScope,
         org: OrgId,
         owner: KeyOwner,
         after: Option<ApiKeyId>,
         limit: usize,
     ) -> Result<Vec<ApiKey>, StoreError> {
-        self.inner.list_keys(org, owner, after, limit).await
+        self.inner.list_keys(scope, org, owner, after, limit).await
     }
 
-    async fn update_key(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.inner.update_key(key, audit).await
+    async fn update_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.update_key(scope, key, audit).await
     }
 
     async fn rotate_key(
         &self,
+        scope: &DataScope,
         old: &ApiKey,
         new: &ApiKey,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        self.inner.rotate_key(old, new, audit).await
+        self.inner.rotate_key(scope, old, new, audit).await
     }
 
     async fn record_usage(&self, used: &[(ApiKeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
@@ -263,20 +297,37 @@ impl ApiKeyStore for Probe {
 
 #[async_trait]
 impl TenantStore for Probe {
-    async fn provision(&self, provisioning: &Provisioning) -> Result<(), StoreError> {
-        self.inner.provision(provisioning).await
+    async fn provision(
+        &self,
+        scope: &DataScope,
+        provisioning: &Provisioning,
+    ) -> Result<(), StoreError> {
+        self.inner.provision(scope, provisioning).await
     }
 
-    async fn get_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError> {
-        self.inner.get_tenant(tenant).await
+    async fn get_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &TenantRef,
+    ) -> Result<Option<Tenant>, StoreError> {
+        self.inner.get_tenant(scope, tenant).await
     }
 
-    async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError> {
-        self.inner.list_tenants(query).await
+    async fn list_tenants(
+        &self,
+        scope: &DataScope,
+        query: &TenantQuery,
+    ) -> Result<Vec<Tenant>, StoreError> {
+        self.inner.list_tenants(scope, query).await
     }
 
-    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.inner.update_tenant(tenant, audit).await
+    async fn update_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &Tenant,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.update_tenant(scope, tenant, audit).await
     }
 
     async fn retention_expired(

@@ -1,6 +1,7 @@
 //! `UsageBatcher`: uses wait in memory until a flush, which writes the latest
 //! use of each key once; a failed flush keeps them for the next one.
 
+use domain::ports::DataScope;
 use std::sync::Arc;
 
 use adapters_cache::UsageBatcher;
@@ -15,7 +16,7 @@ use crate::support::{Batch, Probe, World};
 async fn last_used(world: &World, key: &ApiKey) -> Option<DateTime<Utc>> {
     world
         .inner
-        .get_key(key.org_id, key.id)
+        .get_key(&DataScope::Platform, key.org_id, key.id)
         .await
         .unwrap()
         .expect("the key exists")

@@ -2,6 +2,7 @@
 //! through it invalidate at once; a lookup that raced with an invalidation is
 //! not cached; the cache is bounded and its entries expire.
 
+use domain::ports::DataScope;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -160,6 +161,7 @@ async fn a_rotation_through_the_cache_is_seen_by_the_very_next_lookup() {
 
     cache
         .rotate_key(
+            &DataScope::Platform,
             &old,
             &new,
             &world.f.key_audit(&old, AuditAction::ApiKeyRotated),

@@ -1,5 +1,6 @@
 //! A store that fails in the middle of provisioning.
 
+use domain::ports::DataScope;
 use std::sync::{Arc, Mutex};
 
 use adapters_memory::MemoryStore;
@@ -23,11 +24,11 @@ fn failing_tenants(
     let mut mock = MockTenantStore::new();
     let reads = store.clone();
     mock.expect_get_tenant()
-        .returning(move |r| ready(reads.get_tenant(r)));
+        .returning(move |scope, r| ready(reads.get_tenant(scope, r)));
     let lists = store;
     mock.expect_list_tenants()
-        .returning(move |q| ready(lists.list_tenants(q)));
-    mock.expect_provision().returning(move |p| {
+        .returning(move |scope, q| ready(lists.list_tenants(scope, q)));
+    mock.expect_provision().returning(move |_, p| {
         attempted.lock().unwrap().push(p.clone());
         Err(StoreError::Unavailable(INTERNAL.to_owned()))
     });
@@ -60,23 +61,30 @@ async fn a_store_failing_mid_provision_answers_503_and_leaves_nothing_behind() {
     assert_eq!(attempt.namespaces.len(), 2);
     // …and the memory store holds none of them.
     let key = TenantKey::parse("acme").unwrap();
-    assert_eq!(ready(store.get_tenant(&TenantRef::Key(key))).unwrap(), None);
     assert_eq!(
-        ready(store.get_tenant(&TenantRef::Id(attempt.tenant.id))).unwrap(),
+        ready(store.get_tenant(&DataScope::Platform, &TenantRef::Key(key))).unwrap(),
+        None
+    );
+    assert_eq!(
+        ready(store.get_tenant(&DataScope::Platform, &TenantRef::Id(attempt.tenant.id))).unwrap(),
         None
     );
     for ns in &attempt.namespaces {
-        let found =
-            ready(store.get_namespace(attempt.tenant.id, &NamespaceRef::Id(ns.id))).unwrap();
+        let found = ready(store.get_namespace(
+            &DataScope::Platform,
+            attempt.tenant.id,
+            &NamespaceRef::Id(ns.id),
+        ))
+        .unwrap();
         assert_eq!(found, None);
     }
     assert!(
-        ready(store.list_namespaces(attempt.tenant.id, None, 10))
+        ready(store.list_namespaces(&DataScope::Platform, attempt.tenant.id, None, 10))
             .unwrap()
             .is_empty()
     );
     let org_id = OrgId::from_uuid(Uuid::parse_str(org["id"].as_str().unwrap()).unwrap());
-    let audit = ready(store.audit_records(org_id, None, None, 100)).unwrap();
+    let audit = ready(store.audit_records(&DataScope::Platform, org_id, None, None, 100)).unwrap();
     let actions: Vec<_> = audit.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
         actions,

@@ -81,10 +81,10 @@ async fn logs_carry_the_request_and_internal_errors_but_never_the_token() {
     let reads = store.clone();
     tenants
         .expect_get_tenant()
-        .returning(move |r| ready(reads.get_tenant(r)));
+        .returning(move |scope, r| ready(reads.get_tenant(scope, r)));
     tenants
         .expect_provision()
-        .returning(|_| Err(StoreError::Unavailable(INTERNAL.to_owned())));
+        .returning(|_, _| Err(StoreError::Unavailable(INTERNAL.to_owned())));
     let app = TestApp::builder()
         .store(store)
         .tenants(Arc::new(tenants))

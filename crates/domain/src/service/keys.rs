@@ -11,11 +11,11 @@ use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
 use crate::api_key::{Access, ApiKey, KeyMode, KeyOwner, PlaintextKey};
 use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::auth::{KeyLookup, Principal, VerifyCode};
-use crate::ids::{ApiKeyId, NamespaceRef, OrgId, OrgRef, TenantId, TenantRef};
+use crate::ids::{ApiKeyId, NamespaceRef, OrgId, OrgRef, TenantRef};
 use crate::keys::ResourceKey;
 use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, Page};
-use crate::ports::StoreError;
+use crate::ports::{DataScope, StoreError};
 use crate::scope::{Role, Scope, Scopes};
 use crate::values::Name;
 
@@ -67,6 +67,8 @@ pub struct Verification {
 
 /// A location resolved and checked against the caller.
 pub(super) struct Place {
+    /// The data scope every store call for this place runs in.
+    pub scope: DataScope,
     pub org_id: OrgId,
     pub owner: KeyOwner,
     pub mode: KeyMode,
@@ -152,7 +154,12 @@ impl Tenancy {
                 AuditAction::ApiKeyCreated,
                 Vec::new(),
             );
-            match self.ports.keys.create_key(&issued.key, &audit).await {
+            match self
+                .ports
+                .keys
+                .create_key(&place.scope, &issued.key, &audit)
+                .await
+            {
                 Ok(()) => return Ok(issued),
                 Err(StoreError::Stale) => {
                     place = self.place(ctx, location, Scope::KeysWrite).await?;
@@ -178,7 +185,13 @@ impl Tenancy {
         let items = self
             .ports
             .keys
-            .list_keys(place.org_id, place.owner, after, limit.get() + 1)
+            .list_keys(
+                &place.scope,
+                place.org_id,
+                place.owner,
+                after,
+                limit.get() + 1,
+            )
             .await?;
         Ok(Page::from_fetched(items, limit, |k| {
             id_position(k.id.as_uuid())
@@ -205,7 +218,12 @@ impl Tenancy {
                 ..current.clone()
             };
             let audit = self.key_audit(ctx, now, &next, AuditAction::ApiKeyRevoked, Vec::new());
-            match self.ports.keys.update_key(&next, &audit).await {
+            match self
+                .ports
+                .keys
+                .update_key(&place.scope, &next, &audit)
+                .await
+            {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
@@ -271,7 +289,12 @@ impl Tenancy {
                 to: Some(issued.key.id.to_string()),
             }];
             let audit = self.key_audit(ctx, now, &old, AuditAction::ApiKeyRotated, changes);
-            match self.ports.keys.rotate_key(&old, &issued.key, &audit).await {
+            match self
+                .ports
+                .keys
+                .rotate_key(&place.scope, &old, &issued.key, &audit)
+                .await
+            {
                 Ok(()) => return Ok(issued),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
@@ -283,7 +306,12 @@ impl Tenancy {
     }
 
     async fn key_at(&self, place: &Place, id: ApiKeyId) -> Result<ApiKey, ApiKeyError> {
-        match self.ports.keys.get_key(place.org_id, id).await? {
+        match self
+            .ports
+            .keys
+            .get_key(&place.scope, place.org_id, id)
+            .await?
+        {
             Some(key) if key.owner == place.owner => Ok(key),
             _ => Err(ApiKeyError::NotFound),
         }
@@ -299,10 +327,9 @@ impl Tenancy {
         match location {
             KeyLocation::OwnNamespace => {
                 let me = own(ctx, scope)?;
-                let (tenant, ns) = self
-                    .namespace_of(me.org_id, me.tenant_id, me.namespace_id)
-                    .await?;
+                let (tenant, ns) = self.namespace_of(ctx, me).await?;
                 Ok(Place {
+                    scope: ctx.principal.base_scope(),
                     org_id: me.org_id,
                     owner: KeyOwner::Namespace {
                         tenant_id: tenant.id,
@@ -315,6 +342,7 @@ impl Tenancy {
             KeyLocation::Org(org) => {
                 let org = self.managed_org(ctx, org).await?;
                 Ok(Place {
+                    scope: ctx.principal.scope_in(org.id),
                     org_id: org.id,
                     owner: KeyOwner::Org,
                     mode: KeyMode::Org,
@@ -327,7 +355,8 @@ impl Tenancy {
                 namespace,
             } => {
                 let org = self.managed_org(ctx, org).await?;
-                let tenant = match self.ports.tenants.get_tenant(tenant).await? {
+                let data = ctx.principal.scope_in(org.id);
+                let tenant = match self.ports.tenants.get_tenant(&data, tenant).await? {
                     Some(t)
                         if t.org_id == org.id && t.lifecycle.status != TenantStatus::Deleted =>
                     {
@@ -338,10 +367,11 @@ impl Tenancy {
                 let ns = self
                     .ports
                     .namespaces
-                    .get_namespace(tenant.id, namespace)
+                    .get_namespace(&data, tenant.id, namespace)
                     .await?
                     .ok_or(ApiKeyError::NamespaceNotFound)?;
                 Ok(Place {
+                    scope: data,
                     org_id: org.id,
                     owner: KeyOwner::Namespace {
                         tenant_id: tenant.id,
@@ -365,25 +395,26 @@ impl Tenancy {
         }
     }
 
+    /// The calling namespace key's tenant and namespace, read in its own scope.
     async fn namespace_of(
         &self,
-        org: OrgId,
-        tenant: TenantId,
-        ns: crate::ids::NamespaceId,
+        ctx: &Context,
+        me: &crate::auth::NamespacePrincipal,
     ) -> Result<(crate::tenant::Tenant, crate::namespace::Namespace), ApiKeyError> {
+        let scope = ctx.principal.base_scope();
         let tenant = match self
             .ports
             .tenants
-            .get_tenant(&TenantRef::Id(tenant))
+            .get_tenant(&scope, &TenantRef::Id(me.tenant_id))
             .await?
         {
-            Some(t) if t.org_id == org => t,
+            Some(t) if t.org_id == me.org_id => t,
             _ => return Err(ApiKeyError::TenantNotFound),
         };
         let ns = self
             .ports
             .namespaces
-            .get_namespace(tenant.id, &NamespaceRef::Id(ns))
+            .get_namespace(&scope, tenant.id, &NamespaceRef::Id(me.namespace_id))
             .await?
             .ok_or(ApiKeyError::NamespaceNotFound)?;
         Ok((tenant, ns))
@@ -472,10 +503,7 @@ impl Tenancy {
     /// The calling namespace key's tenant (`tenant:read`).
     pub async fn own_tenant(&self, ctx: &Context) -> Result<crate::tenant::Tenant, ApiKeyError> {
         let me = own(ctx, Scope::TenantRead)?;
-        Ok(self
-            .namespace_of(me.org_id, me.tenant_id, me.namespace_id)
-            .await?
-            .0)
+        Ok(self.namespace_of(ctx, me).await?.0)
     }
 
     /// The calling namespace key's namespace (`tenant:read`).
@@ -484,10 +512,7 @@ impl Tenancy {
         ctx: &Context,
     ) -> Result<crate::namespace::Namespace, ApiKeyError> {
         let me = own(ctx, Scope::TenantRead)?;
-        Ok(self
-            .namespace_of(me.org_id, me.tenant_id, me.namespace_id)
-            .await?
-            .1)
+        Ok(self.namespace_of(ctx, me).await?.1)
     }
 }
 

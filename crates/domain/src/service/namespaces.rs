@@ -58,7 +58,12 @@ impl Tenancy {
                 now,
                 namespace_subject(&ns, AuditAction::NamespaceCreated, Vec::new()),
             );
-            match self.ports.namespaces.create_namespace(&ns, &audit).await {
+            match self
+                .ports
+                .namespaces
+                .create_namespace(&ctx.principal.scope_in(ns.org_id), &ns, &audit)
+                .await
+            {
                 Ok(()) => return Ok(ns),
                 Err(StoreError::Taken(Unique::NamespaceKey)) => {
                     return Err(NamespaceError::KeyTaken(new.key));
@@ -83,7 +88,7 @@ impl Tenancy {
         let tenant = self.namespace_parent(ctx, org, tenant).await?;
         self.ports
             .namespaces
-            .get_namespace(tenant.id, ns)
+            .get_namespace(&ctx.principal.scope_in(tenant.org_id), tenant.id, ns)
             .await?
             .ok_or(NamespaceError::NotFound)
     }
@@ -109,7 +114,12 @@ impl Tenancy {
         let items = self
             .ports
             .namespaces
-            .list_namespaces(tenant.id, after, limit.get() + 1)
+            .list_namespaces(
+                &ctx.principal.scope_in(tenant.org_id),
+                tenant.id,
+                after,
+                limit.get() + 1,
+            )
             .await?;
         Ok(Page::from_fetched(items, limit, |n| {
             id_position(n.id.as_uuid())
@@ -130,7 +140,7 @@ impl Tenancy {
             let current = self
                 .ports
                 .namespaces
-                .get_namespace(tenant.id, ns)
+                .get_namespace(&ctx.principal.scope_in(tenant.org_id), tenant.id, ns)
                 .await?
                 .ok_or(NamespaceError::NotFound)?;
             let Some(name) = patch.name.clone() else {
@@ -158,7 +168,12 @@ impl Tenancy {
                 now,
                 namespace_subject(&next, AuditAction::NamespaceUpdated, changes),
             );
-            match self.ports.namespaces.update_namespace(&next, &audit).await {
+            match self
+                .ports
+                .namespaces
+                .update_namespace(&ctx.principal.scope_in(next.org_id), &next, &audit)
+                .await
+            {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),

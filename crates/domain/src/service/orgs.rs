@@ -6,7 +6,7 @@ use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::ids::{OrgId, OrgRef};
 use crate::org::{NewOrg, Org, OrgPatch};
 use crate::page::{Cursor, Limit, Page, PageError, Position};
-use crate::ports::{StoreError, Unique};
+use crate::ports::{DataScope, StoreError, Unique};
 
 const ORDER_BY_ID: &str = "id";
 
@@ -52,7 +52,12 @@ impl Tenancy {
                 changes: Vec::new(),
             },
         );
-        match self.ports.orgs.create_org(&org, &audit).await {
+        match self
+            .ports
+            .orgs
+            .create_org(&DataScope::Platform, &org, &audit)
+            .await
+        {
             Ok(()) => Ok(org),
             Err(StoreError::Taken(Unique::OrgKey)) => Err(OrgError::KeyTaken(org.key)),
             Err(e) => Err(e.into()),
@@ -75,7 +80,11 @@ impl Tenancy {
             return Err(ListError::Forbidden);
         }
         let after = decode_id_cursor(cursor)?.map(OrgId::from_uuid);
-        let items = self.ports.orgs.list_orgs(after, limit.get() + 1).await?;
+        let items = self
+            .ports
+            .orgs
+            .list_orgs(&DataScope::Platform, after, limit.get() + 1)
+            .await?;
         Ok(Page::from_fetched(items, limit, |o| {
             id_position(o.id.as_uuid())
         }))
@@ -119,7 +128,12 @@ impl Tenancy {
                     changes,
                 },
             );
-            match self.ports.orgs.update_org(&next, &audit).await {
+            match self
+                .ports
+                .orgs
+                .update_org(&ctx.principal.scope_in(next.id), &next, &audit)
+                .await
+            {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
@@ -138,7 +152,7 @@ impl Tenancy {
         Ok(self
             .ports
             .orgs
-            .get_org(org)
+            .get_org(&ctx.principal.base_scope(), org)
             .await?
             .filter(|o| ctx.principal.manages_org(o.id)))
     }
@@ -159,8 +173,9 @@ impl Tenancy {
             .find_org(ctx, org)
             .await?
             .ok_or(ListError::OrgNotFound)?;
+        let scope = ctx.principal.scope_in(org.id);
         let tenant_id = match tenant {
-            Some(t) => match self.ports.tenants.get_tenant(t).await? {
+            Some(t) => match self.ports.tenants.get_tenant(&scope, t).await? {
                 Some(t) if t.org_id == org.id => Some(t.id),
                 _ => return Err(ListError::TenantNotFound),
             },
@@ -169,7 +184,7 @@ impl Tenancy {
         let items = self
             .ports
             .audit
-            .audit_records(org.id, tenant_id, after, limit.get() + 1)
+            .audit_records(&scope, org.id, tenant_id, after, limit.get() + 1)
             .await?;
         Ok(Page::from_fetched(items, limit, |r| {
             id_position(r.id.as_uuid())

@@ -14,7 +14,7 @@ use crate::lifecycle::{LifecycleAction, TenantStatus};
 use crate::namespace::{Namespace, NewNamespace};
 use crate::org::Org;
 use crate::page::{Cursor, Limit, Page};
-use crate::ports::{Provisioning, StoreError, Unique};
+use crate::ports::{DataScope, Provisioning, StoreError, Unique};
 use crate::query::{TenantFilter, TenantQuery, TenantSort};
 use crate::scope::Role;
 use crate::tenant::{Lifecycle, ProvisionTenant, ResolvedSpec, Tenant, TenantPatch};
@@ -49,70 +49,81 @@ impl Tenancy {
             .ok_or(ProvisionError::OrgNotFound)?;
         let spec = self.resolve(request)?;
         let digest = spec.digest();
+        let scope = ctx.principal.scope_in(org.id);
+        let by_key = TenantRef::Key(spec.key.clone());
 
-        // Twice at most: the second round sees the tenant a concurrent request created.
-        for _ in 0..2 {
-            if let Some(existing) = self
-                .ports
-                .tenants
-                .get_tenant(&TenantRef::Key(spec.key.clone()))
-                .await?
-            {
-                if existing.org_id != org.id || existing.lifecycle.status == TenantStatus::Deleted {
-                    return Err(ProvisionError::KeyTaken(spec.key));
-                }
-                if existing.spec_digest != digest {
-                    return Err(ProvisionError::SpecConflict {
-                        key: spec.key,
-                        existing: existing.id,
-                    });
-                }
-                let namespaces = self
-                    .ports
-                    .namespaces
-                    .list_namespaces(existing.id, None, usize::from(Limit::MAX))
-                    .await?;
-                return Ok(Provisioned {
-                    tenant: existing,
-                    namespaces,
-                    created: false,
-                    api_key: None,
-                });
-            }
-            let region = self.settings.regions.get(&spec.region);
-            if !region.is_some_and(|r| r.available) {
-                return Err(ProvisionError::RegionUnavailable(spec.region));
-            }
-            let (provisioning, secret) = self.build_provisioning(ctx, &org, &spec, digest);
-            match self.ports.tenants.provision(&provisioning).await {
-                Ok(()) => {
-                    let Provisioning {
-                        tenant,
-                        namespaces,
-                        keys,
-                        ..
-                    } = provisioning;
-                    let api_key = keys.into_iter().next().map(|key| IssuedKey { key, secret });
-                    return Ok(Provisioned {
-                        tenant,
-                        namespaces,
-                        created: true,
-                        api_key,
-                    });
-                }
-                Err(StoreError::Taken(Unique::TenantKey)) => continue,
-                Err(StoreError::Taken(Unique::NamespaceKey)) => {
-                    // `resolve` refused duplicates, so a store saying so is broken.
-                    return Err(ProvisionError::Unavailable(
-                        "store reported a namespace key clash in a new tenant".into(),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if let Some(existing) = self.ports.tenants.get_tenant(&scope, &by_key).await? {
+            return self.replay(&scope, &org, existing, spec, digest).await;
         }
-        Err(ProvisionError::Unavailable(
-            "tenant key kept changing hands during provisioning".into(),
-        ))
+        let region = self.settings.regions.get(&spec.region);
+        if !region.is_some_and(|r| r.available) {
+            return Err(ProvisionError::RegionUnavailable(spec.region));
+        }
+        let (provisioning, secret) = self.build_provisioning(ctx, &org, &spec, digest);
+        match self.ports.tenants.provision(&scope, &provisioning).await {
+            Ok(()) => {
+                let Provisioning {
+                    tenant,
+                    namespaces,
+                    keys,
+                    ..
+                } = provisioning;
+                let api_key = keys.into_iter().next().map(|key| IssuedKey { key, secret });
+                Ok(Provisioned {
+                    tenant,
+                    namespaces,
+                    created: true,
+                    api_key,
+                })
+            }
+            // A concurrent request won the key: answer as its replay would be
+            // answered. If the winner is out of sight (another org's tenant, or a
+            // tombstone), the key is simply taken.
+            Err(StoreError::Taken(Unique::TenantKey)) => {
+                match self.ports.tenants.get_tenant(&scope, &by_key).await? {
+                    Some(existing) => self.replay(&scope, &org, existing, spec, digest).await,
+                    None => Err(ProvisionError::KeyTaken(spec.key)),
+                }
+            }
+            Err(StoreError::Taken(Unique::NamespaceKey)) => {
+                // `resolve` refused duplicates, so a store saying so is broken.
+                Err(ProvisionError::Unavailable(
+                    "store reported a namespace key clash in a new tenant".into(),
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The answer to a provisioning request whose key already exists.
+    async fn replay(
+        &self,
+        scope: &DataScope,
+        org: &Org,
+        existing: Tenant,
+        spec: ResolvedSpec,
+        digest: crate::tenant::SpecDigest,
+    ) -> Result<Provisioned, ProvisionError> {
+        if existing.org_id != org.id || existing.lifecycle.status == TenantStatus::Deleted {
+            return Err(ProvisionError::KeyTaken(spec.key));
+        }
+        if existing.spec_digest != digest {
+            return Err(ProvisionError::SpecConflict {
+                key: spec.key,
+                existing: existing.id,
+            });
+        }
+        let namespaces = self
+            .ports
+            .namespaces
+            .list_namespaces(scope, existing.id, None, usize::from(Limit::MAX))
+            .await?;
+        Ok(Provisioned {
+            tenant: existing,
+            namespaces,
+            created: false,
+            api_key: None,
+        })
     }
 
     /// Applies defaults and checks what needs configuration: region and namespaces.
@@ -197,6 +208,7 @@ impl Tenancy {
         // `resolve` guarantees at least one namespace; its first key is an admin key.
         let first = &namespaces[0];
         let place = Place {
+            scope: ctx.principal.scope_in(org.id),
             org_id: org.id,
             owner: KeyOwner::Namespace {
                 tenant_id: tenant.id,
@@ -237,15 +249,17 @@ impl Tenancy {
             .find_org(ctx, org)
             .await?
             .ok_or(TenantError::OrgNotFound)?;
-        self.load_tenant(&org, tenant).await
+        self.load_tenant(ctx, &org, tenant).await
     }
 
     pub(super) async fn load_tenant(
         &self,
+        ctx: &Context,
         org: &Org,
         tenant: &TenantRef,
     ) -> Result<Tenant, TenantError> {
-        match self.ports.tenants.get_tenant(tenant).await? {
+        let scope = ctx.principal.scope_in(org.id);
+        match self.ports.tenants.get_tenant(&scope, tenant).await? {
             Some(t) if t.org_id == org.id => Ok(t),
             _ => Err(TenantError::NotFound),
         }
@@ -263,17 +277,20 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<Tenant>, ListError> {
-        if let Some(org) = org {
+        let scope = if let Some(org) = org {
             let org = self
                 .find_org(ctx, org)
                 .await?
                 .ok_or(ListError::OrgNotFound)?;
             filter.org = Some(org.id);
-        } else if !ctx.principal.is_platform_admin() {
+            ctx.principal.scope_in(org.id)
+        } else if ctx.principal.is_platform_admin() {
+            DataScope::Platform
+        } else {
             return Err(ListError::Forbidden);
-        }
+        };
         let query = TenantQuery::new(filter, sort, cursor, limit)?;
-        let items = self.ports.tenants.list_tenants(&query).await?;
+        let items = self.ports.tenants.list_tenants(&scope, &query).await?;
         Ok(Page::from_fetched(items, limit, |t| sort.position_of(t)))
     }
 
@@ -459,7 +476,7 @@ impl Tenancy {
             .await?
             .ok_or(TenantError::OrgNotFound)?;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.load_tenant(&org, tenant).await?;
+            let current = self.load_tenant(ctx, &org, tenant).await?;
             let now = self.now();
             let (mut next, action, changes, reason) = change(&current, now)?;
             if changes.is_empty() && reason.is_none() && next.lifecycle == current.lifecycle {
@@ -470,7 +487,13 @@ impl Tenancy {
             let mut audit: AuditRecord =
                 self.audit(ctx, now, tenant_subject(&next, action, changes));
             audit.reason = reason;
-            match self.ports.tenants.update_tenant(&next, &audit).await {
+            let scope = ctx.principal.scope_in(org.id);
+            match self
+                .ports
+                .tenants
+                .update_tenant(&scope, &next, &audit)
+                .await
+            {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),

@@ -1,6 +1,7 @@
 //! Stores that fail: mocks (the `mock` feature) wrap a real in-memory store and
 //! fail where a test says, so the use cases' reaction is visible behind them.
 
+use domain::ports::DataScope;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -39,11 +40,11 @@ fn reading_through(store: &Arc<MemoryStore>) -> MockTenantStore {
     let s = store.clone();
     tenants
         .expect_get_tenant()
-        .returning(move |t| ready(s.get_tenant(t)));
+        .returning(move |scope, t| ready(s.get_tenant(scope, t)));
     let s = store.clone();
     tenants
         .expect_list_tenants()
-        .returning(move |q| ready(s.list_tenants(q)));
+        .returning(move |scope, q| ready(s.list_tenants(scope, q)));
     tenants
 }
 
@@ -56,15 +57,18 @@ async fn a_store_failing_mid_provision_leaves_nothing_and_the_retry_creates_one_
     let mut tenants = reading_through(&store);
     let attempts = Arc::new(std::sync::Mutex::new(Vec::<Provisioning>::new()));
     let (s, seen) = (store.clone(), attempts.clone());
-    tenants.expect_provision().times(2).returning(move |p| {
-        let mut seen = seen.lock().unwrap();
-        seen.push(p.clone());
-        if seen.len() == 1 {
-            Err(StoreError::Unavailable("connection reset".into()))
-        } else {
-            ready(s.provision(p))
-        }
-    });
+    tenants
+        .expect_provision()
+        .times(2)
+        .returning(move |scope, p| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(p.clone());
+            if seen.len() == 1 {
+                Err(StoreError::Unavailable("connection reset".into()))
+            } else {
+                ready(s.provision(scope, p))
+            }
+        });
     let tenancy = app.tenancy_with(Arc::new(tenants));
     let org_ref = OrgRef::Id(org.id);
 
@@ -76,18 +80,18 @@ async fn a_store_failing_mid_provision_leaves_nothing_and_the_retry_creates_one_
     );
     let first = attempts.lock().unwrap()[0].clone();
     assert_eq!(
-        ready(store.get_tenant(&TenantRef::Key(tenant_key("acme")))),
+        ready(store.get_tenant(&DataScope::Platform, &TenantRef::Key(tenant_key("acme")))),
         Ok(None)
     );
     assert_eq!(
-        ready(store.get_tenant(&TenantRef::Id(first.tenant.id))),
+        ready(store.get_tenant(&DataScope::Platform, &TenantRef::Id(first.tenant.id))),
         Ok(None)
     );
     assert_eq!(
-        ready(store.list_namespaces(first.tenant.id, None, 100)),
+        ready(store.list_namespaces(&DataScope::Platform, first.tenant.id, None, 100)),
         Ok(vec![])
     );
-    let trail = ready(store.audit_records(org.id, None, None, 100)).unwrap();
+    let trail = ready(store.audit_records(&DataScope::Platform, org.id, None, None, 100)).unwrap();
     assert_eq!(trail.len(), 1, "only the org's creation: {trail:?}");
 
     let retried = tenancy
@@ -106,14 +110,14 @@ async fn a_store_failing_mid_provision_leaves_nothing_and_the_retry_creates_one_
         domain::Limit::DEFAULT,
     )
     .unwrap();
-    let listed = ready(store.list_tenants(&everything)).unwrap();
+    let listed = ready(store.list_tenants(&DataScope::Platform, &everything)).unwrap();
     assert_eq!(listed, vec![retried.tenant.clone()], "exactly one tenant");
     assert_eq!(
-        ready(store.list_namespaces(retried.tenant.id, None, 100)),
+        ready(store.list_namespaces(&DataScope::Platform, retried.tenant.id, None, 100)),
         Ok(retried.namespaces)
     );
     assert_eq!(
-        ready(store.audit_records(org.id, None, None, 100))
+        ready(store.audit_records(&DataScope::Platform, org.id, None, None, 100))
             .unwrap()
             .len(),
         2
@@ -131,7 +135,7 @@ async fn a_store_failing_during_a_transition_changes_nothing() {
     tenants
         .expect_update_tenant()
         .times(1)
-        .returning(|_, _| Err(StoreError::Unavailable("disk full".into())));
+        .returning(|_, _, _| Err(StoreError::Unavailable("disk full".into())));
     let tenancy = app.tenancy_with(Arc::new(tenants));
 
     let result = tenancy
@@ -161,7 +165,7 @@ async fn a_write_that_keeps_losing_races_gives_up_as_unavailable() {
     let mut tenants = reading_through(&store);
     let tries = Arc::new(AtomicUsize::new(0));
     let counted = tries.clone();
-    tenants.expect_update_tenant().returning(move |_, _| {
+    tenants.expect_update_tenant().returning(move |_, _, _| {
         counted.fetch_add(1, Ordering::Relaxed);
         Err(StoreError::Stale)
     });
@@ -200,18 +204,18 @@ async fn a_provision_that_loses_the_race_to_an_identical_one_returns_the_winner(
     let mut tenants = MockTenantStore::new();
     let reads = AtomicUsize::new(0);
     let s = store.clone();
-    tenants.expect_get_tenant().returning(move |t| {
+    tenants.expect_get_tenant().returning(move |scope, t| {
         if reads.fetch_add(1, Ordering::Relaxed) == 0 {
             Ok(None)
         } else {
-            ready(s.get_tenant(t))
+            ready(s.get_tenant(scope, t))
         }
     });
     let s = store.clone();
     tenants
         .expect_provision()
         .times(1)
-        .returning(move |p| ready(s.provision(p)));
+        .returning(move |scope, p| ready(s.provision(scope, p)));
     let tenancy = app.tenancy_with(Arc::new(tenants));
     let trail_before = app.trail(&org, None).await;
 
@@ -285,7 +289,10 @@ async fn provisioning_takes_its_ids_and_time_from_the_ports() {
     assert_eq!(done.tenant.created_at, at);
     assert_eq!(done.tenant.lifecycle.changed_at, at);
     assert_eq!(done.namespaces[0].created_at, at);
-    let trail = store.audit_records(org.id, None, None, 10).await.unwrap();
+    let trail = store
+        .audit_records(&DataScope::Platform, org.id, None, None, 10)
+        .await
+        .unwrap();
     assert!(
         trail
             .iter()
@@ -321,7 +328,7 @@ async fn a_namespace_created_while_its_tenant_is_being_deleted_is_not_left_behin
     let mut tenants = MockTenantStore::new();
     tenants
         .expect_get_tenant()
-        .returning(move |_| Ok(Some(as_read.clone())));
+        .returning(move |_, _| Ok(Some(as_read.clone())));
     let tenancy = app.tenancy_with(Arc::new(tenants));
 
     let late = tenancy

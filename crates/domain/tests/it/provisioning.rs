@@ -1,6 +1,7 @@
 //! SPEC §2: provisioning is atomic and idempotent on the tenant key; regions
 //! come from configuration.
 
+use domain::ports::DataScope;
 use std::sync::Arc;
 
 use adapters_memory::MemoryStore;
@@ -378,24 +379,37 @@ struct SlowReads(Arc<MemoryStore>);
 
 #[async_trait::async_trait]
 impl TenantStore for SlowReads {
-    async fn provision(&self, p: &Provisioning) -> Result<(), StoreError> {
-        self.0.provision(p).await
+    async fn provision(&self, scope: &DataScope, p: &Provisioning) -> Result<(), StoreError> {
+        self.0.provision(scope, p).await
     }
 
-    async fn get_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, StoreError> {
-        let read = self.0.get_tenant(tenant).await;
+    async fn get_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &TenantRef,
+    ) -> Result<Option<Tenant>, StoreError> {
+        let read = self.0.get_tenant(scope, tenant).await;
         for _ in 0..20 {
             tokio::task::yield_now().await;
         }
         read
     }
 
-    async fn list_tenants(&self, query: &TenantQuery) -> Result<Vec<Tenant>, StoreError> {
-        self.0.list_tenants(query).await
+    async fn list_tenants(
+        &self,
+        scope: &DataScope,
+        query: &TenantQuery,
+    ) -> Result<Vec<Tenant>, StoreError> {
+        self.0.list_tenants(scope, query).await
     }
 
-    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.0.update_tenant(tenant, audit).await
+    async fn update_tenant(
+        &self,
+        scope: &DataScope,
+        tenant: &Tenant,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        self.0.update_tenant(scope, tenant, audit).await
     }
 
     async fn retention_expired(

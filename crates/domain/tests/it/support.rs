@@ -1,6 +1,7 @@
 //! The harness: a [`Tenancy`] on a fresh [`MemoryStore`], with the clock and the
 //! store in reach so tests can move time and look behind the use cases.
 
+use domain::ports::DataScope;
 use std::sync::Arc;
 
 use adapters_memory::{ManualClock, MemoryStore, SeededSecrets, SequentialIds};
@@ -125,7 +126,7 @@ impl App {
     /// The tenant as stored, read behind the use cases.
     pub async fn stored(&self, tenant: TenantId) -> Option<Tenant> {
         self.store
-            .get_tenant(&TenantRef::Id(tenant))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(tenant))
             .await
             .expect("reading the store")
     }
@@ -139,7 +140,7 @@ impl App {
     /// The tenant's namespaces as stored.
     pub async fn stored_namespaces(&self, tenant: TenantId) -> Vec<Namespace> {
         self.store
-            .list_namespaces(tenant, None, 1000)
+            .list_namespaces(&DataScope::Platform, tenant, None, 1000)
             .await
             .expect("reading the store")
     }
@@ -147,7 +148,7 @@ impl App {
     /// The org's audit trail as stored, optionally one tenant's only.
     pub async fn trail(&self, org: &Org, tenant: Option<TenantId>) -> Vec<AuditRecord> {
         self.store
-            .audit_records(org.id, tenant, None, 1000)
+            .audit_records(&DataScope::Platform, org.id, tenant, None, 1000)
             .await
             .expect("reading the store")
     }

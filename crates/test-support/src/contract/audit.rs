@@ -1,6 +1,7 @@
 //! `AuditLog`, and the rule every mutating port method shares: a successful
 //! write appends exactly its own audit record, a failed one appends none.
 
+use domain::ports::DataScope;
 use domain::ports::StoreError;
 use domain::{AuditAction, Namespace, Org, TenantId};
 
@@ -26,13 +27,27 @@ pub async fn audit_records_are_listed_in_the_order_written_not_in_id_order(store
         version: 3,
         ..v2.clone()
     };
-    store.orgs.update_org(&v2, &minted_second).await.unwrap();
-    store.orgs.update_org(&v3, &minted_first).await.unwrap();
+    store
+        .orgs
+        .update_org(&DataScope::Platform, &v2, &minted_second)
+        .await
+        .unwrap();
+    store
+        .orgs
+        .update_org(&DataScope::Platform, &v3, &minted_first)
+        .await
+        .unwrap();
 
     let all = trail(&store, &org).await;
     let after_second = store
         .audit
-        .audit_records(org.id, None, Some(minted_second.id.as_uuid()), ALL)
+        .audit_records(
+            &DataScope::Platform,
+            org.id,
+            None,
+            Some(minted_second.id.as_uuid()),
+            ALL,
+        )
         .await
         .unwrap();
 
@@ -59,7 +74,7 @@ pub async fn audit_records_are_filtered_by_org_and_by_tenant(store: StorePorts) 
     let ns_created = f.namespace_audit(&ns, AuditAction::NamespaceCreated);
     store
         .namespaces
-        .create_namespace(&ns, &ns_created)
+        .create_namespace(&DataScope::Platform, &ns, &ns_created)
         .await
         .unwrap();
 
@@ -71,7 +86,7 @@ pub async fn audit_records_are_filtered_by_org_and_by_tenant(store: StorePorts) 
         async move {
             store
                 .audit
-                .audit_records(org, tenant, None, ALL)
+                .audit_records(&DataScope::Platform, org, tenant, None, ALL)
                 .await
                 .unwrap()
         }
@@ -116,6 +131,7 @@ pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: StorePorts
         store
             .tenants
             .update_tenant(
+                &DataScope::Platform,
                 &acme_now,
                 &f.tenant_audit(&acme_now, AuditAction::TenantUpdated),
             )
@@ -144,7 +160,7 @@ pub async fn audit_records_resume_after_a_record_up_to_a_limit(store: StorePorts
     for (what, tenant, after, limit, expected) in cases {
         let got = store
             .audit
-            .audit_records(org.id, tenant, after, limit)
+            .audit_records(&DataScope::Platform, org.id, tenant, after, limit)
             .await
             .unwrap();
         assert_eq!(got, expected, "{what}");
@@ -163,7 +179,11 @@ pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: 
 
     let org = f.org("signstack");
     let record = f.org_audit(&org, AuditAction::OrgCreated);
-    store.orgs.create_org(&org, &record).await.unwrap();
+    store
+        .orgs
+        .create_org(&DataScope::Platform, &org, &record)
+        .await
+        .unwrap();
     appended!("create_org", &org, record);
 
     let renamed_org = Org {
@@ -172,23 +192,35 @@ pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: 
         ..org.clone()
     };
     let record = f.org_audit(&renamed_org, AuditAction::OrgUpdated);
-    store.orgs.update_org(&renamed_org, &record).await.unwrap();
+    store
+        .orgs
+        .update_org(&DataScope::Platform, &renamed_org, &record)
+        .await
+        .unwrap();
     appended!("update_org", &org, record);
 
     let p = f.provisioning(&org, "acme", &["acme-live", "acme-test"]);
-    store.tenants.provision(&p).await.unwrap();
+    store
+        .tenants
+        .provision(&DataScope::Platform, &p)
+        .await
+        .unwrap();
     appended!("provision", &org, p.audit);
 
     let tenant = renamed(&p.tenant, "Acme Holdings");
     let record = f.tenant_audit(&tenant, AuditAction::TenantUpdated);
-    store.tenants.update_tenant(&tenant, &record).await.unwrap();
+    store
+        .tenants
+        .update_tenant(&DataScope::Platform, &tenant, &record)
+        .await
+        .unwrap();
     appended!("update_tenant", &org, record);
 
     let ns = f.namespace(&tenant, "acme-extra");
     let record = f.namespace_audit(&ns, AuditAction::NamespaceCreated);
     store
         .namespaces
-        .create_namespace(&ns, &record)
+        .create_namespace(&DataScope::Platform, &ns, &record)
         .await
         .unwrap();
     appended!("create_namespace", &org, record);
@@ -202,29 +234,45 @@ pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: 
     let record = f.namespace_audit(&ns, AuditAction::NamespaceUpdated);
     store
         .namespaces
-        .update_namespace(&ns, &record)
+        .update_namespace(&DataScope::Platform, &ns, &record)
         .await
         .unwrap();
     appended!("update_namespace", &org, record);
 
     let key = f.namespace_api_key(&ns, "CI");
     let record = f.key_audit(&key, AuditAction::ApiKeyCreated);
-    store.keys.create_key(&key, &record).await.unwrap();
+    store
+        .keys
+        .create_key(&DataScope::Platform, &key, &record)
+        .await
+        .unwrap();
     appended!("create_key", &org, record);
 
     let key = revoked(&key, at(4));
     let record = f.key_audit(&key, AuditAction::ApiKeyRevoked);
-    store.keys.update_key(&key, &record).await.unwrap();
+    store
+        .keys
+        .update_key(&DataScope::Platform, &key, &record)
+        .await
+        .unwrap();
     appended!("update_key", &org, record);
 
     let org_key = f.org_api_key(&org, "Terraform");
     let record = f.key_audit(&org_key, AuditAction::ApiKeyCreated);
-    store.keys.create_key(&org_key, &record).await.unwrap();
+    store
+        .keys
+        .create_key(&DataScope::Platform, &org_key, &record)
+        .await
+        .unwrap();
     appended!("create_key for an org key", &org, record);
 
     let (old, new) = f.rotation(&org_key, at(5));
     let record = f.key_audit(&old, AuditAction::ApiKeyRotated);
-    store.keys.rotate_key(&old, &new, &record).await.unwrap();
+    store
+        .keys
+        .rotate_key(&DataScope::Platform, &old, &new, &record)
+        .await
+        .unwrap();
     appended!("rotate_key", &org, record);
 
     store
@@ -240,7 +288,11 @@ pub async fn every_successful_write_appends_exactly_its_own_audit_record(store: 
 
     let dead = tombstone(&tenant);
     let record = f.tenant_audit(&dead, AuditAction::TenantDeleted);
-    store.tenants.update_tenant(&dead, &record).await.unwrap();
+    store
+        .tenants
+        .update_tenant(&DataScope::Platform, &dead, &record)
+        .await
+        .unwrap();
     appended!("update_tenant to a tombstone", &org, record);
 }
 
@@ -252,7 +304,11 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
     let key = f.namespace_api_key(ns, "CI");
     store
         .keys
-        .create_key(&key, &f.key_audit(&key, AuditAction::ApiKeyCreated))
+        .create_key(
+            &DataScope::Platform,
+            &key,
+            &f.key_audit(&key, AuditAction::ApiKeyCreated),
+        )
         .await
         .unwrap();
     let before = trail(&store, &org).await;
@@ -266,6 +322,7 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
             store
                 .keys
                 .create_key(
+                    &DataScope::Platform,
                     &missing_ns,
                     &f.key_audit(&missing_ns, AuditAction::ApiKeyCreated),
                 )
@@ -275,7 +332,11 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
             "update_key from a stale version",
             store
                 .keys
-                .update_key(&key, &f.key_audit(&key, AuditAction::ApiKeyRevoked))
+                .update_key(
+                    &DataScope::Platform,
+                    &key,
+                    &f.key_audit(&key, AuditAction::ApiKeyRevoked),
+                )
                 .await,
         ),
         (
@@ -283,6 +344,7 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
             store
                 .keys
                 .rotate_key(
+                    &DataScope::Platform,
                     &stale_old,
                     &stale_new,
                     &f.key_audit(&stale_old, AuditAction::ApiKeyRotated),
@@ -293,28 +355,42 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
             "create_org with a used key",
             store
                 .orgs
-                .create_org(&twin, &f.org_audit(&twin, AuditAction::OrgCreated))
+                .create_org(
+                    &DataScope::Platform,
+                    &twin,
+                    &f.org_audit(&twin, AuditAction::OrgCreated),
+                )
                 .await,
         ),
         (
             "update_org from a stale version",
             store
                 .orgs
-                .update_org(&org, &f.org_audit(&org, AuditAction::OrgUpdated))
+                .update_org(
+                    &DataScope::Platform,
+                    &org,
+                    &f.org_audit(&org, AuditAction::OrgUpdated),
+                )
                 .await,
         ),
         (
             "provision with a used tenant key",
             store
                 .tenants
-                .provision(&f.provisioning(&org, "acme", &["acme-other"]))
+                .provision(
+                    &DataScope::Platform,
+                    &f.provisioning(&org, "acme", &["acme-other"]),
+                )
                 .await,
         ),
         (
             "provision with a namespace key twice",
             store
                 .tenants
-                .provision(&f.provisioning(&org, "beta", &["beta-live", "beta-live"]))
+                .provision(
+                    &DataScope::Platform,
+                    &f.provisioning(&org, "beta", &["beta-live", "beta-live"]),
+                )
                 .await,
         ),
         (
@@ -322,6 +398,7 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
             store
                 .tenants
                 .update_tenant(
+                    &DataScope::Platform,
                     &acme.tenant,
                     &f.tenant_audit(&acme.tenant, AuditAction::TenantUpdated),
                 )
@@ -332,6 +409,7 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
             store
                 .namespaces
                 .create_namespace(
+                    &DataScope::Platform,
                     &f.namespace(&acme.tenant, "acme-live"),
                     &f.namespace_audit(ns, AuditAction::NamespaceCreated),
                 )
@@ -341,7 +419,11 @@ pub async fn failed_writes_append_no_audit_record(store: StorePorts) {
             "update_namespace from a stale version",
             store
                 .namespaces
-                .update_namespace(ns, &f.namespace_audit(ns, AuditAction::NamespaceUpdated))
+                .update_namespace(
+                    &DataScope::Platform,
+                    ns,
+                    &f.namespace_audit(ns, AuditAction::NamespaceUpdated),
+                )
                 .await,
         ),
     ];
@@ -365,16 +447,26 @@ pub async fn audit_records_outlive_the_tenant_they_are_about(store: StorePorts) 
     };
     store
         .namespaces
-        .update_namespace(&ns, &ns_record)
+        .update_namespace(&DataScope::Platform, &ns, &ns_record)
         .await
         .unwrap();
     let dead = tombstone(&acme.tenant);
     let deleted = f.tenant_audit(&dead, AuditAction::TenantDeleted);
-    store.tenants.update_tenant(&dead, &deleted).await.unwrap();
+    store
+        .tenants
+        .update_tenant(&DataScope::Platform, &dead, &deleted)
+        .await
+        .unwrap();
 
     let records = store
         .audit
-        .audit_records(org.id, Some(acme.tenant.id), None, ALL)
+        .audit_records(
+            &DataScope::Platform,
+            org.id,
+            Some(acme.tenant.id),
+            None,
+            ALL,
+        )
         .await
         .unwrap();
 

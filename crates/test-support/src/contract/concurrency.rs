@@ -1,6 +1,7 @@
 //! Races: writes that collide on a unique key or a version, started together.
 //! Exactly one wins; every loser gets the documented error and writes nothing.
 
+use domain::ports::DataScope;
 use std::sync::Arc;
 
 use domain::ports::{StoreError, Unique};
@@ -51,7 +52,7 @@ pub async fn concurrent_provisions_of_one_tenant_key_let_exactly_one_win(store: 
         .collect();
 
     let results = race(&store, attempts, |store, p| async move {
-        store.tenants.provision(&p).await
+        store.tenants.provision(&DataScope::Platform, &p).await
     })
     .await;
 
@@ -64,7 +65,7 @@ pub async fn concurrent_provisions_of_one_tenant_key_let_exactly_one_win(store: 
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Key(tenant_key("acme")))
+            .get_tenant(&DataScope::Platform, &TenantRef::Key(tenant_key("acme")))
             .await
             .unwrap(),
         Some(winner.tenant.clone())
@@ -77,7 +78,7 @@ pub async fn concurrent_provisions_of_one_tenant_key_let_exactly_one_win(store: 
         assert_eq!(
             store
                 .tenants
-                .get_tenant(&TenantRef::Id(loser.tenant.id))
+                .get_tenant(&DataScope::Platform, &TenantRef::Id(loser.tenant.id))
                 .await
                 .unwrap(),
             None
@@ -102,7 +103,10 @@ pub async fn concurrent_updates_from_one_version_let_exactly_one_win(store: Stor
         .collect();
 
     let results = race(&store, writes, |store, (next, audit)| async move {
-        store.tenants.update_tenant(&next, &audit).await
+        store
+            .tenants
+            .update_tenant(&DataScope::Platform, &next, &audit)
+            .await
     })
     .await;
 
@@ -115,7 +119,7 @@ pub async fn concurrent_updates_from_one_version_let_exactly_one_win(store: Stor
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(acme.tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(acme.tenant.id))
             .await
             .unwrap(),
         Some(winner.clone())
@@ -138,7 +142,10 @@ pub async fn concurrent_creations_of_one_namespace_key_let_exactly_one_win(store
         .collect();
 
     let results = race(&store, creations, |store, (ns, audit)| async move {
-        store.namespaces.create_namespace(&ns, &audit).await
+        store
+            .namespaces
+            .create_namespace(&DataScope::Platform, &ns, &audit)
+            .await
     })
     .await;
 
@@ -168,7 +175,10 @@ pub async fn concurrent_revocations_of_one_key_version_let_exactly_one_win(store
         .collect();
 
     let results = race(&store, writes, |store, (next, audit)| async move {
-        store.keys.update_key(&next, &audit).await
+        store
+            .keys
+            .update_key(&DataScope::Platform, &next, &audit)
+            .await
     })
     .await;
 
@@ -179,7 +189,12 @@ pub async fn concurrent_revocations_of_one_key_version_let_exactly_one_win(store
     }
     let (winner, winner_audit) = &won[0].0;
     assert_eq!(
-        store.keys.get_key(org.id, key.id).await.unwrap().as_ref(),
+        store
+            .keys
+            .get_key(&DataScope::Platform, org.id, key.id)
+            .await
+            .unwrap()
+            .as_ref(),
         Some(winner)
     );
     assert_eq!(
@@ -209,7 +224,10 @@ pub async fn concurrent_rotations_of_one_key_version_let_exactly_one_new_key_in(
         .collect();
 
     let results = race(&store, rotations, |store, (old, new, audit)| async move {
-        store.keys.rotate_key(&old, &new, &audit).await
+        store
+            .keys
+            .rotate_key(&DataScope::Platform, &old, &new, &audit)
+            .await
     })
     .await;
 
@@ -222,7 +240,7 @@ pub async fn concurrent_rotations_of_one_key_version_let_exactly_one_new_key_in(
     let (old, new, audit) = &won[0].0;
     let listed = store
         .keys
-        .list_keys(org.id, key.owner, None, ALL)
+        .list_keys(&DataScope::Platform, org.id, key.owner, None, ALL)
         .await
         .unwrap();
     assert_eq!(listed, vec![old.clone(), new.clone()]);

@@ -1,6 +1,7 @@
 //! `TenantStore::list_tenants`: the inventory's filters, orders and keyset paging,
 //! as `domain::TenantQuery` defines them.
 
+use domain::ports::DataScope;
 use std::collections::BTreeMap;
 
 use domain::{AuditAction, Org, Tenant, TenantFilter, TenantSort, TenantStatus};
@@ -114,7 +115,11 @@ async fn seed_inventory(store: &StorePorts, f: &Fixtures) -> Inventory {
         p.tenant.region = region(region_code);
         p.tenant.plan = plan(plan_code);
         p.tenant.metadata = metadata(pairs);
-        store.tenants.provision(&p).await.expect("provisioning");
+        store
+            .tenants
+            .provision(&DataScope::Platform, &p)
+            .await
+            .expect("provisioning");
         let next = match status {
             TenantStatus::Active => None,
             TenantStatus::Suspended => Some(moved(&p.tenant, status, epoch())),
@@ -125,7 +130,11 @@ async fn seed_inventory(store: &StorePorts, f: &Fixtures) -> Inventory {
             Some(next) => {
                 store
                     .tenants
-                    .update_tenant(&next, &f.tenant_audit(&next, AuditAction::TenantUpdated))
+                    .update_tenant(
+                        &DataScope::Platform,
+                        &next,
+                        &f.tenant_audit(&next, AuditAction::TenantUpdated),
+                    )
                     .await
                     .expect("moving a fresh tenant");
                 next
@@ -392,7 +401,7 @@ pub async fn inventory_resumes_after_a_position_without_skips_or_repeats(store: 
         for sort in TenantSort::ALL {
             let whole = store
                 .tenants
-                .list_tenants(&query(filter.clone(), sort, 200))
+                .list_tenants(&DataScope::Platform, &query(filter.clone(), sort, 200))
                 .await
                 .unwrap();
             assert_eq!(whole.len(), total, "{what}, {}", sort.as_str());
@@ -400,7 +409,11 @@ pub async fn inventory_resumes_after_a_position_without_skips_or_repeats(store: 
             let mut walked: Vec<Tenant> = Vec::new();
             let mut page_query = query(filter.clone(), sort, 2);
             loop {
-                let fetched = store.tenants.list_tenants(&page_query).await.unwrap();
+                let fetched = store
+                    .tenants
+                    .list_tenants(&DataScope::Platform, &page_query)
+                    .await
+                    .unwrap();
                 assert!(fetched.len() <= 3, "at most limit + 1 rows");
                 let more = fetched.len() > 2;
                 walked.extend(fetched.into_iter().take(2));
@@ -426,7 +439,11 @@ pub async fn inventory_returns_at_most_the_fetch_limit(store: StorePorts) {
     for sort in TenantSort::ALL {
         for limit in 1..=7 {
             let q = query(TenantFilter::default(), sort, limit);
-            let got = store.tenants.list_tenants(&q).await.unwrap();
+            let got = store
+                .tenants
+                .list_tenants(&DataScope::Platform, &q)
+                .await
+                .unwrap();
             assert_eq!(
                 got.len(),
                 q.fetch_limit().min(6),

@@ -2,6 +2,7 @@
 //! list, revoke, rotate, usage; and what `TenantStore::update_tenant` does to a
 //! tenant's keys (deactivation revokes them for good, a tombstone purges them).
 
+use domain::ports::DataScope;
 use domain::ports::{StoreError, Unique};
 use domain::{
     ApiKey, ApiKeyId, AuditAction, KeyHash, KeyLookup, KeyMode, KeyOwner, KeyPrefix,
@@ -31,14 +32,18 @@ fn lookup_of(key: &ApiKey, tenant: &Tenant, ns: &Namespace) -> KeyLookup {
 
 /// The stored key, by id.
 async fn stored(store: &StorePorts, org: OrgId, id: ApiKeyId) -> Option<ApiKey> {
-    store.keys.get_key(org, id).await.expect("reading a key")
+    store
+        .keys
+        .get_key(&DataScope::Platform, org, id)
+        .await
+        .expect("reading a key")
 }
 
 /// Writes `next` over the stored tenant, with an audit record.
 async fn update_tenant(store: &StorePorts, f: &Fixtures, next: &Tenant, action: AuditAction) {
     store
         .tenants
-        .update_tenant(next, &f.tenant_audit(next, action))
+        .update_tenant(&DataScope::Platform, next, &f.tenant_audit(next, action))
         .await
         .expect("updating a tenant from its current version");
 }
@@ -64,7 +69,11 @@ pub async fn created_namespace_key_is_found_by_hash_with_its_tenant_and_namespac
     let key = f.namespace_api_key(ns, "CI deploys");
     let audit = f.key_audit(&key, AuditAction::ApiKeyCreated);
 
-    store.keys.create_key(&key, &audit).await.unwrap();
+    store
+        .keys
+        .create_key(&DataScope::Platform, &key, &audit)
+        .await
+        .unwrap();
 
     assert_eq!(
         found(&store, &key.hash).await,
@@ -82,7 +91,11 @@ pub async fn created_org_key_is_found_by_hash_without_a_tenant_or_namespace(stor
     let key = f.org_api_key(&org, "Terraform");
     let audit = f.key_audit(&key, AuditAction::ApiKeyCreated);
 
-    store.keys.create_key(&key, &audit).await.unwrap();
+    store
+        .keys
+        .create_key(&DataScope::Platform, &key, &audit)
+        .await
+        .unwrap();
 
     let expected = KeyLookup {
         key: key.clone(),
@@ -256,7 +269,7 @@ pub async fn keys_are_listed_by_owner_in_id_order_after_a_cursor_up_to_a_limit(s
     for (what, (org, owner), after, limit, expected) in cases {
         let got = store
             .keys
-            .list_keys(org, owner, after, limit)
+            .list_keys(&DataScope::Platform, org, owner, after, limit)
             .await
             .unwrap();
         let names = |keys: &[ApiKey]| keys.iter().map(|k| k.name.to_string()).collect::<Vec<_>>();
@@ -280,7 +293,11 @@ pub async fn revoking_a_key_from_its_current_version_replaces_it_with_one_audit_
     let next = revoked(&key, at(10));
     let audit = f.key_audit(&next, AuditAction::ApiKeyRevoked);
 
-    store.keys.update_key(&next, &audit).await.unwrap();
+    store
+        .keys
+        .update_key(&DataScope::Platform, &next, &audit)
+        .await
+        .unwrap();
 
     assert_eq!(stored(&store, org.id, key.id).await, Some(next.clone()));
     assert_eq!(
@@ -312,7 +329,11 @@ pub async fn updating_a_key_from_a_stale_version_is_refused_and_writes_nothing(s
     let winner = revoked(&key, at(10));
     store
         .keys
-        .update_key(&winner, &f.key_audit(&winner, AuditAction::ApiKeyRevoked))
+        .update_key(
+            &DataScope::Platform,
+            &winner,
+            &f.key_audit(&winner, AuditAction::ApiKeyRevoked),
+        )
         .await
         .unwrap();
     let before = trail(&store, &org).await;
@@ -330,7 +351,11 @@ pub async fn updating_a_key_from_a_stale_version_is_refused_and_writes_nothing(s
     for (what, write) in stale {
         let result = store
             .keys
-            .update_key(&write, &f.key_audit(&write, AuditAction::ApiKeyRevoked))
+            .update_key(
+                &DataScope::Platform,
+                &write,
+                &f.key_audit(&write, AuditAction::ApiKeyRevoked),
+            )
             .await;
         assert_eq!(result, Err(StoreError::Stale), "{what}");
     }
@@ -357,7 +382,11 @@ pub async fn rotating_a_key_replaces_the_old_and_inserts_the_new_with_one_audit_
     // At once: the old key is revoked.
     let (old, new) = f.rotation(&key, at(10));
     let audit = f.key_audit(&old, AuditAction::ApiKeyRotated);
-    store.keys.rotate_key(&old, &new, &audit).await.unwrap();
+    store
+        .keys
+        .rotate_key(&DataScope::Platform, &old, &new, &audit)
+        .await
+        .unwrap();
     expected_trail.push(audit);
 
     assert_eq!(stored(&store, org.id, key.id).await, Some(old.clone()));
@@ -377,7 +406,7 @@ pub async fn rotating_a_key_replaces_the_old_and_inserts_the_new_with_one_audit_
     assert_eq!(verdict(&store, &new.hash, at(10)).await, VerifyCode::Valid);
     let listed = store
         .keys
-        .list_keys(org.id, key.owner, None, ALL)
+        .list_keys(&DataScope::Platform, org.id, key.owner, None, ALL)
         .await
         .unwrap();
     assert_eq!(listed, vec![old, new], "both, in id order");
@@ -397,7 +426,7 @@ pub async fn rotating_a_key_replaces_the_old_and_inserts_the_new_with_one_audit_
     let audit = f.key_audit(&old_org_key, AuditAction::ApiKeyRotated);
     store
         .keys
-        .rotate_key(&old_org_key, &new_org_key, &audit)
+        .rotate_key(&DataScope::Platform, &old_org_key, &new_org_key, &audit)
         .await
         .unwrap();
     expected_trail.push(audit);
@@ -435,7 +464,11 @@ pub async fn rotating_from_a_stale_version_writes_nothing(store: StorePorts) {
     let winner = revoked(&key, at(5));
     store
         .keys
-        .update_key(&winner, &f.key_audit(&winner, AuditAction::ApiKeyRevoked))
+        .update_key(
+            &DataScope::Platform,
+            &winner,
+            &f.key_audit(&winner, AuditAction::ApiKeyRevoked),
+        )
         .await
         .unwrap();
     let before = trail(&store, &org).await;
@@ -443,7 +476,12 @@ pub async fn rotating_from_a_stale_version_writes_nothing(store: StorePorts) {
 
     let result = store
         .keys
-        .rotate_key(&old, &new, &f.key_audit(&old, AuditAction::ApiKeyRotated))
+        .rotate_key(
+            &DataScope::Platform,
+            &old,
+            &new,
+            &f.key_audit(&old, AuditAction::ApiKeyRotated),
+        )
         .await;
 
     assert_eq!(result, Err(StoreError::Stale));
@@ -456,7 +494,7 @@ pub async fn rotating_from_a_stale_version_writes_nothing(store: StorePorts) {
     assert_eq!(stored(&store, org.id, new.id).await, None);
     let listed = store
         .keys
-        .list_keys(org.id, key.owner, None, ALL)
+        .list_keys(&DataScope::Platform, org.id, key.owner, None, ALL)
         .await
         .unwrap();
     assert_eq!(listed, vec![winner]);
@@ -563,7 +601,11 @@ pub async fn creating_a_key_whose_namespace_or_org_does_not_exist_is_stale_and_w
     for (what, key) in keys {
         let result = store
             .keys
-            .create_key(&key, &f.key_audit(&key, AuditAction::ApiKeyCreated))
+            .create_key(
+                &DataScope::Platform,
+                &key,
+                &f.key_audit(&key, AuditAction::ApiKeyCreated),
+            )
             .await;
         assert_eq!(result, Err(StoreError::Stale), "{what}");
         assert_eq!(found(&store, &key.hash).await, None, "{what}");
@@ -599,7 +641,11 @@ pub async fn keys_for_a_tenant_that_is_not_active_or_for_another_tenants_namespa
     for (what, key) in keys {
         let result = store
             .keys
-            .create_key(&key, &f.key_audit(&key, AuditAction::ApiKeyCreated))
+            .create_key(
+                &DataScope::Platform,
+                &key,
+                &f.key_audit(&key, AuditAction::ApiKeyCreated),
+            )
             .await;
         assert_eq!(result, Err(StoreError::Stale), "{what}");
         assert_eq!(found(&store, &key.hash).await, None, "{what}");
@@ -616,7 +662,11 @@ pub async fn provisioned_keys_are_found_by_hash_with_their_tenant_and_namespace(
         f.namespace_api_key(&p.namespaces[1], "Admin"),
     ];
 
-    store.tenants.provision(&p).await.unwrap();
+    store
+        .tenants
+        .provision(&DataScope::Platform, &p)
+        .await
+        .unwrap();
 
     for (key, ns) in p.keys.iter().zip(&p.namespaces) {
         assert_eq!(
@@ -628,7 +678,7 @@ pub async fn provisioned_keys_are_found_by_hash_with_their_tenant_and_namespace(
         assert_eq!(stored(&store, org.id, key.id).await.as_ref(), Some(key));
         let listed = store
             .keys
-            .list_keys(org.id, key.owner, None, ALL)
+            .list_keys(&DataScope::Platform, org.id, key.owner, None, ALL)
             .await
             .unwrap();
         assert_eq!(&listed, std::slice::from_ref(key), "{}", ns.key);
@@ -670,7 +720,7 @@ pub async fn a_failed_provisioning_leaves_none_of_its_keys(store: StorePorts) {
     ];
 
     for (what, p, unique) in failures {
-        let result = store.tenants.provision(&p).await;
+        let result = store.tenants.provision(&DataScope::Platform, &p).await;
 
         assert_eq!(result, Err(StoreError::Taken(unique)), "{what}");
         for key in &p.keys {
@@ -740,7 +790,11 @@ pub async fn deactivating_a_tenant_revokes_all_its_keys_at_the_change_and_no_oth
     let org = seed_org(&store, &f, "signstack").await;
     let mut p = f.provisioning(&org, "acme", &["acme-live", "acme-test"]);
     p.keys = vec![f.namespace_api_key(&p.namespaces[0], "Provisioned")];
-    store.tenants.provision(&p).await.unwrap();
+    store
+        .tenants
+        .provision(&DataScope::Platform, &p)
+        .await
+        .unwrap();
     let beta = seed_tenant(&store, &f, &org, "beta", &["beta-live"]).await;
     let (live, test) = (&p.namespaces[0], &p.namespaces[1]);
     let mut acme_keys = p.keys.clone();
@@ -750,7 +804,11 @@ pub async fn deactivating_a_tenant_revokes_all_its_keys_at_the_change_and_no_oth
     let already = revoked(&already, at(1));
     store
         .keys
-        .update_key(&already, &f.key_audit(&already, AuditAction::ApiKeyRevoked))
+        .update_key(
+            &DataScope::Platform,
+            &already,
+            &f.key_audit(&already, AuditAction::ApiKeyRevoked),
+        )
         .await
         .unwrap();
     let others = [
@@ -845,6 +903,7 @@ pub async fn key_writes_read_before_a_deactivation_are_stale_and_revive_nothing(
     let result = store
         .keys
         .update_key(
+            &DataScope::Platform,
             &revocation,
             &f.key_audit(&revocation, AuditAction::ApiKeyRevoked),
         )
@@ -861,6 +920,7 @@ pub async fn key_writes_read_before_a_deactivation_are_stale_and_revive_nothing(
     let result = store
         .keys
         .rotate_key(
+            &DataScope::Platform,
             &graced,
             &new,
             &f.key_audit(&graced, AuditAction::ApiKeyRotated),
@@ -880,7 +940,11 @@ pub async fn a_tombstone_purges_the_tenants_keys_and_no_others(store: StorePorts
     let org = seed_org(&store, &f, "signstack").await;
     let mut p = f.provisioning(&org, "acme", &["acme-live", "acme-test"]);
     p.keys = vec![f.namespace_api_key(&p.namespaces[0], "Provisioned")];
-    store.tenants.provision(&p).await.unwrap();
+    store
+        .tenants
+        .provision(&DataScope::Platform, &p)
+        .await
+        .unwrap();
     let beta = seed_tenant(&store, &f, &org, "beta", &["beta-live"]).await;
     let mut acme_keys = p.keys.clone();
     acme_keys.push(seed_key(&store, &f, f.namespace_api_key(&p.namespaces[1], "Test")).await);
@@ -905,7 +969,7 @@ pub async fn a_tombstone_purges_the_tenants_keys_and_no_others(store: StorePorts
         assert_eq!(stored(&store, org.id, key.id).await, None, "{}", key.name);
         let listed = store
             .keys
-            .list_keys(org.id, key.owner, None, ALL)
+            .list_keys(&DataScope::Platform, org.id, key.owner, None, ALL)
             .await
             .unwrap();
         assert_eq!(listed, vec![], "{}", key.name);
@@ -936,7 +1000,11 @@ pub async fn a_stale_tenant_update_revokes_and_purges_no_keys(store: StorePorts)
     ] {
         let result = store
             .tenants
-            .update_tenant(&stale, &f.tenant_audit(&stale, AuditAction::TenantUpdated))
+            .update_tenant(
+                &DataScope::Platform,
+                &stale,
+                &f.tenant_audit(&stale, AuditAction::TenantUpdated),
+            )
             .await;
         assert_eq!(result, Err(StoreError::Stale), "{what}");
         assert_eq!(

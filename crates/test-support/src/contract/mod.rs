@@ -12,8 +12,10 @@ pub mod inventory;
 pub mod keys;
 pub mod namespaces;
 pub mod orgs;
+pub mod scopes;
 pub mod tenants;
 
+use domain::ports::DataScope;
 use domain::ports::Provisioning;
 use domain::{
     ApiKey, AuditAction, AuditRecord, KeyHash, KeyLookup, Limit, Namespace, Org, TenantFilter,
@@ -31,7 +33,11 @@ async fn seed_org(store: &StorePorts, f: &Fixtures, key: &str) -> Org {
     let org = f.org(key);
     store
         .orgs
-        .create_org(&org, &f.org_audit(&org, AuditAction::OrgCreated))
+        .create_org(
+            &DataScope::Platform,
+            &org,
+            &f.org_audit(&org, AuditAction::OrgCreated),
+        )
         .await
         .expect("creating a fresh org");
     org
@@ -48,7 +54,7 @@ async fn seed_tenant(
     let provisioning = f.provisioning(org, key, namespaces);
     store
         .tenants
-        .provision(&provisioning)
+        .provision(&DataScope::Platform, &provisioning)
         .await
         .expect("provisioning a fresh tenant");
     provisioning
@@ -58,7 +64,11 @@ async fn seed_tenant(
 async fn seed_key(store: &StorePorts, f: &Fixtures, key: ApiKey) -> ApiKey {
     store
         .keys
-        .create_key(&key, &f.key_audit(&key, AuditAction::ApiKeyCreated))
+        .create_key(
+            &DataScope::Platform,
+            &key,
+            &f.key_audit(&key, AuditAction::ApiKeyCreated),
+        )
         .await
         .expect("creating a fresh API key");
     key
@@ -78,7 +88,7 @@ async fn found(store: &StorePorts, hash: &KeyHash) -> Option<KeyLookup> {
 async fn trail(store: &StorePorts, org: &Org) -> Vec<AuditRecord> {
     store
         .audit
-        .audit_records(org.id, None, None, ALL)
+        .audit_records(&DataScope::Platform, org.id, None, None, ALL)
         .await
         .expect("reading the audit trail")
 }
@@ -87,7 +97,7 @@ async fn trail(store: &StorePorts, org: &Org) -> Vec<AuditRecord> {
 async fn namespaces_of(store: &StorePorts, tenant: TenantId) -> Vec<Namespace> {
     store
         .namespaces
-        .list_namespaces(tenant, None, ALL)
+        .list_namespaces(&DataScope::Platform, tenant, None, ALL)
         .await
         .expect("listing namespaces")
 }
@@ -107,7 +117,7 @@ fn query(filter: TenantFilter, sort: TenantSort, limit: u64) -> TenantQuery {
 async fn listed_keys(store: &StorePorts, query: &TenantQuery) -> Vec<String> {
     store
         .tenants
-        .list_tenants(query)
+        .list_tenants(&DataScope::Platform, query)
         .await
         .expect("listing tenants")
         .into_iter()

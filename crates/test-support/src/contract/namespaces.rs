@@ -1,5 +1,6 @@
 //! `NamespaceStore`: create, get and list within a tenant, update.
 
+use domain::ports::DataScope;
 use domain::ports::{StoreError, Unique};
 use domain::{AuditAction, Namespace, NamespaceId, NamespaceRef};
 
@@ -16,19 +17,23 @@ pub async fn created_namespace_is_found_by_id_and_by_key_within_its_tenant(store
 
     store
         .namespaces
-        .create_namespace(&ns, &audit)
+        .create_namespace(&DataScope::Platform, &ns, &audit)
         .await
         .unwrap();
 
     let tenant = acme.tenant.id;
     let by_id = store
         .namespaces
-        .get_namespace(tenant, &NamespaceRef::Id(ns.id))
+        .get_namespace(&DataScope::Platform, tenant, &NamespaceRef::Id(ns.id))
         .await
         .unwrap();
     let by_key = store
         .namespaces
-        .get_namespace(tenant, &NamespaceRef::Key(ns.key.clone()))
+        .get_namespace(
+            &DataScope::Platform,
+            tenant,
+            &NamespaceRef::Key(ns.key.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(by_id, Some(ns.clone()), "by id");
@@ -46,6 +51,7 @@ pub async fn namespace_key_used_in_the_tenant_is_taken_and_writes_nothing(store:
     let result = store
         .namespaces
         .create_namespace(
+            &DataScope::Platform,
             &clash,
             &f.namespace_audit(&clash, AuditAction::NamespaceCreated),
         )
@@ -55,7 +61,11 @@ pub async fn namespace_key_used_in_the_tenant_is_taken_and_writes_nothing(store:
     assert_eq!(
         store
             .namespaces
-            .get_namespace(acme.tenant.id, &NamespaceRef::Id(clash.id))
+            .get_namespace(
+                &DataScope::Platform,
+                acme.tenant.id,
+                &NamespaceRef::Id(clash.id)
+            )
             .await
             .unwrap(),
         None
@@ -63,7 +73,11 @@ pub async fn namespace_key_used_in_the_tenant_is_taken_and_writes_nothing(store:
     assert_eq!(
         store
             .namespaces
-            .get_namespace(acme.tenant.id, &NamespaceRef::Key(clash.key))
+            .get_namespace(
+                &DataScope::Platform,
+                acme.tenant.id,
+                &NamespaceRef::Key(clash.key)
+            )
             .await
             .unwrap(),
         Some(acme.namespaces[0].clone()),
@@ -83,6 +97,7 @@ pub async fn the_same_namespace_key_is_allowed_in_another_tenant(store: StorePor
     let result = store
         .namespaces
         .create_namespace(
+            &DataScope::Platform,
             &theirs,
             &f.namespace_audit(&theirs, AuditAction::NamespaceCreated),
         )
@@ -93,7 +108,7 @@ pub async fn the_same_namespace_key_is_allowed_in_another_tenant(store: StorePor
     assert_eq!(
         store
             .namespaces
-            .get_namespace(acme.tenant.id, &key)
+            .get_namespace(&DataScope::Platform, acme.tenant.id, &key)
             .await
             .unwrap(),
         Some(acme.namespaces[0].clone())
@@ -101,7 +116,7 @@ pub async fn the_same_namespace_key_is_allowed_in_another_tenant(store: StorePor
     assert_eq!(
         store
             .namespaces
-            .get_namespace(beta.tenant.id, &key)
+            .get_namespace(&DataScope::Platform, beta.tenant.id, &key)
             .await
             .unwrap(),
         Some(theirs)
@@ -117,17 +132,26 @@ pub async fn another_tenants_namespace_is_none_by_id_and_by_key(store: StorePort
 
     let by_id = store
         .namespaces
-        .get_namespace(beta.tenant.id, &NamespaceRef::Id(acme_ns.id))
+        .get_namespace(
+            &DataScope::Platform,
+            beta.tenant.id,
+            &NamespaceRef::Id(acme_ns.id),
+        )
         .await
         .unwrap();
     let by_key = store
         .namespaces
-        .get_namespace(beta.tenant.id, &NamespaceRef::Key(acme_ns.key.clone()))
+        .get_namespace(
+            &DataScope::Platform,
+            beta.tenant.id,
+            &NamespaceRef::Key(acme_ns.key.clone()),
+        )
         .await
         .unwrap();
     let of_nobody = store
         .namespaces
         .get_namespace(
+            &DataScope::Platform,
             beta.tenant.id,
             &NamespaceRef::Id(NamespaceId::from_uuid(f.id())),
         )
@@ -156,7 +180,11 @@ pub async fn namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit(stor
     ] {
         store
             .namespaces
-            .create_namespace(ns, &f.namespace_audit(ns, AuditAction::NamespaceCreated))
+            .create_namespace(
+                &DataScope::Platform,
+                ns,
+                &f.namespace_audit(ns, AuditAction::NamespaceCreated),
+            )
             .await
             .unwrap();
     }
@@ -172,7 +200,7 @@ pub async fn namespaces_are_listed_in_id_order_after_a_cursor_up_to_a_limit(stor
     for (after, limit, expected) in cases {
         let got = store
             .namespaces
-            .list_namespaces(acme.tenant.id, after, limit)
+            .list_namespaces(&DataScope::Platform, acme.tenant.id, after, limit)
             .await
             .unwrap();
         assert_eq!(got, expected, "after {after:?}, limit {limit}");
@@ -194,6 +222,7 @@ pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: St
     store
         .namespaces
         .update_namespace(
+            &DataScope::Platform,
             &renamed,
             &f.namespace_audit(&renamed, AuditAction::NamespaceUpdated),
         )
@@ -203,7 +232,11 @@ pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: St
     assert_eq!(
         store
             .namespaces
-            .get_namespace(acme.tenant.id, &NamespaceRef::Id(ns.id))
+            .get_namespace(
+                &DataScope::Platform,
+                acme.tenant.id,
+                &NamespaceRef::Id(ns.id)
+            )
             .await
             .unwrap(),
         Some(renamed.clone())
@@ -211,7 +244,11 @@ pub async fn updating_a_namespace_from_its_current_version_replaces_it(store: St
     assert_eq!(
         store
             .namespaces
-            .get_namespace(acme.tenant.id, &NamespaceRef::Key(ns.key.clone()))
+            .get_namespace(
+                &DataScope::Platform,
+                acme.tenant.id,
+                &NamespaceRef::Key(ns.key.clone())
+            )
             .await
             .unwrap(),
         Some(renamed)
@@ -235,6 +272,7 @@ pub async fn updating_a_namespace_from_a_stale_version_is_refused_and_writes_not
     store
         .namespaces
         .update_namespace(
+            &DataScope::Platform,
             &winner,
             &f.namespace_audit(&winner, AuditAction::NamespaceUpdated),
         )
@@ -258,6 +296,7 @@ pub async fn updating_a_namespace_from_a_stale_version_is_refused_and_writes_not
         let result = store
             .namespaces
             .update_namespace(
+                &DataScope::Platform,
                 &write,
                 &f.namespace_audit(&write, AuditAction::NamespaceUpdated),
             )

@@ -1,5 +1,6 @@
 //! `OrgStore`: create, get, list, update.
 
+use domain::ports::DataScope;
 use domain::ports::{StoreError, Unique};
 use domain::{AuditAction, Org, OrgRef};
 
@@ -11,10 +12,14 @@ pub async fn created_org_is_found_by_id_and_by_key(store: StorePorts) {
     let f = Fixtures::new();
     let org = seed_org(&store, &f, "signstack").await;
 
-    let by_id = store.orgs.get_org(&OrgRef::Id(org.id)).await.unwrap();
+    let by_id = store
+        .orgs
+        .get_org(&DataScope::Platform, &OrgRef::Id(org.id))
+        .await
+        .unwrap();
     let by_key = store
         .orgs
-        .get_org(&OrgRef::Key(org.key.clone()))
+        .get_org(&DataScope::Platform, &OrgRef::Key(org.key.clone()))
         .await
         .unwrap();
 
@@ -28,11 +33,19 @@ pub async fn orgs_that_do_not_exist_are_none(store: StorePorts) {
     let unknown = f.org("tigris");
 
     assert_eq!(
-        store.orgs.get_org(&OrgRef::Id(unknown.id)).await.unwrap(),
+        store
+            .orgs
+            .get_org(&DataScope::Platform, &OrgRef::Id(unknown.id))
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        store.orgs.get_org(&OrgRef::Key(unknown.key)).await.unwrap(),
+        store
+            .orgs
+            .get_org(&DataScope::Platform, &OrgRef::Key(unknown.key))
+            .await
+            .unwrap(),
         None
     );
 }
@@ -47,18 +60,26 @@ pub async fn creating_an_org_with_a_used_key_is_taken_and_writes_nothing(store: 
 
     let result = store
         .orgs
-        .create_org(&second, &f.org_audit(&second, AuditAction::OrgCreated))
+        .create_org(
+            &DataScope::Platform,
+            &second,
+            &f.org_audit(&second, AuditAction::OrgCreated),
+        )
         .await;
 
     assert_eq!(result, Err(StoreError::Taken(Unique::OrgKey)));
     assert_eq!(
-        store.orgs.get_org(&OrgRef::Id(second.id)).await.unwrap(),
+        store
+            .orgs
+            .get_org(&DataScope::Platform, &OrgRef::Id(second.id))
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
         store
             .orgs
-            .get_org(&OrgRef::Key(org_key("signstack")))
+            .get_org(&DataScope::Platform, &OrgRef::Key(org_key("signstack")))
             .await
             .unwrap(),
         Some(first.clone()),
@@ -81,7 +102,11 @@ pub async fn orgs_are_listed_in_id_order_after_a_cursor_up_to_a_limit(store: Sto
         let org = &orgs[i].0;
         store
             .orgs
-            .create_org(org, &f.org_audit(org, AuditAction::OrgCreated))
+            .create_org(
+                &DataScope::Platform,
+                org,
+                &f.org_audit(org, AuditAction::OrgCreated),
+            )
             .await
             .unwrap();
     }
@@ -97,7 +122,11 @@ pub async fn orgs_are_listed_in_id_order_after_a_cursor_up_to_a_limit(store: Sto
         (Some(all[4].id), 10, &[]),
     ];
     for (after, limit, expected) in cases {
-        let got = store.orgs.list_orgs(after, limit).await.unwrap();
+        let got = store
+            .orgs
+            .list_orgs(&DataScope::Platform, after, limit)
+            .await
+            .unwrap();
         assert_eq!(got, expected, "after {after:?}, limit {limit}");
     }
 }
@@ -113,14 +142,26 @@ pub async fn updating_an_org_from_its_current_version_replaces_it(store: StorePo
     };
     let audit = f.org_audit(&renamed, AuditAction::OrgUpdated);
 
-    store.orgs.update_org(&renamed, &audit).await.unwrap();
+    store
+        .orgs
+        .update_org(&DataScope::Platform, &renamed, &audit)
+        .await
+        .unwrap();
 
     assert_eq!(
-        store.orgs.get_org(&OrgRef::Id(org.id)).await.unwrap(),
+        store
+            .orgs
+            .get_org(&DataScope::Platform, &OrgRef::Id(org.id))
+            .await
+            .unwrap(),
         Some(renamed.clone())
     );
     assert_eq!(
-        store.orgs.get_org(&OrgRef::Key(org.key)).await.unwrap(),
+        store
+            .orgs
+            .get_org(&DataScope::Platform, &OrgRef::Key(org.key))
+            .await
+            .unwrap(),
         Some(renamed)
     );
 }
@@ -136,7 +177,11 @@ pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
     };
     store
         .orgs
-        .update_org(&winner, &f.org_audit(&winner, AuditAction::OrgUpdated))
+        .update_org(
+            &DataScope::Platform,
+            &winner,
+            &f.org_audit(&winner, AuditAction::OrgUpdated),
+        )
         .await
         .unwrap();
     let trail_before = trail(&store, &org).await;
@@ -154,7 +199,11 @@ pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
         };
         let result = store
             .orgs
-            .update_org(&write, &f.org_audit(&write, AuditAction::OrgUpdated))
+            .update_org(
+                &DataScope::Platform,
+                &write,
+                &f.org_audit(&write, AuditAction::OrgUpdated),
+            )
             .await;
         assert_eq!(result, Err(StoreError::Stale), "{what}");
     }
@@ -162,6 +211,7 @@ pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
     let result = store
         .orgs
         .update_org(
+            &DataScope::Platform,
             &Org {
                 version: 2,
                 ..missing.clone()
@@ -172,13 +222,21 @@ pub async fn updating_an_org_from_a_stale_version_is_refused_and_writes_nothing(
     assert_eq!(result, Err(StoreError::Stale), "an org that does not exist");
 
     assert_eq!(
-        store.orgs.get_org(&OrgRef::Id(org.id)).await.unwrap(),
+        store
+            .orgs
+            .get_org(&DataScope::Platform, &OrgRef::Id(org.id))
+            .await
+            .unwrap(),
         Some(winner)
     );
     assert_eq!(trail(&store, &org).await, trail_before, "no audit record");
     assert_eq!(trail(&store, &missing).await, vec![]);
     assert_eq!(
-        store.orgs.get_org(&OrgRef::Id(missing.id)).await.unwrap(),
+        store
+            .orgs
+            .get_org(&DataScope::Platform, &OrgRef::Id(missing.id))
+            .await
+            .unwrap(),
         None
     );
 }

@@ -1,5 +1,6 @@
 //! `TenantStore`: provision, get, update (with the tombstone purge), retention.
 
+use domain::ports::DataScope;
 use domain::ports::{StoreError, Unique};
 use domain::{AuditAction, NamespaceRef, Tenant, TenantRef, TenantStatus};
 
@@ -15,16 +16,20 @@ pub async fn provisioned_tenant_is_found_by_id_and_by_key_with_its_namespaces(st
     let org = seed_org(&store, &f, "signstack").await;
     let p = f.provisioning(&org, "acme", &["acme-live", "acme-test"]);
 
-    store.tenants.provision(&p).await.unwrap();
+    store
+        .tenants
+        .provision(&DataScope::Platform, &p)
+        .await
+        .unwrap();
 
     let by_id = store
         .tenants
-        .get_tenant(&TenantRef::Id(p.tenant.id))
+        .get_tenant(&DataScope::Platform, &TenantRef::Id(p.tenant.id))
         .await
         .unwrap();
     let by_key = store
         .tenants
-        .get_tenant(&TenantRef::Key(p.tenant.key.clone()))
+        .get_tenant(&DataScope::Platform, &TenantRef::Key(p.tenant.key.clone()))
         .await
         .unwrap();
     assert_eq!(by_id, Some(p.tenant.clone()), "by id");
@@ -44,7 +49,7 @@ pub async fn tenants_that_do_not_exist_are_none(store: StorePorts) {
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(unknown.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(unknown.id))
             .await
             .unwrap(),
         None
@@ -52,7 +57,7 @@ pub async fn tenants_that_do_not_exist_are_none(store: StorePorts) {
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Key(unknown.key))
+            .get_tenant(&DataScope::Platform, &TenantRef::Key(unknown.key))
             .await
             .unwrap(),
         None
@@ -66,13 +71,13 @@ pub async fn provisioning_a_used_tenant_key_is_taken_and_writes_nothing(store: S
     let trail_before = trail(&store, &org).await;
     let second = f.provisioning(&org, "acme", &["acme-other"]);
 
-    let result = store.tenants.provision(&second).await;
+    let result = store.tenants.provision(&DataScope::Platform, &second).await;
 
     assert_eq!(result, Err(StoreError::Taken(Unique::TenantKey)));
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(second.tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(second.tenant.id))
             .await
             .unwrap(),
         None
@@ -80,7 +85,7 @@ pub async fn provisioning_a_used_tenant_key_is_taken_and_writes_nothing(store: S
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Key(tenant_key("acme")))
+            .get_tenant(&DataScope::Platform, &TenantRef::Key(tenant_key("acme")))
             .await
             .unwrap(),
         Some(first.tenant.clone()),
@@ -101,13 +106,16 @@ pub async fn tenant_keys_are_unique_across_orgs(store: StorePorts) {
     let first = seed_tenant(&store, &f, &signstack, "acme", &["acme-live"]).await;
     let other_org = f.provisioning(&tigris, "acme", &["acme-live"]);
 
-    let result = store.tenants.provision(&other_org).await;
+    let result = store
+        .tenants
+        .provision(&DataScope::Platform, &other_org)
+        .await;
 
     assert_eq!(result, Err(StoreError::Taken(Unique::TenantKey)));
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Key(tenant_key("acme")))
+            .get_tenant(&DataScope::Platform, &TenantRef::Key(tenant_key("acme")))
             .await
             .unwrap(),
         Some(first.tenant)
@@ -128,13 +136,16 @@ pub async fn duplicate_namespace_keys_in_one_provisioning_are_taken_and_write_no
     let trail_before = trail(&store, &org).await;
     let clashing = f.provisioning(&org, "acme", &["acme-live", "acme-test", "acme-live"]);
 
-    let result = store.tenants.provision(&clashing).await;
+    let result = store
+        .tenants
+        .provision(&DataScope::Platform, &clashing)
+        .await;
 
     assert_eq!(result, Err(StoreError::Taken(Unique::NamespaceKey)));
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(clashing.tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(clashing.tenant.id))
             .await
             .unwrap(),
         None
@@ -142,7 +153,7 @@ pub async fn duplicate_namespace_keys_in_one_provisioning_are_taken_and_write_no
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Key(tenant_key("acme")))
+            .get_tenant(&DataScope::Platform, &TenantRef::Key(tenant_key("acme")))
             .await
             .unwrap(),
         None
@@ -153,7 +164,7 @@ pub async fn duplicate_namespace_keys_in_one_provisioning_are_taken_and_write_no
     // Nothing of the failed attempt holds the key.
     let retry = f.provisioning(&org, "acme", &["acme-live", "acme-test"]);
     assert_eq!(
-        store.tenants.provision(&retry).await,
+        store.tenants.provision(&DataScope::Platform, &retry).await,
         Ok(()),
         "the key is still free"
     );
@@ -166,18 +177,22 @@ pub async fn a_tombstone_keeps_its_tenant_key(store: StorePorts) {
     let dead = tombstone(&p.tenant);
     store
         .tenants
-        .update_tenant(&dead, &f.tenant_audit(&dead, AuditAction::TenantDeleted))
+        .update_tenant(
+            &DataScope::Platform,
+            &dead,
+            &f.tenant_audit(&dead, AuditAction::TenantDeleted),
+        )
         .await
         .unwrap();
 
     let again = f.provisioning(&org, "acme", &["acme-live"]);
-    let result = store.tenants.provision(&again).await;
+    let result = store.tenants.provision(&DataScope::Platform, &again).await;
 
     assert_eq!(result, Err(StoreError::Taken(Unique::TenantKey)));
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Key(tenant_key("acme")))
+            .get_tenant(&DataScope::Platform, &TenantRef::Key(tenant_key("acme")))
             .await
             .unwrap(),
         Some(dead)
@@ -185,7 +200,7 @@ pub async fn a_tombstone_keeps_its_tenant_key(store: StorePorts) {
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(again.tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(again.tenant.id))
             .await
             .unwrap(),
         None
@@ -206,12 +221,16 @@ pub async fn updating_a_tenant_from_its_current_version_replaces_it(store: Store
     };
     let audit = f.tenant_audit(&next, AuditAction::TenantSuspended);
 
-    store.tenants.update_tenant(&next, &audit).await.unwrap();
+    store
+        .tenants
+        .update_tenant(&DataScope::Platform, &next, &audit)
+        .await
+        .unwrap();
 
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(p.tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(p.tenant.id))
             .await
             .unwrap(),
         Some(next.clone())
@@ -219,7 +238,7 @@ pub async fn updating_a_tenant_from_its_current_version_replaces_it(store: Store
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Key(p.tenant.key))
+            .get_tenant(&DataScope::Platform, &TenantRef::Key(p.tenant.key))
             .await
             .unwrap(),
         Some(next)
@@ -242,6 +261,7 @@ pub async fn updating_a_tenant_from_a_stale_version_is_refused_and_writes_nothin
     store
         .tenants
         .update_tenant(
+            &DataScope::Platform,
             &winner,
             &f.tenant_audit(&winner, AuditAction::TenantUpdated),
         )
@@ -263,7 +283,11 @@ pub async fn updating_a_tenant_from_a_stale_version_is_refused_and_writes_nothin
     for (what, write) in stale {
         let result = store
             .tenants
-            .update_tenant(&write, &f.tenant_audit(&write, AuditAction::TenantUpdated))
+            .update_tenant(
+                &DataScope::Platform,
+                &write,
+                &f.tenant_audit(&write, AuditAction::TenantUpdated),
+            )
             .await;
         assert_eq!(result, Err(StoreError::Stale), "{what}");
     }
@@ -271,7 +295,7 @@ pub async fn updating_a_tenant_from_a_stale_version_is_refused_and_writes_nothin
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(p.tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(p.tenant.id))
             .await
             .unwrap(),
         Some(winner)
@@ -290,6 +314,7 @@ pub async fn a_tombstone_purges_the_tenants_namespaces_and_no_others(store: Stor
     store
         .namespaces
         .create_namespace(
+            &DataScope::Platform,
             &extra,
             &f.namespace_audit(&extra, AuditAction::NamespaceCreated),
         )
@@ -299,14 +324,18 @@ pub async fn a_tombstone_purges_the_tenants_namespaces_and_no_others(store: Stor
 
     store
         .tenants
-        .update_tenant(&dead, &f.tenant_audit(&dead, AuditAction::TenantDeleted))
+        .update_tenant(
+            &DataScope::Platform,
+            &dead,
+            &f.tenant_audit(&dead, AuditAction::TenantDeleted),
+        )
         .await
         .unwrap();
 
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(dead.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(dead.id))
             .await
             .unwrap(),
         Some(dead.clone())
@@ -315,12 +344,16 @@ pub async fn a_tombstone_purges_the_tenants_namespaces_and_no_others(store: Stor
     for ns in acme.namespaces.iter().chain([&extra]) {
         let by_id = store
             .namespaces
-            .get_namespace(dead.id, &NamespaceRef::Id(ns.id))
+            .get_namespace(&DataScope::Platform, dead.id, &NamespaceRef::Id(ns.id))
             .await
             .unwrap();
         let by_key = store
             .namespaces
-            .get_namespace(dead.id, &NamespaceRef::Key(ns.key.clone()))
+            .get_namespace(
+                &DataScope::Platform,
+                dead.id,
+                &NamespaceRef::Key(ns.key.clone()),
+            )
             .await
             .unwrap();
         assert_eq!((by_id, by_key), (None, None), "{} is purged", ns.key);
@@ -341,14 +374,18 @@ pub async fn a_stale_tombstone_purges_nothing(store: StorePorts) {
 
     let result = store
         .tenants
-        .update_tenant(&dead, &f.tenant_audit(&dead, AuditAction::TenantDeleted))
+        .update_tenant(
+            &DataScope::Platform,
+            &dead,
+            &f.tenant_audit(&dead, AuditAction::TenantDeleted),
+        )
         .await;
 
     assert_eq!(result, Err(StoreError::Stale));
     assert_eq!(
         store
             .tenants
-            .get_tenant(&TenantRef::Id(p.tenant.id))
+            .get_tenant(&DataScope::Platform, &TenantRef::Id(p.tenant.id))
             .await
             .unwrap(),
         Some(p.tenant.clone())
@@ -357,7 +394,11 @@ pub async fn a_stale_tombstone_purges_nothing(store: StorePorts) {
     assert_eq!(
         store
             .namespaces
-            .get_namespace(p.tenant.id, &NamespaceRef::Key(namespace_key("acme-test")))
+            .get_namespace(
+                &DataScope::Platform,
+                p.tenant.id,
+                &NamespaceRef::Key(namespace_key("acme-test"))
+            )
             .await
             .unwrap(),
         Some(p.namespaces[1].clone())
@@ -368,7 +409,11 @@ pub async fn a_stale_tombstone_purges_nothing(store: StorePorts) {
 async fn write(store: &StorePorts, f: &Fixtures, next: &Tenant) {
     store
         .tenants
-        .update_tenant(next, &f.tenant_audit(next, AuditAction::TenantUpdated))
+        .update_tenant(
+            &DataScope::Platform,
+            next,
+            &f.tenant_audit(next, AuditAction::TenantUpdated),
+        )
         .await
         .expect("updating a tenant from its current version");
 }
