@@ -26,7 +26,7 @@ Commands:
               baseline, seeds 1,000 tenants and 100,000 keys, and prints
               requests/s, p50, p99 and the ratios (options: `tenancy-bench help`)
   bench micro
-            the criterion micro-benchmarks (`cargo bench -p bench`)
+            the criterion micro-benchmarks (`cargo bench -p bench --bench verify`)
   help      this text
 ";
 
@@ -146,7 +146,7 @@ fn bench(args: &[String]) -> Result<(), Failure> {
             }
         }
         Some((scenario, rest)) if scenario == "micro" => {
-            let mut args = vec!["bench", "--locked", "-p", "bench"];
+            let mut args = vec!["bench", "--locked", "-p", "bench", "--bench", "verify"];
             args.extend(rest.iter().map(String::as_str));
             cargo.step(&args)
         }

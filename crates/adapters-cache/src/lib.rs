@@ -1,7 +1,7 @@
 //! Keeping the verification hot path off the store.
 //!
 //! [`CachedStore`] decorates the tenant and API key stores: it answers
-//! `find_key` from a bounded in-process cache (moka) and invalidates entries
+//! `find_key` from a bounded in-process cache (quick_cache) and invalidates entries
 //! synchronously inside every write that could change a verdict (revocation,
 //! rotation, any tenant update such as suspension or deactivation), so the very
 //! next verification after such a write sees it. Other instances learn of

@@ -72,13 +72,25 @@ impl fmt::Debug for HttpConfig {
     }
 }
 
-/// What every handler can reach. Cheap to clone: everything is shared.
+/// What every handler can reach. One `Arc`: axum clones the state for every
+/// extractor and middleware of every request, so a clone must be a single
+/// reference count, not one per port (it showed in the verification profile).
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+pub(crate) struct Shared {
     pub tenancy: Tenancy,
     pub admin: AdminToken,
     pub base_domain: Option<Arc<str>>,
     pub docs: Arc<openapi::Published>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The whole HTTP service: every route, its middleware, the OpenAPI document at
@@ -88,12 +100,12 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         tracing::warn!("the admin token is empty: only API keys will be accepted");
     }
     let api = openapi::api();
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         tenancy,
         admin: AdminToken::new(&config.admin_token),
         base_domain: config.base_domain.filter(|d| !d.is_empty()).map(Arc::from),
         docs: Arc::new(openapi::Published::new(api.document)),
-    };
+    }));
     // Around each route's own guard: authentication runs first.
     let authenticated = api
         .authenticated

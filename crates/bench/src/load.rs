@@ -1,8 +1,8 @@
 //! The load generator: `connections` kept-alive connections, each sending the
 //! calls round-robin, either as fast as answers come back (closed loop: the
-//! maximum rate) or on a fixed schedule (open loop: latency at a given rate,
-//! measured from when each request was due, so a slow answer also counts
-//! against the requests queued behind it).
+//! maximum rate) or on a fixed schedule (open loop: latency at a given rate; a
+//! request that had to wait for a slow earlier answer is timed from when it was
+//! due, so the slow answer also counts against the requests queued behind it).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +55,7 @@ pub async fn run(
             let mut next = worker * calls.len() / connections.max(1);
             let interval = rate.map(|r| Duration::from_secs_f64(connections as f64 / r));
             tokio::time::sleep_until(start.into()).await;
+            let mut previous_done = start;
             let mut due = start
                 + interval.map_or(Duration::ZERO, |i| {
                     i.mul_f64(worker as f64 / connections as f64)
@@ -70,13 +71,22 @@ pub async fn run(
                 }
                 let call = &calls[next % calls.len()];
                 next += 1;
+                // Latency counts from when the request was due if the connection
+                // was still busy with the previous answer then (the server's
+                // delay, which must not be hidden), but from the actual send if
+                // only the generator's timer woke late (its own delay, which must
+                // not be charged to the server).
+                let sent = Instant::now();
+                let began = if previous_done > due { due } else { sent };
                 let answer = connection.send(call).await;
                 let done = Instant::now();
+                previous_done = done;
                 if due >= measure_from {
                     match answer {
                         Ok((status, _)) if status.is_success() => {
                             requests += 1;
-                            let nanos = u64::try_from((done - due).as_nanos()).unwrap_or(u64::MAX);
+                            let nanos =
+                                u64::try_from((done - began).as_nanos()).unwrap_or(u64::MAX);
                             latency.saturating_record(nanos);
                         }
                         _ => errors += 1,
