@@ -2,9 +2,10 @@
 //! `.cargo/config.toml`). Standard library only, so it builds in seconds and
 //! never drifts with the workspace's dependencies.
 //!
-//! Every command is one arm of the `match` in [`run`]; later ones (`db up|down|reset`,
-//! `bench`, `openapi --check`) slot in the same way.
+//! Every command is one arm of the `match` in [`run`]; later ones (`openapi
+//! --check`) slot in the same way.
 
+mod db;
 mod purity;
 
 use std::env;
@@ -19,6 +20,17 @@ Commands:
               formatting, domain purity, clippy (warnings are errors), every test
   test      every test of the workspace (`cargo test --workspace --locked`);
               extra args are passed on, e.g. `cargo xtask test -p domain -- lifecycle`
+              (with `-p`, only those packages). `ci` and `test` give the Postgres tests
+              a server: TEST_DATABASE_URL or DATABASE_URL when set, else the throwaway
+              cluster (`db up` before, `db down` after if they started it)
+  db up     start a throwaway PostgreSQL cluster in target/tenancy-pg (created on
+              first use, with the installed server binaries) and print its URL;
+              does nothing when DATABASE_URL is set
+  db down   stop it
+  db reset  stop it, delete it and start a new one
+  db url    print its URL (or DATABASE_URL), e.g.
+              `export TEST_DATABASE_URL=$(cargo xtask db url)`
+  db tools  where initdb, pg_ctl and pgbouncer are; fails if one is missing
   purity    fail if the domain crate depends, even indirectly, on an I/O or
               runtime crate (tokio, sqlx, axum, hyper, reqwest, tower, mio)
   bench verify [options]
@@ -64,6 +76,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
             ci()
         }
         "test" => test(rest),
+        "db" => db::command(&Cargo::new(), rest),
         "purity" => {
             no_extra_args("purity", rest)?;
             purity::check(&Cargo::new())
@@ -101,15 +114,56 @@ fn ci() -> Result<(), Failure> {
         "-D",
         "warnings",
     ])?;
-    cargo.step(&["test", "--workspace", "--locked"])?;
+    with_test_database(cargo, |cargo| {
+        cargo.step(&["test", "--workspace", "--locked"])
+    })?;
     eprintln!("\nxtask: ci passed");
     Ok(())
 }
 
 fn test(extra: &[String]) -> Result<(), Failure> {
-    let mut args = vec!["test", "--workspace", "--locked"];
+    let args = test_args(extra);
+    with_test_database(Cargo::new(), |cargo| cargo.step(&args))
+}
+
+/// `cargo test --workspace --locked` and `extra`, without `--workspace` when
+/// `extra` picks packages (cargo would ignore the pick).
+fn test_args(extra: &[String]) -> Vec<&str> {
+    let picks_packages = extra
+        .iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg.starts_with("-p") || arg.starts_with("--package"));
+    let mut args = vec!["test"];
+    if !picks_packages {
+        args.push("--workspace");
+    }
+    args.push("--locked");
     args.extend(extra.iter().map(String::as_str));
-    Cargo::new().step(&args)
+    args
+}
+
+/// Runs `steps` with a PostgreSQL server for the Postgres tests: the one the
+/// environment names, else the throwaway cluster, whose URL goes to the tests
+/// as `TEST_DATABASE_URL`. A cluster started here is stopped afterwards, so
+/// nothing keeps running that was not running before.
+fn with_test_database(
+    mut cargo: Cargo,
+    steps: impl FnOnce(&Cargo) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    if db::SERVER_VARIABLES
+        .iter()
+        .any(|name| db::configured(name).is_some())
+    {
+        return steps(&cargo);
+    }
+    let cluster = db::Cluster::locate(&cargo)?;
+    let started = cluster.up()?;
+    cargo.env.push(("TEST_DATABASE_URL".into(), cluster.url()?));
+    let outcome = steps(&cargo);
+    if started {
+        cluster.down()?;
+    }
+    outcome
 }
 
 /// Benchmarks are always built in release mode: debug figures mean nothing.
@@ -126,9 +180,7 @@ fn bench(args: &[String]) -> Result<(), Failure> {
                 "--bin",
                 "tenancy-bench",
             ])?;
-            let target = env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| cargo.root.join("target"), PathBuf::from);
-            let release = target.join("release");
+            let release = cargo.target_dir().join("release");
             let tenancy = release.join("tenancy");
             let mut command = Command::new(release.join("tenancy-bench"));
             command
@@ -162,6 +214,8 @@ fn bench(args: &[String]) -> Result<(), Failure> {
 struct Cargo {
     program: PathBuf,
     root: PathBuf,
+    /// Variables set for every cargo it runs.
+    env: Vec<(String, String)>,
 }
 
 impl Cargo {
@@ -172,12 +226,24 @@ impl Cargo {
             .parent()
             .expect("xtask lives inside the workspace")
             .to_path_buf();
-        Self { program, root }
+        Self {
+            program,
+            root,
+            env: Vec::new(),
+        }
+    }
+
+    /// Where cargo builds: `CARGO_TARGET_DIR`, else `target/` in the workspace.
+    fn target_dir(&self) -> PathBuf {
+        env::var_os("CARGO_TARGET_DIR").map_or_else(|| self.root.join("target"), PathBuf::from)
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.program);
-        command.args(args).current_dir(&self.root);
+        command
+            .args(args)
+            .current_dir(&self.root)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 
@@ -228,6 +294,24 @@ mod tests {
     fn unknown_commands_are_usage_errors() {
         assert!(matches!(run(&args(&["deploy"])), Err(Failure::Usage(_))));
         assert!(matches!(run(&args(&[])), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn test_runs_the_whole_workspace_unless_packages_are_picked() {
+        let all = args(&["--", "lifecycle"]);
+        assert_eq!(
+            test_args(&all),
+            ["test", "--workspace", "--locked", "--", "lifecycle"]
+        );
+        let one = args(&["-p", "domain"]);
+        assert_eq!(test_args(&one), ["test", "--locked", "-p", "domain"]);
+        let glued = args(&["--package=domain"]);
+        assert_eq!(test_args(&glued), ["test", "--locked", "--package=domain"]);
+        let after_separator = args(&["--", "-p"]);
+        assert_eq!(
+            test_args(&after_separator),
+            ["test", "--workspace", "--locked", "--", "-p"]
+        );
     }
 
     #[test]

@@ -1,0 +1,227 @@
+//! Issue 4, acceptance 2: row-level security alone isolates tenants. Every query
+//! here is raw SQL without any tenant or org filter, run as the runtime role;
+//! only the transaction's scope stands between it and the neighbours' rows.
+
+use std::collections::BTreeSet;
+
+use adapters_postgres::DataScope;
+use adapters_postgres::testing::TestDatabase;
+use domain::{OrgId, TenantId};
+use uuid::Uuid;
+
+use crate::fixtures::{
+    TABLES, World, insert_audit, insert_key, insert_namespace, insert_tenant, platform, seed,
+    sqlstate, visible_ids,
+};
+
+/// Asserts that, in `scope`, a bare `SELECT *` of each table returns exactly
+/// the expected ids.
+async fn assert_sees(
+    db: &adapters_postgres::Database,
+    scope: DataScope,
+    expected: impl Fn(&str) -> BTreeSet<Uuid>,
+) {
+    let mut tx = db.scoped_transaction(&scope).await.unwrap();
+    for table in TABLES {
+        assert_eq!(
+            visible_ids(&mut tx, table).await,
+            expected(table),
+            "{scope:?} on {table}"
+        );
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn seeded() -> (TestDatabase, World, adapters_postgres::Database) {
+    let test = TestDatabase::new().await;
+    let world = seed(&test.owner_pool().await).await;
+    let db = test.runtime().await;
+    (test, world, db)
+}
+
+#[tokio::test]
+async fn a_tenant_scope_sees_only_its_own_rows_in_every_table_without_any_filter() {
+    let (_test, world, db) = seeded().await;
+    for tenant in world.org_a.tenants.iter().chain(&world.org_b.tenants) {
+        assert_sees(&db, tenant.scope(), |table| {
+            world.ids_of_tenant(tenant, table)
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn an_org_scope_sees_only_its_own_orgs_rows() {
+    let (_test, world, db) = seeded().await;
+    for org in [&world.org_a, &world.org_b] {
+        assert_sees(&db, org.scope(), |table| world.ids_of_org(org, table)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_platform_scope_sees_every_row() {
+    let (_test, world, db) = seeded().await;
+    assert_sees(&db, DataScope::Platform, |table| world.all_ids(table)).await;
+}
+
+#[tokio::test]
+async fn a_tenant_scope_naming_another_orgs_tenant_sees_no_tenant_data() {
+    let (_test, world, db) = seeded().await;
+    let mismatched = DataScope::Tenant {
+        org: OrgId::from_uuid(world.org_a.id),
+        tenant: TenantId::from_uuid(world.tenant_b().id),
+    };
+    assert_sees(&db, mismatched, |table| match table {
+        "orgs" => [world.org_a.id].into(),
+        _ => BTreeSet::new(),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_scope_nothing_is_visible() {
+    let (_test, _world, db) = seeded().await;
+    let nothing_set = Vec::<&str>::new();
+    let incomplete_or_unknown = [
+        "SELECT set_config('app.scope', 'tenant', true)",
+        "SELECT set_config('app.scope', 'org', true)",
+        "SELECT set_config('app.scope', 'everything', true)",
+        "SELECT set_config('app.scope', '', true)",
+    ];
+    for setup in std::iter::once(nothing_set).chain(incomplete_or_unknown.map(|s| vec![s])) {
+        let mut tx = db.pool().begin().await.unwrap();
+        for statement in &setup {
+            sqlx::query(statement).execute(&mut *tx).await.unwrap();
+        }
+        for table in TABLES {
+            assert_eq!(
+                visible_ids(&mut tx, table).await,
+                BTreeSet::new(),
+                "{table} after {setup:?}"
+            );
+        }
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// A policy violation: SQLSTATE 42501 with row-level security named.
+fn assert_policy_violation(result: Result<(), sqlx::Error>, what: &str) {
+    match &result {
+        Err(sqlx::Error::Database(db)) if db.message().contains("row-level security") => {}
+        _ => panic!("{what}: expected a row-level security violation, got {result:?}"),
+    }
+    assert_eq!(sqlstate(result), "42501", "{what}");
+}
+
+#[tokio::test]
+async fn a_tenant_scope_cannot_insert_rows_carrying_another_tenants_id() {
+    let (_test, world, db) = seeded().await;
+    let (a, b) = (world.tenant_a(), world.tenant_b());
+    let fresh = |n: u128| Uuid::from_u128(0xF000 + n);
+
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let namespace = insert_namespace(&mut tx, b.org, b.id, fresh(1), "intruder").await;
+    assert_policy_violation(namespace, "a namespace of tenant B");
+    tx.rollback().await.unwrap();
+
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let key = insert_key(&mut tx, b.org, b.id, b.namespace, fresh(2)).await;
+    assert_policy_violation(key, "a key of tenant B");
+    tx.rollback().await.unwrap();
+
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let audit = insert_audit(&mut tx, fresh(3), b.org, Some(b.id)).await;
+    assert_policy_violation(audit, "an audit event of tenant B");
+    tx.rollback().await.unwrap();
+
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let tenant = insert_tenant(&mut tx, b.org, fresh(4), "intruder").await;
+    assert_policy_violation(tenant, "a tenant of org B");
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_org_scope_cannot_insert_rows_into_another_org() {
+    let (_test, world, db) = seeded().await;
+    let b = world.tenant_b();
+    let mut tx = db.scoped_transaction(&world.org_a.scope()).await.unwrap();
+    let tenant = insert_tenant(&mut tx, b.org, Uuid::from_u128(0xF001), "intruder").await;
+    assert_policy_violation(tenant, "a tenant of org B");
+    tx.rollback().await.unwrap();
+
+    let mut tx = db.scoped_transaction(&world.org_a.scope()).await.unwrap();
+    let audit = insert_audit(&mut tx, Uuid::from_u128(0xF002), b.org, None).await;
+    assert_policy_violation(audit, "an audit event of org B");
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tenant_scope_cannot_update_or_delete_another_tenants_rows() {
+    let (test, world, db) = seeded().await;
+    let (a, b) = (world.tenant_a(), world.tenant_b());
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    for statement in [
+        "UPDATE tenants SET name = 'taken over' WHERE id = $1",
+        "UPDATE namespaces SET name = 'taken over' WHERE tenant_id = $1",
+        "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1",
+        "DELETE FROM api_keys WHERE tenant_id = $1",
+        "DELETE FROM namespaces WHERE tenant_id = $1",
+    ] {
+        let done = sqlx::query(statement)
+            .bind(b.id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        // The policy hides B's rows from the statement: nothing to change.
+        assert_eq!(done.rows_affected(), 0, "{statement}");
+    }
+    tx.commit().await.unwrap();
+
+    let owner = test.owner_pool().await;
+    let mut check = owner.begin().await.unwrap();
+    platform(&mut check).await;
+    let name: String = sqlx::query_scalar("SELECT name FROM namespaces WHERE tenant_id = $1")
+        .bind(b.id)
+        .fetch_one(&mut *check)
+        .await
+        .unwrap();
+    assert_eq!(
+        name,
+        crate::fixtures::key_of(b.namespace),
+        "B's namespace is unchanged"
+    );
+    let live_keys: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(b.id)
+    .fetch_one(&mut *check)
+    .await
+    .unwrap();
+    assert_eq!(live_keys, 1, "B's key is neither revoked nor deleted");
+}
+
+#[tokio::test]
+async fn a_tenant_scope_cannot_move_its_rows_to_another_tenant() {
+    let (_test, world, db) = seeded().await;
+    let (a, b) = (world.tenant_a(), world.tenant_b());
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let moved = sqlx::query("UPDATE namespaces SET tenant_id = $1, org_id = $2 WHERE id = $3")
+        .bind(b.id)
+        .bind(b.org)
+        .bind(a.namespace)
+        .execute(&mut *tx)
+        .await
+        .map(drop);
+    assert_policy_violation(moved, "a namespace moved to tenant B");
+    tx.rollback().await.unwrap();
+
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let moved = sqlx::query("UPDATE tenants SET org_id = $1 WHERE id = $2")
+        .bind(b.org)
+        .bind(a.id)
+        .execute(&mut *tx)
+        .await
+        .map(drop);
+    assert_policy_violation(moved, "a tenant moved to org B");
+    tx.rollback().await.unwrap();
+}

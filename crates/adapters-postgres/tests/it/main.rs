@@ -1,0 +1,12 @@
+//! The Postgres adapter against a real server: every test gets its own database
+//! (`adapters_postgres::testing`), from `TEST_DATABASE_URL` or `DATABASE_URL`;
+//! `cargo xtask test` provides one.
+
+mod audit;
+mod errors;
+mod fixtures;
+mod isolation;
+mod migrations;
+mod pgbouncer;
+mod roles;
+mod scoped_transactions;

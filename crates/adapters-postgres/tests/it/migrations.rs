@@ -1,0 +1,140 @@
+//! The migrations apply to an empty database, once, and leave every table
+//! under row-level security with only the grants the runtime role needs.
+
+use std::collections::BTreeSet;
+
+use adapters_postgres::testing::TestDatabase;
+use adapters_postgres::{MIGRATOR, migrate};
+use sqlx::PgPool;
+
+use crate::fixtures::TABLES;
+
+/// Everything the migrations create and record, as sorted lines.
+async fn schema_fingerprint(owner: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT line FROM ( \
+           SELECT format('column %s.%s %s null=%s default=%s', table_name, column_name, \
+                         data_type, is_nullable, column_default) AS line \
+             FROM information_schema.columns WHERE table_schema = 'public' \
+           UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' \
+           UNION ALL SELECT format('constraint %s %s', conname, pg_get_constraintdef(oid)) \
+             FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
+           UNION ALL SELECT format('policy %s.%s %s %s %s', tablename, policyname, cmd, qual, \
+                                   with_check) FROM pg_policies \
+           UNION ALL SELECT format('trigger %s', tgname) FROM pg_trigger WHERE NOT tgisinternal \
+           UNION ALL SELECT format('grant %s.%s %s', table_name, privilege_type, grantee) \
+             FROM information_schema.role_table_grants WHERE table_schema = 'public' \
+           UNION ALL SELECT format('extension %s', extname) FROM pg_extension \
+           UNION ALL SELECT format('migration %s %s %s %s', version, encode(checksum, 'hex'), \
+                                   installed_on, success) FROM _sqlx_migrations \
+         ) everything ORDER BY line",
+    )
+    .fetch_all(owner)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_migrations_apply_to_an_empty_database() {
+    let test = TestDatabase::empty().await;
+    migrate(test.owner_url()).await.unwrap();
+    let owner = test.owner_pool().await;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&owner)
+            .await
+            .unwrap();
+    let embedded: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+    assert_eq!(applied, embedded);
+    let tables: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+         AND tablename <> '_sqlx_migrations'",
+    )
+    .fetch_all(&owner)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(tables, TABLES.map(String::from).into());
+}
+
+#[tokio::test]
+async fn applying_the_migrations_again_changes_nothing() {
+    let test = TestDatabase::empty().await;
+    migrate(test.owner_url()).await.unwrap();
+    let owner = test.owner_pool().await;
+    let first = schema_fingerprint(&owner).await;
+    assert!(first.iter().any(|line| line.starts_with("policy ")));
+    migrate(test.owner_url()).await.unwrap();
+    assert_eq!(schema_fingerprint(&owner).await, first);
+}
+
+#[tokio::test]
+async fn every_table_forces_row_level_security_and_has_policies() {
+    let test = TestDatabase::new().await;
+    let owner = test.owner_pool().await;
+    let tables: Vec<(String, bool, bool, i64)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
+                (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) \
+         FROM pg_class c \
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' \
+           AND c.relname <> '_sqlx_migrations' \
+         ORDER BY 1",
+    )
+    .fetch_all(&owner)
+    .await
+    .unwrap();
+    assert_eq!(tables.len(), TABLES.len());
+    for (table, enabled, forced, policies) in tables {
+        assert!(
+            enabled && forced,
+            "{table}: row-level security enabled and forced"
+        );
+        assert!(
+            policies > 0,
+            "{table}: without a policy nothing is visible at all"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_runtime_role_holds_only_the_grants_it_needs() {
+    let test = TestDatabase::new().await;
+    let owner = test.owner_pool().await;
+    let grants: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT format('%s %s', table_name, privilege_type) \
+         FROM information_schema.role_table_grants WHERE grantee = 'tenancy_app'",
+    )
+    .fetch_all(&owner)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    let expected: BTreeSet<String> = [
+        // Never deleted: orgs, tenants (tombstones) and org keys (revoked).
+        "orgs SELECT",
+        "orgs INSERT",
+        "orgs UPDATE",
+        "tenants SELECT",
+        "tenants INSERT",
+        "tenants UPDATE",
+        "org_api_keys SELECT",
+        "org_api_keys INSERT",
+        "org_api_keys UPDATE",
+        // Purged with their tenant.
+        "namespaces SELECT",
+        "namespaces INSERT",
+        "namespaces UPDATE",
+        "namespaces DELETE",
+        "api_keys SELECT",
+        "api_keys INSERT",
+        "api_keys UPDATE",
+        "api_keys DELETE",
+        // Append-only.
+        "audit_events SELECT",
+        "audit_events INSERT",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(grants, expected);
+}
