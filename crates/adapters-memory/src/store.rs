@@ -103,6 +103,25 @@ impl State {
         }
     }
 
+    /// Whether `key`, about to be created (or minted by rotation) with `audit`,
+    /// may be stored: within the scope, for an owner that can hold keys, and
+    /// with a hash no other key has.
+    fn admit_new_key(
+        &self,
+        scope: &DataScope,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        in_scope(scope.sees(key.org_id, key.tenant_id()), scope, audit)?;
+        if !self.key_owner_can_hold_keys(key) {
+            return Err(StoreError::Stale);
+        }
+        if self.key_hashes.contains_key(&key.hash) {
+            return Err(StoreError::Unavailable("API key hash collision".into()));
+        }
+        Ok(())
+    }
+
     /// Stores a new version of a key. `last_used_at` only moves forward: it is
     /// written by batches that do not bump versions.
     fn replace_key(&mut self, key: &ApiKey) {
@@ -481,13 +500,7 @@ impl ApiKeyStore for MemoryStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
-        in_scope(scope.sees(key.org_id, key.tenant_id()), scope, audit)?;
-        if !s.key_owner_can_hold_keys(key) {
-            return Err(StoreError::Stale);
-        }
-        if s.key_hashes.contains_key(&key.hash) {
-            return Err(StoreError::Unavailable("API key hash collision".into()));
-        }
+        s.admit_new_key(scope, key, audit)?;
         s.insert_key(key);
         s.append(audit);
         Ok(())
@@ -577,13 +590,7 @@ impl ApiKeyStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut s = self.write();
         check_key_version(&s, scope, old)?;
-        in_scope(scope.sees(new.org_id, new.tenant_id()), scope, audit)?;
-        if !s.key_owner_can_hold_keys(new) {
-            return Err(StoreError::Stale);
-        }
-        if s.key_hashes.contains_key(&new.hash) {
-            return Err(StoreError::Unavailable("API key hash collision".into()));
-        }
+        s.admit_new_key(scope, new, audit)?;
         s.replace_key(old);
         s.insert_key(new);
         s.append(audit);

@@ -8,10 +8,9 @@ use adapters_memory::{ManualClock, MemoryStore, SeededSecrets, SequentialIds};
 use chrono::{DateTime, Utc};
 use domain::ports::{AuditLog, Clock, NamespaceStore, TenantStore};
 use domain::{
-    Actor, ActorKind, ApiKeyId, AuditRecord, Context, LifecycleAction, Metadata, Name, Namespace,
-    NamespaceKey, NewOrg, Org, OrgKey, OrgRef, Plan, Ports, Principal, ProvisionTenant,
-    Provisioned, Reason, RegionCode, Settings, Tenancy, Tenant, TenantId, TenantKey, TenantRef,
-    TenantStatus,
+    Actor, ActorKind, ApiKeyId, AuditRecord, Context, LifecycleAction, Metadata, Namespace, NewOrg,
+    Org, OrgRef, Ports, Principal, ProvisionTenant, Provisioned, Settings, Tenancy, Tenant,
+    TenantId, TenantRef, TenantStatus,
 };
 
 /// Everything one test needs, built fresh per test.
@@ -195,40 +194,7 @@ pub fn spec(key: &str) -> ProvisionTenant {
     }
 }
 
-pub fn org_key(raw: &str) -> OrgKey {
-    OrgKey::parse(raw).expect("a valid org key")
-}
-
-pub fn tenant_key(raw: &str) -> TenantKey {
-    TenantKey::parse(raw).expect("a valid tenant key")
-}
-
-pub fn namespace_key(raw: &str) -> NamespaceKey {
-    NamespaceKey::parse(raw).expect("a valid namespace key")
-}
-
-pub fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("a valid name")
-}
-
-pub fn plan(raw: &str) -> Plan {
-    Plan::parse(raw).expect("a valid plan")
-}
-
-pub fn region(raw: &str) -> RegionCode {
-    RegionCode::parse(raw).expect("a valid region code")
-}
-
-pub fn reason(raw: &str) -> Reason {
-    Reason::parse(raw).expect("a valid reason")
-}
-
-pub fn metadata(pairs: &[(&str, &str)]) -> Metadata {
-    Metadata::new(
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    )
-    .expect("valid metadata")
-}
+// The same value builders the storage contract uses.
+pub use test_support::fixtures::{
+    metadata, name, namespace_key, org_key, plan, reason, region, tenant_key,
+};
