@@ -47,6 +47,24 @@ pub fn translate(error: sqlx::Error) -> StoreError {
     }
 }
 
+/// As [`translate`], for a statement that writes rows: a row refused by a
+/// row-level security policy's `WITH CHECK` (SQLSTATE 42501, "new row violates
+/// row-level security policy") would lie outside the call's data scope, which
+/// the ports call `OutOfScope`. Other permission errors stay `Unavailable`.
+pub(crate) fn translate_write(error: sqlx::Error) -> StoreError {
+    let refused_by_policy = match &error {
+        sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("42501") && db.message().contains("row-level security")
+        }
+        _ => false,
+    };
+    if refused_by_policy {
+        StoreError::OutOfScope
+    } else {
+        translate(error)
+    }
+}
+
 /// The text of [`translate`]'s result without the variant's prefix, for
 /// setup errors that are not a store call's.
 pub(crate) fn describe(error: sqlx::Error) -> String {

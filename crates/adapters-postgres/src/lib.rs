@@ -13,6 +13,8 @@
 //!   runs in, with its [`DataScope`] already set.
 //! - [`error::translate`] turns driver errors into the ports' [`StoreError`];
 //!   nothing driver-specific, no SQL and no values cross it.
+//! - [`PgStore`] implements every storage port, each call in one scoped
+//!   transaction.
 //! - `testing` (feature `testing`) gives each test a fresh migrated database.
 //!
 //! [`StoreError`]: domain::ports::StoreError
@@ -20,8 +22,10 @@
 mod database;
 pub mod error;
 mod scope;
+mod stores;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use database::{Database, DatabaseConfig, MIGRATOR, RUNTIME_ROLE, SetupError, migrate};
 pub use domain::ports::DataScope;
+pub use stores::PgStore;

@@ -3,6 +3,7 @@
 //! `cargo xtask test` provides one.
 
 mod audit;
+mod contract;
 mod errors;
 mod fixtures;
 mod isolation;
@@ -10,3 +11,4 @@ mod migrations;
 mod pgbouncer;
 mod roles;
 mod scoped_transactions;
+mod stores;
