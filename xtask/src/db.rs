@@ -179,6 +179,31 @@ pub(crate) struct Cluster {
     run_as: Option<User>,
 }
 
+/// Where the cluster lives: `target/tenancy-pg`, unless (as root) the
+/// unprivileged user that runs the server cannot reach the workspace, as when it
+/// was cloned into a private directory (`mktemp -d`, a CI runner's home). Then a
+/// directory of its own under the system temp dir, named after the workspace so
+/// each checkout keeps one cluster and `db down` finds it again.
+fn cluster_dir(cargo: &Cargo, run_as: Option<&User>) -> PathBuf {
+    let in_target = cargo.target_dir().join("tenancy-pg");
+    let Some(user) = run_as else {
+        return in_target;
+    };
+    // `test -x` on the workspace root needs every parent to let the user through.
+    let reachable = Command::new("runuser")
+        .args(["-u", &user.name, "--", "test", "-x"])
+        .arg(&cargo.root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if reachable {
+        return in_target;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    cargo.root.hash(&mut hasher);
+    env::temp_dir().join(format!("tenancy-pg-{:016x}", hasher.finish()))
+}
+
 impl Cluster {
     pub(crate) fn locate(cargo: &Cargo) -> Result<Self, Failure> {
         let bindir = find_bindir().ok_or_else(|| {
@@ -195,8 +220,9 @@ impl Cluster {
         } else {
             None
         };
+        let dir = cluster_dir(cargo, run_as.as_ref());
         Ok(Self {
-            dir: cargo.target_dir().join("tenancy-pg"),
+            dir,
             bindir,
             run_as,
         })
