@@ -37,6 +37,16 @@ Commands:
             builds release binaries, starts `tenancy serve` and a bare axum
               baseline, seeds 1,000 tenants and 100,000 keys, and prints
               requests/s, p50, p99 and the ratios (options: `tenancy-bench help`)
+  bench inventory [--tenants N]
+            loads 1,000,000 tenants into a fresh database (the throwaway cluster
+              unless a server is configured) and prints p50/p99 per inventory page
+              read through the store as the runtime role
+  bench verify-miss
+            the verification cache-miss path on PostgreSQL against `pgbench -S`
+              on the same database
+  bench invalidation
+            two `tenancy serve` instances on one database: the delay from a
+              suspension or revocation through one to the other refusing the key
   bench micro
             the criterion micro-benchmarks (`cargo bench -p bench --bench verify`)
   help      this text
@@ -197,6 +207,51 @@ fn bench(args: &[String]) -> Result<(), Failure> {
                 Err(Failure::Failed(format!("the benchmark failed ({status})")))
             }
         }
+        Some((scenario, rest)) if scenario == "inventory" || scenario == "verify-miss" => {
+            cargo.step(&["build", "--release", "--locked", "--bin", "tenancy-bench"])?;
+            let bench = cargo.target_dir().join("release").join("tenancy-bench");
+            with_test_database(cargo, |cargo| {
+                let status = Command::new(&bench)
+                    .arg(scenario)
+                    .args(rest)
+                    .envs(cargo.env.iter().map(|(k, v)| (k, v)))
+                    .status()
+                    .map_err(|e| Failure::Failed(format!("could not start tenancy-bench: {e}")))?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(Failure::Failed(format!("the benchmark failed ({status})")))
+                }
+            })
+        }
+        Some((scenario, rest)) if scenario == "invalidation" => {
+            cargo.step(&[
+                "build",
+                "--release",
+                "--locked",
+                "--bin",
+                "tenancy",
+                "--bin",
+                "tenancy-bench",
+            ])?;
+            let release = cargo.target_dir().join("release");
+            let (tenancy, bench) = (release.join("tenancy"), release.join("tenancy-bench"));
+            with_test_database(cargo, |cargo| {
+                let status = Command::new(&bench)
+                    .arg(scenario)
+                    .arg("--tenancy")
+                    .arg(&tenancy)
+                    .args(rest)
+                    .envs(cargo.env.iter().map(|(k, v)| (k, v)))
+                    .status()
+                    .map_err(|e| Failure::Failed(format!("could not start tenancy-bench: {e}")))?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(Failure::Failed(format!("the benchmark failed ({status})")))
+                }
+            })
+        }
         Some((scenario, rest)) if scenario == "micro" => {
             let mut args = vec!["bench", "--locked", "-p", "bench", "--bench", "verify"];
             args.extend(rest.iter().map(String::as_str));
@@ -204,7 +259,8 @@ fn bench(args: &[String]) -> Result<(), Failure> {
         }
         Some((other, _)) => Err(Failure::Usage(format!("unknown benchmark `{other}`"))),
         None => Err(Failure::Usage(
-            "`bench` needs a scenario: verify or micro".into(),
+            "`bench` needs a scenario: verify, verify-miss, inventory, invalidation or micro"
+                .into(),
         )),
     }
 }

@@ -50,6 +50,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::auth::AdminToken;
+pub use crate::health::Readiness;
 
 /// Largest request body accepted (SPEC §9): 1 MiB.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
@@ -61,6 +62,8 @@ pub struct HttpConfig {
     pub admin_token: String,
     /// When set, tenant responses include `subdomain: "{tenant key}.{base_domain}"`.
     pub base_domain: Option<String>,
+    /// Asked by `/readyz` at every probe; `None`: ready as soon as the router runs.
+    pub readiness: Option<Arc<dyn Readiness>>,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -68,6 +71,7 @@ impl fmt::Debug for HttpConfig {
         f.debug_struct("HttpConfig")
             .field("admin_token", &"<redacted>")
             .field("base_domain", &self.base_domain)
+            .field("readiness", &self.readiness.is_some())
             .finish()
     }
 }
@@ -83,6 +87,7 @@ pub(crate) struct Shared {
     pub admin: AdminToken,
     pub base_domain: Option<Arc<str>>,
     pub docs: Arc<openapi::Published>,
+    pub readiness: Option<Arc<dyn Readiness>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -105,6 +110,7 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         admin: AdminToken::new(&config.admin_token),
         base_domain: config.base_domain.filter(|d| !d.is_empty()).map(Arc::from),
         docs: Arc::new(openapi::Published::new(api.document)),
+        readiness: config.readiness,
     }));
     // Around each route's own guard: authentication runs first.
     let authenticated = api
@@ -169,6 +175,7 @@ mod tests {
         let config = HttpConfig {
             admin_token: "super-secret".to_owned(),
             base_domain: Some("tenancy.example".to_owned()),
+            readiness: None,
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("super-secret"), "{shown}");

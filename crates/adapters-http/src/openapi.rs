@@ -84,6 +84,7 @@ pub(crate) struct Api {
             responses::PayloadTooLarge,
             responses::UnsupportedMediaType,
             responses::Unavailable,
+            responses::NotReady,
         ),
     ),
     modifiers(&BearerSchemes),
@@ -376,5 +377,7 @@ pub(crate) mod responses {
         PayloadTooLarge => "`payload_too_large`: the body is over 1 MiB.",
         UnsupportedMediaType => "`unsupported_media_type`: the body is not sent as JSON.",
         Unavailable => "`unavailable`: a dependency failed; retry after `Retry-After` seconds.",
+        NotReady => "`not_ready`: the server cannot reach a dependency (its database) right \
+            now; retry after `Retry-After` seconds.",
     }
 }

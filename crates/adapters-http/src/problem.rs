@@ -64,11 +64,12 @@ pub(crate) enum Code {
     RateLimited,
     Internal,
     Unavailable,
+    NotReady,
 }
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 28] = [
+    pub(crate) const ALL: [Self; 29] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -97,6 +98,7 @@ impl Code {
         Self::RateLimited,
         Self::Internal,
         Self::Unavailable,
+        Self::NotReady,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -129,6 +131,7 @@ impl Code {
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::NotReady => "not_ready",
         }
     }
 
@@ -161,7 +164,7 @@ impl Code {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -196,6 +199,7 @@ impl Code {
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal error",
             Self::Unavailable => "The service is temporarily unavailable",
+            Self::NotReady => "The server cannot serve traffic right now",
         }
     }
 
@@ -385,7 +389,7 @@ impl Problem {
             Code::Unauthorized => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Code::Unavailable | Code::RateLimited => {
+            Code::Unavailable | Code::NotReady | Code::RateLimited => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

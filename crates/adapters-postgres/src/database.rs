@@ -91,7 +91,11 @@ impl Database {
         if config.transaction_pooler {
             options = options.statement_cache_capacity(0);
         }
+        // No ping before every acquire: it is a round trip on every store call
+        // (the verification miss path included). A connection that died is
+        // found on use instead; that call fails once and the pool replaces it.
         let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
             .connect_with(options)

@@ -15,12 +15,16 @@
 //!   nothing driver-specific, no SQL and no values cross it.
 //! - [`PgStore`] implements every storage port, each call in one scoped
 //!   transaction.
+//! - [`PgStore`]'s key and tenant updates notify the other instances, and
+//!   [`InvalidationListener`] applies their notifications to a cache
+//!   ([`invalidation`]).
 //! - `testing` (feature `testing`) gives each test a fresh migrated database.
 //!
 //! [`StoreError`]: domain::ports::StoreError
 
 mod database;
 pub mod error;
+pub mod invalidation;
 mod scope;
 mod stores;
 #[cfg(feature = "testing")]
@@ -28,4 +32,8 @@ pub mod testing;
 
 pub use database::{Database, DatabaseConfig, MIGRATOR, RUNTIME_ROLE, SetupError, migrate};
 pub use domain::ports::DataScope;
+pub use invalidation::{
+    INVALIDATION_CHANNEL, InvalidationListener, InvalidationSink, LISTENER_APPLICATION_NAME,
+    ListenError,
+};
 pub use stores::PgStore;

@@ -13,9 +13,12 @@
 mod bare;
 mod child;
 mod client;
+mod invalidation;
+mod inventory;
 mod load;
 mod seed;
 mod verify;
+mod verify_miss;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,19 @@ Scenarios:
     --keys N             API keys in all, spread over the tenants (default 100000)
     --connections N      concurrent connections of the load generator (default 32)
     --seconds N          measuring time of each run (default 10)
+  verify-miss  the cache-miss path (`PgStore::find_key` on PostgreSQL) against
+           `pgbench -S` on the same database (needs TEST_DATABASE_URL: run it
+           through `cargo xtask bench verify-miss`)
+  inventory  tenant listing pages over a large inventory in PostgreSQL, read
+           through the store as the runtime role (needs TEST_DATABASE_URL: run it
+           through `cargo xtask bench inventory`)
+    --tenants N          tenants to load (default 1000000)
+    --iterations N       pages measured per case (default 200)
+  invalidation  how long a suspension or revocation through one instance takes
+           to be refused by another instance on the same database (LISTEN/NOTIFY;
+           needs TEST_DATABASE_URL: run it through `cargo xtask bench invalidation`)
+    --tenancy PATH       the tenancy binary to start (required)
+    --tenants N          changes of each kind (default 200)
   bare     the baseline server (started by `verify` itself)
 ";
 
@@ -38,6 +54,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("verify") => verify::Options::parse(&args[1..]).and_then(verify::run),
         Some("bare") => bare::Options::parse(&args[1..]).and_then(bare::run),
+        Some("verify-miss") => verify_miss::Options::parse(&args[1..]).and_then(verify_miss::run),
+        Some("inventory") => inventory::Options::parse(&args[1..]).and_then(inventory::run),
+        Some("invalidation") => {
+            invalidation::Options::parse(&args[1..]).and_then(invalidation::run)
+        }
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

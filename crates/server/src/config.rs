@@ -32,6 +32,12 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_LOG_FORMAT", "log_format"),
     ("TENANCY_LOG", "log"),
     ("DATABASE_URL", "database_url"),
+    ("TENANCY_DATABASE_OWNER_URL", "database_owner_url"),
+    ("TENANCY_MIGRATE", "migrate"),
+    ("TENANCY_DB_POOL_SIZE", "db_pool_size"),
+    ("TENANCY_DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms"),
+    ("TENANCY_DB_POOLER", "db_pooler"),
+    ("TENANCY_LISTEN_DATABASE_URL", "listen_database_url"),
 ];
 
 /// Longest retention accepted; far beyond any real policy, and it keeps date
@@ -40,6 +46,12 @@ const MAX_RETENTION_DAYS: i128 = 36_500;
 
 /// Largest verification cache accepted: about a few GiB of memory at most.
 const MAX_CACHE_KEYS: i128 = 10_000_000;
+
+/// Largest connection pool accepted.
+const MAX_POOL_SIZE: i128 = 1_000;
+
+/// Longest statement timeout accepted: one hour, in milliseconds.
+const MAX_STATEMENT_TIMEOUT_MS: i128 = 3_600_000;
 
 /// Everything `tenancy serve` needs, validated.
 #[derive(Debug)]
@@ -55,6 +67,79 @@ pub struct Config {
     /// Most API keys the verification cache holds.
     pub verify_cache_keys: u64,
     pub log: LogSettings,
+    /// `None`: the in-memory store.
+    pub database: Option<DatabaseSettings>,
+    /// The owner role's URL, used only to run migrations.
+    pub owner_url: Option<DatabaseUrl>,
+    /// Whether `serve` migrates (with `owner_url`) before connecting.
+    pub migrate: bool,
+}
+
+/// The PostgreSQL store's settings (`DATABASE_URL` and its companions).
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// The runtime role's URL.
+    pub url: DatabaseUrl,
+    /// A direct connection for LISTEN; `url` unless set apart.
+    pub listen_url: DatabaseUrl,
+    pub pool_size: u32,
+    pub statement_timeout: std::time::Duration,
+    /// A transaction-mode pooler (PgBouncer) sits behind `url`.
+    pub pooler: bool,
+}
+
+/// A PostgreSQL URL. It may carry a password, so neither `Debug` nor
+/// [`DatabaseUrl::shown`] include anything but the host, port and database.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    url: String,
+    shown: String,
+}
+
+impl DatabaseUrl {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        // `url`'s messages never repeat the input, which may hold a password.
+        let url = url::Url::parse(raw)
+            .map_err(|e| format!("not a URL ({e}); expected postgres://user@host:5432/database"))?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(format!(
+                "the scheme must be postgres:// or postgresql://, not {}://",
+                url.scheme()
+            ));
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .unwrap_or("localhost");
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let database = url.path().trim_start_matches('/');
+        let shown = if database.is_empty() {
+            format!("{host}{port}")
+        } else {
+            format!("{host}{port}/{database}")
+        };
+        Ok(Self {
+            url: raw.to_owned(),
+            shown,
+        })
+    }
+
+    /// The whole URL, password included: for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+
+    /// `host:port/database`, safe to log.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.shown)
+    }
 }
 
 #[derive(Debug)]
@@ -126,14 +211,6 @@ pub enum ConfigError {
     Unreadable(String),
     #[error("invalid {setting}: {message}")]
     Invalid { setting: String, message: String },
-    #[error(
-        "{setting} is set, but this build of Tenancy stores its data in memory only: \
-         Postgres support is not available yet. Tenancy refuses to start rather than \
-         ignore the database you configured and silently lose every write at the next \
-         restart. Unset {setting} to run on the in-memory store, or wait for a release \
-         with the Postgres adapter."
-    )]
-    DatabaseConfigured { setting: String },
 }
 
 /// The environment variables that concern Tenancy, captured once. Empty values
@@ -226,6 +303,9 @@ struct Defaults {
     verify_cache_keys: u64,
     log_format: &'static str,
     log: &'static str,
+    db_pool_size: u32,
+    db_statement_timeout_ms: u32,
+    db_pooler: bool,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -236,6 +316,9 @@ const DEFAULTS: Defaults = Defaults {
     verify_cache_keys: 100_000,
     log_format: "text",
     log: "info",
+    db_pool_size: 10,
+    db_statement_timeout_ms: 5_000,
+    db_pooler: false,
 };
 
 /// The merged layers before validation. `regions` and `retention_days` stay
@@ -257,6 +340,15 @@ struct Raw {
     log: String,
     #[serde(default)]
     database_url: Option<String>,
+    #[serde(default)]
+    database_owner_url: Option<String>,
+    #[serde(default)]
+    migrate: Option<Value>,
+    db_pool_size: Value,
+    db_statement_timeout_ms: Value,
+    db_pooler: Value,
+    #[serde(default)]
+    listen_database_url: Option<String>,
 }
 
 /// One `[[regions]]` table of the TOML file.
@@ -287,17 +379,6 @@ impl Config {
             setting: describe(figment, key),
             message,
         };
-
-        // First, because it changes what the operator should do about everything else.
-        if raw
-            .database_url
-            .as_deref()
-            .is_some_and(|url| !url.is_empty())
-        {
-            return Err(ConfigError::DatabaseConfigured {
-                setting: describe(figment, "database_url"),
-            });
-        }
 
         let listen = raw.listen.trim().parse().map_err(|_| {
             invalid(
@@ -335,6 +416,8 @@ impl Config {
             .parse(raw.log.trim())
             .map_err(|e| invalid("log", format!("{:?} is not a log filter: {e}", raw.log)))?;
 
+        let (database, owner_url, migrate) = database_settings(&raw, &invalid)?;
+
         Ok(Self {
             listen,
             admin_token,
@@ -344,7 +427,92 @@ impl Config {
             key_prefix,
             verify_cache_keys,
             log: LogSettings { format, filter },
+            database,
+            owner_url,
+            migrate,
         })
+    }
+}
+
+/// The database settings: the store's, the owner URL, and whether to migrate.
+fn database_settings(
+    raw: &Raw,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(Option<DatabaseSettings>, Option<DatabaseUrl>, bool), ConfigError> {
+    let url = |key: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .map(DatabaseUrl::parse)
+            .transpose()
+            .map_err(|m| invalid(key, m))
+    };
+    let database_url = url("database_url", &raw.database_url)?;
+    let owner_url = url("database_owner_url", &raw.database_owner_url)?;
+    let listen_url = url("listen_database_url", &raw.listen_database_url)?;
+    let migrate = match &raw.migrate {
+        None => owner_url.is_some(),
+        Some(value) => {
+            let migrate = boolean(value).map_err(|m| invalid("migrate", m))?;
+            if migrate && owner_url.is_none() {
+                return Err(invalid(
+                    "migrate",
+                    "migrating needs the owner role's URL: set TENANCY_DATABASE_OWNER_URL \
+                     (`database_owner_url`), or set this to false"
+                        .to_owned(),
+                ));
+            }
+            migrate
+        }
+    };
+    let pool_size = whole_number(&raw.db_pool_size, "connections", 1..=MAX_POOL_SIZE)
+        .map_err(|m| invalid("db_pool_size", m))?
+        .try_into()
+        .expect("bounded by MAX_POOL_SIZE");
+    let timeout_ms = whole_number(
+        &raw.db_statement_timeout_ms,
+        "milliseconds",
+        1..=MAX_STATEMENT_TIMEOUT_MS,
+    )
+    .map_err(|m| invalid("db_statement_timeout_ms", m))?;
+    let statement_timeout = std::time::Duration::from_millis(
+        u64::try_from(timeout_ms).expect("bounded by MAX_STATEMENT_TIMEOUT_MS"),
+    );
+    let pooler = boolean(&raw.db_pooler).map_err(|m| invalid("db_pooler", m))?;
+    let database = match database_url {
+        None => None,
+        Some(url) => {
+            if pooler && listen_url.is_none() {
+                return Err(invalid(
+                    "db_pooler",
+                    "behind a transaction-mode pooler, LISTEN does not receive \
+                     notifications: set TENANCY_LISTEN_DATABASE_URL \
+                     (`listen_database_url`) to a direct connection to PostgreSQL"
+                        .to_owned(),
+                ));
+            }
+            Some(DatabaseSettings {
+                listen_url: listen_url.unwrap_or_else(|| url.clone()),
+                url,
+                pool_size,
+                statement_timeout,
+                pooler,
+            })
+        }
+    };
+    Ok((database, owner_url, migrate))
+}
+
+/// `true` or `false`, from TOML (a boolean) or the environment (text).
+fn boolean(value: &Value) -> Result<bool, String> {
+    match value {
+        Value::Bool(_, b) => Ok(*b),
+        Value::String(_, text) => match text.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!("{other:?} is not `true` or `false`")),
+        },
+        _ => Err("expected `true` or `false`".to_owned()),
     }
 }
 
@@ -696,17 +864,119 @@ mod tests {
     fn empty_variables_count_as_unset() {
         let config = from_env(&[("TENANCY_ADMIN_TOKEN", ""), ("DATABASE_URL", "")]).unwrap();
         assert_eq!(config.admin_token, None);
+        assert!(config.database.is_none());
     }
 
     #[test]
-    fn a_configured_database_is_refused_rather_than_ignored() {
-        let message = error(from_env(&[("DATABASE_URL", "postgres://u:pw@db/tenancy")]));
-        assert!(message.starts_with("DATABASE_URL is set"), "{message}");
-        assert!(message.contains("in memory only"), "{message}");
-        assert!(
-            !message.contains("pw@db"),
-            "the URL may hold a password: {message}"
+    fn without_database_url_the_store_is_in_memory_and_nothing_migrates() {
+        let config = from_env(&[]).unwrap();
+        assert!(config.database.is_none());
+        assert!(config.owner_url.is_none());
+        assert!(!config.migrate);
+    }
+
+    #[test]
+    fn database_settings_have_documented_defaults() {
+        let config = from_env(&[("DATABASE_URL", "postgres://app:pw@db:5433/tenancy")]).unwrap();
+        let database = config.database.unwrap();
+        assert_eq!(database.url.expose(), "postgres://app:pw@db:5433/tenancy");
+        assert_eq!(database.listen_url.expose(), database.url.expose());
+        assert_eq!(database.pool_size, 10);
+        assert_eq!(
+            database.statement_timeout,
+            std::time::Duration::from_millis(5000)
         );
+        assert!(!database.pooler);
+        assert!(!config.migrate);
+    }
+
+    #[test]
+    fn database_settings_are_read_from_the_environment() {
+        let config = from_env(&[
+            ("DATABASE_URL", "postgres://app@pgbouncer:6432/tenancy"),
+            (
+                "TENANCY_DATABASE_OWNER_URL",
+                "postgresql://owner:pw@db/tenancy",
+            ),
+            ("TENANCY_DB_POOL_SIZE", "25"),
+            ("TENANCY_DB_STATEMENT_TIMEOUT_MS", "750"),
+            ("TENANCY_DB_POOLER", "true"),
+            (
+                "TENANCY_LISTEN_DATABASE_URL",
+                "postgres://app@db:5432/tenancy",
+            ),
+        ])
+        .unwrap();
+        let database = config.database.unwrap();
+        assert_eq!(database.pool_size, 25);
+        assert_eq!(
+            database.statement_timeout,
+            std::time::Duration::from_millis(750)
+        );
+        assert!(database.pooler);
+        assert_eq!(database.listen_url.shown(), "db:5432/tenancy");
+        assert_eq!(database.url.shown(), "pgbouncer:6432/tenancy");
+        assert!(config.migrate, "migrating is the default with an owner URL");
+
+        let config = from_env(&[
+            ("TENANCY_DATABASE_OWNER_URL", "postgres://owner@db/tenancy"),
+            ("TENANCY_MIGRATE", "false"),
+        ])
+        .unwrap();
+        assert!(!config.migrate);
+    }
+
+    #[test]
+    fn bad_database_settings_are_refused_naming_their_variable() {
+        for (pairs, name) in [
+            (vec![("DATABASE_URL", "mysql://u:pw@db/x")], "DATABASE_URL"),
+            (vec![("DATABASE_URL", "not a url")], "DATABASE_URL"),
+            (
+                vec![("TENANCY_DATABASE_OWNER_URL", "db:5432")],
+                "TENANCY_DATABASE_OWNER_URL",
+            ),
+            (vec![("TENANCY_MIGRATE", "yes")], "TENANCY_MIGRATE"),
+            (vec![("TENANCY_MIGRATE", "true")], "TENANCY_MIGRATE"),
+            (vec![("TENANCY_DB_POOL_SIZE", "0")], "TENANCY_DB_POOL_SIZE"),
+            (
+                vec![("TENANCY_DB_STATEMENT_TIMEOUT_MS", "soon")],
+                "TENANCY_DB_STATEMENT_TIMEOUT_MS",
+            ),
+            (vec![("TENANCY_DB_POOLER", "1")], "TENANCY_DB_POOLER"),
+            (
+                vec![
+                    ("DATABASE_URL", "postgres://u@pgbouncer/x"),
+                    ("TENANCY_DB_POOLER", "true"),
+                ],
+                "TENANCY_DB_POOLER",
+            ),
+        ] {
+            let message = error(from_env(&pairs));
+            assert!(
+                message.starts_with(&format!("invalid {name}: ")),
+                "{pairs:?}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_database_password_is_never_shown() {
+        let config = from_env(&[("DATABASE_URL", "postgres://u:s3cret@db/tenancy")]).unwrap();
+        let database = config.database.unwrap();
+        assert_eq!(database.url.shown(), "db/tenancy");
+        assert!(!format!("{database:?}").contains("s3cret"));
+        let message = error(from_env(&[("DATABASE_URL", "mysql://u:s3cret@db/tenancy")]));
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn the_toml_file_sets_database_settings() {
+        let config = from_toml(
+            "database_url = \"postgres://app@db/tenancy\"\ndb_pool_size = 4\ndb_pooler = false\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.database.unwrap().pool_size, 4);
     }
 
     #[test]

@@ -1,22 +1,24 @@
 //! `tenancy`: the Tenancy server. Reads the configuration, wires the adapters
 //! into a [`domain::Tenancy`], serves the HTTP API and runs the retention job
-//! until SIGINT or SIGTERM.
+//! until SIGINT or SIGTERM; `tenancy migrate` applies the database migrations.
 
 mod config;
 mod retention;
+mod store;
 mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use adapters_cache::{CacheLimits, CachedStore, UsageBatcher};
+use adapters_cache::CacheLimits;
 use clap::{Parser, Subcommand};
-use domain::{Ports, Settings, Tenancy};
+use domain::{Settings, Tenancy};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{AdminToken, Config, Environment};
+use crate::store::Storage;
 
 /// Exit code for a configuration the server refuses (the usual one for usage errors).
 const EXIT_CONFIG: u8 = 2;
@@ -42,8 +44,16 @@ these environment variables (highest precedence):
   TENANCY_RETENTION_DAYS  days a deactivated tenant is kept before deletion [default: 30]
   TENANCY_LOG_FORMAT      text or json                    [default: text]
   TENANCY_LOG, RUST_LOG   log filter, e.g. info,adapters_http=debug [default: info]
-  DATABASE_URL            reserved for the Postgres adapter; this build refuses to
-                          start when it is set
+  DATABASE_URL            PostgreSQL URL of the runtime role (tenancy_app)
+                                                          [default: in-memory store]
+  TENANCY_DATABASE_OWNER_URL  PostgreSQL URL of the owner role, for migrations only
+  TENANCY_MIGRATE         true or false: migrate when `serve` starts
+                          [default: true when TENANCY_DATABASE_OWNER_URL is set]
+  TENANCY_DB_POOL_SIZE    database connections            [default: 10]
+  TENANCY_DB_STATEMENT_TIMEOUT_MS  per statement          [default: 5000]
+  TENANCY_DB_POOLER       true when DATABASE_URL goes through PgBouncer in
+                          transaction mode                [default: false]
+  TENANCY_LISTEN_DATABASE_URL  direct connection for LISTEN [default: DATABASE_URL]
 
 Logs go to standard error. An invalid setting stops the server with exit code 2."
 )]
@@ -63,6 +73,8 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API (the default)
     Serve,
+    /// Apply the database migrations with TENANCY_DATABASE_OWNER_URL, then exit
+    Migrate,
 }
 
 fn main() -> ExitCode {
@@ -74,18 +86,67 @@ fn main() -> ExitCode {
     });
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config_file),
+        Command::Migrate => migrate(config_file),
+    }
+}
+
+fn load(config_file: Option<PathBuf>) -> Result<Config, ExitCode> {
+    Environment::from_process()
+        .and_then(|env| Config::load(config_file.as_deref(), &env))
+        .map_err(|error| {
+            eprintln!("tenancy: configuration error: {error}");
+            ExitCode::from(EXIT_CONFIG)
+        })
+}
+
+/// `tenancy migrate`: applies what is not applied yet and says what it applied.
+fn migrate(config_file: Option<PathBuf>) -> ExitCode {
+    let config = match load(config_file) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let Some(owner) = config.owner_url else {
+        eprintln!(
+            "tenancy: configuration error: `tenancy migrate` needs TENANCY_DATABASE_OWNER_URL \
+             (`database_owner_url`): the URL of the role that owns the schema (migrations \
+             do not run as the runtime role of DATABASE_URL)"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    if let Err(error) = telemetry::init(config.log) {
+        eprintln!("tenancy: could not set up logging: {error}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "could not start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(store::migrate(&owner)) {
+        Ok(applied) if applied.is_empty() => {
+            println!("{}: up to date, no migration to apply", owner.shown());
+            ExitCode::SUCCESS
+        }
+        Ok(applied) => {
+            for (version, description) in &applied {
+                println!("applied {version:04} {description}");
+            }
+            println!("{}: applied {} migration(s)", owner.shown(), applied.len());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 fn serve(config_file: Option<PathBuf>) -> ExitCode {
-    let config = match Environment::from_process()
-        .and_then(|env| Config::load(config_file.as_deref(), &env))
-    {
+    let config = match load(config_file) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("tenancy: configuration error: {error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
     let Config {
         listen,
@@ -96,6 +157,9 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         key_prefix,
         verify_cache_keys,
         log,
+        database,
+        owner_url,
+        migrate,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -142,12 +206,18 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     let http = adapters_http::HttpConfig {
         admin_token: admin_token.expose().to_owned(),
         base_domain,
+        readiness: None,
     };
     let cache = CacheLimits {
         max_keys: verify_cache_keys,
         ..CacheLimits::default()
     };
-    match runtime.block_on(run(listen, settings, cache, http)) {
+    let storage = Storage {
+        database,
+        migrate_with: owner_url.filter(|_| migrate),
+        cache,
+    };
+    match runtime.block_on(run(listen, settings, storage, http)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -159,41 +229,18 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
 /// How often key uses are written back as `last_used_at` (SPEC §3: coarse).
 const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The only store this build has, behind the verification cache, with key uses
-/// batched off the hot path. The Postgres adapter will be chosen here, from
-/// `DATABASE_URL`, when it exists.
-fn in_memory_ports(cache: CacheLimits) -> (Ports, Arc<UsageBatcher>) {
-    tracing::warn!(
-        "using the in-memory store: data lives only in this process and will not survive \
-         a restart"
-    );
-    let store = Arc::new(adapters_memory::MemoryStore::new());
-    let cached = Arc::new(CachedStore::new(store.clone(), cache));
-    let usage = UsageBatcher::new(cached.clone());
-    let ports = Ports {
-        orgs: store.clone(),
-        tenants: cached.clone(),
-        namespaces: store.clone(),
-        keys: cached,
-        audit: store,
-        clock: Arc::new(adapters_system::SystemClock),
-        ids: Arc::new(adapters_system::UuidV7Ids),
-        secrets: Arc::new(adapters_system::OsSecrets),
-        key_usage: usage.clone(),
-    };
-    (ports, usage)
-}
-
 /// Serves until a shutdown signal, then lets in-flight requests finish and
 /// stops the retention job.
 async fn run(
     listen: std::net::SocketAddr,
     settings: Settings,
-    cache: CacheLimits,
-    http: adapters_http::HttpConfig,
+    storage: Storage,
+    mut http: adapters_http::HttpConfig,
 ) -> Result<(), String> {
-    let (ports, usage) = in_memory_ports(cache);
-    let tenancy = Tenancy::new(ports, settings);
+    let store = storage.open().await?;
+    http.readiness.clone_from(&store.readiness);
+    let usage = Arc::clone(&store.usage);
+    let tenancy = Tenancy::new(store.ports.clone(), settings);
     let flusher = usage.spawn_flusher(USAGE_FLUSH);
     let shutdown =
         shutdown_signals().map_err(|e| format!("could not listen for shutdown signals: {e}"))?;
@@ -223,6 +270,7 @@ async fn run(
     }
     flusher.abort();
     usage.flush().await;
+    store.close().await;
     served.map_err(|e| format!("the HTTP server failed: {e}"))?;
     tracing::info!("stopped");
     Ok(())

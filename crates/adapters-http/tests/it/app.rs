@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use adapters_cache::{CacheLimits, CachedStore};
-use adapters_http::{HttpConfig, router};
+use adapters_http::{HttpConfig, Readiness, router};
 use adapters_memory::{ManualClock, MemoryStore, SequentialIds};
 use chrono::{DateTime, Duration, Utc};
 use domain::ports::TenantStore;
@@ -45,6 +45,7 @@ pub struct Builder {
     base_domain: Option<String>,
     tenants: Option<Arc<dyn TenantStore>>,
     store: Option<Arc<MemoryStore>>,
+    readiness: Option<Arc<dyn Readiness>>,
 }
 
 impl Builder {
@@ -61,6 +62,12 @@ impl Builder {
     /// Runs on `store` instead of a fresh one.
     pub fn store(mut self, store: Arc<MemoryStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// What `/readyz` asks.
+    pub fn readiness(mut self, readiness: Arc<dyn Readiness>) -> Self {
+        self.readiness = Some(readiness);
         self
     }
 
@@ -95,6 +102,7 @@ impl Builder {
             HttpConfig {
                 admin_token: TOKEN.to_owned(),
                 base_domain: self.base_domain,
+                readiness: self.readiness,
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -478,3 +478,37 @@ async fn health_probes_answer_without_a_token() {
     let ready = app.send(app.anonymous(Method::GET, "/readyz")).await;
     assert_eq!(ready.expect(200), serde_json::json!({"status": "ready"}));
 }
+
+/// A probe whose answer the test switches.
+struct Switch(std::sync::atomic::AtomicBool);
+
+#[async_trait::async_trait]
+impl adapters_http::Readiness for Switch {
+    async fn ready(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn readyz_follows_the_readiness_probe_both_ways() {
+    let probe = std::sync::Arc::new(Switch(std::sync::atomic::AtomicBool::new(false)));
+    let app = TestApp::builder().readiness(probe.clone()).start().await;
+
+    let down = app.send(app.anonymous(Method::GET, "/readyz")).await;
+    let problem = down.expect(503);
+    assert_eq!(problem["code"], "not_ready", "{problem}");
+    assert_eq!(problem["status"], 503, "{problem}");
+    assert!(
+        down.header("content-type")
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+    assert_eq!(down.header("retry-after"), Some("1"));
+    // Liveness does not depend on the probe.
+    let health = app.send(app.anonymous(Method::GET, "/healthz")).await;
+    assert_eq!(health.expect(200), serde_json::json!({"status": "ok"}));
+
+    probe.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    let up = app.send(app.anonymous(Method::GET, "/readyz")).await;
+    assert_eq!(up.expect(200), serde_json::json!({"status": "ready"}));
+}

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::rows::{self, KEY_COMMON_COLUMNS, corrupt, stored_version};
 use super::{PgStore, Tx, commit, in_scope, sql_limit};
 use crate::error::{translate, translate_write};
+use crate::invalidation::Invalidation;
 
 /// Both key tables as one relation, org keys without tenant or namespace.
 fn both_tables(namespace_filter: &str, org_filter: &str) -> String {
@@ -42,30 +43,16 @@ impl ApiKeyStore for PgStore {
     }
 
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
-        let mut tx = self.begin(&DataScope::Platform).await?;
-        // Each branch is one probe of its table's unique hash index.
-        let sql = format!(
-            "SELECT k.tenant_id, k.namespace_id, {columns}, \
-                    t.key AS tenant_key, t.status AS tenant_status, n.key AS namespace_key \
-             FROM api_keys k \
-             JOIN tenants t ON t.id = k.tenant_id AND t.org_id = k.org_id \
-             LEFT JOIN namespaces n ON n.tenant_id = k.tenant_id AND n.id = k.namespace_id \
-             WHERE k.hash = $1 \
-             UNION ALL \
-             SELECT NULL::uuid, NULL::uuid, {org_columns}, NULL::text, NULL::text, NULL::text \
-             FROM org_api_keys o WHERE o.hash = $1 \
-             LIMIT 1",
-            columns = prefixed("k"),
-            org_columns = prefixed("o"),
-        );
+        // A cache miss: one statement, one round trip. `tenancy_find_key`
+        // (migration 0009) sets the platform scope and runs the lookup in the
+        // call's own implicit transaction; row-level security still applies.
         let row = self
             .db
-            .query(&sql)
+            .query("SELECT * FROM tenancy_find_key($1)")
             .bind(hash.as_bytes().as_slice())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(self.db.pool())
             .await
             .map_err(translate)?;
-        commit(tx).await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -189,6 +176,7 @@ impl ApiKeyStore for PgStore {
         let mut tx = self.begin(scope).await?;
         self.replace_key(&mut tx, key).await?;
         in_scope(true, scope, audit)?;
+        self.notify(&mut tx, Invalidation::Key(key.hash)).await?;
         self.append(&mut tx, audit).await?;
         commit(tx).await
     }
@@ -215,6 +203,7 @@ impl ApiKeyStore for PgStore {
             return Err(StoreError::Stale);
         }
         self.insert_key(&mut tx, new).await?;
+        self.notify(&mut tx, Invalidation::Key(old.hash)).await?;
         self.append(&mut tx, audit).await?;
         commit(tx).await
     }
@@ -244,15 +233,6 @@ impl ApiKeyStore for PgStore {
         }
         commit(tx).await
     }
-}
-
-/// The common key columns, each qualified by `alias`.
-fn prefixed(alias: &str) -> String {
-    KEY_COMMON_COLUMNS
-        .split(',')
-        .map(|c| format!("{alias}.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl PgStore {

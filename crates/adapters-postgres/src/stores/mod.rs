@@ -18,6 +18,9 @@
 //!   update lock) is either wholly before or wholly after them. Every such
 //!   write locks the tenant before any row it owns, the same order
 //!   `update_tenant` follows, so the two cannot deadlock.
+//! - Writes that can make another instance's cached key lookup stale
+//!   (`update_key`, `rotate_key`, `update_tenant`) queue a notification in
+//!   their transaction ([`crate::invalidation`]), sent only if it commits.
 
 mod audit;
 mod keys;
@@ -36,6 +39,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::Database;
 use crate::error::{translate, translate_write};
+use crate::invalidation::{INVALIDATION_CHANNEL, Invalidation};
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -111,6 +115,19 @@ impl PgStore {
             .execute(&mut **tx)
             .await
             .map_err(translate_write)?;
+        Ok(())
+    }
+
+    /// Queues a notification to the other instances that `what` changed.
+    /// Postgres sends it when `tx` commits, and never if it rolls back.
+    async fn notify(&self, tx: &mut Tx, what: Invalidation) -> Result<(), StoreError> {
+        self.db
+            .query("SELECT pg_notify($1, $2)")
+            .bind(INVALIDATION_CHANNEL)
+            .bind(what.payload())
+            .execute(&mut **tx)
+            .await
+            .map_err(translate)?;
         Ok(())
     }
 

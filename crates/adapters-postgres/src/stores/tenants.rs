@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::rows::{self, TENANT_COLUMNS, metadata_json, stored_version};
 use super::{PgStore, Tx, commit, in_scope, sql_limit};
 use crate::error::{translate, translate_write};
+use crate::invalidation::Invalidation;
 
 #[async_trait]
 impl TenantStore for PgStore {
@@ -148,6 +149,8 @@ impl TenantStore for PgStore {
             }
             TenantStatus::Active | TenantStatus::Suspended => {}
         }
+        self.notify(&mut tx, Invalidation::Tenant(tenant.id))
+            .await?;
         self.append(&mut tx, audit).await?;
         commit(tx).await
     }

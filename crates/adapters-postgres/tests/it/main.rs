@@ -6,6 +6,7 @@ mod audit;
 mod contract;
 mod errors;
 mod fixtures;
+mod invalidation;
 mod isolation;
 mod migrations;
 mod pgbouncer;

@@ -1,6 +1,9 @@
 //! Runs the real `tenancy` binary on port 0 and talks to it over HTTP and
 //! signals, the way an operator would.
 
+mod crash;
+mod postgres;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,12 @@ const SERVER_VARIABLES: &[&str] = &[
     "TENANCY_LOG",
     "RUST_LOG",
     "DATABASE_URL",
+    "TENANCY_DATABASE_OWNER_URL",
+    "TENANCY_MIGRATE",
+    "TENANCY_DB_POOL_SIZE",
+    "TENANCY_DB_STATEMENT_TIMEOUT_MS",
+    "TENANCY_DB_POOLER",
+    "TENANCY_LISTEN_DATABASE_URL",
 ];
 
 /// The output of one stream of the child, line by line, as it arrives.
@@ -273,15 +282,18 @@ async fn sigterm_stops_the_server_cleanly() {
 }
 
 #[test]
-fn a_configured_database_is_refused_with_a_clear_message() {
-    let (status, stderr) = refused(&[("DATABASE_URL", "postgres://tenancy@db/tenancy")], &[]);
-    assert!(!status.success());
-    assert!(stderr.contains("DATABASE_URL is set"), "{stderr}");
-    assert!(stderr.contains("in memory only"), "{stderr}");
-    assert!(
-        stderr.contains("Postgres support is not available yet"),
-        "{stderr}"
-    );
+fn a_database_url_that_is_not_postgres_exits_with_code_2_without_its_password() {
+    let (status, stderr) = refused(&[("DATABASE_URL", "mysql://app:s3cret@db/tenancy")], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("invalid DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn migrate_without_an_owner_url_exits_with_code_2_naming_it() {
+    let (status, stderr) = refused(&[], &["migrate"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TENANCY_DATABASE_OWNER_URL"), "{stderr}");
 }
 
 #[test]

@@ -1,0 +1,238 @@
+//! Which store the server runs on: PostgreSQL when `DATABASE_URL` is set, else
+//! the in-memory one. Either way the tenant and key ports go through the
+//! verification cache and key uses are batched off the hot path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters_cache::{CacheLimits, CachedStore, UsageBatcher};
+use adapters_http::Readiness;
+use adapters_postgres::{
+    Database, DatabaseConfig, InvalidationListener, InvalidationSink, MIGRATOR, PgStore,
+};
+use domain::{KeyHash, Ports, TenantId};
+use sqlx::Connection as _;
+
+use crate::config::{DatabaseSettings, DatabaseUrl};
+
+/// How long `/readyz` waits for the database before calling it unreachable.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What to store data in, and how.
+pub struct Storage {
+    /// `None`: the in-memory store.
+    pub database: Option<DatabaseSettings>,
+    /// The owner URL, when `serve` migrates first.
+    pub migrate_with: Option<DatabaseUrl>,
+    pub cache: CacheLimits,
+}
+
+impl Storage {
+    /// Migrates first when asked, then opens the store.
+    pub async fn open(self) -> Result<Store, String> {
+        let Some(database) = self.database else {
+            if self.migrate_with.is_some() {
+                tracing::info!("no DATABASE_URL: not migrating, as the in-memory store needs none");
+            }
+            return Ok(in_memory(self.cache));
+        };
+        if let Some(owner) = &self.migrate_with {
+            let applied = migrate(owner).await?;
+            tracing::info!(
+                "migrated {}: {} migration(s) applied",
+                owner.shown(),
+                applied.len()
+            );
+        }
+        postgres(&database, self.cache).await
+    }
+}
+
+/// The ports and what runs alongside them until shutdown.
+pub struct Store {
+    pub ports: Ports,
+    pub usage: Arc<UsageBatcher>,
+    /// `/readyz`'s probe; `None` for the in-memory store, always ready.
+    pub readiness: Option<Arc<dyn Readiness>>,
+    /// The PostgreSQL pool and the listener feeding the cache, if any.
+    database: Option<(Database, InvalidationListener)>,
+}
+
+impl Store {
+    /// Ends what the store runs: the listener, then the pool. Call after the
+    /// last key uses are flushed.
+    pub async fn close(self) {
+        if let Some((database, listener)) = self.database {
+            listener.stop();
+            database.close().await;
+        }
+    }
+}
+
+/// The in-memory store. Its data lives as long as the process.
+pub fn in_memory(cache: CacheLimits) -> Store {
+    tracing::warn!(
+        "using the in-memory store: data lives only in this process and will not survive \
+         a restart"
+    );
+    let store = Arc::new(adapters_memory::MemoryStore::new());
+    let cached = Arc::new(CachedStore::new(store.clone(), cache));
+    let usage = UsageBatcher::new(cached.clone());
+    let ports = Ports {
+        orgs: store.clone(),
+        tenants: cached.clone(),
+        namespaces: store.clone(),
+        keys: cached,
+        audit: store,
+        clock: Arc::new(adapters_system::SystemClock),
+        ids: Arc::new(adapters_system::UuidV7Ids),
+        secrets: Arc::new(adapters_system::OsSecrets),
+        key_usage: usage.clone(),
+    };
+    Store {
+        ports,
+        usage,
+        readiness: None,
+        database: None,
+    }
+}
+
+/// The PostgreSQL store: connects as the runtime role (refused when it could
+/// bypass row-level security), and listens for other instances' changes so
+/// that their suspensions and revocations reach this instance's cache.
+pub async fn postgres(settings: &DatabaseSettings, cache: CacheLimits) -> Result<Store, String> {
+    let config = DatabaseConfig {
+        max_connections: settings.pool_size,
+        statement_timeout: settings.statement_timeout,
+        transaction_pooler: settings.pooler,
+        ..DatabaseConfig::new(settings.url.expose())
+    };
+    let database = Database::connect(&config).await.map_err(|e| {
+        format!(
+            "could not use the database of DATABASE_URL ({}): {e}",
+            settings.url.shown()
+        )
+    })?;
+    let store = Arc::new(PgStore::new(database.clone()));
+    let cached = Arc::new(CachedStore::new(store.clone(), cache));
+    let listener = InvalidationListener::spawn(
+        settings.listen_url.expose(),
+        Arc::new(CacheInvalidation(cached.clone())),
+    )
+    .await
+    .map_err(|e| {
+        format!(
+            "could not listen for other instances' changes on {} (TENANCY_LISTEN_DATABASE_URL, \
+             else DATABASE_URL): {e}",
+            settings.listen_url.shown()
+        )
+    })?;
+    tracing::info!(
+        "using the PostgreSQL store at {} (pool of {} connections{}); listening for \
+         invalidations on {}",
+        settings.url.shown(),
+        settings.pool_size,
+        if settings.pooler {
+            ", through a transaction-mode pooler"
+        } else {
+            ""
+        },
+        settings.listen_url.shown(),
+    );
+    let usage = UsageBatcher::new(cached.clone());
+    let ports = Ports {
+        orgs: store.clone(),
+        tenants: cached.clone(),
+        namespaces: store.clone(),
+        keys: cached,
+        audit: store,
+        clock: Arc::new(adapters_system::SystemClock),
+        ids: Arc::new(adapters_system::UuidV7Ids),
+        secrets: Arc::new(adapters_system::OsSecrets),
+        key_usage: usage.clone(),
+    };
+    Ok(Store {
+        ports,
+        usage,
+        readiness: Some(Arc::new(DatabaseReadiness(database.clone()))),
+        database: Some((database, listener)),
+    })
+}
+
+/// Applies the migrations not yet applied, as the owner role; answers the ones
+/// this run applied (version and description), in order.
+pub async fn migrate(owner: &DatabaseUrl) -> Result<Vec<(i64, String)>, String> {
+    let failed = |e: String| format!("could not migrate {}: {e}", owner.shown());
+    let before = applied_versions(owner).await.map_err(failed)?;
+    adapters_postgres::migrate(owner.expose())
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let after = applied_versions(owner).await.map_err(failed)?;
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
+        .map(|m| (m.version, m.description.to_string()))
+        .collect())
+}
+
+/// The versions recorded as applied; none on a database never migrated.
+async fn applied_versions(owner: &DatabaseUrl) -> Result<Vec<i64>, String> {
+    let mut conn = sqlx::PgConnection::connect(owner.expose())
+        .await
+        .map_err(|e| e.to_string())?;
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let versions = if exists {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        Vec::new()
+    };
+    conn.close().await.map_err(|e| e.to_string())?;
+    Ok(versions)
+}
+
+/// `/readyz`: ready while `SELECT 1` runs through the pool within
+/// [`READINESS_TIMEOUT`]. The pool replaces broken connections by itself, so
+/// the server turns ready again once the database is back.
+struct DatabaseReadiness(Database);
+
+#[async_trait::async_trait]
+impl Readiness for DatabaseReadiness {
+    async fn ready(&self) -> bool {
+        let probe = self.0.query("SELECT 1").execute(self.0.pool());
+        match tokio::time::timeout(READINESS_TIMEOUT, probe).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "readiness: the database did not answer");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("readiness: the database did not answer in time");
+                false
+            }
+        }
+    }
+}
+
+/// Applies other instances' invalidations to this instance's cache.
+struct CacheInvalidation(Arc<CachedStore<PgStore>>);
+
+impl InvalidationSink for CacheInvalidation {
+    fn invalidate_key(&self, hash: &KeyHash) {
+        self.0.invalidate_key(hash);
+    }
+
+    fn invalidate_tenant(&self, tenant: TenantId) {
+        self.0.invalidate_tenant(tenant);
+    }
+
+    fn clear(&self) {
+        self.0.clear();
+    }
+}
