@@ -36,7 +36,8 @@ Commands:
   bench verify [options]
             builds release binaries, starts `tenancy serve` and a bare axum
               baseline, seeds 1,000 tenants and 100,000 keys, and prints
-              requests/s, p50, p99 and the ratios (options: `tenancy-bench help`)
+              requests/s, p50, p99 and the ratios (options: `tenancy-bench help`);
+              then the cache-miss path on PostgreSQL against `pgbench -S`
   bench inventory [--tenants N]
             loads 1,000,000 tenants into a fresh database (the throwaway cluster
               unless a server is configured) and prints p50/p99 per inventory page
@@ -177,91 +178,85 @@ fn with_test_database(
 }
 
 /// Benchmarks are always built in release mode: debug figures mean nothing.
+/// Scenarios that need PostgreSQL get it as `with_test_database` gives it to tests.
 fn bench(args: &[String]) -> Result<(), Failure> {
     let cargo = Cargo::new();
-    match args.split_first() {
-        Some((scenario, rest)) if scenario == "verify" => {
-            cargo.step(&[
-                "build",
-                "--release",
-                "--locked",
-                "--bin",
-                "tenancy",
-                "--bin",
-                "tenancy-bench",
-            ])?;
-            let release = cargo.target_dir().join("release");
-            let tenancy = release.join("tenancy");
-            let mut command = Command::new(release.join("tenancy-bench"));
-            command
-                .arg("verify")
-                .arg("--tenancy")
-                .arg(&tenancy)
-                .args(rest);
-            let status = command
-                .status()
-                .map_err(|e| Failure::Failed(format!("could not start tenancy-bench: {e}")))?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(Failure::Failed(format!("the benchmark failed ({status})")))
-            }
-        }
-        Some((scenario, rest)) if scenario == "inventory" || scenario == "verify-miss" => {
-            cargo.step(&["build", "--release", "--locked", "--bin", "tenancy-bench"])?;
-            let bench = cargo.target_dir().join("release").join("tenancy-bench");
-            with_test_database(cargo, |cargo| {
-                let status = Command::new(&bench)
-                    .arg(scenario)
-                    .args(rest)
-                    .envs(cargo.env.iter().map(|(k, v)| (k, v)))
-                    .status()
-                    .map_err(|e| Failure::Failed(format!("could not start tenancy-bench: {e}")))?;
-                if status.success() {
-                    Ok(())
-                } else {
-                    Err(Failure::Failed(format!("the benchmark failed ({status})")))
-                }
-            })
-        }
-        Some((scenario, rest)) if scenario == "invalidation" => {
-            cargo.step(&[
-                "build",
-                "--release",
-                "--locked",
-                "--bin",
-                "tenancy",
-                "--bin",
-                "tenancy-bench",
-            ])?;
-            let release = cargo.target_dir().join("release");
-            let (tenancy, bench) = (release.join("tenancy"), release.join("tenancy-bench"));
-            with_test_database(cargo, |cargo| {
-                let status = Command::new(&bench)
-                    .arg(scenario)
-                    .arg("--tenancy")
-                    .arg(&tenancy)
-                    .args(rest)
-                    .envs(cargo.env.iter().map(|(k, v)| (k, v)))
-                    .status()
-                    .map_err(|e| Failure::Failed(format!("could not start tenancy-bench: {e}")))?;
-                if status.success() {
-                    Ok(())
-                } else {
-                    Err(Failure::Failed(format!("the benchmark failed ({status})")))
-                }
-            })
-        }
-        Some((scenario, rest)) if scenario == "micro" => {
-            let mut args = vec!["bench", "--locked", "-p", "bench", "--bench", "verify"];
-            args.extend(rest.iter().map(String::as_str));
-            cargo.step(&args)
-        }
-        Some((other, _)) => Err(Failure::Usage(format!("unknown benchmark `{other}`"))),
-        None => Err(Failure::Usage(
+    let Some((scenario, rest)) = args.split_first() else {
+        return Err(Failure::Usage(
             "`bench` needs a scenario: verify, verify-miss, inventory, invalidation or micro"
                 .into(),
-        )),
+        ));
+    };
+    let scenario = scenario.as_str();
+    if scenario == "micro" {
+        let mut args = vec!["bench", "--locked", "-p", "bench", "--bench", "verify"];
+        args.extend(rest.iter().map(String::as_str));
+        return cargo.step(&args);
+    }
+    if !["verify", "verify-miss", "inventory", "invalidation"].contains(&scenario) {
+        return Err(Failure::Usage(format!("unknown benchmark `{scenario}`")));
+    }
+    cargo.step(&[
+        "build",
+        "--release",
+        "--locked",
+        "--bin",
+        "tenancy",
+        "--bin",
+        "tenancy-bench",
+    ])?;
+    let release = cargo.target_dir().join("release");
+    let bench = BenchBinary {
+        program: release.join("tenancy-bench"),
+        tenancy: release.join("tenancy"),
+    };
+    match scenario {
+        // Over HTTP on the in-memory store, then (SPEC §8) the cache-miss path
+        // on PostgreSQL against `pgbench -S`.
+        "verify" => {
+            bench.run(&[], "verify", true, rest)?;
+            with_test_database(cargo, |cargo| {
+                bench.run(&cargo.env, "verify-miss", false, &[])
+            })
+        }
+        "invalidation" => {
+            with_test_database(cargo, |cargo| bench.run(&cargo.env, scenario, true, rest))
+        }
+        _ => with_test_database(cargo, |cargo| bench.run(&cargo.env, scenario, false, rest)),
+    }
+}
+
+/// The release `tenancy-bench` and the `tenancy` binary it starts.
+struct BenchBinary {
+    program: PathBuf,
+    tenancy: PathBuf,
+}
+
+impl BenchBinary {
+    fn run(
+        &self,
+        env: &[(String, String)],
+        scenario: &str,
+        with_tenancy: bool,
+        rest: &[String],
+    ) -> Result<(), Failure> {
+        let mut command = Command::new(&self.program);
+        command.arg(scenario);
+        if with_tenancy {
+            command.arg("--tenancy").arg(&self.tenancy);
+        }
+        let status = command
+            .args(rest)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .status()
+            .map_err(|e| Failure::Failed(format!("could not start tenancy-bench: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Failure::Failed(format!(
+                "the `{scenario}` benchmark failed ({status})"
+            )))
+        }
     }
 }
 
