@@ -101,19 +101,9 @@ impl ApiKeyStore for PgStore {
         org: OrgId,
         id: ApiKeyId,
     ) -> Result<Option<ApiKey>, StoreError> {
-        let mut tx = self.begin(scope).await?;
         let sql = both_tables("id = $1 AND org_id = $2", "id = $1 AND org_id = $2");
-        let row = self
-            .db
-            .query(&sql)
-            .bind(id.as_uuid())
-            .bind(org.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(translate)?;
-        let key = row.as_ref().map(rows::api_key).transpose()?;
-        commit(tx).await?;
-        Ok(key)
+        let query = self.db.query(&sql).bind(id.as_uuid()).bind(org.as_uuid());
+        self.read_one(scope, query, rows::api_key).await
     }
 
     async fn list_keys(

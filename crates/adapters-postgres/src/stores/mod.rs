@@ -35,6 +35,8 @@ use std::sync::Arc;
 use domain::AuditRecord;
 use domain::OrgId;
 use domain::ports::{DataScope, StoreError};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
 
 use crate::Database;
@@ -73,6 +75,21 @@ impl PgStore {
 
     async fn begin(&self, scope: &DataScope) -> Result<Tx, StoreError> {
         self.db.scoped_transaction(scope).await
+    }
+
+    /// Runs `query` for at most one row in its own scoped transaction and maps
+    /// the row: every lookup by id or key reads this way.
+    async fn read_one<'q, T>(
+        &self,
+        scope: &DataScope,
+        query: Query<'q, Postgres, PgArguments>,
+        map: fn(&PgRow) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut tx = self.begin(scope).await?;
+        let row = query.fetch_optional(&mut *tx).await.map_err(translate)?;
+        let found = row.as_ref().map(map).transpose()?;
+        commit(tx).await?;
+        Ok(found)
     }
 
     /// Appends `audit` in `tx`, as the last write of the call.

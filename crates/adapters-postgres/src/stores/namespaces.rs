@@ -35,7 +35,6 @@ impl NamespaceStore for PgStore {
         tenant: TenantId,
         ns: &NamespaceRef,
     ) -> Result<Option<Namespace>, StoreError> {
-        let mut tx = self.begin(scope).await?;
         let by_id =
             format!("SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = $1 AND id = $2");
         let by_key =
@@ -52,10 +51,7 @@ impl NamespaceStore for PgStore {
                 .bind(tenant.as_uuid())
                 .bind(key.as_str()),
         };
-        let row = query.fetch_optional(&mut *tx).await.map_err(translate)?;
-        let ns = row.as_ref().map(rows::namespace).transpose()?;
-        commit(tx).await?;
-        Ok(ns)
+        self.read_one(scope, query, rows::namespace).await
     }
 
     async fn list_namespaces(

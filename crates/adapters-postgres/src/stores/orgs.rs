@@ -37,17 +37,13 @@ impl OrgStore for PgStore {
     }
 
     async fn get_org(&self, scope: &DataScope, org: &OrgRef) -> Result<Option<Org>, StoreError> {
-        let mut tx = self.begin(scope).await?;
         let by_id = format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1");
         let by_key = format!("SELECT {ORG_COLUMNS} FROM orgs WHERE key = $1");
         let query = match org {
             OrgRef::Id(id) => self.db.query(&by_id).bind(id.as_uuid()),
             OrgRef::Key(key) => self.db.query(&by_key).bind(key.as_str()),
         };
-        let row = query.fetch_optional(&mut *tx).await.map_err(translate)?;
-        let org = row.as_ref().map(rows::org).transpose()?;
-        commit(tx).await?;
-        Ok(org)
+        self.read_one(scope, query, rows::org).await
     }
 
     async fn list_orgs(

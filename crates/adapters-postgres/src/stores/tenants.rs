@@ -39,17 +39,13 @@ impl TenantStore for PgStore {
         scope: &DataScope,
         tenant: &TenantRef,
     ) -> Result<Option<Tenant>, StoreError> {
-        let mut tx = self.begin(scope).await?;
         let by_id = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
         let by_key = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE key = $1");
         let query = match tenant {
             TenantRef::Id(id) => self.db.query(&by_id).bind(id.as_uuid()),
             TenantRef::Key(key) => self.db.query(&by_key).bind(key.as_str()),
         };
-        let row = query.fetch_optional(&mut *tx).await.map_err(translate)?;
-        let tenant = row.as_ref().map(rows::tenant).transpose()?;
-        commit(tx).await?;
-        Ok(tenant)
+        self.read_one(scope, query, rows::tenant).await
     }
 
     async fn list_tenants(
