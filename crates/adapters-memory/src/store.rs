@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+use domain::Ports;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataScope, KeyUsage, NamespaceStore, OrgStore, Provisioning, StoreError,
-    TenantStore, Unique,
+    ApiKeyStore, AuditLog, Clock, DataScope, KeyUsage, NamespaceStore, OrgStore, Provisioning,
+    StoreError, TenantStore, Unique,
 };
 use domain::{ApiKey, ApiKeyId, KeyHash, KeyLookup, KeyOwner, NamespaceBrief, TenantBrief};
 use domain::{
@@ -18,6 +19,8 @@ use domain::{
     Tenant, TenantId, TenantKey, TenantQuery, TenantRef, TenantSort, TenantStatus,
 };
 use uuid::Uuid;
+
+use crate::{SeededSecrets, SequentialIds};
 
 #[derive(Default)]
 struct State {
@@ -44,6 +47,24 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Every port a [`domain::Tenancy`] runs on: all storage on this store (key
+    /// uses written straight through), time from `clock`, sequential ids and
+    /// seeded secrets — a complete, deterministic harness. Swap any port with
+    /// struct update syntax: `Ports { tenants: mock, ..store.ports(clock) }`.
+    pub fn ports(self: &Arc<Self>, clock: Arc<dyn Clock>) -> Ports {
+        Ports {
+            orgs: self.clone(),
+            tenants: self.clone(),
+            namespaces: self.clone(),
+            keys: self.clone(),
+            audit: self.clone(),
+            clock,
+            ids: Arc::new(SequentialIds::default()),
+            secrets: Arc::new(SeededSecrets::default()),
+            key_usage: self.clone(),
+        }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use adapters_cache::{CacheLimits, CachedStore};
-use adapters_memory::{ManualClock, MemoryStore, SeededSecrets, SequentialIds};
+use adapters_memory::{ManualClock, MemoryStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 use domain::{
     Context, Metadata, Name, NewOrg, OrgKey, OrgRef, Ports, ProvisionTenant, Settings, Tenancy,
@@ -27,15 +27,10 @@ fn tenancy(cached: bool) -> Tenancy {
     };
     Tenancy::new(
         Ports {
-            orgs: store.clone(),
             tenants,
-            namespaces: store.clone(),
             keys,
-            audit: store.clone(),
-            clock: Arc::new(ManualClock::default()),
-            ids: Arc::new(SequentialIds::default()),
-            secrets: Arc::new(SeededSecrets::default()),
-            key_usage: adapters_cache::UsageBatcher::new(store),
+            key_usage: adapters_cache::UsageBatcher::new(store.clone()),
+            ..store.ports(Arc::new(ManualClock::default()))
         },
         Settings::default(),
     )

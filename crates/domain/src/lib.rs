@@ -18,18 +18,9 @@
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! // The in-memory adapter implements every storage port; clocks and ids are yours.
+//! // (`MemoryStore::ports` fills every port; swap any with struct update syntax.)
 //! let store = Arc::new(adapters_memory::MemoryStore::new());
-//! let ports = Ports {
-//!     orgs: store.clone(),
-//!     tenants: store.clone(),
-//!     namespaces: store.clone(),
-//!     keys: store.clone(),
-//!     audit: store.clone(),
-//!     clock: Arc::new(adapters_memory::ManualClock::default()),
-//!     ids: Arc::new(adapters_memory::SequentialIds::default()),
-//!     secrets: Arc::new(adapters_memory::SeededSecrets::default()),
-//!     key_usage: store,
-//! };
+//! let ports: Ports = store.ports(Arc::new(adapters_memory::ManualClock::default()));
 //! let tenancy = Tenancy::new(ports, Settings::default());
 //! let admin = Context::platform_admin();
 //!

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use adapters_cache::{CacheLimits, CachedStore};
 use adapters_http::{HttpConfig, Readiness, router};
-use adapters_memory::{ManualClock, MemoryStore, SequentialIds};
+use adapters_memory::{ManualClock, MemoryStore};
 use chrono::{DateTime, Duration, Utc};
 use domain::ports::TenantStore;
 use domain::{Name, Ports, Region, RegionCode, Regions, Settings, Tenancy};
@@ -83,15 +83,9 @@ impl Builder {
         let cached = Arc::new(CachedStore::new(store.clone(), CacheLimits::default()));
         let clock = Arc::new(ManualClock::default());
         let ports = Ports {
-            orgs: store.clone(),
             tenants: self.tenants.unwrap_or_else(|| cached.clone()),
-            namespaces: store.clone(),
             keys: cached,
-            audit: store.clone(),
-            clock: clock.clone(),
-            ids: Arc::new(SequentialIds::default()),
-            secrets: Arc::new(adapters_memory::SeededSecrets::default()),
-            key_usage: store.clone(),
+            ..store.ports(clock.clone())
         };
         let settings = Settings {
             regions: self.regions.unwrap_or_else(Regions::single_global),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use adapters_memory::{ManualClock, MemoryStore, SeededSecrets, SequentialIds};
+use adapters_memory::{ManualClock, MemoryStore, SeededSecrets};
 use chrono::Duration;
 use domain::ports::MockApiKeyStore;
 use domain::{
@@ -20,18 +20,7 @@ struct Keys {
 }
 
 fn tenancy_on(store: Arc<MemoryStore>, clock: Arc<ManualClock>) -> Tenancy {
-    let ports = Ports {
-        orgs: store.clone(),
-        tenants: store.clone(),
-        namespaces: store.clone(),
-        keys: store.clone(),
-        audit: store.clone(),
-        clock,
-        ids: Arc::new(SequentialIds::default()),
-        secrets: Arc::new(SeededSecrets::default()),
-        key_usage: store,
-    };
-    Tenancy::new(ports, Settings::default())
+    Tenancy::new(store.ports(clock), Settings::default())
 }
 
 async fn keys() -> Keys {
@@ -211,15 +200,8 @@ async fn malformed_keys_are_refused_without_touching_the_store() {
     keys.expect_find_key().never();
     let store = Arc::new(MemoryStore::new());
     let ports = Ports {
-        orgs: store.clone(),
-        tenants: store.clone(),
-        namespaces: store.clone(),
         keys: Arc::new(keys),
-        audit: store.clone(),
-        clock: Arc::new(ManualClock::default()),
-        ids: Arc::new(SequentialIds::default()),
-        secrets: Arc::new(SeededSecrets::default()),
-        key_usage: store,
+        ..store.ports(Arc::new(ManualClock::default()))
     };
     let tenancy = Tenancy::new(ports, Settings::default());
     let good = unknown_but_well_formed();

@@ -249,15 +249,8 @@ async fn provisioning_takes_its_ids_and_time_from_the_ports() {
     });
     let tenancy = Tenancy::new(
         Ports {
-            orgs: store.clone(),
-            tenants: store.clone(),
-            namespaces: store.clone(),
-            keys: store.clone(),
-            audit: store.clone(),
-            clock: Arc::new(clock),
             ids: Arc::new(ids),
-            secrets: Arc::new(adapters_memory::SeededSecrets::default()),
-            key_usage: store.clone(),
+            ..store.ports(Arc::new(clock))
         },
         Settings::default(),
     );

@@ -4,7 +4,7 @@
 use domain::ports::DataScope;
 use std::sync::Arc;
 
-use adapters_memory::{ManualClock, MemoryStore, SeededSecrets, SequentialIds};
+use adapters_memory::{ManualClock, MemoryStore, SequentialIds};
 use chrono::{DateTime, Utc};
 use domain::ports::{AuditLog, Clock, NamespaceStore, TenantStore};
 use domain::{
@@ -32,15 +32,8 @@ impl App {
         let clock = Arc::new(ManualClock::default());
         let ids = Arc::new(SequentialIds::default());
         let ports = Ports {
-            orgs: store.clone(),
-            tenants: store.clone(),
-            namespaces: store.clone(),
-            keys: store.clone(),
-            audit: store.clone(),
-            clock: clock.clone(),
             ids: ids.clone(),
-            secrets: Arc::new(SeededSecrets::default()),
-            key_usage: store.clone(),
+            ..store.ports(clock.clone())
         };
         Self {
             tenancy: Tenancy::new(ports, settings.clone()),
@@ -55,15 +48,9 @@ impl App {
     /// `tenants` (a mock, or a wrapper around [`Self::store`]).
     pub fn tenancy_with(&self, tenants: Arc<dyn TenantStore>) -> Tenancy {
         let ports = Ports {
-            orgs: self.store.clone(),
             tenants,
-            namespaces: self.store.clone(),
-            keys: self.store.clone(),
-            audit: self.store.clone(),
-            clock: self.clock.clone(),
             ids: self.ids.clone(),
-            secrets: Arc::new(SeededSecrets::default()),
-            key_usage: self.store.clone(),
+            ..self.store.ports(self.clock.clone())
         };
         Tenancy::new(ports, self.settings.clone())
     }
