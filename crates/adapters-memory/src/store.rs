@@ -20,15 +20,16 @@ use domain::{
 };
 use uuid::Uuid;
 
+use crate::library::LibraryState;
 use crate::{SeededSecrets, SequentialIds};
 
 #[derive(Default)]
-struct State {
-    orgs: BTreeMap<OrgId, Org>,
+pub(crate) struct State {
+    pub(crate) orgs: BTreeMap<OrgId, Org>,
     org_keys: HashMap<OrgKey, OrgId>,
     tenants: BTreeMap<TenantId, Tenant>,
     tenant_keys: HashMap<TenantKey, TenantId>,
-    namespaces: BTreeMap<NamespaceId, Namespace>,
+    pub(crate) namespaces: BTreeMap<NamespaceId, Namespace>,
     namespace_keys: HashMap<(TenantId, NamespaceKey), NamespaceId>,
     keys: BTreeMap<ApiKeyId, ApiKey>,
     key_hashes: HashMap<KeyHash, ApiKeyId>,
@@ -36,6 +37,7 @@ struct State {
     /// may append out of id order), with each record's position by id.
     audit: Vec<AuditRecord>,
     audit_positions: HashMap<Uuid, usize>,
+    pub(crate) library: LibraryState,
 }
 
 /// Every storage port in memory. Cheap to share behind an `Arc`.
@@ -60,6 +62,7 @@ impl MemoryStore {
             namespaces: self.clone(),
             keys: self.clone(),
             audit: self.clone(),
+            library: self.clone(),
             clock,
             ids: Arc::new(SequentialIds::default()),
             secrets: Arc::new(SeededSecrets::default()),
@@ -67,13 +70,13 @@ impl MemoryStore {
         }
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, State> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
         // A panic while holding the lock cannot leave a half-applied change:
         // every write checks everything before it mutates anything.
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -89,7 +92,7 @@ impl State {
         }
     }
 
-    fn tenant_is_active(&self, id: TenantId) -> bool {
+    pub(crate) fn tenant_is_active(&self, id: TenantId) -> bool {
         self.tenants
             .get(&id)
             .is_some_and(|t| t.lifecycle.status == TenantStatus::Active)
@@ -160,7 +163,7 @@ impl State {
         );
     }
 
-    fn append(&mut self, audit: &AuditRecord) {
+    pub(crate) fn append(&mut self, audit: &AuditRecord) {
         self.audit_positions
             .insert(audit.id.as_uuid(), self.audit.len());
         self.audit.push(audit.clone());
@@ -169,7 +172,11 @@ impl State {
 
 /// Refuses a write whose rows (`allowed`) or audit record fall outside `scope`:
 /// what row-level security's `WITH CHECK` does in a database.
-fn in_scope(allowed: bool, scope: &DataScope, audit: &AuditRecord) -> Result<(), StoreError> {
+pub(crate) fn in_scope(
+    allowed: bool,
+    scope: &DataScope,
+    audit: &AuditRecord,
+) -> Result<(), StoreError> {
     if allowed && scope.sees(audit.org_id, audit.tenant_id) {
         Ok(())
     } else {
@@ -177,7 +184,7 @@ fn in_scope(allowed: bool, scope: &DataScope, audit: &AuditRecord) -> Result<(),
     }
 }
 
-fn after<K: Ord + Copy>(after: Option<K>) -> (Bound<K>, Bound<K>) {
+pub(crate) fn after<K: Ord + Copy>(after: Option<K>) -> (Bound<K>, Bound<K>) {
     match after {
         Some(k) => (Bound::Excluded(k), Bound::Unbounded),
         None => (Bound::Unbounded, Bound::Unbounded),
@@ -374,6 +381,7 @@ impl TenantStore for MemoryStore {
                 s.namespaces.remove(&id);
                 s.namespace_keys.remove(&(tenant.id, key));
             }
+            s.library.purge_tenant(tenant.id);
         }
         s.tenants.insert(tenant.id, tenant.clone());
         s.append(audit);

@@ -14,6 +14,12 @@ const UNIQUE_KEYS: &[(&str, Unique)] = &[
     ("orgs_key_unique", Unique::OrgKey),
     ("tenants_key_unique", Unique::TenantKey),
     ("namespaces_tenant_id_key_unique", Unique::NamespaceKey),
+    ("library_listings_org_id_key_unique", Unique::ListingKey),
+    ("resources_version_unique", Unique::Version),
+    ("resources_latest", Unique::Version),
+    ("library_listing_versions_pkey", Unique::Version),
+    ("library_installs_listing_unique", Unique::Install),
+    ("library_installs_listing_key_unique", Unique::Install),
 ];
 
 /// SQLSTATEs that mean "someone else changed this meanwhile": a serialization

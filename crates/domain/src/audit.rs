@@ -103,9 +103,40 @@ pub enum AuditAction {
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyRotated,
+    ResourceCreated,
+    ResourceForked,
+    ListingPublished,
+    ListingGrantsChanged,
+    ListingInstalled,
+    InstallUpgraded,
 }
 
 impl AuditAction {
+    /// Every action, for adapters that read records back by name.
+    pub const ALL: [Self; 21] = [
+        Self::OrgCreated,
+        Self::OrgUpdated,
+        Self::TenantProvisioned,
+        Self::TenantUpdated,
+        Self::TenantOwnerChanged,
+        Self::TenantSuspended,
+        Self::TenantReactivated,
+        Self::TenantDeactivated,
+        Self::TenantRestored,
+        Self::TenantDeleted,
+        Self::NamespaceCreated,
+        Self::NamespaceUpdated,
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
+        Self::ApiKeyRotated,
+        Self::ResourceCreated,
+        Self::ResourceForked,
+        Self::ListingPublished,
+        Self::ListingGrantsChanged,
+        Self::ListingInstalled,
+        Self::InstallUpgraded,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OrgCreated => "org.created",
@@ -123,6 +154,12 @@ impl AuditAction {
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::ApiKeyRotated => "api_key.rotated",
+            Self::ResourceCreated => "resource.created",
+            Self::ResourceForked => "resource.forked",
+            Self::ListingPublished => "listing.published",
+            Self::ListingGrantsChanged => "listing.grants_changed",
+            Self::ListingInstalled => "listing.installed",
+            Self::InstallUpgraded => "install.upgraded",
         }
     }
 }
@@ -134,15 +171,32 @@ pub enum TargetKind {
     Tenant,
     Namespace,
     ApiKey,
+    Resource,
+    Listing,
+    Install,
 }
 
 impl TargetKind {
+    /// Every kind, for adapters that read records back by name.
+    pub const ALL: [Self; 7] = [
+        Self::Org,
+        Self::Tenant,
+        Self::Namespace,
+        Self::ApiKey,
+        Self::Resource,
+        Self::Listing,
+        Self::Install,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Org => "org",
             Self::Tenant => "tenant",
             Self::Namespace => "namespace",
             Self::ApiKey => "api_key",
+            Self::Resource => "resource",
+            Self::Listing => "listing",
+            Self::Install => "install",
         }
     }
 }

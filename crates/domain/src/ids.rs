@@ -4,7 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::keys::{KeyError, NamespaceKey, OrgKey, TenantKey};
+use crate::keys::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -51,6 +51,19 @@ id_type!(
 id_type!(
     /// Identifies an API key (never the secret itself).
     ApiKeyId
+);
+
+id_type!(
+    /// Identifies one version of a namespace resource.
+    ResourceId
+);
+id_type!(
+    /// Identifies a library listing for ever, across its versions.
+    ListingId
+);
+id_type!(
+    /// Identifies a namespace's install (pin) of a listing.
+    InstallId
 );
 
 macro_rules! ref_type {
@@ -103,4 +116,10 @@ ref_type!(
     NamespaceRef,
     NamespaceId,
     NamespaceKey
+);
+ref_type!(
+    /// A library listing named by id or by key (within its publishing org).
+    ListingRef,
+    ListingId,
+    ResourceKey
 );

@@ -59,6 +59,7 @@ pub mod audit;
 pub mod auth;
 pub mod ids;
 pub mod keys;
+pub mod library;
 pub mod lifecycle;
 pub mod namespace;
 pub mod org;
@@ -77,8 +78,16 @@ pub use api_key::{
 };
 pub use audit::{Actor, ActorKind, AuditAction, AuditRecord, Change, Context, TargetKind};
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
-pub use ids::{ApiKeyId, AuditId, NamespaceId, NamespaceRef, OrgId, OrgRef, TenantId, TenantRef};
+pub use ids::{
+    ApiKeyId, AuditId, InstallId, ListingId, ListingRef, NamespaceId, NamespaceRef, OrgId, OrgRef,
+    ResourceId, TenantId, TenantRef,
+};
 pub use keys::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
+pub use library::{
+    Admitted, ContentDigest, Description, Document, Grant, Install, Listing, ListingScope,
+    ListingVersion, NamespaceSelector, NewResource, Provenance, PublishListing, Resource,
+    ResourceType, Semver, VersionInfo, VersionRefused,
+};
 pub use lifecycle::{InvalidTransition, LifecycleAction, TenantStatus};
 pub use namespace::{Namespace, NamespacePatch, NewNamespace};
 pub use org::{NewOrg, Org, OrgPatch};
@@ -87,8 +96,9 @@ pub use query::{TenantFilter, TenantQuery, TenantSort};
 pub use region::{Region, RegionCode, Regions, RegionsError};
 pub use scope::{Role, Scope, Scopes};
 pub use service::{
-    ApiKeyError, IssuedKey, KeyLocation, ListError, NamespaceError, NewApiKey, OrgError, Ports,
-    ProvisionError, Provisioned, Settings, Tenancy, TenantError, Verification,
+    ApiKeyError, Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError,
+    ListingDetail, NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned,
+    Published, Settings, StoredResource, Tenancy, TenantError, Upgraded, Verification,
 };
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId};

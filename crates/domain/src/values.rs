@@ -10,7 +10,7 @@ use std::fmt;
 pub struct InvalidValue(pub(crate) String);
 
 impl InvalidValue {
-    fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
 }

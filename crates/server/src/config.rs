@@ -29,6 +29,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_RETENTION_DAYS", "retention_days"),
     ("TENANCY_KEY_PREFIX", "key_prefix"),
     ("TENANCY_VERIFY_CACHE_KEYS", "verify_cache_keys"),
+    (
+        "TENANCY_MAX_RESOURCES_PER_TENANT",
+        "max_resources_per_tenant",
+    ),
     ("TENANCY_LOG_FORMAT", "log_format"),
     ("TENANCY_LOG", "log"),
     ("DATABASE_URL", "database_url"),
@@ -46,6 +50,9 @@ const MAX_RETENTION_DAYS: i128 = 36_500;
 
 /// Largest verification cache accepted: about a few GiB of memory at most.
 const MAX_CACHE_KEYS: i128 = 10_000_000;
+
+/// Largest resource quota accepted.
+const MAX_RESOURCES: i128 = 100_000_000;
 
 /// Largest connection pool accepted.
 const MAX_POOL_SIZE: i128 = 1_000;
@@ -66,6 +73,8 @@ pub struct Config {
     pub key_prefix: KeyPrefix,
     /// Most API keys the verification cache holds.
     pub verify_cache_keys: u64,
+    /// Most resources one tenant may hold (forks included).
+    pub max_resources_per_tenant: u64,
     pub log: LogSettings,
     /// `None`: the in-memory store.
     pub database: Option<DatabaseSettings>,
@@ -301,6 +310,7 @@ struct Defaults {
     retention_days: u32,
     key_prefix: &'static str,
     verify_cache_keys: u64,
+    max_resources_per_tenant: u64,
     log_format: &'static str,
     log: &'static str,
     db_pool_size: u32,
@@ -314,6 +324,7 @@ const DEFAULTS: Defaults = Defaults {
     retention_days: 30,
     key_prefix: "tny",
     verify_cache_keys: 100_000,
+    max_resources_per_tenant: 1_000,
     log_format: "text",
     log: "info",
     db_pool_size: 10,
@@ -336,6 +347,7 @@ struct Raw {
     retention_days: Value,
     key_prefix: String,
     verify_cache_keys: Value,
+    max_resources_per_tenant: Value,
     log_format: String,
     log: String,
     #[serde(default)]
@@ -411,6 +423,14 @@ impl Config {
             .map_err(|m| invalid("verify_cache_keys", m))?
             .try_into()
             .expect("bounded by MAX_CACHE_KEYS");
+        let max_resources_per_tenant = whole_number(
+            &raw.max_resources_per_tenant,
+            "resources",
+            1..=MAX_RESOURCES,
+        )
+        .map_err(|m| invalid("max_resources_per_tenant", m))?
+        .try_into()
+        .expect("bounded by MAX_RESOURCES");
         let format = parse_log_format(&raw.log_format).map_err(|m| invalid("log_format", m))?;
         let filter = EnvFilter::builder()
             .parse(raw.log.trim())
@@ -426,6 +446,7 @@ impl Config {
             retention,
             key_prefix,
             verify_cache_keys,
+            max_resources_per_tenant,
             log: LogSettings { format, filter },
             database,
             owner_url,

@@ -156,6 +156,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         retention,
         key_prefix,
         verify_cache_keys,
+        max_resources_per_tenant,
         log,
         database,
         owner_url,
@@ -202,6 +203,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         regions,
         retention,
         key_prefix,
+        max_resources_per_tenant,
     };
     let http = adapters_http::HttpConfig {
         admin_token: admin_token.expose().to_owned(),

@@ -10,6 +10,7 @@ use adapters_http::Readiness;
 use adapters_postgres::{
     Database, DatabaseConfig, InvalidationListener, InvalidationSink, MIGRATOR, PgStore,
 };
+use domain::ports::{ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, TenantStore};
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
 
@@ -69,6 +70,26 @@ impl Store {
     }
 }
 
+/// Every port on `store`, with the verification cache in front of tenants and
+/// keys, and the system's clock, ids and randomness.
+fn system_ports<S>(store: Arc<S>, cached: Arc<CachedStore<S>>, usage: Arc<UsageBatcher>) -> Ports
+where
+    S: OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + LibraryStore + 'static,
+{
+    Ports {
+        orgs: store.clone(),
+        tenants: cached.clone(),
+        namespaces: store.clone(),
+        keys: cached,
+        audit: store.clone(),
+        library: store,
+        clock: Arc::new(adapters_system::SystemClock),
+        ids: Arc::new(adapters_system::UuidV7Ids),
+        secrets: Arc::new(adapters_system::OsSecrets),
+        key_usage: usage,
+    }
+}
+
 /// The in-memory store. Its data lives as long as the process.
 pub fn in_memory(cache: CacheLimits) -> Store {
     tracing::warn!(
@@ -78,17 +99,7 @@ pub fn in_memory(cache: CacheLimits) -> Store {
     let store = Arc::new(adapters_memory::MemoryStore::new());
     let cached = Arc::new(CachedStore::new(store.clone(), cache));
     let usage = UsageBatcher::new(cached.clone());
-    let ports = Ports {
-        orgs: store.clone(),
-        tenants: cached.clone(),
-        namespaces: store.clone(),
-        keys: cached,
-        audit: store,
-        clock: Arc::new(adapters_system::SystemClock),
-        ids: Arc::new(adapters_system::UuidV7Ids),
-        secrets: Arc::new(adapters_system::OsSecrets),
-        key_usage: usage.clone(),
-    };
+    let ports = system_ports(store, cached, usage.clone());
     Store {
         ports,
         usage,
@@ -140,17 +151,7 @@ pub async fn postgres(settings: &DatabaseSettings, cache: CacheLimits) -> Result
         settings.listen_url.shown(),
     );
     let usage = UsageBatcher::new(cached.clone());
-    let ports = Ports {
-        orgs: store.clone(),
-        tenants: cached.clone(),
-        namespaces: store.clone(),
-        keys: cached,
-        audit: store,
-        clock: Arc::new(adapters_system::SystemClock),
-        ids: Arc::new(adapters_system::UuidV7Ids),
-        secrets: Arc::new(adapters_system::OsSecrets),
-        key_usage: usage.clone(),
-    };
+    let ports = system_ports(store, cached, usage.clone());
     Ok(Store {
         ports,
         usage,

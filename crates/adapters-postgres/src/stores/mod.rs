@@ -24,6 +24,7 @@
 
 mod audit;
 mod keys;
+mod library;
 mod namespaces;
 mod orgs;
 mod rows;

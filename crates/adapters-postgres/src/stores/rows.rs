@@ -43,14 +43,14 @@ pub(crate) fn corrupt(column: &str) -> StoreError {
     StoreError::Unavailable(format!("stored column {column} holds an invalid value"))
 }
 
-fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     row.try_get(column).map_err(translate)
 }
 
-fn version(row: &PgRow) -> Result<u64, StoreError> {
+pub(crate) fn version(row: &PgRow) -> Result<u64, StoreError> {
     let v: i64 = get(row, "version")?;
     u64::try_from(v).map_err(|_| corrupt("version"))
 }
@@ -60,7 +60,7 @@ pub(crate) fn stored_version(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
 }
 
-fn parsed<T, E>(
+pub(crate) fn parsed<T, E>(
     row: &PgRow,
     column: &str,
     parse: impl Fn(&str) -> Result<T, E>,
@@ -69,7 +69,7 @@ fn parsed<T, E>(
     parse(&raw).map_err(|_| corrupt(column))
 }
 
-fn parsed_opt<T, E>(
+pub(crate) fn parsed_opt<T, E>(
     row: &PgRow,
     column: &str,
     parse: impl Fn(&str) -> Result<T, E>,
@@ -231,30 +231,9 @@ pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
     })
 }
 
-const ACTIONS: [AuditAction; 15] = [
-    AuditAction::OrgCreated,
-    AuditAction::OrgUpdated,
-    AuditAction::TenantProvisioned,
-    AuditAction::TenantUpdated,
-    AuditAction::TenantOwnerChanged,
-    AuditAction::TenantSuspended,
-    AuditAction::TenantReactivated,
-    AuditAction::TenantDeactivated,
-    AuditAction::TenantRestored,
-    AuditAction::TenantDeleted,
-    AuditAction::NamespaceCreated,
-    AuditAction::NamespaceUpdated,
-    AuditAction::ApiKeyCreated,
-    AuditAction::ApiKeyRevoked,
-    AuditAction::ApiKeyRotated,
-];
+const ACTIONS: [AuditAction; AuditAction::ALL.len()] = AuditAction::ALL;
 
-const TARGETS: [TargetKind; 4] = [
-    TargetKind::Org,
-    TargetKind::Tenant,
-    TargetKind::Namespace,
-    TargetKind::ApiKey,
-];
+const TARGETS: [TargetKind; TargetKind::ALL.len()] = TargetKind::ALL;
 
 pub(crate) fn changes_json(changes: &[Change]) -> Value {
     Value::Array(

@@ -132,6 +132,8 @@ impl TenantStore for PgStore {
                 // The keys go with their namespaces (ON DELETE CASCADE); deleting
                 // them first as well keeps the purge explicit.
                 for sql in [
+                    "DELETE FROM library_installs WHERE tenant_id = $1",
+                    "DELETE FROM resources WHERE tenant_id = $1",
                     "DELETE FROM api_keys WHERE tenant_id = $1",
                     "DELETE FROM namespaces WHERE tenant_id = $1",
                 ] {

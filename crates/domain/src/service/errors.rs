@@ -2,7 +2,8 @@
 //! `Unavailable` for storage failures (its text is for logs, never for callers).
 
 use crate::ids::TenantId;
-use crate::keys::{NamespaceKey, OrgKey, TenantKey};
+use crate::keys::{NamespaceKey, OrgKey, ResourceKey, TenantKey};
+use crate::library::{ResourceType, Semver, VersionRefused};
 use crate::lifecycle::{InvalidTransition, TenantStatus};
 use crate::page::PageError;
 use crate::ports::StoreError;
@@ -102,6 +103,69 @@ pub enum ListError {
     Unavailable(String),
 }
 
+/// Publishing, granting, resources, installs and forks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LibraryError {
+    #[error("org not found")]
+    OrgNotFound,
+    #[error("namespace not found")]
+    NamespaceNotFound,
+    #[error("only namespace keys act in a namespace")]
+    NotANamespaceKey,
+    #[error("the key lacks scope {0}")]
+    MissingScope(Scope),
+    /// The key is restricted to other resources.
+    #[error("the key may not touch resource {0}")]
+    ResourceNotAllowed(ResourceKey),
+    /// Platform-scoped listings are published and granted by platform admins.
+    #[error("only a platform admin may publish or grant a platform listing")]
+    PlatformAdminOnly,
+    #[error("grant {index}: {reason}")]
+    InvalidGrant { index: usize, reason: &'static str },
+    #[error("listing not found")]
+    ListingNotFound,
+    /// Several publishers' listings granted to the namespace share the key.
+    #[error("more than one listing keyed {0} is granted; name it by id")]
+    AmbiguousListing(ResourceKey),
+    #[error("resource {0} not found")]
+    ResourceNotFound(ResourceKey),
+    #[error("version {0} not found")]
+    VersionNotFound(Semver),
+    #[error("install not found")]
+    InstallNotFound,
+    #[error(transparent)]
+    Version(#[from] VersionRefused),
+    /// A resource or listing key keeps the type it was created with.
+    #[error("{key} is a {stored}")]
+    TypeMismatch {
+        key: ResourceKey,
+        stored: ResourceType,
+    },
+    /// A fork is a new resource: its key must be unused in the namespace.
+    #[error("resource {0} exists in this namespace")]
+    ResourceKeyTaken(ResourceKey),
+    #[error("listing {listing} is installed at {pinned}")]
+    AlreadyInstalled {
+        listing: ResourceKey,
+        pinned: Semver,
+    },
+    #[error("pins move forward only: {pinned} is installed, {requested} asked")]
+    NotForward { pinned: Semver, requested: Semver },
+    #[error("quota {quota} exceeded: {used} of {limit} used")]
+    QuotaExceeded {
+        quota: &'static str,
+        used: u64,
+        limit: u64,
+    },
+    /// Tenant writes are refused unless the tenant is active (SPEC §2).
+    #[error("tenant is {0}")]
+    TenantNotActive(TenantStatus),
+    #[error(transparent)]
+    Page(#[from] PageError),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// A store failure that no use case expects becomes the opaque variant.
 pub(super) fn unexpected(e: StoreError) -> String {
     e.to_string()
@@ -117,6 +181,7 @@ macro_rules! from_store_error {
     )*};
 }
 from_store_error!(
+    LibraryError,
     OrgError,
     ProvisionError,
     TenantError,

@@ -396,7 +396,7 @@ impl Tenancy {
     }
 
     /// The calling namespace key's tenant and namespace, read in its own scope.
-    async fn namespace_of(
+    pub(super) async fn namespace_of(
         &self,
         ctx: &Context,
         me: &crate::auth::NamespacePrincipal,

@@ -3,6 +3,7 @@
 
 mod errors;
 mod keys;
+mod library;
 mod namespaces;
 mod orgs;
 mod tenants;
@@ -12,16 +13,21 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-pub use errors::{ApiKeyError, ListError, NamespaceError, OrgError, ProvisionError, TenantError};
+pub use errors::{
+    ApiKeyError, LibraryError, ListError, NamespaceError, OrgError, ProvisionError, TenantError,
+};
 pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};
+pub use library::{
+    Installed, InstalledContent, ListingDetail, Published, StoredResource, Upgraded,
+};
 pub use tenants::Provisioned;
 
 use crate::api_key::KeyPrefix;
 use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Clock, IdGenerator, KeyUsage, NamespaceStore, OrgStore, SecretSource,
-    TenantStore,
+    ApiKeyStore, AuditLog, Clock, IdGenerator, KeyUsage, LibraryStore, NamespaceStore, OrgStore,
+    SecretSource, TenantStore,
 };
 use crate::region::Regions;
 
@@ -33,6 +39,7 @@ pub struct Ports {
     pub namespaces: Arc<dyn NamespaceStore>,
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub library: Arc<dyn LibraryStore>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     pub secrets: Arc<dyn SecretSource>,
@@ -47,6 +54,9 @@ pub struct Settings {
     pub retention: Duration,
     /// The first part of every API key this deployment mints and accepts.
     pub key_prefix: KeyPrefix,
+    /// Most resources (distinct keys, forks included) one tenant may hold over
+    /// all its namespaces.
+    pub max_resources_per_tenant: u64,
 }
 
 impl Default for Settings {
@@ -55,6 +65,7 @@ impl Default for Settings {
             regions: Regions::single_global(),
             retention: Duration::days(30),
             key_prefix: KeyPrefix::default(),
+            max_resources_per_tenant: 1000,
         }
     }
 }
