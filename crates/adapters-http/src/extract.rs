@@ -186,10 +186,13 @@ fn json_problem(e: &serde_json::Error, path: Option<String>) -> Problem {
 }
 
 /// The path segments of a request, percent-decoded.
-struct Segments(Vec<(String, String)>);
+pub(crate) struct Segments(Vec<(String, String)>);
 
 impl Segments {
-    async fn read<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+    pub(crate) async fn read<S: Send + Sync>(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
         match RawPathParams::from_request_parts(parts, state).await {
             Ok(params) => Ok(Self(
                 params
@@ -210,7 +213,7 @@ impl Segments {
 
     /// Parses the segment `name` with `parse`; a segment that is neither a UUID
     /// nor a valid key names nothing that can exist, hence 404.
-    fn get<T, E>(
+    pub(crate) fn get<T, E>(
         &self,
         name: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
@@ -307,7 +310,7 @@ impl<S: Send + Sync> FromRequestParts<S> for NamespacePath {
     }
 }
 
-fn path_parameter(name: &str, description: &str) -> Parameter {
+pub(crate) fn path_parameter(name: &str, description: &str) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Path)

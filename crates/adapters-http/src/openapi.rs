@@ -29,7 +29,9 @@ use utoipa_scalar::Scalar;
 
 use crate::auth::Access;
 use crate::problem::{Code, Extensions, FieldError, ProblemDocument};
-use crate::{AppState, api_keys, audit, health, namespaces, orgs, regions, tenants, verify};
+use crate::{
+    AppState, api_keys, audit, health, library, namespaces, orgs, regions, tenants, verify,
+};
 
 /// The bearer scheme of the platform admin token.
 pub(crate) const ADMIN_TOKEN: &str = "adminToken";
@@ -68,6 +70,11 @@ pub(crate) struct Api {
         (name = "api-keys", description = "Org and namespace keys: issue, list, revoke, rotate, verify."),
         (name = "namespace-key", description = "What a namespace key reaches: its own tenant, \
             namespace and keys. The key decides which; no ids in the path."),
+        (name = "library", description = "Shared, versioned blueprints: an org publishes \
+            listings and grants them to namespaces; a namespace key keeps its own resources, \
+            tries granted listings in place (a pin to one version, moved only by upgrade) and \
+            customizes them into forks that record where they came from. Revoking a grant \
+            hides the listing and stops new installs; existing pins keep resolving."),
         (name = "audit", description = "Who did what, when, and why."),
         (name = "regions", description = "Where tenants can live."),
         (name = "health", description = "Probes for orchestrators."),
@@ -164,6 +171,57 @@ fn authenticated_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(guarded(Org, routes!(api_keys::revoke_namespace_key)))
         .routes(guarded(Org, routes!(api_keys::rotate_namespace_key)))
+        .routes(guarded(
+            Org,
+            routes!(library::publish, library::list_listings),
+        ))
+        .routes(guarded(Org, routes!(library::get_listing)))
+        .routes(guarded(Org, routes!(library::get_listing_version)))
+        .routes(guarded(Org, routes!(library::set_grants)))
+        .routes(guarded(
+            Namespace(Scope::ResourcesRead),
+            routes!(library::list_resources),
+        ))
+        .routes(guarded(
+            Namespace(Scope::ResourcesWrite),
+            routes!(library::create_resource),
+        ))
+        .routes(guarded(
+            Namespace(Scope::ResourcesRead),
+            routes!(library::get_resource),
+        ))
+        .routes(guarded(
+            Namespace(Scope::ResourcesRead),
+            routes!(library::get_resource_version),
+        ))
+        .routes(guarded(
+            Namespace(Scope::LibraryRead),
+            routes!(library::library),
+        ))
+        .routes(guarded(
+            Namespace(Scope::LibraryRead),
+            routes!(library::library_listing),
+        ))
+        .routes(guarded(
+            Namespace(Scope::LibraryWrite),
+            routes!(library::try_listing),
+        ))
+        .routes(guarded(
+            Namespace(Scope::LibraryWrite),
+            routes!(library::upgrade),
+        ))
+        .routes(guarded(
+            Namespace(Scope::LibraryWrite),
+            routes!(library::customize),
+        ))
+        .routes(guarded(
+            Namespace(Scope::LibraryRead),
+            routes!(library::list_installs),
+        ))
+        .routes(guarded(
+            Namespace(Scope::LibraryRead),
+            routes!(library::install_content),
+        ))
         .routes(guarded(Namespace(Scope::TenantRead), routes!(tenants::own)))
         .routes(guarded(
             Namespace(Scope::TenantRead),

@@ -20,8 +20,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::{
-    ApiKeyError, InvalidTransition, ListError, NamespaceError, OrgError, PageError, ProvisionError,
-    Scope, TenantError, TenantStatus,
+    ApiKeyError, InvalidTransition, LibraryError, ListError, NamespaceError, OrgError, PageError,
+    ProvisionError, Scope, TenantError, TenantStatus, VersionRefused,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -59,6 +59,12 @@ pub(crate) enum Code {
     TenantDeleted,
     TenantNotActive,
     KeyInactive,
+    VersionConflict,
+    VersionNotIncreasing,
+    AlreadyInstalled,
+    DowngradeRefused,
+    AmbiguousListing,
+    QuotaExceeded,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -69,7 +75,7 @@ pub(crate) enum Code {
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 29] = [
+    pub(crate) const ALL: [Self; 35] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -93,6 +99,12 @@ impl Code {
         Self::TenantDeleted,
         Self::TenantNotActive,
         Self::KeyInactive,
+        Self::VersionConflict,
+        Self::VersionNotIncreasing,
+        Self::AlreadyInstalled,
+        Self::DowngradeRefused,
+        Self::AmbiguousListing,
+        Self::QuotaExceeded,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::RateLimited,
@@ -126,6 +138,12 @@ impl Code {
             Self::TenantDeleted => "tenant_deleted",
             Self::TenantNotActive => "tenant_not_active",
             Self::KeyInactive => "key_inactive",
+            Self::VersionConflict => "version_conflict",
+            Self::VersionNotIncreasing => "version_not_increasing",
+            Self::AlreadyInstalled => "already_installed",
+            Self::DowngradeRefused => "downgrade_refused",
+            Self::AmbiguousListing => "ambiguous_listing",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
@@ -151,7 +169,8 @@ impl Code {
             | Self::MissingScope
             | Self::ScopeEscalation
             | Self::TenantSuspended
-            | Self::TenantDeactivated => StatusCode::FORBIDDEN,
+            | Self::TenantDeactivated
+            | Self::QuotaExceeded => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::KeyTaken
@@ -159,7 +178,12 @@ impl Code {
             | Self::InvalidTransition
             | Self::TenantDeleted
             | Self::TenantNotActive
-            | Self::KeyInactive => StatusCode::CONFLICT,
+            | Self::KeyInactive
+            | Self::VersionConflict
+            | Self::VersionNotIncreasing
+            | Self::AlreadyInstalled
+            | Self::DowngradeRefused
+            | Self::AmbiguousListing => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -194,6 +218,12 @@ impl Code {
             Self::TenantDeleted => "The tenant is deleted",
             Self::TenantNotActive => "The tenant is not active",
             Self::KeyInactive => "The API key is revoked or expired",
+            Self::VersionConflict => "This version exists with other content",
+            Self::VersionNotIncreasing => "Versions must increase",
+            Self::AlreadyInstalled => "The listing is installed at another version",
+            Self::DowngradeRefused => "Pins move forward only",
+            Self::AmbiguousListing => "Several listings have this key",
+            Self::QuotaExceeded => "A quota is exhausted",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::RateLimited => "Too many requests",
@@ -265,6 +295,19 @@ pub(crate) struct Extensions {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "keys:write")]
     pub scope: Option<&'static str>,
+    /// `quota_exceeded`: which quota, how much of it is used, and its limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "max_resources")]
+    pub quota: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `version_not_increasing`, `already_installed`, `downgrade_refused`: the
+    /// version stored or pinned now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "1.2.0")]
+    pub current_version: Option<String>,
 }
 
 /// The wire form of a problem (RFC 9457 members plus `code`, `requestId` and the
@@ -618,6 +661,106 @@ impl From<ListError> for Problem {
             ListError::TenantNotFound => Self::not_found("tenant"),
             ListError::Page(e) => e.into(),
             ListError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+impl From<LibraryError> for Problem {
+    fn from(e: LibraryError) -> Self {
+        match e {
+            LibraryError::OrgNotFound => Self::not_found("org"),
+            LibraryError::NamespaceNotFound => Self::not_found("namespace"),
+            LibraryError::NotANamespaceKey => {
+                Self::forbidden("This endpoint needs a namespace key.")
+            }
+            LibraryError::MissingScope(scope) => Self::missing_scope(scope),
+            LibraryError::ResourceNotAllowed(key) => Self::forbidden(&format!(
+                "This key is restricted to other resources than \"{key}\"."
+            )),
+            LibraryError::PlatformAdminOnly => Self::forbidden(
+                "Only a platform admin may publish or grant a listing with scope `platform`.",
+            ),
+            LibraryError::InvalidGrant { index, reason } => Self::fields(
+                Code::ValidationFailed,
+                vec![FieldError {
+                    field: format!("accessGrants[{index}].orgId"),
+                    message: reason.to_owned(),
+                }],
+            ),
+            LibraryError::ListingNotFound => Self::not_found("listing"),
+            LibraryError::AmbiguousListing(key) => Self::new(
+                Code::AmbiguousListing,
+                format!(
+                    "More than one publisher's listing \"{key}\" is granted to this \
+                     namespace; name the listing by its id."
+                ),
+            ),
+            LibraryError::ResourceNotFound(_) => Self::not_found("resource"),
+            LibraryError::VersionNotFound(version) => {
+                Self::new(Code::NotFound, format!("No version {version} exists."))
+            }
+            LibraryError::InstallNotFound => Self::new(
+                Code::NotFound,
+                "This namespace has not installed that listing; try it first.",
+            ),
+            LibraryError::Version(VersionRefused::NotIncreasing { version, latest }) => {
+                let mut problem = Self::new(
+                    Code::VersionNotIncreasing,
+                    format!(
+                        "Version {version} is not greater than the latest version, {latest}; \
+                         versions must increase by semver precedence."
+                    ),
+                );
+                problem.extensions.current_version = Some(latest.to_string());
+                problem
+            }
+            LibraryError::Version(VersionRefused::ContentDiffers(version)) => Self::new(
+                Code::VersionConflict,
+                format!(
+                    "Version {version} exists with other content; versions are immutable, \
+                     publish a new version instead."
+                ),
+            ),
+            LibraryError::TypeMismatch { key, stored } => Self::new(
+                Code::Conflict,
+                format!("\"{key}\" is a {stored}; its versions keep that type."),
+            ),
+            LibraryError::ResourceKeyTaken(key) => Self::new(
+                Code::KeyTaken,
+                format!(
+                    "The resource key \"{key}\" is taken in this namespace; a fork is a new \
+                     resource, so pass another `key`."
+                ),
+            ),
+            LibraryError::AlreadyInstalled { listing, pinned } => {
+                let mut problem = Self::new(
+                    Code::AlreadyInstalled,
+                    format!("\"{listing}\" is installed at {pinned}; move the pin with upgrade."),
+                );
+                problem.extensions.current_version = Some(pinned.to_string());
+                problem
+            }
+            LibraryError::NotForward { pinned, requested } => {
+                let mut problem = Self::new(
+                    Code::DowngradeRefused,
+                    format!("The pin is at {pinned}; it cannot move back to {requested}."),
+                );
+                problem.extensions.current_version = Some(pinned.to_string());
+                problem
+            }
+            LibraryError::QuotaExceeded { quota, used, limit } => {
+                let mut problem = Self::new(
+                    Code::QuotaExceeded,
+                    format!("The tenant uses {used} of its {limit} `{quota}`."),
+                );
+                problem.extensions.quota = Some(quota);
+                problem.extensions.used = Some(used);
+                problem.extensions.limit = Some(limit);
+                problem
+            }
+            LibraryError::TenantNotActive(status) => tenant_not_active(status),
+            LibraryError::Page(e) => e.into(),
+            LibraryError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }

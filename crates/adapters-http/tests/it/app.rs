@@ -46,9 +46,16 @@ pub struct Builder {
     tenants: Option<Arc<dyn TenantStore>>,
     store: Option<Arc<MemoryStore>>,
     readiness: Option<Arc<dyn Readiness>>,
+    max_resources: Option<u64>,
 }
 
 impl Builder {
+    /// The most resources one tenant may hold.
+    pub fn max_resources(mut self, max: u64) -> Self {
+        self.max_resources = Some(max);
+        self
+    }
+
     pub fn regions(mut self, regions: Regions) -> Self {
         self.regions = Some(regions);
         self
@@ -89,6 +96,9 @@ impl Builder {
         };
         let settings = Settings {
             regions: self.regions.unwrap_or_else(Regions::single_global),
+            max_resources_per_tenant: self
+                .max_resources
+                .unwrap_or(Settings::default().max_resources_per_tenant),
             ..Settings::default()
         };
         let app = router(
@@ -204,6 +214,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn put_as(&self, bearer: &str, path: &str, body: &Value) -> Reply {
+        self.send(self.request_as(bearer, Method::PUT, path).json(body))
+            .await
+    }
+
     /// `POST /v1/keys/verify` (no token); returns the verdict.
     pub async fn verify(&self, key: &str) -> Value {
         self.send(
@@ -256,6 +271,14 @@ impl TestApp {
         )
         .await
         .expect(201)
+    }
+
+    /// The id of the org with this key.
+    pub async fn org_id(&self, key: &str) -> String {
+        self.get(&format!("/v1/orgs/{key}")).await.expect(200)["id"]
+            .as_str()
+            .expect("an org id")
+            .to_owned()
     }
 
     /// Provisions a minimal tenant in `org`; returns the tenant.

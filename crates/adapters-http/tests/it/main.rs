@@ -8,6 +8,7 @@ mod failing_store;
 mod inventory;
 mod isolation;
 mod keys;
+mod library;
 mod lifecycle;
 mod logs;
 mod namespaces;

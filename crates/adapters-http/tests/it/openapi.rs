@@ -55,6 +55,25 @@ const ENDPOINTS: &[(&str, &str)] = &[
         "post",
         "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys/{id}/rotate",
     ),
+    ("post", "/v1/orgs/{org}/library/listings"),
+    ("get", "/v1/orgs/{org}/library/listings"),
+    ("get", "/v1/orgs/{org}/library/listings/{listing}"),
+    (
+        "get",
+        "/v1/orgs/{org}/library/listings/{listing}/versions/{version}",
+    ),
+    ("put", "/v1/orgs/{org}/library/listings/{listing}/grants"),
+    ("get", "/v1/namespace/resources"),
+    ("post", "/v1/namespace/resources"),
+    ("get", "/v1/namespace/resources/{key}"),
+    ("get", "/v1/namespace/resources/{key}/versions/{version}"),
+    ("get", "/v1/namespace/library"),
+    ("get", "/v1/namespace/library/{listing}"),
+    ("post", "/v1/namespace/library/{listing}/try"),
+    ("post", "/v1/namespace/library/{listing}/upgrade"),
+    ("post", "/v1/namespace/library/{listing}/customize"),
+    ("get", "/v1/namespace/installs"),
+    ("get", "/v1/namespace/installs/{listing}/content"),
     ("get", "/v1/tenant"),
     ("get", "/v1/namespace"),
     ("get", "/v1/namespace/api-keys"),
@@ -148,6 +167,59 @@ fn concrete(path: &str, key_id: &str) -> String {
         .replace("{tenant}", "acme")
         .replace("{ns}", "acme-live")
         .replace("{id}", key_id)
+        .replace("{listing}", PROBE_LISTING)
+        .replace("{key}", PROBE_RESOURCE)
+        .replace("{version}", "1.0.0")
+}
+
+/// The listing and resource the library's `{listing}`, `{key}` and `{version}`
+/// name: published, stored and installed by [`probe_library`].
+const PROBE_LISTING: &str = "probe_listing";
+const PROBE_RESOURCE: &str = "probe_resource";
+
+/// Publishes `probe_listing` 1.0.0 to every namespace of `signstack`, stores
+/// `probe_resource` 1.0.0 in `acme-live` and tries the listing there, so that
+/// every library operation of a namespace key has something to act on.
+async fn probe_library(app: &TestApp, namespace_key: &str) {
+    app.post(
+        "/v1/orgs/signstack/library/listings",
+        &json!({
+            "key": PROBE_LISTING, "title": "Probe", "resourceType": "blueprint",
+            "version": "1.0.0", "content": {},
+            "accessGrants": [{"orgId": app.org_id("signstack").await, "namespaceKeys": "*"}],
+        }),
+    )
+    .await
+    .expect(201);
+    app.post_as(
+        namespace_key,
+        "/v1/namespace/resources",
+        &json!({"key": PROBE_RESOURCE, "type": "blueprint", "version": "1.0.0", "content": {}}),
+    )
+    .await
+    .expect(201);
+    app.post_as(
+        namespace_key,
+        &format!("/v1/namespace/library/{PROBE_LISTING}/try"),
+        &json!({}),
+    )
+    .await
+    .expect(201);
+}
+
+/// A body that lets a key holding only the operation's scope succeed.
+fn probe_body(method: &str, path: &str, scope: &str, call: usize) -> Option<Value> {
+    match (method, path) {
+        ("post", "/v1/namespace/resources") => Some(json!({
+            "key": format!("probe_{call}"), "type": "blueprint", "version": "1.0.0", "content": {},
+        })),
+        ("post", p) if p.ends_with("/customize") => Some(json!({"key": format!("fork_{call}")})),
+        ("post", p) if p.ends_with("/rotate") || p.ends_with("/try") || p.ends_with("/upgrade") => {
+            Some(json!({}))
+        }
+        ("post", _) => Some(json!({"name": "probe", "scopes": [scope]})),
+        _ => None,
+    }
 }
 
 /// The operation's security requirements, as (scheme, scopes) pairs.
@@ -239,6 +311,7 @@ async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
     app.org("signstack").await;
     let (_, first_key) = app.tenant_with_key("signstack", "acme").await;
     let org_key = crate::app::secret_of(&app.org_key("signstack").await);
+    probe_library(&app, &first_key).await;
     let doc = served_document(&app).await;
     let all_scopes: Vec<String> = doc["components"]["schemas"]["Scope"]["enum"]
         .as_array()
@@ -307,11 +380,7 @@ async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
                 let victim = app
                     .namespace_key("signstack", "acme", "acme-live", &[])
                     .await;
-                let body = match (method.as_str(), path.ends_with("/rotate")) {
-                    ("post", true) => Some(json!({})),
-                    ("post", false) => Some(json!({"name": "probe", "scopes": [scope]})),
-                    _ => None,
-                };
+                let body = probe_body(&method, &path, &scope, namespace_operations);
                 let reply = call(&holder, &key_id_of(&victim), body).await;
                 assert!(
                     reply.status.is_success(),
@@ -322,7 +391,7 @@ async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
         }
     }
     assert_eq!(
-        namespace_operations, 6,
+        namespace_operations, 17,
         "every namespace operation was walked"
     );
 }

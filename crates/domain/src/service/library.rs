@@ -110,16 +110,13 @@ fn decode_key_cursor(cursor: Option<&Cursor>) -> Result<Option<ResourceKey>, Pag
         .map_err(|_| PageError::Cursor)
 }
 
-/// The caller as a namespace key holding every scope of `needs`.
-fn namespace_caller<'c>(
-    ctx: &'c Context,
-    needs: &[Scope],
-) -> Result<&'c NamespacePrincipal, LibraryError> {
+/// The caller as a namespace key holding `needs`.
+fn namespace_caller(ctx: &Context, needs: Scope) -> Result<&NamespacePrincipal, LibraryError> {
     let Principal::Namespace(me) = &ctx.principal else {
         return Err(LibraryError::NotANamespaceKey);
     };
-    if let Some(missing) = needs.iter().find(|s| !me.has(**s)) {
-        return Err(LibraryError::MissingScope(*missing));
+    if !me.has(needs) {
+        return Err(LibraryError::MissingScope(needs));
     }
     Ok(me)
 }
@@ -508,7 +505,7 @@ impl Tenancy {
         ctx: &Context,
         new: NewResource,
     ) -> Result<StoredResource, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::ResourcesWrite])?;
+        let me = namespace_caller(ctx, Scope::ResourcesWrite)?;
         may_touch(me, &new.key)?;
         let scope = ctx.principal.base_scope();
         for _ in 0..MAX_WRITE_ATTEMPTS {
@@ -655,7 +652,7 @@ impl Tenancy {
         key: &ResourceKey,
         version: Option<&Semver>,
     ) -> Result<Resource, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::ResourcesRead])?;
+        let me = namespace_caller(ctx, Scope::ResourcesRead)?;
         may_touch(me, key).map_err(|_| LibraryError::ResourceNotFound(key.clone()))?;
         let found = self
             .ports
@@ -682,7 +679,7 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<Resource>, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::ResourcesRead])?;
+        let me = namespace_caller(ctx, Scope::ResourcesRead)?;
         let after = decode_key_cursor(cursor)?;
         let scope = ctx.principal.base_scope();
         let items = match &me.resources {
@@ -728,7 +725,7 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<Listing>, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::LibraryRead])?;
+        let me = namespace_caller(ctx, Scope::LibraryRead)?;
         let after = decode_id_cursor(cursor)?.map(ListingId::from_uuid);
         let ns = self.calling_namespace(ctx, me, false).await?;
         let items = self
@@ -755,7 +752,7 @@ impl Tenancy {
         ctx: &Context,
         listing: &ListingRef,
     ) -> Result<ListingDetail, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::LibraryRead])?;
+        let me = namespace_caller(ctx, Scope::LibraryRead)?;
         let ns = self.calling_namespace(ctx, me, false).await?;
         let listing = self.granted_listing(ctx, me, &ns, listing).await?;
         let versions = self
@@ -835,7 +832,7 @@ impl Tenancy {
         listing: &ListingRef,
         version: Option<&Semver>,
     ) -> Result<Installed, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::LibraryWrite])?;
+        let me = namespace_caller(ctx, Scope::LibraryWrite)?;
         let scope = ctx.principal.base_scope();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let ns = self.calling_namespace(ctx, me, true).await?;
@@ -908,7 +905,7 @@ impl Tenancy {
         listing: &ListingRef,
         version: Option<&Semver>,
     ) -> Result<Upgraded, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::LibraryWrite])?;
+        let me = namespace_caller(ctx, Scope::LibraryWrite)?;
         let scope = ctx.principal.base_scope();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let ns = self.calling_namespace(ctx, me, true).await?;
@@ -970,8 +967,8 @@ impl Tenancy {
         ))
     }
 
-    /// Forks a granted listing into the calling namespace (`library:write` and
-    /// `resources:write`): a new resource `key` (the listing's key when `None`)
+    /// Forks a granted listing into the calling namespace (`library:write`; the
+    /// key's resource restriction applies to the fork's key): a new resource `key` (the listing's key when `None`)
     /// at the listing's `version` (latest when `None`), with its provenance.
     /// Later listing versions never touch it.
     pub async fn customize_listing(
@@ -981,7 +978,7 @@ impl Tenancy {
         version: Option<&Semver>,
         key: Option<ResourceKey>,
     ) -> Result<Resource, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::LibraryWrite, Scope::ResourcesWrite])?;
+        let me = namespace_caller(ctx, Scope::LibraryWrite)?;
         let scope = ctx.principal.base_scope();
         let ns = self.calling_namespace(ctx, me, true).await?;
         let listing = self.granted_listing(ctx, me, &ns, listing).await?;
@@ -1033,7 +1030,7 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<Install>, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::LibraryRead])?;
+        let me = namespace_caller(ctx, Scope::LibraryRead)?;
         let after = decode_id_cursor(cursor)?.map(InstallId::from_uuid);
         let items = self
             .ports
@@ -1057,7 +1054,7 @@ impl Tenancy {
         ctx: &Context,
         listing: &ListingRef,
     ) -> Result<InstalledContent, LibraryError> {
-        let me = namespace_caller(ctx, &[Scope::LibraryRead])?;
+        let me = namespace_caller(ctx, Scope::LibraryRead)?;
         let scope = ctx.principal.base_scope();
         let install = self
             .ports
