@@ -16,7 +16,11 @@ use domain::{
     Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Scope, Scopes, SpecDigest, Tenant,
     TenantId, TenantKey, TenantSort, TenantStatus, UserId,
 };
-use domain::{Email, TargetKind};
+use domain::{
+    Description, Document, Email, Grant, Install, InstallId, Listing, ListingId, ListingScope,
+    ListingVersion, NamespaceSelector, Resource, ResourceId, ResourceKey, ResourceType, Semver,
+    TargetKind,
+};
 use uuid::Uuid;
 
 /// 2026-01-01T00:00:00Z: the time every fixture is created at.
@@ -152,6 +156,94 @@ impl Fixtures {
             updated_at: epoch(),
             version: 1,
         }
+    }
+
+    /// Version `version` of resource `key` of `ns`, with `json` as content.
+    pub fn resource(&self, ns: &Namespace, key: &str, version: &str, json: &str) -> Resource {
+        Resource {
+            id: ResourceId::from_uuid(self.id()),
+            org_id: ns.org_id,
+            tenant_id: ns.tenant_id,
+            namespace_id: ns.id,
+            key: ResourceKey::parse(key).expect("a valid resource key"),
+            resource_type: ResourceType::parse("blueprint").expect("a valid type"),
+            version: semver(version),
+            content: Document::new(json).expect("a small document"),
+            provenance: None,
+            created_at: epoch(),
+            created_by: operator("key-ops"),
+        }
+    }
+
+    /// A new listing of `org` (its first version is `latest`), granted as given.
+    pub fn listing(&self, org: &Org, key: &str, latest: &str, grants: Vec<Grant>) -> Listing {
+        Listing {
+            id: ListingId::from_uuid(self.id()),
+            org_id: org.id,
+            key: ResourceKey::parse(key).expect("a valid listing key"),
+            title: name(&format!("Listing {key}")),
+            description: Description::parse("A contract listing.").expect("a description"),
+            resource_type: ResourceType::parse("blueprint").expect("a valid type"),
+            scope: ListingScope::Org,
+            grants,
+            latest: semver(latest),
+            created_at: epoch(),
+            updated_at: epoch(),
+            version: 1,
+        }
+    }
+
+    /// Version `version` of `listing` with `json` as content.
+    pub fn listing_version(&self, listing: &Listing, version: &str, json: &str) -> ListingVersion {
+        ListingVersion {
+            listing_id: listing.id,
+            org_id: listing.org_id,
+            version: semver(version),
+            content: Document::new(json).expect("a small document"),
+            published_at: epoch(),
+            published_by: operator("key-ops"),
+        }
+    }
+
+    /// `ns` pinning `listing` at `version`.
+    pub fn install(&self, ns: &Namespace, listing: &Listing, version: &str) -> Install {
+        Install {
+            id: InstallId::from_uuid(self.id()),
+            org_id: ns.org_id,
+            tenant_id: ns.tenant_id,
+            namespace_id: ns.id,
+            listing_id: listing.id,
+            listing_org_id: listing.org_id,
+            listing_key: listing.key.clone(),
+            pinned: semver(version),
+            installed_at: epoch(),
+            updated_at: epoch(),
+            version: 1,
+        }
+    }
+
+    pub fn resource_audit(&self, r: &Resource) -> AuditRecord {
+        self.record(
+            AuditAction::ResourceCreated,
+            TargetKind::Resource,
+            r.id.as_uuid(),
+            r.org_id,
+            Some(r.tenant_id),
+        )
+    }
+
+    pub fn listing_audit(&self, l: &Listing, action: AuditAction) -> AuditRecord {
+        self.record(action, TargetKind::Listing, l.id.as_uuid(), l.org_id, None)
+    }
+
+    pub fn install_audit(&self, i: &Install, action: AuditAction) -> AuditRecord {
+        self.record(
+            action,
+            TargetKind::Install,
+            i.id.as_uuid(),
+            i.org_id,
+            Some(i.tenant_id),
+        )
     }
 
     /// The audit record of a change to an org, with a request id and one change.
@@ -322,6 +414,26 @@ fn digest(id: Uuid) -> SpecDigest {
 }
 
 /// `minutes` after [`epoch`].
+pub fn semver(raw: &str) -> Semver {
+    Semver::parse(raw).expect("a valid version")
+}
+
+/// A grant to every namespace of `org`.
+pub fn grant_all(org: &Org) -> Grant {
+    Grant {
+        org_id: org.id,
+        namespaces: NamespaceSelector::All,
+    }
+}
+
+/// A grant to the namespaces of `org` with these keys.
+pub fn grant_keys(org: &Org, keys: &[&str]) -> Grant {
+    Grant {
+        org_id: org.id,
+        namespaces: NamespaceSelector::Keys(keys.iter().map(|k| namespace_key(k)).collect()),
+    }
+}
+
 pub fn at(minutes: i64) -> DateTime<Utc> {
     epoch() + Duration::minutes(minutes)
 }

@@ -36,16 +36,16 @@ pub mod fixtures;
 use std::future::Future;
 use std::sync::Arc;
 
-use domain::ports::{ApiKeyStore, AuditLog, NamespaceStore, OrgStore, TenantStore};
+use domain::ports::{ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, TenantStore};
 
 /// Every storage port at once: what a complete storage adapter implements.
 pub trait Stores:
-    OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + 'static
+    OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + LibraryStore + 'static
 {
 }
 
 impl<T> Stores for T where
-    T: OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + 'static
+    T: OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + LibraryStore + 'static
 {
 }
 
@@ -70,6 +70,7 @@ pub struct StorePorts {
     pub namespaces: Arc<dyn NamespaceStore>,
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub library: Arc<dyn LibraryStore>,
 }
 
 impl StorePorts {
@@ -80,7 +81,8 @@ impl StorePorts {
             tenants: store.clone(),
             namespaces: store.clone(),
             keys: store.clone(),
-            audit: store,
+            audit: store.clone(),
+            library: store,
         }
     }
 }
@@ -191,6 +193,19 @@ macro_rules! store_contract {
                 a_tenant_scope_sees_its_own_rows_and_nothing_of_other_tenants,
                 an_org_scope_sees_its_org_and_nothing_of_other_orgs,
                 writes_outside_the_scope_are_refused_and_write_nothing,
+            }
+            library {
+                resource_versions_are_stored_with_their_history_and_the_greatest_is_latest,
+                a_resource_version_that_exists_or_follows_a_stale_latest_writes_nothing,
+                the_resource_limit_counts_distinct_keys_over_the_whole_tenant,
+                another_tenants_resources_and_installs_are_invisible_and_untouchable,
+                publishing_inserts_a_listing_then_versions_it_with_its_grants,
+                a_used_listing_key_a_stored_version_or_a_stale_listing_writes_nothing,
+                granted_listings_follow_grants_by_org_and_namespace_key,
+                a_tenant_reads_versions_while_granted_or_installed,
+                installs_are_unique_per_listing_and_key_and_upgrade_from_their_version,
+                library_writes_for_a_tenant_that_is_not_active_are_stale,
+                a_tombstone_purges_the_tenants_resources_and_installs_and_no_others,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

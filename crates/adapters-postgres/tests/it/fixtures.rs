@@ -12,14 +12,21 @@ use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 /// Every table that holds tenant or org data, each with an `id` column.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 9] = [
     "orgs",
     "tenants",
     "namespaces",
     "api_keys",
     "org_api_keys",
     "audit_events",
+    "resources",
+    "library_listings",
+    "library_installs",
 ];
+
+/// The tables without an `id` of their own (rows keyed by their listing), which
+/// the isolation tests read by listing.
+pub const TABLES_WITHOUT_ID: [&str; 2] = ["library_grants", "library_listing_versions"];
 
 /// One tenant and what it holds.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +36,8 @@ pub struct SeededTenant {
     pub namespace: Uuid,
     pub key: Uuid,
     pub audit: Uuid,
+    pub resource: Uuid,
+    pub install: Uuid,
 }
 
 impl SeededTenant {
@@ -39,6 +48,8 @@ impl SeededTenant {
             namespace: Uuid::from_u128(base + 0x10),
             key: Uuid::from_u128(base + 0x20),
             audit: Uuid::from_u128(base + 0x40),
+            resource: Uuid::from_u128(base + 0x60),
+            install: Uuid::from_u128(base + 0x70),
         }
     }
 
@@ -56,6 +67,9 @@ pub struct SeededOrg {
     pub id: Uuid,
     pub org_key: Uuid,
     pub audit: Uuid,
+    /// A library listing of the org, granted to all its namespaces; each of its
+    /// tenants has installed it.
+    pub listing: Uuid,
     pub tenants: Vec<SeededTenant>,
 }
 
@@ -86,6 +100,7 @@ impl World {
         match table {
             "orgs" => [org.id].into(),
             "org_api_keys" => [org.org_key].into(),
+            "library_listings" => [org.listing].into(),
             "audit_events" => org
                 .tenants
                 .iter()
@@ -110,7 +125,19 @@ impl World {
             "api_keys" => [tenant.key].into(),
             "org_api_keys" => BTreeSet::new(),
             "audit_events" => [tenant.audit].into(),
+            "resources" => [tenant.resource].into(),
+            "library_installs" => [tenant.install].into(),
+            // Granted to the tenant's org.
+            "library_listings" => [self.org_of(tenant).listing].into(),
             other => panic!("no table {other}"),
+        }
+    }
+
+    pub fn org_of(&self, tenant: &SeededTenant) -> &SeededOrg {
+        if tenant.org == self.org_a.id {
+            &self.org_a
+        } else {
+            &self.org_b
         }
     }
 
@@ -130,6 +157,7 @@ pub async fn seed(owner: &PgPool) -> World {
             id,
             org_key: Uuid::from_u128(base + 0x30),
             audit: Uuid::from_u128(base + 0x40),
+            listing: Uuid::from_u128(base + 0x50),
             tenants: tenants
                 .iter()
                 .map(|t| SeededTenant::numbered(id, *t))
@@ -148,6 +176,9 @@ pub async fn seed(owner: &PgPool) -> World {
         insert_audit(&mut tx, org.audit, org.id, None)
             .await
             .unwrap();
+        insert_listing(&mut tx, org.id, org.listing, &key_of(org.listing))
+            .await
+            .unwrap();
         for t in &org.tenants {
             insert_tenant(&mut tx, org.id, t.id, &key_of(t.id))
                 .await
@@ -159,6 +190,12 @@ pub async fn seed(owner: &PgPool) -> World {
                 .await
                 .unwrap();
             insert_audit(&mut tx, t.audit, org.id, Some(t.id))
+                .await
+                .unwrap();
+            insert_resource(&mut tx, org.id, t.id, t.namespace, t.resource)
+                .await
+                .unwrap();
+            insert_install(&mut tx, org.id, t, org.listing, &key_of(org.listing))
                 .await
                 .unwrap();
         }
@@ -333,4 +370,87 @@ pub fn hash_of(id: Uuid) -> Vec<u8> {
     let mut hash = id.as_bytes().to_vec();
     hash.extend_from_slice(id.as_bytes());
     hash
+}
+
+/// A listing of `org` at version 1.0.0, granted to every namespace of `org`.
+pub async fn insert_listing(
+    conn: &mut PgConnection,
+    org: Uuid,
+    id: Uuid,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO library_listings (org_id, id, key, title, description, type, scope, \
+             latest, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $3, '', 'blueprint', 'org', '1.0.0', now(), now(), 1)",
+    )
+    .bind(org)
+    .bind(id)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO library_listing_versions (listing_org_id, listing_id, version, content, \
+             digest, published_at, published_by_kind, published_by_id) \
+         VALUES ($1, $2, '1.0.0', '{}', decode(repeat('cd', 32), 'hex'), now(), \
+             'platform_admin', 'admin')",
+    )
+    .bind(org)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO library_grants (listing_org_id, listing_id, grantee_org_id, namespace_keys) \
+         VALUES ($1, $2, $1, NULL)",
+    )
+    .bind(org)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn insert_resource(
+    conn: &mut PgConnection,
+    org: Uuid,
+    tenant: Uuid,
+    namespace: Uuid,
+    id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO resources (tenant_id, id, org_id, namespace_id, key, type, version, latest, \
+             content, digest, created_at, created_by_kind, created_by_id) \
+         VALUES ($1, $2, $3, $4, 'plan', 'blueprint', '1.0.0', true, '{\"secret\": 1}', \
+             decode(repeat('ef', 32), 'hex'), now(), 'platform_admin', 'admin')",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(org)
+    .bind(namespace)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn insert_install(
+    conn: &mut PgConnection,
+    org: Uuid,
+    tenant: &SeededTenant,
+    listing: Uuid,
+    listing_key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO library_installs (tenant_id, id, org_id, namespace_id, listing_org_id, \
+             listing_id, listing_key, pinned, installed_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $3, $5, $6, '1.0.0', now(), now(), 1)",
+    )
+    .bind(tenant.id)
+    .bind(tenant.install)
+    .bind(org)
+    .bind(tenant.namespace)
+    .bind(listing)
+    .bind(listing_key)
+    .execute(conn)
+    .await
+    .map(drop)
 }

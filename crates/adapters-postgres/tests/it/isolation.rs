@@ -10,8 +10,8 @@ use domain::{OrgId, TenantId};
 use uuid::Uuid;
 
 use crate::fixtures::{
-    TABLES, World, insert_audit, insert_key, insert_namespace, insert_tenant, platform, seed,
-    sqlstate, visible_ids,
+    TABLES, World, insert_audit, insert_install, insert_key, insert_listing, insert_namespace,
+    insert_resource, insert_tenant, platform, seed, sqlstate, visible_ids,
 };
 
 /// Asserts that, in `scope`, a bare `SELECT *` of each table returns exactly
@@ -73,6 +73,8 @@ async fn a_tenant_scope_naming_another_orgs_tenant_sees_no_tenant_data() {
     };
     assert_sees(&db, mismatched, |table| match table {
         "orgs" => [world.org_a.id].into(),
+        // Listings are org-level rows granted to the org, not tenant data.
+        "library_listings" => [world.org_a.listing].into(),
         _ => BTreeSet::new(),
     })
     .await;
@@ -138,6 +140,26 @@ async fn a_tenant_scope_cannot_insert_rows_carrying_another_tenants_id() {
     let tenant = insert_tenant(&mut tx, b.org, fresh(4), "intruder").await;
     assert_policy_violation(tenant, "a tenant of org B");
     tx.rollback().await.unwrap();
+
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let resource = insert_resource(&mut tx, b.org, b.id, b.namespace, fresh(5)).await;
+    assert_policy_violation(resource, "a resource of tenant B");
+    tx.rollback().await.unwrap();
+
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let intruder = crate::fixtures::SeededTenant {
+        install: fresh(6),
+        ..b
+    };
+    let install = insert_install(&mut tx, b.org, &intruder, world.org_b.listing, "k-b050").await;
+    assert_policy_violation(install, "an install of tenant B");
+    tx.rollback().await.unwrap();
+
+    // A tenant scope publishes nothing, not even in its own org.
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let listing = insert_listing(&mut tx, a.org, fresh(7), "intruder").await;
+    assert_policy_violation(listing, "a listing written in tenant scope");
+    tx.rollback().await.unwrap();
 }
 
 #[tokio::test]
@@ -165,6 +187,10 @@ async fn a_tenant_scope_cannot_update_or_delete_another_tenants_rows() {
         "UPDATE namespaces SET name = 'taken over' WHERE tenant_id = $1",
         "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1",
         "DELETE FROM api_keys WHERE tenant_id = $1",
+        "UPDATE resources SET latest = false WHERE tenant_id = $1",
+        "UPDATE library_installs SET pinned = '9.9.9' WHERE tenant_id = $1",
+        "DELETE FROM library_installs WHERE tenant_id = $1",
+        "DELETE FROM resources WHERE tenant_id = $1",
         "DELETE FROM namespaces WHERE tenant_id = $1",
     ] {
         let done = sqlx::query(statement)
@@ -224,4 +250,64 @@ async fn a_tenant_scope_cannot_move_its_rows_to_another_tenant() {
         .map(drop);
     assert_policy_violation(moved, "a tenant moved to org B");
     tx.rollback().await.unwrap();
+}
+
+/// Grants and versions are read by the tenants of the granted org and written
+/// by the publisher only; a version stays readable to a tenant that installed
+/// its listing after the grant is gone.
+#[tokio::test]
+async fn library_grants_and_versions_are_readable_where_granted_and_writable_by_the_publisher_only()
+{
+    let (test, world, db) = seeded().await;
+    let (a, b) = (world.tenant_a(), world.tenant_b());
+    let listings_seen = |scope: DataScope| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.scoped_transaction(&scope).await.unwrap();
+            let versions: Vec<Uuid> =
+                sqlx::query_scalar("SELECT listing_id FROM library_listing_versions")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .unwrap();
+            let grants: Vec<Uuid> = sqlx::query_scalar("SELECT listing_id FROM library_grants")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+            (versions, grants)
+        }
+    };
+    let own = vec![world.org_a.listing];
+    assert_eq!(listings_seen(a.scope()).await, (own.clone(), own.clone()));
+    assert_eq!(
+        listings_seen(world.org_a.scope()).await,
+        (own.clone(), own.clone())
+    );
+    let theirs = vec![world.org_b.listing];
+    assert_eq!(listings_seen(b.scope()).await, (theirs.clone(), theirs));
+
+    // A tenant scope cannot remove or add grants, even to its own org's listing.
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    let removed = sqlx::query("DELETE FROM library_grants")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(removed.rows_affected(), 0, "grants are the publisher's");
+    tx.commit().await.unwrap();
+
+    // Revoked by the publisher: A still reads the version it installed.
+    let mut tx = db.scoped_transaction(&world.org_a.scope()).await.unwrap();
+    sqlx::query("DELETE FROM library_grants")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(listings_seen(a.scope()).await, (own, vec![]));
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    assert!(
+        visible_ids(&mut tx, "library_listings").await.is_empty(),
+        "the revoked listing is hidden"
+    );
+    tx.rollback().await.unwrap();
+    drop(test);
 }
