@@ -80,6 +80,25 @@ impl Api {
         .await
     }
 
+    async fn get_as(&self, bearer: &str, path: &str) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(bearer),
+        )
+        .await
+    }
+
+    async fn post_as(&self, bearer: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(bearer)
+                .json(&body),
+        )
+        .await
+    }
+
     /// `POST /v1/keys/verify`'s verdict code for `key`.
     async fn verify(&self, key: &str) -> String {
         let (status, body) = self
@@ -228,6 +247,81 @@ async fn the_quickstart_runs_on_postgres_and_its_data_survives_a_restart() {
     assert_eq!(body["status"], "active", "{body}");
     assert_eq!(body["metadata"]["tier"], "gold", "{body}");
     assert_eq!(api.verify(&secret).await, "valid");
+}
+
+/// The library's seed walkthrough through the server on PostgreSQL: a pin stays
+/// where it was tried, a fork never changes, and both survive a restart.
+#[tokio::test]
+async fn the_library_walkthrough_runs_on_postgres() {
+    let db = TestDatabase::new().await;
+    let mut server = serve_on(&db);
+    let api = Api::of(&server);
+    create_org(&api).await;
+    let acme = provision(&api, "acme").await;
+    let globex = provision(&api, "globex").await;
+    let (_, org) = api.get("/v1/orgs/signstack").await;
+    let listing = |version: &str| {
+        json!({
+            "key": "standard_nda", "title": "Standard NDA", "resourceType": "blueprint",
+            "version": version, "content": {"version": version},
+            "accessGrants": [{"orgId": org["id"], "namespaceKeys": "*"}],
+        })
+    };
+    let (status, body) = api
+        .post("/v1/orgs/signstack/library/listings", listing("1.2.0"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = api
+        .post_as(&acme, "/v1/namespace/library/standard_nda/try", json!({}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = api
+        .post_as(
+            &globex,
+            "/v1/namespace/library/standard_nda/customize",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["provenance"]["version"], "1.2.0", "{body}");
+    let (status, body) = api
+        .post("/v1/orgs/signstack/library/listings", listing("1.3.0"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    server.terminate();
+    assert!(server.wait().success(), "{:?}", server.stderr.all());
+    let server = serve_on(&db);
+    let api = Api::of(&server);
+    let (status, body) = api
+        .get_as(&acme, "/v1/namespace/installs/standard_nda/content")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["content"]["version"], "1.2.0", "the pin stays: {body}");
+    let (status, body) = api
+        .get_as(&globex, "/v1/namespace/resources/standard_nda")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["content"]["version"], "1.2.0",
+        "the fork stays: {body}"
+    );
+    let (status, body) = api
+        .get_as(&acme, "/v1/namespace/resources/standard_nda")
+        .await;
+    assert_eq!(status, 404, "the fork is globex's alone: {body}");
+    let (status, body) = api
+        .post_as(
+            &acme,
+            "/v1/namespace/library/standard_nda/upgrade",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["from"].as_str(), body["to"].as_str()),
+        (Some("1.2.0"), Some("1.3.0"))
+    );
 }
 
 #[tokio::test]
