@@ -59,6 +59,7 @@ pub mod audit;
 pub mod auth;
 pub mod ids;
 pub mod keys;
+pub mod kms;
 pub mod lifecycle;
 pub mod namespace;
 pub mod org;
@@ -79,6 +80,10 @@ pub use audit::{Actor, ActorKind, AuditAction, AuditRecord, Change, Context, Tar
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use ids::{ApiKeyId, AuditId, NamespaceId, NamespaceRef, OrgId, OrgRef, TenantId, TenantRef};
 pub use keys::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
+pub use kms::{
+    DataKey, DataKeyCacheLimits, DataKeys, EncryptionContext, GeneratedKey, KekId, KekVersion,
+    KeyInfo, Kms, KmsError, KmsValueError, OpenError, Sealed, WrappedKey,
+};
 pub use lifecycle::{InvalidTransition, LifecycleAction, TenantStatus};
 pub use namespace::{Namespace, NamespacePatch, NewNamespace};
 pub use org::{NewOrg, Org, OrgPatch};
