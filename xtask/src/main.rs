@@ -6,6 +6,7 @@
 //! --check`) slot in the same way.
 
 mod db;
+mod kms;
 mod purity;
 
 use std::env;
@@ -31,6 +32,8 @@ Commands:
   db url    print its URL (or DATABASE_URL), e.g.
               `export TEST_DATABASE_URL=$(cargo xtask db url)`
   db tools  where initdb, pg_ctl and pgbouncer are; fails if one is missing
+  kms tools where moto_server is (the AWS KMS tests' local stand-in for AWS);
+              installs PyPI's `moto[server]` with pip when it is missing
   purity    fail if the domain crate depends, even indirectly, on an I/O or
               runtime crate (tokio, sqlx, axum, hyper, reqwest, tower, mio)
   bench verify [options]
@@ -88,6 +91,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
         }
         "test" => test(rest),
         "db" => db::command(&Cargo::new(), rest),
+        "kms" => kms::command(rest),
         "purity" => {
             no_extra_args("purity", rest)?;
             purity::check(&Cargo::new())

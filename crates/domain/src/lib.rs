@@ -59,6 +59,7 @@ pub mod audit;
 pub mod auth;
 pub mod ids;
 pub mod keys;
+pub mod kms;
 pub mod library;
 pub mod lifecycle;
 pub mod namespace;
@@ -83,6 +84,10 @@ pub use ids::{
     ResourceId, TenantId, TenantRef,
 };
 pub use keys::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
+pub use kms::{
+    DataKey, DataKeyCacheLimits, DataKeys, EncryptionContext, GeneratedKey, KekId, KekVersion,
+    KeyInfo, Kms, KmsError, KmsValueError, OpenError, Sealed, WrappedKey,
+};
 pub use library::{
     Admitted, ContentDigest, Description, Document, Grant, Install, Listing, ListingScope,
     ListingVersion, NamespaceSelector, NewResource, Provenance, PublishListing, Resource,

@@ -42,6 +42,12 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms"),
     ("TENANCY_DB_POOLER", "db_pooler"),
     ("TENANCY_LISTEN_DATABASE_URL", "listen_database_url"),
+    ("TENANCY_KMS", "kms"),
+    ("TENANCY_KEYRING", "keyring"),
+    ("TENANCY_KEYRING_JSON", "keyring_json"),
+    ("TENANCY_AWS_KMS_KEY_ID", "aws_kms_key_id"),
+    ("TENANCY_AWS_REGION", "aws_region"),
+    ("TENANCY_AWS_KMS_ENDPOINT", "aws_kms_endpoint"),
 ];
 
 /// Longest retention accepted; far beyond any real policy, and it keeps date
@@ -82,6 +88,42 @@ pub struct Config {
     pub owner_url: Option<DatabaseUrl>,
     /// Whether `serve` migrates (with `owner_url`) before connecting.
     pub migrate: bool,
+    /// Which KMS wraps the data keys.
+    pub kms: KmsSettings,
+}
+
+/// Which KMS wraps the data keys (`TENANCY_KMS` and its companions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KmsSettings {
+    /// A keyring made up at start: only for the in-memory store, whose data is
+    /// lost at exit anyway.
+    Ephemeral,
+    /// A keyring file (`TENANCY_KEYRING`), created by `tenancy kms init`.
+    KeyringFile(PathBuf),
+    /// The text of a keyring file (`TENANCY_KEYRING_JSON`); it cannot rotate.
+    KeyringText(KeyringText),
+    /// A key in AWS KMS.
+    Aws {
+        key_id: String,
+        region: String,
+        endpoint: Option<String>,
+    },
+}
+
+/// The text of a keyring file: master keys, so its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyringText(String);
+
+impl KeyringText {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for KeyringText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyringText(<redacted>)")
+    }
 }
 
 /// The PostgreSQL store's settings (`DATABASE_URL` and its companions).
@@ -316,6 +358,7 @@ struct Defaults {
     db_pool_size: u32,
     db_statement_timeout_ms: u32,
     db_pooler: bool,
+    kms: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -330,6 +373,7 @@ const DEFAULTS: Defaults = Defaults {
     db_pool_size: 10,
     db_statement_timeout_ms: 5_000,
     db_pooler: false,
+    kms: "local",
 };
 
 /// The merged layers before validation. `regions` and `retention_days` stay
@@ -361,6 +405,17 @@ struct Raw {
     db_pooler: Value,
     #[serde(default)]
     listen_database_url: Option<String>,
+    kms: String,
+    #[serde(default)]
+    keyring: Option<String>,
+    #[serde(default)]
+    keyring_json: Option<String>,
+    #[serde(default)]
+    aws_kms_key_id: Option<String>,
+    #[serde(default)]
+    aws_region: Option<String>,
+    #[serde(default)]
+    aws_kms_endpoint: Option<String>,
 }
 
 /// One `[[regions]]` table of the TOML file.
@@ -437,6 +492,7 @@ impl Config {
             .map_err(|e| invalid("log", format!("{:?} is not a log filter: {e}", raw.log)))?;
 
         let (database, owner_url, migrate) = database_settings(&raw, &invalid)?;
+        let kms = kms_settings(&raw, database.is_some(), &invalid)?;
 
         Ok(Self {
             listen,
@@ -451,7 +507,138 @@ impl Config {
             database,
             owner_url,
             migrate,
+            kms,
         })
+    }
+}
+
+/// The KMS settings. Settings that the chosen KMS would not use are refused
+/// rather than ignored, and a database needs a durable KMS: data keys wrapped
+/// by an ephemeral keyring would be lost with the process, and the data with
+/// them.
+fn kms_settings(
+    raw: &Raw,
+    durable_store: bool,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<KmsSettings, ConfigError> {
+    let set = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let keyring = set(&raw.keyring);
+    let keyring_json = set(&raw.keyring_json);
+    let key_id = set(&raw.aws_kms_key_id);
+    let region = set(&raw.aws_region);
+    let endpoint = set(&raw.aws_kms_endpoint);
+    // A setting that is missing has no source to name: name both spellings.
+    let missing = |key: &str, message: String| {
+        let variable = ENVIRONMENT
+            .iter()
+            .find(|(_, k)| *k == key)
+            .map_or(key, |(name, _)| name);
+        ConfigError::Invalid {
+            setting: format!("{variable} (`{key}`)"),
+            message,
+        }
+    };
+    match raw.kms.trim() {
+        "local" => {
+            for (key, value) in [
+                ("aws_kms_key_id", &key_id),
+                ("aws_region", &region),
+                ("aws_kms_endpoint", &endpoint),
+            ] {
+                if value.is_some() {
+                    return Err(invalid(
+                        key,
+                        "is an AWS KMS setting, but the KMS is the local keyring: set \
+                         TENANCY_KMS (`kms`) to `aws`, or unset this"
+                            .to_owned(),
+                    ));
+                }
+            }
+            match (keyring, keyring_json) {
+                (Some(_), Some(_)) => Err(invalid(
+                    "keyring_json",
+                    "a keyring file is set too (TENANCY_KEYRING, `keyring`): set only one"
+                        .to_owned(),
+                )),
+                (Some(path), None) => Ok(KmsSettings::KeyringFile(PathBuf::from(path))),
+                (None, Some(text)) => Ok(KmsSettings::KeyringText(KeyringText(text))),
+                (None, None) if durable_store => Err(missing(
+                    "keyring",
+                    "with DATABASE_URL set, data keys need a durable KMS: create a keyring \
+                     with `tenancy kms init --keyring PATH` and set TENANCY_KEYRING=PATH, \
+                     or use AWS KMS (TENANCY_KMS=aws)"
+                        .to_owned(),
+                )),
+                (None, None) => Ok(KmsSettings::Ephemeral),
+            }
+        }
+        "aws" => {
+            for (key, value) in [("keyring", &keyring), ("keyring_json", &keyring_json)] {
+                if value.is_some() {
+                    return Err(invalid(
+                        key,
+                        "is a local keyring setting, but the KMS is AWS KMS \
+                         (TENANCY_KMS=aws): unset one of them"
+                            .to_owned(),
+                    ));
+                }
+            }
+            let key_id = key_id.ok_or_else(|| {
+                missing(
+                    "aws_kms_key_id",
+                    "is required with TENANCY_KMS=aws: the key's id, ARN or alias \
+                     (alias/tenancy)"
+                        .to_owned(),
+                )
+            })?;
+            if key_id.len() > 2048 || !key_id.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(invalid(
+                    "aws_kms_key_id",
+                    format!("{key_id:?} is not a key id, ARN or alias"),
+                ));
+            }
+            let region = region.ok_or_else(|| {
+                missing(
+                    "aws_region",
+                    "is required with TENANCY_KMS=aws, e.g. eu-west-1".to_owned(),
+                )
+            })?;
+            if !region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(invalid(
+                    "aws_region",
+                    format!("{region:?} is not an AWS region such as eu-west-1"),
+                ));
+            }
+            if let Some(url) = &endpoint {
+                let parsed = url::Url::parse(url).map_err(|e| {
+                    invalid("aws_kms_endpoint", format!("{url:?} is not a URL ({e})"))
+                })?;
+                if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+                    return Err(invalid(
+                        "aws_kms_endpoint",
+                        format!("{url:?} must be an http:// or https:// URL with a host"),
+                    ));
+                }
+            }
+            Ok(KmsSettings::Aws {
+                key_id,
+                region,
+                endpoint,
+            })
+        }
+        other => Err(invalid(
+            "kms",
+            format!("{other:?} is not a KMS (expected `local` or `aws`)"),
+        )),
     }
 }
 
@@ -898,7 +1085,11 @@ mod tests {
 
     #[test]
     fn database_settings_have_documented_defaults() {
-        let config = from_env(&[("DATABASE_URL", "postgres://app:pw@db:5433/tenancy")]).unwrap();
+        let config = from_env(&[
+            ("DATABASE_URL", "postgres://app:pw@db:5433/tenancy"),
+            ("TENANCY_KEYRING", "keyring.json"),
+        ])
+        .unwrap();
         let database = config.database.unwrap();
         assert_eq!(database.url.expose(), "postgres://app:pw@db:5433/tenancy");
         assert_eq!(database.listen_url.expose(), database.url.expose());
@@ -914,6 +1105,7 @@ mod tests {
     #[test]
     fn database_settings_are_read_from_the_environment() {
         let config = from_env(&[
+            ("TENANCY_KEYRING", "keyring.json"),
             ("DATABASE_URL", "postgres://app@pgbouncer:6432/tenancy"),
             (
                 "TENANCY_DATABASE_OWNER_URL",
@@ -982,7 +1174,11 @@ mod tests {
 
     #[test]
     fn a_database_password_is_never_shown() {
-        let config = from_env(&[("DATABASE_URL", "postgres://u:s3cret@db/tenancy")]).unwrap();
+        let config = from_env(&[
+            ("DATABASE_URL", "postgres://u:s3cret@db/tenancy"),
+            ("TENANCY_KEYRING", "keyring.json"),
+        ])
+        .unwrap();
         let database = config.database.unwrap();
         assert_eq!(database.url.shown(), "db/tenancy");
         assert!(!format!("{database:?}").contains("s3cret"));
@@ -993,7 +1189,8 @@ mod tests {
     #[test]
     fn the_toml_file_sets_database_settings() {
         let config = from_toml(
-            "database_url = \"postgres://app@db/tenancy\"\ndb_pool_size = 4\ndb_pooler = false\n",
+            "database_url = \"postgres://app@db/tenancy\"\ndb_pool_size = 4\ndb_pooler = false\n\
+             keyring = \"keyring.json\"\n",
             &[],
         )
         .unwrap();
@@ -1071,6 +1268,122 @@ mod tests {
         let missing = std::env::temp_dir().join("tenancy-no-such-config.toml");
         let err = Config::load(Some(&missing), &Environment::default()).unwrap_err();
         assert!(matches!(err, ConfigError::FileMissing(_)), "{err}");
+    }
+
+    #[test]
+    fn the_in_memory_store_gets_an_ephemeral_keyring_by_default() {
+        assert_eq!(from_env(&[]).unwrap().kms, KmsSettings::Ephemeral);
+        let config = from_env(&[("TENANCY_KEYRING", "/etc/tenancy/keyring.json")]).unwrap();
+        assert_eq!(
+            config.kms,
+            KmsSettings::KeyringFile("/etc/tenancy/keyring.json".into())
+        );
+    }
+
+    #[test]
+    fn a_database_without_a_durable_kms_is_refused_naming_tenancy_keyring() {
+        let message = error(from_env(&[("DATABASE_URL", "postgres://app@db/tenancy")]));
+        assert!(
+            message.starts_with("invalid TENANCY_KEYRING (`keyring`): "),
+            "{message}"
+        );
+        assert!(message.contains("tenancy kms init"), "{message}");
+        let config = from_env(&[
+            ("DATABASE_URL", "postgres://app@db/tenancy"),
+            ("TENANCY_KEYRING", "keyring.json"),
+        ])
+        .unwrap();
+        assert_eq!(config.kms, KmsSettings::KeyringFile("keyring.json".into()));
+    }
+
+    #[test]
+    fn aws_kms_is_selected_with_its_key_region_and_endpoint() {
+        let config = from_env(&[
+            ("TENANCY_KMS", "aws"),
+            ("TENANCY_AWS_KMS_KEY_ID", "alias/tenancy"),
+            ("TENANCY_AWS_REGION", "eu-west-1"),
+            (
+                "TENANCY_AWS_KMS_ENDPOINT",
+                "https://kms.eu-west-1.amazonaws.com",
+            ),
+            ("DATABASE_URL", "postgres://app@db/tenancy"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.kms,
+            KmsSettings::Aws {
+                key_id: "alias/tenancy".into(),
+                region: "eu-west-1".into(),
+                endpoint: Some("https://kms.eu-west-1.amazonaws.com".into()),
+            }
+        );
+        let config = from_toml(
+            "kms = \"aws\"\naws_kms_key_id = \"k\"\naws_region = \"us-east-1\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(matches!(
+            config.kms,
+            KmsSettings::Aws { endpoint: None, .. }
+        ));
+    }
+
+    #[test]
+    fn bad_kms_settings_are_refused_naming_their_variable() {
+        let aws = [("TENANCY_KMS", "aws")];
+        for (pairs, name) in [
+            (vec![("TENANCY_KMS", "vault")], "TENANCY_KMS"),
+            (aws.to_vec(), "TENANCY_AWS_KMS_KEY_ID"),
+            (
+                vec![("TENANCY_KMS", "aws"), ("TENANCY_AWS_KMS_KEY_ID", "k")],
+                "TENANCY_AWS_REGION",
+            ),
+            (
+                vec![
+                    ("TENANCY_KMS", "aws"),
+                    ("TENANCY_AWS_KMS_KEY_ID", "k"),
+                    ("TENANCY_AWS_REGION", "EU West"),
+                ],
+                "TENANCY_AWS_REGION",
+            ),
+            (
+                vec![
+                    ("TENANCY_KMS", "aws"),
+                    ("TENANCY_AWS_KMS_KEY_ID", "k"),
+                    ("TENANCY_AWS_REGION", "eu-west-1"),
+                    ("TENANCY_AWS_KMS_ENDPOINT", "ftp://kms"),
+                ],
+                "TENANCY_AWS_KMS_ENDPOINT",
+            ),
+            (
+                vec![("TENANCY_KMS", "aws"), ("TENANCY_KEYRING", "k.json")],
+                "TENANCY_KEYRING",
+            ),
+            (
+                vec![("TENANCY_AWS_REGION", "eu-west-1")],
+                "TENANCY_AWS_REGION",
+            ),
+            (
+                vec![
+                    ("TENANCY_KEYRING", "k.json"),
+                    ("TENANCY_KEYRING_JSON", "{}"),
+                ],
+                "TENANCY_KEYRING_JSON",
+            ),
+        ] {
+            let message = error(from_env(&pairs));
+            assert!(
+                message.starts_with(&format!("invalid {name}")),
+                "{pairs:?}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn keyring_text_is_never_shown() {
+        let config = from_env(&[("TENANCY_KEYRING_JSON", "{\"keys\":\"s3cret\"}")]).unwrap();
+        assert!(matches!(config.kms, KmsSettings::KeyringText(_)));
+        assert!(!format!("{config:?}").contains("s3cret"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! until SIGINT or SIGTERM; `tenancy migrate` applies the database migrations.
 
 mod config;
+mod kms;
 mod retention;
 mod store;
 mod telemetry;
@@ -54,6 +55,14 @@ these environment variables (highest precedence):
   TENANCY_DB_POOLER       true when DATABASE_URL goes through PgBouncer in
                           transaction mode                [default: false]
   TENANCY_LISTEN_DATABASE_URL  direct connection for LISTEN [default: DATABASE_URL]
+  TENANCY_KMS             local or aws: what wraps data keys [default: local]
+  TENANCY_KEYRING         keyring file (`tenancy kms init`); required with
+                          DATABASE_URL unless TENANCY_KMS=aws
+                                                          [default: ephemeral keyring]
+  TENANCY_KEYRING_JSON    the text of a keyring file, instead of TENANCY_KEYRING
+  TENANCY_AWS_KMS_KEY_ID  AWS KMS key id, ARN or alias (TENANCY_KMS=aws)
+  TENANCY_AWS_REGION      its region, e.g. eu-west-1 (TENANCY_KMS=aws)
+  TENANCY_AWS_KMS_ENDPOINT  another endpoint than AWS's own
 
 Logs go to standard error. An invalid setting stops the server with exit code 2."
 )]
@@ -75,6 +84,20 @@ enum Command {
     Serve,
     /// Apply the database migrations with TENANCY_DATABASE_OWNER_URL, then exit
     Migrate,
+    /// Manage the local keyring that wraps data keys
+    #[command(subcommand)]
+    Kms(KmsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KmsCommand {
+    /// Create a keyring file (mode 0600) with one fresh master key; refuses to
+    /// overwrite an existing file
+    Init {
+        /// Where to create it [env: TENANCY_KEYRING]
+        #[arg(long, value_name = "PATH")]
+        keyring: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +110,33 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config_file),
         Command::Migrate => migrate(config_file),
+        Command::Kms(KmsCommand::Init { keyring }) => kms_init(keyring),
+    }
+}
+
+/// `tenancy kms init`: exit 0 with the file created, 2 without a path, 1 when
+/// the file exists or cannot be written.
+fn kms_init(keyring: Option<PathBuf>) -> ExitCode {
+    let Some(path) = keyring.or_else(|| {
+        std::env::var_os("TENANCY_KEYRING")
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from)
+    }) else {
+        eprintln!(
+            "tenancy: configuration error: `tenancy kms init` needs --keyring PATH (or \
+             TENANCY_KEYRING): where to create the keyring file"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    match kms::init(&path) {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tenancy: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -161,6 +211,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         database,
         owner_url,
         migrate,
+        kms,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -219,7 +270,18 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         migrate_with: owner_url.filter(|_| migrate),
         cache,
     };
-    match runtime.block_on(run(listen, settings, storage, http)) {
+    let kms = match runtime.block_on(kms::open(&kms)) {
+        Ok(kms) => kms,
+        Err(kms::OpenError::Config(message)) => {
+            tracing::error!("configuration error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        Err(kms::OpenError::Unavailable(message)) => {
+            tracing::error!("could not open the KMS: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(listen, settings, storage, http, kms)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -238,6 +300,9 @@ async fn run(
     settings: Settings,
     storage: Storage,
     mut http: adapters_http::HttpConfig,
+    // Kept for the server's life; the use cases get it once `domain::Ports`
+    // carries a `Kms` (per-tenant data keys, SPEC §9).
+    kms: Arc<dyn domain::kms::Kms>,
 ) -> Result<(), String> {
     let store = storage.open().await?;
     http.readiness.clone_from(&store.readiness);
@@ -273,6 +338,7 @@ async fn run(
     flusher.abort();
     usage.flush().await;
     store.close().await;
+    drop(kms);
     served.map_err(|e| format!("the HTTP server failed: {e}"))?;
     tracing::info!("stopped");
     Ok(())

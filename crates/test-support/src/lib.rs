@@ -26,6 +26,11 @@
 //! `use super::*`, so the factory may name what the invoking module imports, or
 //! use `crate::` paths.
 //!
+//! The KMS port has a contract of its own, [`contract::kms`], run with
+//! [`kms_contract!`] over a factory of [`KmsUnderTest`]: a KMS whose KEK is
+//! fresh, and whatever must live as long as the case (a temporary directory,
+//! a local KMS server process).
+//!
 //! [`fixtures`] has the valid, deterministic values the cases write: fixed time,
 //! time-ordered ids minted in sequence, entities with every field filled in, and
 //! API keys minted with the real key format from deterministic "entropy".
@@ -36,6 +41,7 @@ pub mod fixtures;
 use std::future::Future;
 use std::sync::Arc;
 
+use domain::kms::Kms;
 use domain::ports::{ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, TenantStore};
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -235,5 +241,84 @@ macro_rules! __store_contract_tests {
                 )+
             }
         )+
+    };
+}
+
+/// A KMS for one contract case, and what it needs kept alive until the case
+/// ends (dropped after the case, even when it panics).
+pub struct KmsUnderTest {
+    pub kms: Arc<dyn Kms>,
+    pub guard: Box<dyn std::any::Any + Send>,
+}
+
+impl KmsUnderTest {
+    /// A KMS that needs nothing kept alive.
+    pub fn new(kms: Arc<dyn Kms>) -> Self {
+        Self::with_guard(kms, ())
+    }
+
+    pub fn with_guard(kms: Arc<dyn Kms>, guard: impl std::any::Any + Send) -> Self {
+        Self {
+            kms,
+            guard: Box::new(guard),
+        }
+    }
+}
+
+/// Runs one KMS contract case on the KMS made by `factory`, on a tokio runtime
+/// built here (the AWS SDK needs one), like [`run_case`].
+pub fn run_kms_case<F, Made, C, Ran>(factory: F, case: C)
+where
+    F: FnOnce() -> Made,
+    Made: Future<Output = KmsUnderTest>,
+    C: FnOnce(Arc<dyn Kms>) -> Ran,
+    Ran: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the KMS contract case");
+    runtime.block_on(async {
+        let under_test = factory().await;
+        case(Arc::clone(&under_test.kms)).await;
+        drop(under_test);
+    });
+}
+
+/// Expands to the KMS contract: one `#[test]` per case of [`contract::kms`],
+/// in a module `kms_contract`. `$factory` takes nothing and returns a future
+/// of [`KmsUnderTest`] with a fresh KEK (version 1) per call.
+#[macro_export]
+macro_rules! kms_contract {
+    ($factory:expr $(,)?) => {
+        $crate::__kms_contract_tests! {
+            $factory;
+            a_generated_key_unwraps_to_itself_under_its_context,
+            a_key_wrapped_for_one_context_does_not_unwrap_under_another,
+            a_tampered_ciphertext_is_undecryptable,
+            an_envelope_naming_an_unknown_version_or_kek_is_refused,
+            after_a_rotation_old_keys_unwrap_and_rewrap_to_the_new_version,
+            rewrapping_at_the_current_version_keeps_the_key,
+            key_material_never_reaches_debug_output_or_errors,
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kms_contract_tests {
+    ($factory:expr; $($case:ident),+ $(,)?) => {
+        mod kms_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[test]
+                fn $case() {
+                    $crate::run_kms_case($factory, $crate::contract::kms::$case);
+                }
+            )+
+        }
     };
 }

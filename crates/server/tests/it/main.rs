@@ -36,7 +36,19 @@ const SERVER_VARIABLES: &[&str] = &[
     "TENANCY_DB_STATEMENT_TIMEOUT_MS",
     "TENANCY_DB_POOLER",
     "TENANCY_LISTEN_DATABASE_URL",
+    "TENANCY_KMS",
+    "TENANCY_KEYRING",
+    "TENANCY_KEYRING_JSON",
+    "TENANCY_AWS_KMS_KEY_ID",
+    "TENANCY_AWS_REGION",
+    "TENANCY_AWS_KMS_ENDPOINT",
 ];
+
+/// A keyring for servers on a database (which refuse to start without a
+/// durable KMS). Its one master key is fixed and public: tests only.
+const TEST_KEYRING: &str = r#"{"format":"tenancy-keyring","format_version":1,
+"kek_id":"local:7e57000000000000","current":1,
+"keys":[{"version":1,"key":"dGVzdHMtb25seS10ZXN0cy1vbmx5LXRlc3RzLW9ubHk="}]}"#;
 
 /// The output of one stream of the child, line by line, as it arrives.
 struct Lines {
@@ -119,6 +131,10 @@ impl Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tenancy"));
         for name in SERVER_VARIABLES {
             command.env_remove(name);
+        }
+        let names = |name: &str| vars.iter().any(|(n, _)| *n == name);
+        if names("DATABASE_URL") && !names("TENANCY_KEYRING") && !names("TENANCY_KEYRING_JSON") {
+            command.env("TENANCY_KEYRING_JSON", TEST_KEYRING);
         }
         command
             .env("TENANCY_LISTEN", "127.0.0.1:0")
@@ -368,4 +384,100 @@ async fn json_logs_are_one_object_per_line() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert!(event["level"].is_string(), "{line}");
     }
+}
+
+/// Runs `tenancy` with `args` to completion, with a clean environment.
+fn run_tenancy(args: &[&str]) -> (ExitStatus, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenancy"));
+    for name in SERVER_VARIABLES {
+        command.env_remove(name);
+    }
+    let output = command
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the tenancy binary runs");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_in_memory_server_uses_an_ephemeral_keyring_and_says_so() {
+    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", "test-admin-token")], &[]);
+    let warning = server.stderr.wait_for("ephemeral keyring");
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains("TENANCY_KEYRING"), "{warning}");
+}
+
+#[test]
+fn a_database_without_a_keyring_exits_with_code_2_naming_tenancy_keyring() {
+    let (status, stderr) = refused(
+        &[
+            ("DATABASE_URL", "postgres://app@127.0.0.1:1/tenancy"),
+            ("TENANCY_KEYRING_JSON", ""),
+        ],
+        &[],
+    );
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("invalid TENANCY_KEYRING"), "{stderr}");
+    assert!(stderr.contains("tenancy kms init"), "{stderr}");
+}
+
+#[tokio::test]
+async fn kms_init_creates_a_private_keyring_once_and_the_server_uses_it() {
+    let dir = std::env::temp_dir().join(format!("tenancy-kms-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("keyring.json");
+    let shown = path.to_str().unwrap();
+
+    let (status, stdout, stderr) = run_tenancy(&["kms", "init", "--keyring", shown]);
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("created keyring"), "{stdout}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let before = std::fs::read(&path).unwrap();
+    let (status, _, stderr) = run_tenancy(&["kms", "init", "--keyring", shown]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("never overwritten"), "{stderr}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    let (status, _, stderr) = run_tenancy(&["kms", "init"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--keyring"), "{stderr}");
+
+    let server = Server::start(
+        &[
+            ("TENANCY_ADMIN_TOKEN", "test-admin-token"),
+            ("TENANCY_KEYRING", shown),
+        ],
+        &[],
+    );
+    let ready = server.stderr.wait_for("KMS ready");
+    assert!(ready.contains("local keyring"), "{ready}");
+    let text = String::from_utf8(before).unwrap();
+    let key = text
+        .split("\"key\": \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!ready.contains(key), "the log shows no master key");
+}
+
+#[test]
+fn an_unreadable_keyring_file_exits_with_code_2_naming_tenancy_keyring() {
+    let (status, stderr) = refused(&[("TENANCY_KEYRING", "/nonexistent/keyring.json")], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TENANCY_KEYRING"), "{stderr}");
 }

@@ -10,6 +10,7 @@ pub mod concurrency;
 pub mod ids;
 pub mod inventory;
 pub mod keys;
+pub mod kms;
 pub mod library;
 pub mod namespaces;
 pub mod orgs;

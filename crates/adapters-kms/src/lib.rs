@@ -1,0 +1,16 @@
+//! The domain's `Kms` port, twice:
+//!
+//! - [`LocalKeyring`]: versioned AES-256 master keys held by this process, from
+//!   a keyring file (mode 0600, created by `tenancy kms init`), from the text
+//!   of one in a variable, or made up at start ([`LocalKeyring::ephemeral`],
+//!   for the in-memory server). Module [`keyring`] documents the file format.
+//! - [`AwsKms`]: a key in AWS KMS, through the official AWS SDK for Rust.
+//!   Module [`aws`] documents how the port maps onto AWS KMS.
+//!
+//! Both pass `test-support`'s KMS contract unchanged.
+
+pub mod aws;
+pub mod keyring;
+
+pub use aws::{AwsCredentials, AwsKms, AwsKmsConfig};
+pub use keyring::{KeyringError, LocalKeyring};

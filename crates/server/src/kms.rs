@@ -1,0 +1,107 @@
+//! Which KMS wraps the data keys: a keyring file, a keyring's text, AWS KMS, or,
+//! for the in-memory store only, an ephemeral keyring; and `tenancy kms init`.
+//!
+//! The KMS is opened and checked at start (a keyring that cannot be read, or an
+//! AWS key that cannot be described, stops the server) and kept for the
+//! server's life. It is not yet handed to `domain::Tenancy`: that happens once
+//! `domain::Ports` carries a `Kms` (see docs/ARCHITECTURE.md, crates/server).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters_kms::{AwsCredentials, AwsKms, AwsKmsConfig, LocalKeyring};
+use adapters_system::OsSecrets;
+use domain::kms::{KeyInfo, Kms};
+
+use crate::config::KmsSettings;
+
+/// Why the KMS could not be opened.
+pub enum OpenError {
+    /// The settings point at something unusable (a keyring file missing,
+    /// malformed or readable by others): the operator fixes the configuration.
+    Config(String),
+    /// The KMS did not answer or refused (AWS KMS unreachable, key disabled).
+    Unavailable(String),
+}
+
+/// How long one AWS KMS call may take at start, retries included.
+const AWS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the configured KMS and logs what it is (never a key).
+pub async fn open(settings: &KmsSettings) -> Result<Arc<dyn Kms>, OpenError> {
+    let secrets = Arc::new(OsSecrets);
+    let kms: Arc<dyn Kms> = match settings {
+        KmsSettings::Ephemeral => Arc::new(LocalKeyring::ephemeral(secrets)),
+        KmsSettings::KeyringFile(path) => Arc::new(
+            LocalKeyring::open(path, secrets)
+                .map_err(|e| OpenError::Config(format!("TENANCY_KEYRING: {e}")))?,
+        ),
+        KmsSettings::KeyringText(text) => Arc::new(
+            LocalKeyring::from_text(text.expose(), "TENANCY_KEYRING_JSON", secrets)
+                .map_err(|e| OpenError::Config(e.to_string()))?,
+        ),
+        KmsSettings::Aws {
+            key_id,
+            region,
+            endpoint,
+        } => Arc::new(
+            AwsKms::connect(&AwsKmsConfig {
+                key_id: key_id.clone(),
+                region: region.clone(),
+                endpoint_url: endpoint.clone(),
+                credentials: AwsCredentials::DefaultChain,
+                max_attempts: 3,
+                timeout: AWS_TIMEOUT,
+            })
+            .await
+            .map_err(|e| OpenError::Unavailable(e.to_string()))?,
+        ),
+    };
+    let info = kms
+        .key_info()
+        .await
+        .map_err(|e| OpenError::Unavailable(e.to_string()))?;
+    log(&info, settings);
+    Ok(kms)
+}
+
+fn log(info: &KeyInfo, settings: &KmsSettings) {
+    if info.ephemeral {
+        tracing::warn!(
+            kek = %info.kek_id,
+            "using an ephemeral keyring: data keys are wrapped by a master key that lives \
+             only in this process, like the in-memory data; set TENANCY_KEYRING (see \
+             `tenancy kms init`) for a durable one"
+        );
+        return;
+    }
+    let location = match settings {
+        KmsSettings::KeyringFile(path) => path.display().to_string(),
+        KmsSettings::KeyringText(_) => "TENANCY_KEYRING_JSON".to_owned(),
+        KmsSettings::Aws { region, .. } => format!("AWS KMS in {region}"),
+        KmsSettings::Ephemeral => "this process".to_owned(),
+    };
+    tracing::info!(
+        backend = info.backend,
+        kek = %info.kek_id,
+        version = %info.current_version,
+        versions = info.versions.len(),
+        "KMS ready: {location}"
+    );
+}
+
+/// `tenancy kms init`: creates a keyring file with one fresh master key, mode
+/// 0600; never replaces an existing file. Returns what to tell the operator.
+pub fn init(path: &Path) -> Result<String, String> {
+    let keyring = LocalKeyring::create(path, Arc::new(OsSecrets)).map_err(|e| e.to_string())?;
+    let kek = keyring
+        .location()
+        .unwrap_or_else(|| path.display().to_string());
+    Ok(format!(
+        "created keyring {kek} (mode 0600) with one master key; start the server with \
+         TENANCY_KEYRING={} and keep a backup of the file: data keys wrapped by it cannot \
+         be recovered without it",
+        path.display()
+    ))
+}
