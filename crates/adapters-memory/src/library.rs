@@ -54,10 +54,11 @@ impl LibraryState {
             }
     }
 
-    fn visible_listing(&self, scope: &DataScope, id: ListingId) -> Option<&Listing> {
+    fn visible_listing(&self, scope: &DataScope, id: ListingId) -> Option<Listing> {
         self.listings
             .get(&id)
             .filter(|l| self.listing_visible(scope, l))
+            .map(|l| as_seen(scope, l))
     }
 
     fn resource_versions(
@@ -83,6 +84,24 @@ impl LibraryState {
             .values()
             .filter(|v| v.first().is_some_and(|r| r.tenant_id == tenant))
             .count() as u64
+    }
+}
+
+/// `listing` as `scope` sees it: a tenant scope sees only the grants to its own
+/// org (as row-level security shows the grant rows in Postgres), never which
+/// other orgs the publisher granted.
+fn as_seen(scope: &DataScope, listing: &Listing) -> Listing {
+    match scope {
+        DataScope::Tenant { org, .. } => Listing {
+            grants: listing
+                .grants
+                .iter()
+                .filter(|g| g.org_id == *org)
+                .cloned()
+                .collect(),
+            ..listing.clone()
+        },
+        _ => listing.clone(),
     }
 }
 
@@ -271,8 +290,7 @@ impl LibraryStore for MemoryStore {
         Ok(s.library
             .listing_keys
             .get(&(org, key.clone()))
-            .and_then(|id| s.library.visible_listing(scope, *id))
-            .cloned())
+            .and_then(|id| s.library.visible_listing(scope, *id)))
     }
 
     async fn get_listing_by_id(
@@ -280,7 +298,7 @@ impl LibraryStore for MemoryStore {
         scope: &DataScope,
         id: ListingId,
     ) -> Result<Option<Listing>, StoreError> {
-        Ok(self.read().library.visible_listing(scope, id).cloned())
+        Ok(self.read().library.visible_listing(scope, id))
     }
 
     async fn list_listings(
@@ -318,7 +336,7 @@ impl LibraryStore for MemoryStore {
             .filter(|l| after.is_none_or(|a| l.id > a) && key.as_ref().is_none_or(|k| &l.key == k))
             .filter(|l| l.grants_to(org, namespace) && s.library.listing_visible(scope, l))
             .take(limit)
-            .cloned()
+            .map(|l| as_seen(scope, l))
             .collect())
     }
 

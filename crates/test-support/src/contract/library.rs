@@ -513,6 +513,21 @@ pub async fn granted_listings_follow_grants_by_org_and_namespace_key(store: Stor
             .unwrap(),
         None
     );
+    // A tenant scope sees the grants to its own org, never whom else the
+    // publisher granted.
+    let to_both = f.listing(
+        &signstack,
+        "to_both",
+        "1.0.0",
+        vec![grant_all(&signstack), grant_all(&tigris)],
+    );
+    publish(&store, &f, &to_both, "{}").await;
+    let seen = lib
+        .get_listing_by_id(&initech_scope, to_both.id)
+        .await
+        .unwrap()
+        .expect("granted to tigris");
+    assert_eq!(seen.grants, vec![grant_all(&tigris)]);
     // Another org sees none of the publisher's listings in org scope.
     assert!(
         lib.list_listings(&DataScope::Org(tigris.id), signstack.id, None, ALL)
@@ -537,7 +552,7 @@ pub async fn granted_listings_follow_grants_by_org_and_namespace_key(store: Stor
         )
         .await
         .unwrap();
-    assert_eq!(first.len() + rest.len(), 2);
+    assert_eq!(first.len() + rest.len(), 3);
     assert!(rest.iter().all(|l| l.id > first[0].id));
 }
 
