@@ -31,6 +31,7 @@ mod page;
 mod problem;
 mod regions;
 mod request_id;
+mod secrets;
 mod telemetry;
 mod tenants;
 mod validate;

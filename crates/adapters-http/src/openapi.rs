@@ -30,7 +30,7 @@ use utoipa_scalar::Scalar;
 use crate::auth::Access;
 use crate::problem::{Code, Extensions, FieldError, ProblemDocument};
 use crate::{
-    AppState, api_keys, audit, health, library, namespaces, orgs, regions, tenants, verify,
+    AppState, api_keys, audit, health, library, namespaces, orgs, regions, secrets, tenants, verify,
 };
 
 /// The bearer scheme of the platform admin token.
@@ -75,6 +75,11 @@ pub(crate) struct Api {
             tries granted listings in place (a pin to one version, moved only by upgrade) and \
             customizes them into forks that record where they came from. Revoking a grant \
             hides the listing and stops new installs; existing pins keep resolving."),
+        (name = "secrets", description = "Tenant secrets (integration credentials: SMTP, SSO, \
+            webhook secrets), stored only encrypted with the tenant's data key (AES-256-GCM, \
+            bound to the tenant and the name). Reads show a masked value; `?reveal=true` \
+            shows the value, needs `settings:write` and is audited. Deleting the tenant \
+            destroys its data key, and with it every copy of its secrets."),
         (name = "audit", description = "Who did what, when, and why."),
         (name = "regions", description = "Where tenants can live."),
         (name = "health", description = "Probes for orchestrators."),
@@ -221,6 +226,24 @@ fn authenticated_routes() -> OpenApiRouter<AppState> {
         .routes(guarded(
             Namespace(Scope::LibraryRead),
             routes!(library::install_content),
+        ))
+        .routes(guarded(
+            Org,
+            routes!(
+                secrets::put_tenant,
+                secrets::get_tenant,
+                secrets::delete_tenant
+            ),
+        ))
+        .routes(guarded(Org, routes!(secrets::list_tenant)))
+        .routes(guarded(
+            Namespace(Scope::SettingsWrite),
+            routes!(secrets::put_own, secrets::delete_own),
+        ))
+        // `?reveal=true` needs `settings:write` as well: the domain checks it.
+        .routes(guarded(
+            Namespace(Scope::SettingsRead),
+            routes!(secrets::get_own),
         ))
         .routes(guarded(Namespace(Scope::TenantRead), routes!(tenants::own)))
         .routes(guarded(

@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::{
     ApiKeyError, InvalidTransition, LibraryError, ListError, NamespaceError, OrgError, PageError,
-    ProvisionError, Scope, TenantError, TenantStatus, VersionRefused,
+    ProvisionError, Scope, SecretError, TenantError, TenantStatus, VersionRefused,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -401,6 +401,17 @@ impl Problem {
         )
     }
 
+    /// The KMS failed: nothing was stored (in clear or otherwise). The message
+    /// goes to the logs only.
+    pub(crate) fn kms_unavailable(message: &str) -> Self {
+        tracing::error!(error = %message, "the KMS is unavailable");
+        Self::new(
+            Code::Unavailable,
+            "The key management service could not be reached, so nothing was stored; \
+             retry shortly.",
+        )
+    }
+
     pub(crate) fn with_field(mut self, field: String) -> Self {
         self.extensions.field = Some(field);
         self
@@ -601,7 +612,35 @@ impl From<ProvisionError> for Problem {
                 problem.extensions.tenant_id = Some(existing.as_uuid());
                 problem
             }
+            ProvisionError::KmsUnavailable(message) => Self::kms_unavailable(&message),
             ProvisionError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+impl From<SecretError> for Problem {
+    fn from(e: SecretError) -> Self {
+        match e {
+            SecretError::OrgNotFound => Self::not_found("org"),
+            SecretError::TenantNotFound => Self::not_found("tenant"),
+            SecretError::NotFound(name) => {
+                Self::new(Code::NotFound, format!("No secret is named \"{name}\"."))
+            }
+            SecretError::NotANamespaceKey => {
+                Self::forbidden("This endpoint needs a namespace key.")
+            }
+            SecretError::MissingScope(scope) => Self::missing_scope(scope),
+            SecretError::TenantNotActive(status) => Self::new(
+                Code::TenantNotActive,
+                format!("The tenant is {status}: its secrets cannot change."),
+            ),
+            SecretError::Page(e) => e.into(),
+            SecretError::KmsUnavailable(message) => Self::kms_unavailable(&message),
+            SecretError::Undecryptable(name) => {
+                tracing::error!(secret = %name, "a stored secret does not open with its tenant's data key");
+                Self::internal()
+            }
+            SecretError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }

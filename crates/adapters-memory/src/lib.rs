@@ -11,8 +11,11 @@
 //! It passes the same contract suite (`test-support`) as every other adapter.
 
 mod clock;
+mod kms;
 mod library;
+mod secrets;
 mod store;
 
 pub use clock::{ManualClock, SeededSecrets, SequentialIds};
+pub use kms::MemoryKms;
 pub use store::MemoryStore;

@@ -21,7 +21,8 @@ use domain::{
 use uuid::Uuid;
 
 use crate::library::LibraryState;
-use crate::{SeededSecrets, SequentialIds};
+use crate::secrets::SecretsState;
+use crate::{MemoryKms, SeededSecrets, SequentialIds};
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -38,6 +39,7 @@ pub(crate) struct State {
     audit: Vec<AuditRecord>,
     audit_positions: HashMap<Uuid, usize>,
     pub(crate) library: LibraryState,
+    pub(crate) secrets: SecretsState,
 }
 
 /// Every storage port in memory. Cheap to share behind an `Arc`.
@@ -52,8 +54,9 @@ impl MemoryStore {
     }
 
     /// Every port a [`domain::Tenancy`] runs on: all storage on this store (key
-    /// uses written straight through), time from `clock`, sequential ids and
-    /// seeded secrets — a complete, deterministic harness. Swap any port with
+    /// uses written straight through), time from `clock`, sequential ids,
+    /// seeded secrets and a fresh [`MemoryKms`] — a complete, deterministic
+    /// harness. Swap any port with
     /// struct update syntax: `Ports { tenants: mock, ..store.ports(clock) }`.
     pub fn ports(self: &Arc<Self>, clock: Arc<dyn Clock>) -> Ports {
         Ports {
@@ -63,10 +66,12 @@ impl MemoryStore {
             keys: self.clone(),
             audit: self.clone(),
             library: self.clone(),
+            tenant_secrets: self.clone(),
             clock,
             ids: Arc::new(SequentialIds::default()),
             secrets: Arc::new(SeededSecrets::default()),
             key_usage: self.clone(),
+            kms: Arc::new(MemoryKms::default()),
         }
     }
 
@@ -292,6 +297,7 @@ impl TenantStore for MemoryStore {
         for key in &p.keys {
             s.insert_key(key);
         }
+        s.secrets.insert_data_key(&p.tenant, &p.data_key);
         s.append(&p.audit);
         Ok(())
     }
@@ -382,6 +388,7 @@ impl TenantStore for MemoryStore {
                 s.namespace_keys.remove(&(tenant.id, key));
             }
             s.library.purge_tenant(tenant.id);
+            s.secrets.purge_tenant(tenant.id);
         }
         s.tenants.insert(tenant.id, tenant.clone());
         s.append(audit);

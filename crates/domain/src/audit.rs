@@ -109,11 +109,14 @@ pub enum AuditAction {
     ListingGrantsChanged,
     ListingInstalled,
     InstallUpgraded,
+    SecretWritten,
+    SecretRevealed,
+    SecretDeleted,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 24] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -135,6 +138,9 @@ impl AuditAction {
         Self::ListingGrantsChanged,
         Self::ListingInstalled,
         Self::InstallUpgraded,
+        Self::SecretWritten,
+        Self::SecretRevealed,
+        Self::SecretDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -160,6 +166,9 @@ impl AuditAction {
             Self::ListingGrantsChanged => "listing.grants_changed",
             Self::ListingInstalled => "listing.installed",
             Self::InstallUpgraded => "install.upgraded",
+            Self::SecretWritten => "secret.written",
+            Self::SecretRevealed => "secret.revealed",
+            Self::SecretDeleted => "secret.deleted",
         }
     }
 }
@@ -174,11 +183,12 @@ pub enum TargetKind {
     Resource,
     Listing,
     Install,
+    Secret,
 }
 
 impl TargetKind {
     /// Every kind, for adapters that read records back by name.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Org,
         Self::Tenant,
         Self::Namespace,
@@ -186,6 +196,7 @@ impl TargetKind {
         Self::Resource,
         Self::Listing,
         Self::Install,
+        Self::Secret,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -197,6 +208,7 @@ impl TargetKind {
             Self::Resource => "resource",
             Self::Listing => "listing",
             Self::Install => "install",
+            Self::Secret => "secret",
         }
     }
 }

@@ -69,6 +69,7 @@ pub mod ports;
 pub mod query;
 pub mod region;
 pub mod scope;
+pub mod secret;
 pub mod service;
 pub mod tenant;
 pub mod values;
@@ -100,10 +101,12 @@ pub use page::{Cursor, Limit, Page, PageError};
 pub use query::{TenantFilter, TenantQuery, TenantSort};
 pub use region::{Region, RegionCode, Regions, RegionsError};
 pub use scope::{Role, Scope, Scopes};
+pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
     ApiKeyError, Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError,
     ListingDetail, NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned,
-    Published, Settings, StoredResource, Tenancy, TenantError, Upgraded, Verification,
+    Published, RewrapProgress, SecretError, SecretOwner, SecretView, Settings, StoredResource,
+    Tenancy, TenantError, Upgraded, Verification,
 };
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId};

@@ -24,10 +24,12 @@ use crate::auth::KeyLookup;
 use crate::ids::{ApiKeyId, InstallId, ListingId, NamespaceId, OrgId, TenantId};
 use crate::ids::{ListingRef, NamespaceRef, OrgRef, TenantRef};
 use crate::keys::{NamespaceKey, ResourceKey};
+use crate::kms::WrappedKey;
 use crate::library::{Install, Listing, ListingVersion, Resource, Semver, VersionInfo};
 use crate::namespace::Namespace;
 use crate::org::Org;
 use crate::query::TenantQuery;
+use crate::secret::{SecretName, StoredSecret};
 use crate::tenant::Tenant;
 
 /// Reads the time. Time is an input so tests can fix it.
@@ -149,13 +151,14 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// A tenant, its first namespaces, its first API key and the audit record of
-/// its creation.
+/// A tenant, its first namespaces, its first API key, its data key (wrapped
+/// by the KMS) and the audit record of its creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provisioning {
     pub tenant: Tenant,
     pub namespaces: Vec<Namespace>,
     pub keys: Vec<ApiKey>,
+    pub data_key: WrappedKey,
     pub audit: AuditRecord,
 }
 
@@ -196,7 +199,8 @@ pub trait OrgStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait TenantStore: Send + Sync {
-    /// Inserts the tenant, its namespaces, its keys and the audit record, all or nothing.
+    /// Inserts the tenant, its namespaces, its keys, its wrapped data key and
+    /// the audit record, all or nothing.
     /// `Taken(TenantKey)` if the tenant key is used on the platform (deleted
     /// tenants' tombstones keep their key); `Taken(NamespaceKey)` if two of the
     /// namespaces share a key.
@@ -225,7 +229,9 @@ pub trait TenantStore: Send + Sync {
     /// audit record. `Stale` if the stored version differs. In the same
     /// operation: when `tenant` is deactivated, MUST revoke every API key of the
     /// tenant (at `tenant.lifecycle.changed_at`), for good; when it is deleted (a
-    /// tombstone), MUST purge everything the tenant owns (namespaces, keys).
+    /// tombstone), MUST purge everything the tenant owns (namespaces, keys,
+    /// resources, secrets) and destroy its wrapped data key: crypto-shredding,
+    /// so a copy of its sealed rows taken before can never be opened again.
     async fn update_tenant(
         &self,
         scope: &DataScope,
@@ -529,5 +535,99 @@ pub trait LibraryStore: Send + Sync {
         scope: &DataScope,
         install: &Install,
         audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
+}
+
+/// A tenant's data key as stored, for the rewrap after a KEK rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDataKey {
+    pub org_id: OrgId,
+    pub tenant_id: TenantId,
+    pub wrapped: WrappedKey,
+}
+
+/// Tenant data keys and tenant secrets. Secret values are stored sealed only;
+/// a store never sees a value or a data key in clear.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// The tenant's wrapped data key, if it has one (none once deleted).
+    async fn data_key(
+        &self,
+        scope: &DataScope,
+        tenant: TenantId,
+    ) -> Result<Option<WrappedKey>, StoreError>;
+
+    /// Stores `secret` with its audit record: inserts it when `secret.version`
+    /// is 1 (`Stale` if the tenant has a secret of that name), otherwise
+    /// replaces the one whose stored version is `secret.version - 1` (`Stale`
+    /// otherwise). With `new_data_key`, MUST also store it as the tenant's
+    /// data key (for tenants provisioned before data keys existed), `Stale`
+    /// if the tenant has one by then; without it, `Stale` if the tenant has
+    /// none. `Stale` as well if the tenant is not active. All or nothing.
+    async fn put_secret(
+        &self,
+        scope: &DataScope,
+        secret: &StoredSecret,
+        new_data_key: Option<WrappedKey>,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The tenant's secret of this name, if any.
+    async fn get_secret(
+        &self,
+        scope: &DataScope,
+        tenant: TenantId,
+        name: &SecretName,
+    ) -> Result<Option<StoredSecret>, StoreError>;
+
+    /// The tenant's secret of this name, appending `audit` (the record of its
+    /// disclosure) in the same operation; nothing is appended when there is
+    /// no such secret.
+    async fn reveal_secret(
+        &self,
+        scope: &DataScope,
+        tenant: TenantId,
+        name: &SecretName,
+        audit: &AuditRecord,
+    ) -> Result<Option<StoredSecret>, StoreError>;
+
+    /// The tenant's secrets in name order, strictly after `after`, at most `limit`.
+    async fn list_secrets(
+        &self,
+        scope: &DataScope,
+        tenant: TenantId,
+        after: Option<SecretName>,
+        limit: usize,
+    ) -> Result<Vec<StoredSecret>, StoreError>;
+
+    /// Deletes the tenant's secret of this name whose stored version is
+    /// `version`, with its audit record. `Stale` if it is gone, at another
+    /// version, or the tenant is not active.
+    async fn delete_secret(
+        &self,
+        scope: &DataScope,
+        tenant: TenantId,
+        name: &SecretName,
+        version: u64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Every tenant's data key in tenant id order, strictly after `after`, at
+    /// most `limit`: the rewrap job's system path, in the platform scope.
+    async fn data_keys(
+        &self,
+        after: Option<TenantId>,
+        limit: usize,
+    ) -> Result<Vec<StoredDataKey>, StoreError>;
+
+    /// Replaces the tenant's data key with `new` (the same key wrapped anew)
+    /// if it is still `old`; `Stale` otherwise (the tenant was deleted, or
+    /// another rewrap won). No audit: the key itself does not change.
+    async fn replace_data_key(
+        &self,
+        tenant: TenantId,
+        old: &WrappedKey,
+        new: &WrappedKey,
     ) -> Result<(), StoreError>;
 }

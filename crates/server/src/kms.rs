@@ -2,9 +2,9 @@
 //! for the in-memory store only, an ephemeral keyring; and `tenancy kms init`.
 //!
 //! The KMS is opened and checked at start (a keyring that cannot be read, or an
-//! AWS key that cannot be described, stops the server) and kept for the
-//! server's life. It is not yet handed to `domain::Tenancy`: that happens once
-//! `domain::Ports` carries a `Kms` (see docs/ARCHITECTURE.md, crates/server).
+//! AWS key that cannot be described, stops the server) and handed to
+//! `domain::Tenancy` as `Ports::kms`, which puts its cache of unwrapped data
+//! keys in front of it.
 
 use std::path::Path;
 use std::sync::Arc;

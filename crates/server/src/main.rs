@@ -255,6 +255,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         retention,
         key_prefix,
         max_resources_per_tenant,
+        ..Settings::default()
     };
     let http = adapters_http::HttpConfig {
         admin_token: admin_token.expose().to_owned(),
@@ -264,11 +265,6 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     let cache = CacheLimits {
         max_keys: verify_cache_keys,
         ..CacheLimits::default()
-    };
-    let storage = Storage {
-        database,
-        migrate_with: owner_url.filter(|_| migrate),
-        cache,
     };
     let kms = match runtime.block_on(kms::open(&kms)) {
         Ok(kms) => kms,
@@ -281,7 +277,13 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(listen, settings, storage, http, kms)) {
+    let storage = Storage {
+        database,
+        migrate_with: owner_url.filter(|_| migrate),
+        cache,
+        kms,
+    };
+    match runtime.block_on(run(listen, settings, storage, http)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -300,9 +302,6 @@ async fn run(
     settings: Settings,
     storage: Storage,
     mut http: adapters_http::HttpConfig,
-    // Kept for the server's life; the use cases get it once `domain::Ports`
-    // carries a `Kms` (per-tenant data keys, SPEC §9).
-    kms: Arc<dyn domain::kms::Kms>,
 ) -> Result<(), String> {
     let store = storage.open().await?;
     http.readiness.clone_from(&store.readiness);
@@ -338,7 +337,6 @@ async fn run(
     flusher.abort();
     usage.flush().await;
     store.close().await;
-    drop(kms);
     served.map_err(|e| format!("the HTTP server failed: {e}"))?;
     tracing::info!("stopped");
     Ok(())

@@ -10,7 +10,10 @@ use adapters_http::Readiness;
 use adapters_postgres::{
     Database, DatabaseConfig, InvalidationListener, InvalidationSink, MIGRATOR, PgStore,
 };
-use domain::ports::{ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, TenantStore};
+use domain::kms::Kms;
+use domain::ports::{
+    ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, SecretStore, TenantStore,
+};
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
 
@@ -26,6 +29,8 @@ pub struct Storage {
     /// The owner URL, when `serve` migrates first.
     pub migrate_with: Option<DatabaseUrl>,
     pub cache: CacheLimits,
+    /// What wraps the data keys (opened and checked before the store).
+    pub kms: Arc<dyn Kms>,
 }
 
 impl Storage {
@@ -35,7 +40,7 @@ impl Storage {
             if self.migrate_with.is_some() {
                 tracing::info!("no DATABASE_URL: not migrating, as the in-memory store needs none");
             }
-            return Ok(in_memory(self.cache));
+            return Ok(in_memory(self.cache, self.kms));
         };
         if let Some(owner) = &self.migrate_with {
             let applied = migrate(owner).await?;
@@ -45,7 +50,7 @@ impl Storage {
                 applied.len()
             );
         }
-        postgres(&database, self.cache).await
+        postgres(&database, self.cache, self.kms).await
     }
 }
 
@@ -71,10 +76,22 @@ impl Store {
 }
 
 /// Every port on `store`, with the verification cache in front of tenants and
-/// keys, and the system's clock, ids and randomness.
-fn system_ports<S>(store: Arc<S>, cached: Arc<CachedStore<S>>, usage: Arc<UsageBatcher>) -> Ports
+/// keys, the system's clock, ids and randomness, and the configured KMS.
+fn system_ports<S>(
+    store: Arc<S>,
+    cached: Arc<CachedStore<S>>,
+    usage: Arc<UsageBatcher>,
+    kms: Arc<dyn Kms>,
+) -> Ports
 where
-    S: OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + LibraryStore + 'static,
+    S: OrgStore
+        + TenantStore
+        + NamespaceStore
+        + ApiKeyStore
+        + AuditLog
+        + LibraryStore
+        + SecretStore
+        + 'static,
 {
     Ports {
         orgs: store.clone(),
@@ -82,16 +99,18 @@ where
         namespaces: store.clone(),
         keys: cached,
         audit: store.clone(),
-        library: store,
+        library: store.clone(),
+        tenant_secrets: store,
         clock: Arc::new(adapters_system::SystemClock),
         ids: Arc::new(adapters_system::UuidV7Ids),
         secrets: Arc::new(adapters_system::OsSecrets),
         key_usage: usage,
+        kms,
     }
 }
 
 /// The in-memory store. Its data lives as long as the process.
-pub fn in_memory(cache: CacheLimits) -> Store {
+pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
     tracing::warn!(
         "using the in-memory store: data lives only in this process and will not survive \
          a restart"
@@ -99,7 +118,7 @@ pub fn in_memory(cache: CacheLimits) -> Store {
     let store = Arc::new(adapters_memory::MemoryStore::new());
     let cached = Arc::new(CachedStore::new(store.clone(), cache));
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone());
+    let ports = system_ports(store, cached, usage.clone(), kms);
     Store {
         ports,
         usage,
@@ -111,7 +130,11 @@ pub fn in_memory(cache: CacheLimits) -> Store {
 /// The PostgreSQL store: connects as the runtime role (refused when it could
 /// bypass row-level security), and listens for other instances' changes so
 /// that their suspensions and revocations reach this instance's cache.
-pub async fn postgres(settings: &DatabaseSettings, cache: CacheLimits) -> Result<Store, String> {
+pub async fn postgres(
+    settings: &DatabaseSettings,
+    cache: CacheLimits,
+    kms: Arc<dyn Kms>,
+) -> Result<Store, String> {
     let config = DatabaseConfig {
         max_connections: settings.pool_size,
         statement_timeout: settings.statement_timeout,
@@ -151,7 +174,7 @@ pub async fn postgres(settings: &DatabaseSettings, cache: CacheLimits) -> Result
         settings.listen_url.shown(),
     );
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone());
+    let ports = system_ports(store, cached, usage.clone(), kms);
     Ok(Store {
         ports,
         usage,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use domain::kms::{KekId, KekVersion, WrappedKey};
 use domain::page::Position;
 use domain::ports::{Provisioning, SecretSource};
 use domain::{
@@ -18,8 +19,8 @@ use domain::{
 };
 use domain::{
     Description, Document, Email, Grant, Install, InstallId, Listing, ListingId, ListingScope,
-    ListingVersion, NamespaceSelector, Resource, ResourceId, ResourceKey, ResourceType, Semver,
-    TargetKind,
+    ListingVersion, NamespaceSelector, Resource, ResourceId, ResourceKey, ResourceType, SecretName,
+    Semver, StoredSecret, TargetKind,
 };
 use uuid::Uuid;
 
@@ -396,12 +397,56 @@ impl Fixtures {
             .map(|k| self.namespace(&tenant, k))
             .collect();
         let audit = self.tenant_audit(&tenant, AuditAction::TenantProvisioned);
+        let data_key = self.wrapped_key(&tenant, 1);
         Provisioning {
             tenant,
             namespaces,
             keys: Vec::new(),
+            data_key,
             audit,
         }
+    }
+
+    /// A stand-in for a tenant's data key wrapped by KEK version `version`: an
+    /// envelope of the right shape whose bytes tell tenants and versions
+    /// apart. Stores never unwrap keys, so it need not open.
+    pub fn wrapped_key(&self, tenant: &Tenant, version: u32) -> WrappedKey {
+        let mut ciphertext = tenant.id.as_uuid().as_bytes().to_vec();
+        ciphertext.extend_from_slice(&version.to_be_bytes());
+        WrappedKey::new(
+            KekId::parse("fixture-kek").expect("a valid KEK id"),
+            KekVersion::new(version).expect("a version above 0"),
+            ciphertext,
+        )
+    }
+
+    /// A secret of `tenant` at version 1, sealed bytes derived from `value`
+    /// (stores treat them as opaque).
+    pub fn secret(&self, tenant: &Tenant, name: &str, value: &str) -> StoredSecret {
+        let mut sealed = vec![0x5e; 12];
+        sealed.extend(value.bytes().map(|b| b ^ 0xa5));
+        sealed.extend_from_slice(&[0x7a; 16]);
+        StoredSecret {
+            id: self.id(),
+            org_id: tenant.org_id,
+            tenant_id: tenant.id,
+            name: SecretName::parse(name).expect("a valid secret name"),
+            sealed,
+            created_at: epoch(),
+            updated_at: epoch(),
+            updated_by: operator("secret-writer"),
+            version: 1,
+        }
+    }
+
+    pub fn secret_audit(&self, secret: &StoredSecret, action: AuditAction) -> AuditRecord {
+        self.record(
+            action,
+            TargetKind::Secret,
+            secret.id,
+            secret.org_id,
+            Some(secret.tenant_id),
+        )
     }
 }
 

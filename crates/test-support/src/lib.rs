@@ -42,16 +42,32 @@ use std::future::Future;
 use std::sync::Arc;
 
 use domain::kms::Kms;
-use domain::ports::{ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, TenantStore};
+use domain::ports::{
+    ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, SecretStore, TenantStore,
+};
 
 /// Every storage port at once: what a complete storage adapter implements.
 pub trait Stores:
-    OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + LibraryStore + 'static
+    OrgStore
+    + TenantStore
+    + NamespaceStore
+    + ApiKeyStore
+    + AuditLog
+    + LibraryStore
+    + SecretStore
+    + 'static
 {
 }
 
 impl<T> Stores for T where
-    T: OrgStore + TenantStore + NamespaceStore + ApiKeyStore + AuditLog + LibraryStore + 'static
+    T: OrgStore
+        + TenantStore
+        + NamespaceStore
+        + ApiKeyStore
+        + AuditLog
+        + LibraryStore
+        + SecretStore
+        + 'static
 {
 }
 
@@ -77,6 +93,7 @@ pub struct StorePorts {
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub library: Arc<dyn LibraryStore>,
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 impl StorePorts {
@@ -88,7 +105,8 @@ impl StorePorts {
             namespaces: store.clone(),
             keys: store.clone(),
             audit: store.clone(),
-            library: store,
+            library: store.clone(),
+            secrets: store,
         }
     }
 }
@@ -212,6 +230,16 @@ macro_rules! store_contract {
                 installs_are_unique_per_listing_and_key_and_upgrade_from_their_version,
                 library_writes_for_a_tenant_that_is_not_active_are_stale,
                 a_tombstone_purges_the_tenants_resources_and_installs_and_no_others,
+            }
+            secrets {
+                provisioning_stores_the_data_key_and_a_tombstone_destroys_it_with_the_secrets,
+                a_secret_is_stored_replaced_and_deleted_by_version_with_its_audit_records,
+                revealing_a_secret_appends_its_audit_record_and_a_missing_one_appends_nothing,
+                secrets_are_listed_in_name_order_after_a_cursor_up_to_a_limit,
+                secret_writes_for_a_tenant_that_is_not_active_are_stale_and_write_nothing,
+                a_new_data_key_is_stored_with_a_secret_only_for_a_tenant_without_one,
+                another_tenants_secrets_and_data_key_are_invisible_and_untouchable,
+                data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

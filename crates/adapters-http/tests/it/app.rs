@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use adapters_cache::{CacheLimits, CachedStore};
 use adapters_http::{HttpConfig, Readiness, router};
-use adapters_memory::{ManualClock, MemoryStore};
+use adapters_memory::{ManualClock, MemoryKms, MemoryStore};
 use chrono::{DateTime, Duration, Utc};
 use domain::ports::TenantStore;
 use domain::{Name, Ports, Region, RegionCode, Regions, Settings, Tenancy};
@@ -29,6 +29,10 @@ pub struct TestApp {
     base: String,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
+    /// The KMS the server wraps data keys with; switch it off to test outages.
+    pub kms: Arc<MemoryKms>,
+    /// The store, to look at what is stored.
+    pub store: Arc<MemoryStore>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -89,9 +93,11 @@ impl Builder {
         let store = self.store.unwrap_or_default();
         let cached = Arc::new(CachedStore::new(store.clone(), CacheLimits::default()));
         let clock = Arc::new(ManualClock::default());
+        let kms = Arc::new(MemoryKms::default());
         let ports = Ports {
             tenants: self.tenants.unwrap_or_else(|| cached.clone()),
             keys: cached,
+            kms: kms.clone(),
             ..store.ports(clock.clone())
         };
         let settings = Settings {
@@ -120,6 +126,8 @@ impl Builder {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             clock,
+            kms,
+            store,
             server,
         }
     }

@@ -150,3 +150,23 @@ async fn logs_never_carry_a_secret_or_its_hash() {
     }
     assert!(!logs.contains(TOKEN), "the admin token leaked:\n{logs}");
 }
+
+#[tokio::test]
+async fn secret_values_never_reach_the_logs() {
+    let capture = Capture::start();
+    let app = TestApp::start().await;
+    app.org("signstack").await;
+    app.tenant("signstack", "acme").await;
+    let value = "log-canary-secret-8841";
+    let path = "/v1/orgs/signstack/tenants/acme/secrets/smtp";
+    app.put(path, &json!({ "value": value })).await.expect(201);
+    app.get(&format!("{path}?reveal=true")).await.expect(200);
+    app.kms.set_available(false);
+    app.advance(chrono::Duration::minutes(6));
+    app.put(path, &json!({ "value": value }))
+        .await
+        .expect_problem(503, "unavailable");
+    let logs = capture.text();
+    assert!(logs.contains("KMS"), "the outage is logged: {logs}");
+    assert!(!logs.contains(value), "{logs}");
+}

@@ -17,4 +17,5 @@ mod orgs;
 mod owners;
 mod provisioning;
 mod request_ids;
+mod secrets;
 mod verification;

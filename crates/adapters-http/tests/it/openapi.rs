@@ -75,6 +75,13 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/namespace/installs"),
     ("get", "/v1/namespace/installs/{listing}/content"),
     ("get", "/v1/tenant"),
+    ("put", "/v1/tenant/secrets/{name}"),
+    ("get", "/v1/tenant/secrets/{name}"),
+    ("delete", "/v1/tenant/secrets/{name}"),
+    ("get", "/v1/orgs/{org}/tenants/{tenant}/secrets"),
+    ("put", "/v1/orgs/{org}/tenants/{tenant}/secrets/{name}"),
+    ("get", "/v1/orgs/{org}/tenants/{tenant}/secrets/{name}"),
+    ("delete", "/v1/orgs/{org}/tenants/{tenant}/secrets/{name}"),
     ("get", "/v1/namespace"),
     ("get", "/v1/namespace/api-keys"),
     ("post", "/v1/namespace/api-keys"),
@@ -170,7 +177,12 @@ fn concrete(path: &str, key_id: &str) -> String {
         .replace("{listing}", PROBE_LISTING)
         .replace("{key}", PROBE_RESOURCE)
         .replace("{version}", "1.0.0")
+        .replace("{name}", PROBE_SECRET)
 }
+
+/// The secret `{name}` names, stored on tenant `acme` before each namespace
+/// probe.
+const PROBE_SECRET: &str = "probe-secret";
 
 /// The listing and resource the library's `{listing}`, `{key}` and `{version}`
 /// name: published, stored and installed by [`probe_library`].
@@ -218,6 +230,7 @@ fn probe_body(method: &str, path: &str, scope: &str, call: usize) -> Option<Valu
             Some(json!({}))
         }
         ("post", _) => Some(json!({"name": "probe", "scopes": [scope]})),
+        ("put", p) if p.ends_with("/secrets/{name}") => Some(json!({"value": "probe-value"})),
         _ => None,
     }
 }
@@ -381,6 +394,17 @@ async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
                     .namespace_key("signstack", "acme", "acme-live", &[])
                     .await;
                 let body = probe_body(&method, &path, &scope, namespace_operations);
+                if path.contains("/secrets/") {
+                    // `{name}` names a secret that exists (a probe may have
+                    // deleted it).
+                    let stored = app
+                        .put(
+                            &format!("/v1/orgs/signstack/tenants/acme/secrets/{PROBE_SECRET}"),
+                            &json!({"value": "probe-value"}),
+                        )
+                        .await;
+                    assert!(stored.status.is_success(), "{}", stored.text);
+                }
                 let reply = call(&holder, &key_id_of(&victim), body).await;
                 assert!(
                     reply.status.is_success(),
@@ -391,7 +415,7 @@ async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
         }
     }
     assert_eq!(
-        namespace_operations, 17,
+        namespace_operations, 20,
         "every namespace operation was walked"
     );
 }

@@ -28,6 +28,7 @@ mod library;
 mod namespaces;
 mod orgs;
 mod rows;
+mod secrets;
 mod tenants;
 
 use std::any::Any;

@@ -30,6 +30,8 @@ impl TenantStore for PgStore {
         for key in &p.keys {
             self.insert_key(&mut tx, key).await?;
         }
+        self.insert_data_key(&mut tx, &p.tenant, &p.data_key)
+            .await?;
         self.append(&mut tx, &p.audit).await?;
         commit(tx).await
     }
@@ -136,6 +138,9 @@ impl TenantStore for PgStore {
                     "DELETE FROM resources WHERE tenant_id = $1",
                     "DELETE FROM api_keys WHERE tenant_id = $1",
                     "DELETE FROM namespaces WHERE tenant_id = $1",
+                    // Crypto-shredding: the secrets, then the key that opens them.
+                    "DELETE FROM tenant_secrets WHERE tenant_id = $1",
+                    "DELETE FROM tenant_data_keys WHERE tenant_id = $1",
                 ] {
                     self.db
                         .query(sql)

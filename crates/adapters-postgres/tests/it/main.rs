@@ -12,4 +12,5 @@ mod migrations;
 mod pgbouncer;
 mod roles;
 mod scoped_transactions;
+mod secrets;
 mod stores;

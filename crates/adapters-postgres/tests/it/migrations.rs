@@ -7,7 +7,7 @@ use adapters_postgres::testing::TestDatabase;
 use adapters_postgres::{MIGRATOR, migrate};
 use sqlx::PgPool;
 
-use crate::fixtures::{TABLES, TABLES_WITHOUT_ID};
+use crate::fixtures::{TABLES, TABLES_CHECKED_BY_CONTRACT, TABLES_WITHOUT_ID};
 
 /// Everything the migrations create and record, as sorted lines.
 async fn schema_fingerprint(owner: &PgPool) -> Vec<String> {
@@ -58,6 +58,7 @@ async fn the_migrations_apply_to_an_empty_database() {
     let expected: BTreeSet<String> = TABLES
         .iter()
         .chain(&TABLES_WITHOUT_ID)
+        .chain(&TABLES_CHECKED_BY_CONTRACT)
         .map(|t| (*t).to_owned())
         .collect();
     assert_eq!(tables, expected);
@@ -89,7 +90,10 @@ async fn every_table_forces_row_level_security_and_has_policies() {
     .fetch_all(&owner)
     .await
     .unwrap();
-    assert_eq!(tables.len(), TABLES.len() + TABLES_WITHOUT_ID.len());
+    assert_eq!(
+        tables.len(),
+        TABLES.len() + TABLES_WITHOUT_ID.len() + TABLES_CHECKED_BY_CONTRACT.len()
+    );
     for (table, enabled, forced, policies) in tables {
         assert!(
             enabled && forced,
@@ -158,6 +162,16 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "library_installs INSERT",
         "library_installs UPDATE",
         "library_installs DELETE",
+        // Rewrapped after a KEK rotation; destroyed with their tenant.
+        "tenant_data_keys SELECT",
+        "tenant_data_keys INSERT",
+        "tenant_data_keys UPDATE",
+        "tenant_data_keys DELETE",
+        // Replaced and deleted; purged with their tenant.
+        "tenant_secrets SELECT",
+        "tenant_secrets INSERT",
+        "tenant_secrets UPDATE",
+        "tenant_secrets DELETE",
     ]
     .map(String::from)
     .into();

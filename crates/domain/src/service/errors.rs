@@ -9,6 +9,7 @@ use crate::page::PageError;
 use crate::ports::StoreError;
 use crate::region::RegionCode;
 use crate::scope::Scope;
+use crate::secret::SecretName;
 use crate::values::InvalidValue;
 
 /// Creating, reading and updating orgs.
@@ -42,6 +43,10 @@ pub enum ProvisionError {
     /// The key exists in this org, provisioned with a different spec.
     #[error("tenant {key} exists with a different spec")]
     SpecConflict { key: TenantKey, existing: TenantId },
+    /// The KMS could not mint the tenant's data key; nothing was stored. The
+    /// text is for logs only.
+    #[error("KMS unavailable: {0}")]
+    KmsUnavailable(String),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -166,6 +171,37 @@ pub enum LibraryError {
     Unavailable(String),
 }
 
+/// Tenant secrets: storing, reading, revealing and deleting them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("org not found")]
+    OrgNotFound,
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("secret {0} not found")]
+    NotFound(SecretName),
+    /// Only a namespace key has an own tenant.
+    #[error("this call needs a namespace key")]
+    NotANamespaceKey,
+    #[error("the key lacks scope {0}")]
+    MissingScope(Scope),
+    /// Tenant writes are refused unless the tenant is active (SPEC §2).
+    #[error("tenant is {0}")]
+    TenantNotActive(TenantStatus),
+    #[error(transparent)]
+    Page(#[from] PageError),
+    /// The KMS could not unwrap or mint the data key; nothing was stored.
+    /// The text is for logs only.
+    #[error("KMS unavailable: {0}")]
+    KmsUnavailable(String),
+    /// A stored value does not open with its tenant's data key: it was
+    /// altered, moved, or its key was destroyed. Never a caller's mistake.
+    #[error("secret {0} cannot be decrypted")]
+    Undecryptable(SecretName),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// A store failure that no use case expects becomes the opaque variant.
 pub(super) fn unexpected(e: StoreError) -> String {
     e.to_string()
@@ -186,7 +222,8 @@ from_store_error!(
     ProvisionError,
     TenantError,
     NamespaceError,
-    ListError
+    ListError,
+    SecretError
 );
 
 /// Issuing, listing, revoking, rotating and verifying API keys.

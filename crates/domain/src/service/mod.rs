@@ -6,6 +6,7 @@ mod keys;
 mod library;
 mod namespaces;
 mod orgs;
+mod secrets;
 mod tenants;
 
 use std::sync::Arc;
@@ -14,20 +15,23 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 pub use errors::{
-    ApiKeyError, LibraryError, ListError, NamespaceError, OrgError, ProvisionError, TenantError,
+    ApiKeyError, LibraryError, ListError, NamespaceError, OrgError, ProvisionError, SecretError,
+    TenantError,
 };
 pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};
 pub use library::{
     Installed, InstalledContent, ListingDetail, Published, StoredResource, Upgraded,
 };
+pub use secrets::{RewrapProgress, SecretOwner, SecretView};
 pub use tenants::Provisioned;
 
 use crate::api_key::KeyPrefix;
 use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{AuditId, OrgId, TenantId};
+use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
     ApiKeyStore, AuditLog, Clock, IdGenerator, KeyUsage, LibraryStore, NamespaceStore, OrgStore,
-    SecretSource, TenantStore,
+    SecretSource, SecretStore, TenantStore,
 };
 use crate::region::Regions;
 
@@ -40,10 +44,15 @@ pub struct Ports {
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub library: Arc<dyn LibraryStore>,
+    /// Tenant data keys and sealed tenant secrets.
+    pub tenant_secrets: Arc<dyn SecretStore>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     pub secrets: Arc<dyn SecretSource>,
     pub key_usage: Arc<dyn KeyUsage>,
+    /// Wraps and unwraps the per-tenant data keys; [`Tenancy`] puts its
+    /// bounded cache of unwrapped keys ([`DataKeys`]) in front of it.
+    pub kms: Arc<dyn Kms>,
 }
 
 /// Deployment settings the rules depend on.
@@ -57,6 +66,8 @@ pub struct Settings {
     /// Most resources (distinct keys, forks included) one tenant may hold over
     /// all its namespaces.
     pub max_resources_per_tenant: u64,
+    /// Bounds of the cache of unwrapped data keys.
+    pub data_key_cache: DataKeyCacheLimits,
 }
 
 impl Default for Settings {
@@ -66,6 +77,7 @@ impl Default for Settings {
             retention: Duration::days(30),
             key_prefix: KeyPrefix::default(),
             max_resources_per_tenant: 1000,
+            data_key_cache: DataKeyCacheLimits::default(),
         }
     }
 }
@@ -79,13 +91,22 @@ const MAX_WRITE_ATTEMPTS: usize = 8;
 pub struct Tenancy {
     ports: Ports,
     settings: Arc<Settings>,
+    /// The data keys, unwrapped through the KMS and cached (bounded, with a
+    /// time-to-live); shared by every clone.
+    data_keys: Arc<DataKeys>,
 }
 
 impl Tenancy {
     pub fn new(ports: Ports, settings: Settings) -> Self {
+        let data_keys = Arc::new(DataKeys::new(
+            Arc::clone(&ports.kms),
+            Arc::clone(&ports.clock),
+            settings.data_key_cache,
+        ));
         Self {
             ports,
             settings: Arc::new(settings),
+            data_keys,
         }
     }
 

@@ -10,6 +10,7 @@ use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
 use crate::api_key::{Access, KeyOwner, PlaintextKey};
 use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{NamespaceId, OrgRef, TenantId, TenantRef};
+use crate::kms::{EncryptionContext, WrappedKey};
 use crate::lifecycle::{LifecycleAction, TenantStatus};
 use crate::namespace::{Namespace, NewNamespace};
 use crate::org::Org;
@@ -59,7 +60,15 @@ impl Tenancy {
         if !region.is_some_and(|r| r.available) {
             return Err(ProvisionError::RegionUnavailable(spec.region));
         }
-        let (provisioning, secret) = self.build_provisioning(ctx, &org, &spec, digest);
+        // The data key is minted first: if the KMS cannot, nothing is stored.
+        let tenant_id = TenantId::from_uuid(self.new_id());
+        let (_, data_key) = self
+            .data_keys
+            .generate(&EncryptionContext::Tenant(tenant_id))
+            .await
+            .map_err(|e| ProvisionError::KmsUnavailable(e.to_string()))?;
+        let (provisioning, secret) =
+            self.build_provisioning(ctx, &org, &spec, digest, tenant_id, data_key);
         match self.ports.tenants.provision(&scope, &provisioning).await {
             Ok(()) => {
                 let Provisioning {
@@ -177,10 +186,12 @@ impl Tenancy {
         org: &Org,
         spec: &ResolvedSpec,
         digest: crate::tenant::SpecDigest,
+        id: TenantId,
+        data_key: WrappedKey,
     ) -> (Provisioning, PlaintextKey) {
         let now = self.now();
         let tenant = Tenant {
-            id: TenantId::from_uuid(self.new_id()),
+            id,
             org_id: org.id,
             key: spec.key.clone(),
             name: spec.name.clone(),
@@ -233,6 +244,7 @@ impl Tenancy {
             tenant,
             namespaces,
             keys: vec![issued.key],
+            data_key,
             audit,
         };
         (provisioning, issued.secret)
@@ -494,7 +506,14 @@ impl Tenancy {
                 .update_tenant(&scope, &next, &audit)
                 .await
             {
-                Ok(()) => return Ok(next),
+                Ok(()) => {
+                    if next.lifecycle.status == TenantStatus::Deleted {
+                        // Crypto-shredding: the wrapped key is gone from the
+                        // store; no unwrapped copy may outlive it here.
+                        self.data_keys.forget(&EncryptionContext::Tenant(next.id));
+                    }
+                    return Ok(next);
+                }
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
             }

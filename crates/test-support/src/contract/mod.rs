@@ -15,6 +15,7 @@ pub mod library;
 pub mod namespaces;
 pub mod orgs;
 pub mod scopes;
+pub mod secrets;
 pub mod tenants;
 
 use domain::ports::DataScope;

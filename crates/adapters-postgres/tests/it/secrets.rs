@@ -1,0 +1,260 @@
+//! Tenant secrets on PostgreSQL through the real use cases: no table holds a
+//! secret's bytes in clear, and deleting the tenant leaves copies of its
+//! secret rows that nothing can decrypt.
+
+use std::sync::Arc;
+
+use adapters_memory::{ManualClock, MemoryKms, MemoryStore};
+use adapters_postgres::PgStore;
+use adapters_postgres::testing::TestDatabase;
+use domain::kms::{EncryptionContext, Kms, Sealed, WrappedKey, open};
+use domain::ports::{DataScope, SecretStore};
+use domain::{
+    Context, LifecycleAction, Name, NewOrg, OrgKey, OrgRef, Ports, ProvisionTenant, Reason,
+    SecretName, SecretOwner, SecretValue, Settings, Tenancy, TenantKey, TenantRef,
+};
+use sqlx::{PgPool, Row};
+
+const VALUE: &str = "pg-canary-Xk29-webhook-signing-secret";
+
+async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<PgStore>) {
+    let store = Arc::new(PgStore::new(test.runtime().await));
+    let harness = Arc::new(MemoryStore::new());
+    let ports = Ports {
+        orgs: store.clone(),
+        tenants: store.clone(),
+        namespaces: store.clone(),
+        keys: store.clone(),
+        audit: store.clone(),
+        library: store.clone(),
+        tenant_secrets: store.clone(),
+        kms,
+        ..harness.ports(Arc::new(ManualClock::default()))
+    };
+    (Tenancy::new(ports, Settings::default()), store)
+}
+
+/// Every row of every table, as text (bytea as hex), with the table's name.
+async fn every_row(owner: &PgPool) -> Vec<(String, String)> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class \
+         WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1",
+    )
+    .fetch_all(owner)
+    .await
+    .unwrap();
+    let mut rows = Vec::new();
+    for table in tables {
+        // The owner is subject to forced row-level security: see everything.
+        let mut tx = owner.begin().await.unwrap();
+        sqlx::query("SET LOCAL app.scope = 'platform'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let found = sqlx::query(&format!("SELECT t::text AS row FROM {table} t"))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        for row in found {
+            rows.push((table.clone(), row.get::<String, _>("row")));
+        }
+    }
+    rows
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn provision(tenancy: &Tenancy) -> domain::Tenant {
+    let admin = Context::platform_admin();
+    tenancy
+        .create_org(
+            &admin,
+            NewOrg {
+                key: OrgKey::parse("signstack").unwrap(),
+                name: Name::parse("SignStack").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    tenancy
+        .provision(
+            &admin,
+            &OrgRef::Key(OrgKey::parse("signstack").unwrap()),
+            ProvisionTenant {
+                key: TenantKey::parse("acme").unwrap(),
+                name: Name::parse("Acme").unwrap(),
+                plan: None,
+                region: None,
+                owner: None,
+                metadata: domain::Metadata::default(),
+                namespaces: Vec::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .tenant
+}
+
+#[tokio::test]
+async fn no_table_holds_a_stored_secret_in_clear() {
+    let test = TestDatabase::new().await;
+    let (tenancy, _) = tenancy_on(&test, Arc::new(MemoryKms::default())).await;
+    let tenant = provision(&tenancy).await;
+    let org = OrgRef::Id(tenant.org_id);
+    let owner = SecretOwner::Tenant {
+        org: &org,
+        tenant: &TenantRef::Id(tenant.id),
+    };
+    let name = SecretName::parse("webhook.signing").unwrap();
+    tenancy
+        .put_secret(
+            &Context::platform_admin(),
+            owner,
+            name.clone(),
+            SecretValue::new(VALUE.to_owned()).unwrap(),
+        )
+        .await
+        .unwrap();
+    let rows = every_row(&test.owner_pool().await).await;
+    assert!(
+        rows.iter().any(|(table, _)| table == "tenant_secrets"),
+        "the secret is stored: {rows:?}"
+    );
+    for (table, row) in &rows {
+        assert!(!row.contains(VALUE), "{table} holds the value: {row}");
+        assert!(
+            !row.contains(&hex(VALUE.as_bytes())),
+            "{table} holds the value's bytes: {row}"
+        );
+        // Not even its masked tail's context: the last 8 characters.
+        assert!(!row.contains(&VALUE[VALUE.len() - 8..]), "{table}: {row}");
+    }
+    // And the value still reads back through the use case.
+    let read = tenancy
+        .get_secret(&Context::platform_admin(), owner, &name, true)
+        .await
+        .unwrap();
+    assert_eq!(read.value.unwrap().expose(), VALUE);
+}
+
+#[tokio::test]
+async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
+    let test = TestDatabase::new().await;
+    let kms = Arc::new(MemoryKms::default());
+    let (tenancy, store) = tenancy_on(&test, kms.clone()).await;
+    let tenant = provision(&tenancy).await;
+    let admin = Context::platform_admin();
+    let org = OrgRef::Id(tenant.org_id);
+    let tref = TenantRef::Id(tenant.id);
+    let owner = SecretOwner::Tenant {
+        org: &org,
+        tenant: &tref,
+    };
+    let name = SecretName::parse("smtp-password").unwrap();
+    tenancy
+        .put_secret(
+            &admin,
+            owner,
+            name.clone(),
+            SecretValue::new(VALUE.to_owned()).unwrap(),
+        )
+        .await
+        .unwrap();
+    let owner_pool = test.owner_pool().await;
+    // The copy an attacker (or a stale backup) keeps of the secret rows.
+    let copied: Vec<Vec<u8>> = {
+        let mut tx = owner_pool.begin().await.unwrap();
+        sqlx::query("SET LOCAL app.scope = 'platform'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT sealed FROM tenant_secrets WHERE tenant_id = $1")
+            .bind(tenant.id.as_uuid())
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+    };
+    assert_eq!(copied.len(), 1);
+    // Before the deletion the copy opens with the tenant's key: the test
+    // below is not vacuous.
+    let context = EncryptionContext::Tenant(tenant.id);
+    let wrapped = store
+        .data_key(&DataScope::Platform, tenant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = kms.unwrap(&wrapped, &context).await.unwrap();
+    let aad = domain::secret::secret_aad(tenant.id, &name);
+    let sealed = Sealed::from_bytes(&copied[0]).unwrap();
+    assert_eq!(
+        open(&key, &sealed, &aad).unwrap().as_slice(),
+        VALUE.as_bytes()
+    );
+    drop(key);
+
+    tenancy
+        .transition(
+            &admin,
+            &org,
+            &tref,
+            LifecycleAction::Deactivate,
+            Reason::parse("offboarding").unwrap(),
+        )
+        .await
+        .unwrap();
+    tenancy
+        .delete_tenant(&admin, &org, &tref, "acme", None)
+        .await
+        .unwrap();
+
+    // The wrapped key is gone from every table; no stored key opens the copy.
+    assert_eq!(
+        store
+            .data_key(&DataScope::Platform, tenant.id)
+            .await
+            .unwrap(),
+        None
+    );
+    for (table, row) in every_row(&owner_pool).await {
+        assert!(
+            !row.contains(&hex(&wrapped.to_bytes())),
+            "{table} still holds the wrapped key"
+        );
+        assert!(
+            !row.contains(&hex(&copied[0])),
+            "{table} still holds the secret"
+        );
+    }
+    let left: Vec<WrappedKey> = store
+        .data_keys(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.wrapped)
+        .collect();
+    for other in left {
+        if let Ok(key) = kms.unwrap(&other, &context).await {
+            assert!(open(&key, &sealed, &aad).is_err());
+        }
+    }
+    // The use case has nothing left to decrypt it with, and says not found.
+    assert!(
+        tenancy
+            .get_secret(&admin, owner, &name, true)
+            .await
+            .is_err()
+    );
+    // The audit trail keeps the deletion.
+    let trail = tenancy
+        .list_audit(&admin, &org, None, None, domain::Limit::new(200).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .items
+            .iter()
+            .any(|r| r.action == domain::AuditAction::TenantDeleted)
+    );
+}

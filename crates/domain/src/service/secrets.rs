@@ -1,0 +1,485 @@
+//! Tenant secrets (envelope encryption, SPEC §9) and the rewrap of data keys
+//! after a KEK rotation.
+//!
+//! A secret's value is sealed with its tenant's data key (AES-256-GCM, with the
+//! tenant id and the secret's name as associated data) before it reaches a
+//! store; the data key is stored wrapped by the KMS and unwrapped through
+//! [`crate::kms::DataKeys`]. Reading a secret shows a masked value; the value
+//! itself only when asked to reveal it, with a write scope, and audited.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::errors::SecretError;
+use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
+use crate::audit::{Actor, AuditAction, Change, Context, TargetKind};
+use crate::auth::Principal;
+use crate::ids::{OrgRef, TenantRef};
+use crate::kms::{DataKey, EncryptionContext, KekVersion, KeyInfo, KmsError, Sealed, open, seal};
+use crate::lifecycle::TenantStatus;
+use crate::page::{Cursor, Limit, Page, PageError, Position};
+use crate::ports::{DataScope, StoreError};
+use crate::scope::Scope;
+use crate::secret::{SecretName, SecretValue, StoredSecret, secret_aad};
+use crate::tenant::Tenant;
+
+/// Whose secrets a call is about.
+#[derive(Debug, Clone, Copy)]
+pub enum SecretOwner<'a> {
+    /// The calling namespace key's own tenant.
+    Own,
+    /// A tenant of an org, named by the org's side (org key or platform admin).
+    Tenant {
+        org: &'a OrgRef,
+        tenant: &'a TenantRef,
+    },
+}
+
+/// A secret as callers see it: metadata, the masked value, and the value itself
+/// only when revealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretView {
+    pub id: Uuid,
+    pub name: SecretName,
+    /// `****` and, for values of 12 characters or more, their last 4.
+    pub masked: String,
+    /// `Some` only for a reveal.
+    pub value: Option<SecretValue>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Actor,
+    pub version: u64,
+}
+
+/// How far a rewrap has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RewrapProgress {
+    /// The KEK version every data key is being brought to.
+    pub target: KekVersion,
+    /// Data keys looked at so far.
+    pub seen: usize,
+    /// Of those, rewrapped by this run (the others were current already, or
+    /// their tenant was deleted meanwhile).
+    pub rewrapped: usize,
+}
+
+/// The tenant a call works on, and the store scope it works in.
+struct Place {
+    scope: DataScope,
+    tenant: Tenant,
+}
+
+/// The order name list cursors carry.
+const NAME_ORDER: &str = "secret-name";
+
+fn kms_failed(e: KmsError) -> SecretError {
+    SecretError::KmsUnavailable(e.to_string())
+}
+
+impl Tenancy {
+    /// Stores (or replaces) a secret of a tenant, sealed with the tenant's data
+    /// key. Returns the stored secret (masked) and whether it was new. A
+    /// namespace key needs `settings:write`; the tenant must be active.
+    pub async fn put_secret(
+        &self,
+        ctx: &Context,
+        owner: SecretOwner<'_>,
+        name: SecretName,
+        value: SecretValue,
+    ) -> Result<(SecretView, bool), SecretError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let place = self.secret_place(ctx, owner, Scope::SettingsWrite).await?;
+            require_active(&place.tenant)?;
+            let tenant = place.tenant.id;
+            let context = EncryptionContext::Tenant(tenant);
+            let (key, new_data_key) = match self
+                .ports
+                .tenant_secrets
+                .data_key(&place.scope, tenant)
+                .await?
+            {
+                Some(wrapped) => (
+                    self.data_keys
+                        .unwrap(&wrapped, &context)
+                        .await
+                        .map_err(kms_failed)?,
+                    None,
+                ),
+                // Provisioned before tenants had data keys: mint one now.
+                None => {
+                    let (key, wrapped) = self
+                        .data_keys
+                        .generate(&context)
+                        .await
+                        .map_err(kms_failed)?;
+                    (key, Some(wrapped))
+                }
+            };
+            let current = self
+                .ports
+                .tenant_secrets
+                .get_secret(&place.scope, tenant, &name)
+                .await?;
+            let now = self.now();
+            let aad = secret_aad(tenant, &name);
+            let sealed = seal(
+                &key,
+                value.expose().as_bytes(),
+                &aad,
+                self.ports.secrets.as_ref(),
+            );
+            let secret = StoredSecret {
+                id: current
+                    .as_ref()
+                    .map_or_else(|| self.new_id(), |current| current.id),
+                org_id: place.tenant.org_id,
+                tenant_id: tenant,
+                name: name.clone(),
+                sealed: sealed.to_bytes(),
+                created_at: current.as_ref().map_or(now, |current| current.created_at),
+                updated_at: now,
+                updated_by: ctx.actor(),
+                version: current.as_ref().map_or(1, |current| current.version + 1),
+            };
+            let audit = self.audit(
+                ctx,
+                now,
+                secret_subject(&secret, AuditAction::SecretWritten, current.as_ref()),
+            );
+            match self
+                .ports
+                .tenant_secrets
+                .put_secret(&place.scope, &secret, new_data_key.clone(), &audit)
+                .await
+            {
+                Ok(()) => {
+                    let view = view(&secret, &value, false);
+                    return Ok((view, current.is_none()));
+                }
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(SecretError::Unavailable(
+            "too many concurrent writes of one secret".into(),
+        ))
+    }
+
+    /// A secret of a tenant, masked; with `reveal`, its value too, which needs
+    /// `settings:write` (`settings:read` otherwise) for namespace keys and
+    /// writes an audit record of the disclosure.
+    pub async fn get_secret(
+        &self,
+        ctx: &Context,
+        owner: SecretOwner<'_>,
+        name: &SecretName,
+        reveal: bool,
+    ) -> Result<SecretView, SecretError> {
+        let needs = if reveal {
+            Scope::SettingsWrite
+        } else {
+            Scope::SettingsRead
+        };
+        let place = self.secret_place(ctx, owner, needs).await?;
+        let tenant = place.tenant.id;
+        let stored = if reveal {
+            // The record names the secret by id: look it up first, then
+            // disclose and audit in one store operation.
+            let Some(found) = self
+                .ports
+                .tenant_secrets
+                .get_secret(&place.scope, tenant, name)
+                .await?
+            else {
+                return Err(SecretError::NotFound(name.clone()));
+            };
+            let audit = self.audit(
+                ctx,
+                self.now(),
+                Subject {
+                    action: AuditAction::SecretRevealed,
+                    target_kind: TargetKind::Secret,
+                    target_id: found.id,
+                    org_id: found.org_id,
+                    tenant_id: Some(tenant),
+                    changes: Vec::new(),
+                },
+            );
+            self.ports
+                .tenant_secrets
+                .reveal_secret(&place.scope, tenant, name, &audit)
+                .await?
+        } else {
+            self.ports
+                .tenant_secrets
+                .get_secret(&place.scope, tenant, name)
+                .await?
+        };
+        let stored = stored.ok_or_else(|| SecretError::NotFound(name.clone()))?;
+        let key = self.tenant_data_key(&place).await?;
+        let value = open_secret(&key, &stored)?;
+        Ok(view(&stored, &value, reveal))
+    }
+
+    /// A tenant's secrets in name order, masked.
+    pub async fn list_secrets(
+        &self,
+        ctx: &Context,
+        owner: SecretOwner<'_>,
+        cursor: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<SecretView>, SecretError> {
+        let after = match cursor {
+            None => None,
+            Some(cursor) => {
+                let position = cursor.decode(NAME_ORDER)?;
+                let name = position.text.as_deref().unwrap_or_default();
+                Some(SecretName::parse(name).map_err(|_| PageError::Cursor)?)
+            }
+        };
+        let place = self.secret_place(ctx, owner, Scope::SettingsRead).await?;
+        let stored = self
+            .ports
+            .tenant_secrets
+            .list_secrets(&place.scope, place.tenant.id, after, limit.get() + 1)
+            .await?;
+        let views = if stored.is_empty() {
+            Vec::new()
+        } else {
+            let key = self.tenant_data_key(&place).await?;
+            stored
+                .iter()
+                .map(|s| open_secret(&key, s).map(|value| view(s, &value, false)))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(Page::from_fetched(views, limit, |v| Position {
+            order: NAME_ORDER.to_owned(),
+            id: v.id,
+            text: Some(v.name.as_str().to_owned()),
+        }))
+    }
+
+    /// Deletes a secret of a tenant. A namespace key needs `settings:write`;
+    /// the tenant must be active.
+    pub async fn delete_secret(
+        &self,
+        ctx: &Context,
+        owner: SecretOwner<'_>,
+        name: &SecretName,
+    ) -> Result<(), SecretError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let place = self.secret_place(ctx, owner, Scope::SettingsWrite).await?;
+            require_active(&place.tenant)?;
+            let tenant = place.tenant.id;
+            let current = self
+                .ports
+                .tenant_secrets
+                .get_secret(&place.scope, tenant, name)
+                .await?
+                .ok_or_else(|| SecretError::NotFound(name.clone()))?;
+            let audit = self.audit(
+                ctx,
+                self.now(),
+                Subject {
+                    action: AuditAction::SecretDeleted,
+                    target_kind: TargetKind::Secret,
+                    target_id: current.id,
+                    org_id: current.org_id,
+                    tenant_id: Some(tenant),
+                    changes: vec![Change {
+                        field: "name",
+                        from: Some(name.to_string()),
+                        to: None,
+                    }],
+                },
+            );
+            match self
+                .ports
+                .tenant_secrets
+                .delete_secret(&place.scope, tenant, name, current.version, &audit)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(SecretError::Unavailable(
+            "too many concurrent writes of one secret".into(),
+        ))
+    }
+
+    /// Adds a KEK version at the KMS and makes it current; data keys keep
+    /// unwrapping with their old version until [`Self::rewrap_data_keys`]
+    /// brings them to the new one. An operator's command (`tenancy kms
+    /// rotate`), not an API call.
+    pub async fn rotate_kek(&self) -> Result<KeyInfo, SecretError> {
+        self.ports.kms.rotate().await.map_err(kms_failed)
+    }
+
+    /// Rewraps every tenant's data key with the KMS's current KEK version,
+    /// online: `batch` keys at a time, each replaced only if unchanged since
+    /// it was read, so tenants provisioned or deleted meanwhile are handled
+    /// and a run that stops halfway can simply run again. The data keys
+    /// themselves do not change, so every sealed secret keeps opening. Calls
+    /// `progress` after every batch; returns the final count.
+    pub async fn rewrap_data_keys(
+        &self,
+        batch: usize,
+        mut progress: impl FnMut(RewrapProgress) + Send,
+    ) -> Result<RewrapProgress, SecretError> {
+        let info = self.ports.kms.key_info().await.map_err(kms_failed)?;
+        let mut done = RewrapProgress {
+            target: info.current_version,
+            seen: 0,
+            rewrapped: 0,
+        };
+        let mut after = None;
+        loop {
+            let keys = self
+                .ports
+                .tenant_secrets
+                .data_keys(after, batch.max(1))
+                .await?;
+            let Some(last) = keys.last() else {
+                return Ok(done);
+            };
+            after = Some(last.tenant_id);
+            for stored in keys {
+                done.seen += 1;
+                let current = stored.wrapped.kek_id() == &info.kek_id
+                    && stored.wrapped.kek_version() == info.current_version;
+                if current {
+                    continue;
+                }
+                let context = EncryptionContext::Tenant(stored.tenant_id);
+                let rewrapped = self
+                    .ports
+                    .kms
+                    .rewrap(&stored.wrapped, &context)
+                    .await
+                    .map_err(kms_failed)?;
+                match self
+                    .ports
+                    .tenant_secrets
+                    .replace_data_key(stored.tenant_id, &stored.wrapped, &rewrapped)
+                    .await
+                {
+                    Ok(()) => done.rewrapped += 1,
+                    // Deleted, or rewrapped by another run: nothing to do.
+                    Err(StoreError::Stale) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            progress(done);
+        }
+    }
+
+    /// The tenant a secrets call works on: the namespace key's own (holding
+    /// `needs`), or one the caller manages. Deleted tenants have no secrets.
+    async fn secret_place(
+        &self,
+        ctx: &Context,
+        owner: SecretOwner<'_>,
+        needs: Scope,
+    ) -> Result<Place, SecretError> {
+        let (scope, tenant_ref, org) = match owner {
+            SecretOwner::Own => {
+                let Principal::Namespace(ns) = &ctx.principal else {
+                    return Err(SecretError::NotANamespaceKey);
+                };
+                if !ns.has(needs) {
+                    return Err(SecretError::MissingScope(needs));
+                }
+                let scope = DataScope::Tenant {
+                    org: ns.org_id,
+                    tenant: ns.tenant_id,
+                };
+                (scope, TenantRef::Id(ns.tenant_id), ns.org_id)
+            }
+            SecretOwner::Tenant { org, tenant } => {
+                let org = self
+                    .find_org(ctx, org)
+                    .await?
+                    .ok_or(SecretError::OrgNotFound)?;
+                (ctx.principal.scope_in(org.id), tenant.clone(), org.id)
+            }
+        };
+        match self.ports.tenants.get_tenant(&scope, &tenant_ref).await? {
+            Some(tenant)
+                if tenant.org_id == org && tenant.lifecycle.status != TenantStatus::Deleted =>
+            {
+                Ok(Place { scope, tenant })
+            }
+            _ => Err(SecretError::TenantNotFound),
+        }
+    }
+
+    /// The tenant's data key, unwrapped (through the cache).
+    async fn tenant_data_key(&self, place: &Place) -> Result<Arc<DataKey>, SecretError> {
+        let tenant = place.tenant.id;
+        let wrapped = self
+            .ports
+            .tenant_secrets
+            .data_key(&place.scope, tenant)
+            .await?
+            .ok_or_else(|| {
+                SecretError::Unavailable("a tenant with secrets has no data key".into())
+            })?;
+        self.data_keys
+            .unwrap(&wrapped, &EncryptionContext::Tenant(tenant))
+            .await
+            .map_err(kms_failed)
+    }
+}
+
+fn require_active(tenant: &Tenant) -> Result<(), SecretError> {
+    match tenant.lifecycle.status {
+        TenantStatus::Active => Ok(()),
+        other => Err(SecretError::TenantNotActive(other)),
+    }
+}
+
+fn open_secret(key: &DataKey, stored: &StoredSecret) -> Result<SecretValue, SecretError> {
+    let undecryptable = || SecretError::Undecryptable(stored.name.clone());
+    let sealed = Sealed::from_bytes(&stored.sealed).map_err(|_| undecryptable())?;
+    let plain = open(key, &sealed, &secret_aad(stored.tenant_id, &stored.name))
+        .map_err(|_| undecryptable())?;
+    SecretValue::from_opened(&plain).ok_or_else(undecryptable)
+}
+
+fn view(stored: &StoredSecret, value: &SecretValue, reveal: bool) -> SecretView {
+    SecretView {
+        id: stored.id,
+        name: stored.name.clone(),
+        masked: value.masked(),
+        value: reveal.then(|| value.clone()),
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+        updated_by: stored.updated_by.clone(),
+        version: stored.version,
+    }
+}
+
+/// The audit subject of a write: which secret, and its version change (never
+/// its value).
+fn secret_subject(
+    secret: &StoredSecret,
+    action: AuditAction,
+    before: Option<&StoredSecret>,
+) -> Subject {
+    Subject {
+        action,
+        target_kind: TargetKind::Secret,
+        target_id: secret.id,
+        org_id: secret.org_id,
+        tenant_id: Some(secret.tenant_id),
+        changes: vec![Change {
+            field: "version",
+            from: before.map(|b| b.version.to_string()),
+            to: Some(secret.version.to_string()),
+        }],
+    }
+}
