@@ -11,5 +11,6 @@ mod namespaces;
 mod orgs;
 mod properties;
 mod provisioning;
+mod rotation;
 mod support;
 mod updates;
