@@ -405,6 +405,54 @@ impl LocalKeyring {
         DataKey::from_slice(&plain).map_err(|_| KmsError::Undecryptable)
     }
 
+    /// Opens `wrapped`; when its version is newer than any this process knows
+    /// and the keyring is a file, reads the file again first: another process
+    /// (`tenancy kms rotate`) may have added the version and rewrapped keys
+    /// with it while this one kept serving.
+    fn open_or_reload(
+        &self,
+        wrapped: &WrappedKey,
+        context: &EncryptionContext,
+    ) -> Result<DataKey, KmsError> {
+        match self.open_wrapped(wrapped, context) {
+            Err(KmsError::UnknownKeyVersion { .. })
+                if wrapped.kek_id() == &self.kek_id && self.reload()? =>
+            {
+                self.open_wrapped(wrapped, context)
+            }
+            other => other,
+        }
+    }
+
+    /// Reads the keyring file again and takes its versions when it holds more
+    /// of them for the same KEK (versions are only ever added). Whether it did.
+    fn reload(&self) -> Result<bool, KmsError> {
+        let Origin::File(path) = &self.origin else {
+            return Ok(false);
+        };
+        let fresh = Self::open(path, Arc::clone(&self.secrets))
+            .map_err(|e| KmsError::Unavailable(format!("could not read the keyring again: {e}")))?;
+        if fresh.kek_id != self.kek_id {
+            return Err(KmsError::Unavailable(format!(
+                "the keyring file {} now holds another KEK; restart with the right file",
+                path.display()
+            )));
+        }
+        let fresh = fresh
+            .versions
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut versions = self
+            .versions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if fresh.keys.len() <= versions.keys.len() {
+            return Ok(false);
+        }
+        *versions = fresh;
+        Ok(true)
+    }
+
     fn rotate_now(&self) -> Result<KeyInfo, KmsError> {
         let _one_at_a_time = self
             .rotating
@@ -542,7 +590,7 @@ impl Kms for LocalKeyring {
         wrapped: &WrappedKey,
         context: &EncryptionContext,
     ) -> Result<DataKey, KmsError> {
-        self.open_wrapped(wrapped, context)
+        self.open_or_reload(wrapped, context)
     }
 
     async fn rewrap(
@@ -550,7 +598,7 @@ impl Kms for LocalKeyring {
         wrapped: &WrappedKey,
         context: &EncryptionContext,
     ) -> Result<WrappedKey, KmsError> {
-        let key = self.open_wrapped(wrapped, context)?;
+        let key = self.open_or_reload(wrapped, context)?;
         Ok(self.wrap(&key, context))
     }
 

@@ -98,6 +98,14 @@ enum KmsCommand {
         #[arg(long, value_name = "PATH")]
         keyring: Option<PathBuf>,
     },
+    /// Add a version to the KEK of the configured KMS, then rewrap every
+    /// tenant's data key on the database with it, in batches, while servers
+    /// keep serving (they read a rotated keyring file again on their own)
+    Rotate {
+        /// Data keys rewrapped per batch
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
+        batch: u16,
+    },
 }
 
 fn main() -> ExitCode {
@@ -111,7 +119,94 @@ fn main() -> ExitCode {
         Command::Serve => serve(config_file),
         Command::Migrate => migrate(config_file),
         Command::Kms(KmsCommand::Init { keyring }) => kms_init(keyring),
+        Command::Kms(KmsCommand::Rotate { batch }) => kms_rotate(config_file, batch.into()),
     }
+}
+
+/// `tenancy kms rotate`: exit 0 when every data key carries the new version, 2
+/// without a database, 1 when the KMS or the database fails.
+fn kms_rotate(config_file: Option<PathBuf>, batch: usize) -> ExitCode {
+    let config = match load(config_file) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let Some(database) = config.database else {
+        eprintln!(
+            "tenancy: configuration error: `tenancy kms rotate` needs DATABASE_URL: the data \
+             keys to rewrap are in the database (the in-memory store lives only inside its \
+             server)"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    if let Err(error) = telemetry::init(config.log) {
+        eprintln!("tenancy: could not set up logging: {error}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "could not start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let kms = match kms::open(&config.kms).await {
+            Ok(kms) => kms,
+            Err(kms::OpenError::Config(message)) => {
+                tracing::error!("configuration error: {message}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            Err(kms::OpenError::Unavailable(message)) => {
+                tracing::error!("could not open the KMS: {message}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let store = match store::postgres(&database, CacheLimits::default(), kms).await {
+            Ok(store) => store,
+            Err(error) => {
+                tracing::error!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let tenancy = Tenancy::new(store.ports.clone(), Settings::default());
+        let code = match tenancy.rotate_kek().await {
+            Ok(info) => {
+                println!(
+                    "rotated {}: new data keys are wrapped with {}",
+                    info.kek_id, info.current_version
+                );
+                let rewrap = tenancy.rewrap_data_keys(batch, |p| {
+                    println!(
+                        "rewrapping to {}: {} data keys seen, {} rewrapped",
+                        p.target, p.seen, p.rewrapped
+                    );
+                });
+                match rewrap.await {
+                    Ok(done) => {
+                        println!(
+                            "done: {} data keys, {} rewrapped to {}",
+                            done.seen, done.rewrapped, done.target
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            "the rewrap stopped: {error}; once that is fixed, run `tenancy \
+                             kms rotate` again: it adds another version and rewraps every \
+                             data key still on an older one"
+                        );
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!("could not rotate the KEK: {error}");
+                ExitCode::FAILURE
+            }
+        };
+        store.close().await;
+        code
+    })
 }
 
 /// `tenancy kms init`: exit 0 with the file created, 2 without a path, 1 when

@@ -88,6 +88,39 @@ async fn a_reopened_keyring_unwraps_what_it_wrapped_and_keeps_rotations() {
     assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
 }
 
+/// Another process (`tenancy kms rotate`) rotates the file and rewraps keys
+/// with the new version: a server that opened the file before reads it again
+/// on the first envelope it does not know, and keeps serving.
+#[tokio::test]
+async fn a_keyring_rotated_by_another_process_is_read_again_on_an_unknown_version() {
+    let dir = TempDir::new();
+    let path = dir.path().join("keyring.json");
+    let serving = LocalKeyring::create(&path, secrets()).unwrap();
+    let key = serving.generate_data_key(&tenant()).await.unwrap();
+    let operator = LocalKeyring::open(&path, secrets()).unwrap();
+    operator.rotate().await.unwrap();
+    let rewrapped = operator.rewrap(&key.wrapped, &tenant()).await.unwrap();
+    assert_eq!(rewrapped.kek_version(), KekVersion::new(2).unwrap());
+
+    let opened = serving.unwrap(&rewrapped, &tenant()).await.unwrap();
+    assert_eq!(opened.expose(), key.plaintext.expose());
+    assert_eq!(
+        serving.key_info().await.unwrap().current_version,
+        KekVersion::new(2).unwrap(),
+        "the serving keyring now wraps with the new version too"
+    );
+    // A version no file holds stays unknown.
+    let beyond = domain::kms::WrappedKey::new(
+        rewrapped.kek_id().clone(),
+        KekVersion::new(9).unwrap(),
+        rewrapped.ciphertext().to_vec(),
+    );
+    assert!(matches!(
+        serving.unwrap(&beyond, &tenant()).await,
+        Err(KmsError::UnknownKeyVersion { .. })
+    ));
+}
+
 #[tokio::test]
 async fn a_rotation_that_cannot_be_written_is_unavailable_and_changes_nothing() {
     let dir = TempDir::new();
