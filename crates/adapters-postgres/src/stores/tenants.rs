@@ -54,7 +54,10 @@ impl TenantStore for PgStore {
         query: &TenantQuery,
     ) -> Result<Vec<Tenant>, StoreError> {
         let (sql, args) = inventory_sql(query);
-        let mut tx = self.begin(scope).await?;
+        let mut tx = self
+            .db
+            .scoped_transaction_with(scope, inventory_planner(query))
+            .await?;
         let mut statement = self.db.query(&sql);
         for arg in args {
             statement = match arg {
@@ -179,6 +182,35 @@ impl TenantStore for PgStore {
 }
 
 impl PgStore {
+    /// The plan `list_tenants` runs `query` with in `scope`: `EXPLAIN (FORMAT
+    /// JSON)` of the same statement, with the same binds and planner settings,
+    /// in the same kind of scoped transaction. For tests that pin the plans.
+    #[cfg(feature = "testing")]
+    pub async fn explain_list_tenants(
+        &self,
+        scope: &DataScope,
+        query: &TenantQuery,
+    ) -> Result<Value, StoreError> {
+        let (sql, args) = inventory_sql(query);
+        let explain = format!("EXPLAIN (FORMAT JSON) {sql}");
+        let mut tx = self
+            .db
+            .scoped_transaction_with(scope, inventory_planner(query))
+            .await?;
+        let mut statement = sqlx::query_scalar::<_, Value>(&explain);
+        for arg in args {
+            statement = match arg {
+                Arg::Uuid(v) => statement.bind(v),
+                Arg::Text(v) => statement.bind(v),
+                Arg::Json(v) => statement.bind(v),
+                Arg::Int(v) => statement.bind(v),
+            };
+        }
+        let plan = statement.fetch_one(&mut *tx).await.map_err(translate)?;
+        commit(tx).await?;
+        Ok(plan)
+    }
+
     async fn insert_tenant(&self, tx: &mut Tx, tenant: &Tenant) -> Result<(), StoreError> {
         let owner = tenant.owner.as_ref();
         self.db
@@ -238,6 +270,53 @@ fn contains_pattern(q: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// How the inventory's statement is planned (`docs/benchmarks.md` has the
+/// measurements behind each choice).
+///
+/// - Always a custom plan for the values at hand: a prepared statement's generic
+///   plan knows neither the page size (it assumes a bound `LIMIT` takes a tenth
+///   of the rows, and sorts everything) nor how selective the filter values are.
+/// - A search by name substring, sorted by name, reads and sorts the matches,
+///   never walks the name index. The planner would walk, expecting matches
+///   spread evenly over the names, but matches cluster (a term that starts names
+///   sits in one stretch of the index) and the walk then reads every name before
+///   that stretch: seconds over 1,000,000 tenants, where reading the matches
+///   costs a bounded few hundred milliseconds. (The trigram index cannot serve
+///   here: under row-level security the planner only pushes leakproof operators
+///   into an index scan, and `LIKE` is not one.) A term without three letters or
+///   digits in a row matches most names, so the walk stays allowed there.
+fn inventory_planner(query: &TenantQuery) -> &'static [(&'static str, &'static str)] {
+    const CUSTOM: &[(&str, &str)] = &[("plan_cache_mode", "force_custom_plan")];
+    const CUSTOM_MATCHES_THEN_SORT: &[(&str, &str)] = &[
+        ("plan_cache_mode", "force_custom_plan"),
+        ("enable_indexscan", "off"),
+    ];
+    let by_name = matches!(query.sort, TenantSort::NameAsc | TenantSort::NameDesc);
+    let trigram_search = query
+        .filter
+        .text
+        .as_deref()
+        .is_some_and(|text| Uuid::try_parse(text).is_err() && has_trigram(text));
+    if by_name && trigram_search {
+        CUSTOM_MATCHES_THEN_SORT
+    } else {
+        CUSTOM
+    }
+}
+
+/// Whether `text` holds three letters or digits in a row, as a search term
+/// specific enough to match a minority of names.
+fn has_trigram(text: &str) -> bool {
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c.is_alphanumeric() { run + 1 } else { 0 };
+        if run == 3 {
+            return true;
+        }
+    }
+    false
 }
 
 /// The inventory query: the filter, the keyset condition after the cursor, and
@@ -319,6 +398,15 @@ fn inventory_sql(query: &TenantQuery) -> (String, Vec<Arg>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_term_with_a_trigram_skips_the_index_walk() {
+        assert!(has_trigram("acme"));
+        assert!(has_trigram("a-bc1"));
+        assert!(!has_trigram("ab"));
+        assert!(!has_trigram("a b c"));
+        assert!(!has_trigram("%_%"));
+    }
 
     #[test]
     fn like_metacharacters_are_escaped() {
