@@ -158,6 +158,9 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "library_installs INSERT",
         "library_installs UPDATE",
         "library_installs DELETE",
+        // The inventory's side tables: written by triggers, read by the store.
+        "tenant_name_trigrams SELECT",
+        "tenant_metadata SELECT",
     ]
     .map(String::from)
     .into();
