@@ -491,3 +491,43 @@ async fn the_side_tables_follow_every_write_to_a_tenant() {
         (trigrams_of(&key_b, &key_b), gold(&key_b))
     );
 }
+
+/// The triggers write the real side tables even when the writing session has
+/// temporary tables of the same names (searched first unless a function's
+/// search path says otherwise).
+#[tokio::test]
+async fn temporary_tables_do_not_catch_the_side_tables_rows() {
+    let (_test, world, db) = seeded().await;
+    let a = world.tenant_a();
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    for statement in [
+        "CREATE TEMPORARY TABLE tenant_name_trigrams \
+         (trigram text, tenant_id uuid, org_id uuid, name text)",
+        "CREATE TEMPORARY TABLE tenant_metadata \
+         (key text, value text, tenant_id uuid, org_id uuid, name text)",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await.unwrap();
+    }
+    sqlx::query("UPDATE tenants SET name = 'Zyx', metadata = '{\"tier\": \"zyx\"}' WHERE id = $1")
+        .bind(a.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let caught: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_temp.tenant_name_trigrams) \
+              + (SELECT count(*) FROM pg_temp.tenant_metadata)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(caught, 0, "the temporary tables got no rows");
+    tx.commit().await.unwrap();
+    let key_a = crate::fixtures::key_of(a.id);
+    assert_eq!(
+        side_rows(&db, a.id).await,
+        (
+            trigrams_of("Zyx", &key_a),
+            BTreeSet::from([("tier=zyx".to_owned(), "Zyx".to_owned())])
+        )
+    );
+}
