@@ -117,21 +117,46 @@ impl Database {
         &self,
         scope: &DataScope,
     ) -> Result<Transaction<'static, Postgres>, StoreError> {
-        let settings = crate::scope::settings(scope);
-        let mut tx = self.pool.begin().await.map_err(translate)?;
-        self.query(
-            "SELECT set_config('app.scope', $1, true), \
+        self.scoped_transaction_with(scope, &[]).await
+    }
+
+    /// As [`Database::scoped_transaction`], also setting each of `planner`
+    /// (server settings such as `plan_cache_mode`, with their values) for this
+    /// transaction only, in the same round trip.
+    pub(crate) async fn scoped_transaction_with(
+        &self,
+        scope: &DataScope,
+        planner: &[(&'static str, &'static str)],
+    ) -> Result<Transaction<'static, Postgres>, StoreError> {
+        const SCOPE: &str = "SELECT set_config('app.scope', $1, true), \
                     set_config('app.current_org_id', $2, true), \
                     set_config('app.current_tenant_id', $3, true), \
-                    set_config('statement_timeout', $4, true)",
-        )
-        .bind(settings.scope)
-        .bind(&settings.org_id)
-        .bind(&settings.tenant_id)
-        .bind(&self.statement_timeout)
-        .execute(&mut *tx)
-        .await
-        .map_err(translate)?;
+                    set_config('statement_timeout', $4, true)";
+        let settings = crate::scope::settings(scope);
+        let mut tx = self.pool.begin().await.map_err(translate)?;
+        let sql = if planner.is_empty() {
+            std::borrow::Cow::Borrowed(SCOPE)
+        } else {
+            let mut sql = SCOPE.to_owned();
+            for i in 0..planner.len() {
+                sql.push_str(&format!(
+                    ", set_config(${}, ${}, true)",
+                    5 + 2 * i,
+                    6 + 2 * i
+                ));
+            }
+            std::borrow::Cow::Owned(sql)
+        };
+        let mut statement = self
+            .query(&sql)
+            .bind(settings.scope)
+            .bind(&settings.org_id)
+            .bind(&settings.tenant_id)
+            .bind(&self.statement_timeout);
+        for (name, value) in planner {
+            statement = statement.bind(*name).bind(*value);
+        }
+        statement.execute(&mut *tx).await.map_err(translate)?;
         Ok(tx)
     }
 

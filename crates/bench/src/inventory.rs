@@ -16,6 +16,9 @@ use sqlx::Row;
 pub struct Options {
     tenants: u64,
     iterations: u64,
+    /// Measuring rounds over the same seeded database (seeding a million
+    /// tenants and their side tables takes the most time by far).
+    runs: u64,
 }
 
 impl Options {
@@ -23,16 +26,18 @@ impl Options {
         let mut options = Self {
             tenants: 1_000_000,
             iterations: 200,
+            runs: 1,
         };
         for (name, value) in crate::flags(args)? {
             match name {
                 "tenants" => options.tenants = crate::number(name, value)?,
                 "iterations" => options.iterations = crate::number(name, value)?,
+                "runs" => options.runs = crate::number(name, value)?,
                 other => return Err(format!("unknown option --{other}")),
             }
         }
-        if options.tenants < 1_000 || options.iterations == 0 {
-            return Err("need at least 1000 tenants and one iteration".into());
+        if options.tenants < 1_000 || options.iterations == 0 || options.runs == 0 {
+            return Err("need at least 1000 tenants, one iteration and one run".into());
         }
         Ok(options)
     }
@@ -185,36 +190,41 @@ async fn scenario(o: Options) -> Result<(), String> {
         ),
     ];
 
-    println!(
-        "## Inventory: {} tenants in {ORGS} orgs, pages of 50, {} pages per case\n",
-        o.tenants, o.iterations
-    );
-    println!("| case | p50 ms | p99 ms | max ms | rows on last page |");
-    println!("|---|---:|---:|---:|---:|");
-    for (name, make) in &cases {
-        let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
-        let mut rows = 0;
-        // One unmeasured round warms the caches, as a running server's would be.
-        for i in 0..o.iterations + 1 {
-            let (scope, q) = make(i);
-            let began = Instant::now();
-            let page = store
-                .list_tenants(&scope, &q)
-                .await
-                .map_err(|e| format!("{name}: {e}"))?;
-            let took = began.elapsed();
-            rows = page.len();
-            if i > 0 {
-                latency.saturating_record(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
-            }
-        }
-        let ms = |q: f64| Duration::from_nanos(latency.value_at_quantile(q)).as_secs_f64() * 1e3;
+    for run in 1..=o.runs {
         println!(
-            "| {name} | {:.2} | {:.2} | {:.2} | {rows} |",
-            ms(0.5),
-            ms(0.99),
-            Duration::from_nanos(latency.max()).as_secs_f64() * 1e3
+            "## Inventory: {} tenants in {ORGS} orgs, pages of 50, {} pages per case, run {run} of {}\n",
+            o.tenants, o.iterations, o.runs
         );
+        println!("| case | p50 ms | p99 ms | max ms | rows on last page |");
+        println!("|---|---:|---:|---:|---:|");
+        for (name, make) in &cases {
+            let mut latency =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+            let mut rows = 0;
+            // One unmeasured round warms the caches, as a running server's would be.
+            for i in 0..o.iterations + 1 {
+                let (scope, q) = make(i);
+                let began = Instant::now();
+                let page = store
+                    .list_tenants(&scope, &q)
+                    .await
+                    .map_err(|e| format!("{name}: {e}"))?;
+                let took = began.elapsed();
+                rows = page.len();
+                if i > 0 {
+                    latency.saturating_record(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                }
+            }
+            let ms =
+                |q: f64| Duration::from_nanos(latency.value_at_quantile(q)).as_secs_f64() * 1e3;
+            println!(
+                "| {name} | {:.2} | {:.2} | {:.2} | {rows} |",
+                ms(0.5),
+                ms(0.99),
+                Duration::from_nanos(latency.max()).as_secs_f64() * 1e3
+            );
+        }
+        println!();
     }
     println!("\nTarget (SPEC §8): p99 ≤ 10 ms per page.");
     Ok(())
@@ -239,6 +249,29 @@ async fn seed(owner: &sqlx::PgPool, tenants: u64) -> Result<(), String> {
     .await
     .map_err(sql)?;
     tx.commit().await.map_err(sql)?;
+    // The triggers on `tenants` fill the inventory's side tables (migrations
+    // 0013, 0014: some 24 trigram rows per tenant). As a DBA would for a bulk
+    // load, their indexes are dropped first and built again afterwards, each in
+    // one sort, from the definitions the migrations gave them.
+    let rebuild: Vec<(String, String)> = sqlx::query_as(
+        "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
+                format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
+                       pg_get_constraintdef(c.oid))
+         FROM pg_constraint c
+         WHERE c.conrelid IN ('tenant_name_trigrams'::regclass, 'tenant_metadata'::regclass)
+           AND c.contype = 'p'
+         UNION ALL
+         SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+         FROM pg_index i
+         WHERE i.indrelid IN ('tenant_name_trigrams'::regclass, 'tenant_metadata'::regclass)
+           AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+    )
+    .fetch_all(owner)
+    .await
+    .map_err(sql)?;
+    for (drop, _) in &rebuild {
+        sqlx::query(drop).execute(owner).await.map_err(sql)?;
+    }
     let mut from = 1;
     while from <= tenants {
         let to = (from + BATCH - 1).min(tenants);
@@ -276,6 +309,21 @@ async fn seed(owner: &sqlx::PgPool, tenants: u64) -> Result<(), String> {
         eprintln!("  {to} tenants");
         from = to + 1;
     }
-    sqlx::query("ANALYZE").execute(owner).await.map_err(sql)?;
+    let mut tx = owner.begin().await.map_err(sql)?;
+    sqlx::query("SET LOCAL maintenance_work_mem = '512MB'")
+        .execute(&mut *tx)
+        .await
+        .map_err(sql)?;
+    for (_, create) in &rebuild {
+        sqlx::query(create).execute(&mut *tx).await.map_err(sql)?;
+    }
+    tx.commit().await.map_err(sql)?;
+    // What autovacuum does to a running server's table after a bulk load:
+    // statistics, the visibility map and hint bits, so that the first reads
+    // measured below do not pay for writing hint bits into every page.
+    sqlx::query("VACUUM (ANALYZE)")
+        .execute(owner)
+        .await
+        .map_err(sql)?;
     Ok(())
 }

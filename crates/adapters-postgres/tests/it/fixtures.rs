@@ -11,8 +11,9 @@ use domain::{OrgId, TenantId};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-/// Every table that holds tenant or org data, each with an `id` column.
-pub const TABLES: [&str; 9] = [
+/// Every table that holds tenant or org data, each with an `id` column, or
+/// (the inventory's side tables, [`SIDE_TABLES`]) a `tenant_id`.
+pub const TABLES: [&str; 11] = [
     "orgs",
     "tenants",
     "namespaces",
@@ -22,7 +23,13 @@ pub const TABLES: [&str; 9] = [
     "resources",
     "library_listings",
     "library_installs",
+    "tenant_name_trigrams",
+    "tenant_metadata",
 ];
+
+/// The inventory's side tables (0013, 0014): rows per tenant, written by
+/// triggers on `tenants`, read by tenant id here.
+pub const SIDE_TABLES: [&str; 2] = ["tenant_name_trigrams", "tenant_metadata"];
 
 /// The tables without an `id` of their own (rows keyed by their listing), which
 /// the isolation tests read by listing.
@@ -126,7 +133,7 @@ impl World {
     pub fn ids_of_tenant(&self, tenant: &SeededTenant, table: &str) -> BTreeSet<Uuid> {
         match table {
             "orgs" => [tenant.org].into(),
-            "tenants" => [tenant.id].into(),
+            "tenants" | "tenant_name_trigrams" | "tenant_metadata" => [tenant.id].into(),
             "namespaces" => [tenant.namespace].into(),
             "api_keys" => [tenant.key].into(),
             "org_api_keys" => BTreeSet::new(),
@@ -223,16 +230,22 @@ pub async fn platform(conn: &mut PgConnection) {
         .unwrap();
 }
 
-/// The ids of every row of `table` that `conn` can see: `SELECT *`, no filter.
-/// Not prepared by name, so that it also runs through PgBouncer.
+/// The ids of every row of `table` that `conn` can see: `SELECT *`, no filter
+/// (the tenant ids of a side table's rows). Not prepared by name, so that it
+/// also runs through PgBouncer.
 pub async fn visible_ids(conn: &mut PgConnection, table: &str) -> BTreeSet<Uuid> {
+    let column = if SIDE_TABLES.contains(&table) {
+        "tenant_id"
+    } else {
+        "id"
+    };
     sqlx::query(&format!("SELECT * FROM {table}"))
         .persistent(false)
         .fetch_all(conn)
         .await
         .unwrap_or_else(|e| panic!("SELECT * FROM {table}: {e}"))
         .iter()
-        .map(|row| row.get::<Uuid, _>("id"))
+        .map(|row| row.get::<Uuid, _>(column))
         .collect()
 }
 

@@ -311,3 +311,223 @@ async fn library_grants_and_versions_are_readable_where_granted_and_writable_by_
     tx.rollback().await.unwrap();
     drop(test);
 }
+
+/// The inventory's side tables are written by the triggers on `tenants` only:
+/// the runtime role can neither add rows that would make a search find another
+/// tenant's row nor remove the rows that make a search find its own.
+#[tokio::test]
+async fn the_runtime_role_cannot_write_the_inventorys_side_tables() {
+    let (_test, world, db) = seeded().await;
+    let (a, b) = (world.tenant_a(), world.tenant_b());
+    for (table, statement) in [
+        (
+            "tenant_name_trigrams",
+            "INSERT INTO tenant_name_trigrams (trigram, tenant_id, org_id, name) \
+             VALUES ('zzz', $1, $2, 'planted')",
+        ),
+        (
+            "tenant_metadata",
+            "INSERT INTO tenant_metadata (key, value, tenant_id, org_id, name) \
+             VALUES ('tier', 'planted', $1, $2, 'planted')",
+        ),
+        (
+            "tenant_name_trigrams",
+            "DELETE FROM tenant_name_trigrams WHERE tenant_id = $1 OR org_id = $2",
+        ),
+        (
+            "tenant_metadata",
+            "DELETE FROM tenant_metadata WHERE tenant_id = $1 OR org_id = $2",
+        ),
+        (
+            "tenant_name_trigrams",
+            "UPDATE tenant_name_trigrams SET name = 'x' WHERE tenant_id = $1 OR org_id = $2",
+        ),
+        (
+            "tenant_metadata",
+            "UPDATE tenant_metadata SET value = 'x' WHERE tenant_id = $1 OR org_id = $2",
+        ),
+    ] {
+        for scope in [a.scope(), DataScope::Platform] {
+            let mut tx = db.scoped_transaction(&scope).await.unwrap();
+            let done = sqlx::query(statement)
+                .bind(b.id)
+                .bind(b.org)
+                .execute(&mut *tx)
+                .await
+                .map(drop);
+            match &done {
+                Err(sqlx::Error::Database(e)) if e.message().contains("permission denied") => {}
+                _ => panic!("{table}: expected permission denied, got {done:?}"),
+            }
+            assert_eq!(sqlstate(done), "42501", "{statement}");
+            tx.rollback().await.unwrap();
+        }
+    }
+}
+
+/// The trigram and metadata rows of a tenant (tenant id, trigram or key=value,
+/// name), as the platform sees them.
+async fn side_rows(
+    db: &adapters_postgres::Database,
+    tenant: Uuid,
+) -> (BTreeSet<(String, String)>, BTreeSet<(String, String)>) {
+    let mut tx = db.scoped_transaction(&DataScope::Platform).await.unwrap();
+    let trigrams: Vec<(String, String)> =
+        sqlx::query_as("SELECT trigram, name FROM tenant_name_trigrams WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    let metadata: Vec<(String, String)> = sqlx::query_as(
+        "SELECT key || '=' || value, name FROM tenant_metadata WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    (
+        trigrams.into_iter().collect(),
+        metadata.into_iter().collect(),
+    )
+}
+
+fn trigrams_of(name: &str, key: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for text in [name.to_lowercase(), key.to_owned()] {
+        let chars: Vec<char> = text.chars().collect();
+        for w in chars.windows(3) {
+            out.insert((w.iter().collect(), name.to_owned()));
+        }
+    }
+    out
+}
+
+/// Writes to `tenants`, by the runtime role in the tenant's own scope, keep
+/// the side tables right in the same transaction: a rename moves the
+/// trigrams and the name on the metadata rows, a metadata change replaces the
+/// pairs (strings only), a rolled-back write leaves them as they were, and a
+/// deletion (a tombstone) drops them.
+#[tokio::test]
+async fn the_side_tables_follow_every_write_to_a_tenant() {
+    let (_test, world, db) = seeded().await;
+    let (a, b) = (world.tenant_a(), world.tenant_b());
+    let key_a = crate::fixtures::key_of(a.id);
+    let gold = |name: &str| BTreeSet::from([("tier=gold".to_owned(), name.to_owned())]);
+    assert_eq!(
+        side_rows(&db, a.id).await,
+        (trigrams_of(&key_a, &key_a), gold(&key_a))
+    );
+
+    let update = |sql: &'static str, value: &'static str| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+            let done = sqlx::query(sql)
+                .bind(value)
+                .bind(a.id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(done.rows_affected(), 1, "{sql}");
+            tx.commit().await.unwrap();
+        }
+    };
+
+    update("UPDATE tenants SET name = $1 WHERE id = $2", "Café Ltd").await;
+    assert_eq!(
+        side_rows(&db, a.id).await,
+        (trigrams_of("Café Ltd", &key_a), gold("Café Ltd"))
+    );
+
+    update(
+        "UPDATE tenants SET metadata = $1::jsonb WHERE id = $2",
+        r#"{"tier": "silver", "seats": 5, "team": "ops"}"#,
+    )
+    .await;
+    let (trigrams, metadata) = side_rows(&db, a.id).await;
+    assert_eq!(trigrams, trigrams_of("Café Ltd", &key_a));
+    assert_eq!(
+        metadata,
+        BTreeSet::from([
+            ("team=ops".to_owned(), "Café Ltd".to_owned()),
+            ("tier=silver".to_owned(), "Café Ltd".to_owned()),
+        ])
+    );
+
+    // Not committed: nothing changes.
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    sqlx::query("UPDATE tenants SET name = 'gone', metadata = '{}' WHERE id = $1")
+        .bind(a.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        side_rows(&db, a.id).await.0,
+        trigrams_of("Café Ltd", &key_a)
+    );
+
+    // Other writes (a status change) leave the rows alone; a deletion drops them.
+    update("UPDATE tenants SET status = $1 WHERE id = $2", "suspended").await;
+    assert_eq!(
+        side_rows(&db, a.id).await.0,
+        trigrams_of("Café Ltd", &key_a)
+    );
+    update(
+        "UPDATE tenants SET status = $1, name = key, metadata = '{}' WHERE id = $2",
+        "deleted",
+    )
+    .await;
+    assert_eq!(
+        side_rows(&db, a.id).await,
+        (BTreeSet::new(), BTreeSet::new())
+    );
+
+    // The neighbour's rows never moved.
+    let key_b = crate::fixtures::key_of(b.id);
+    assert_eq!(
+        side_rows(&db, b.id).await,
+        (trigrams_of(&key_b, &key_b), gold(&key_b))
+    );
+}
+
+/// The triggers write the real side tables even when the writing session has
+/// temporary tables of the same names (searched first unless a function's
+/// search path says otherwise).
+#[tokio::test]
+async fn temporary_tables_do_not_catch_the_side_tables_rows() {
+    let (_test, world, db) = seeded().await;
+    let a = world.tenant_a();
+    let mut tx = db.scoped_transaction(&a.scope()).await.unwrap();
+    for statement in [
+        "CREATE TEMPORARY TABLE tenant_name_trigrams \
+         (trigram text, tenant_id uuid, org_id uuid, name text)",
+        "CREATE TEMPORARY TABLE tenant_metadata \
+         (key text, value text, tenant_id uuid, org_id uuid, name text)",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await.unwrap();
+    }
+    sqlx::query("UPDATE tenants SET name = 'Zyx', metadata = '{\"tier\": \"zyx\"}' WHERE id = $1")
+        .bind(a.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let caught: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_temp.tenant_name_trigrams) \
+              + (SELECT count(*) FROM pg_temp.tenant_metadata)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(caught, 0, "the temporary tables got no rows");
+    tx.commit().await.unwrap();
+    let key_a = crate::fixtures::key_of(a.id);
+    assert_eq!(
+        side_rows(&db, a.id).await,
+        (
+            trigrams_of("Zyx", &key_a),
+            BTreeSet::from([("tier=zyx".to_owned(), "Zyx".to_owned())])
+        )
+    );
+}

@@ -10,6 +10,7 @@ mod invalidation;
 mod isolation;
 mod migrations;
 mod pgbouncer;
+mod plans;
 mod roles;
 mod scoped_transactions;
 mod secrets;

@@ -172,6 +172,9 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "tenant_secrets INSERT",
         "tenant_secrets UPDATE",
         "tenant_secrets DELETE",
+        // The inventory's side tables: written by triggers, read by the store.
+        "tenant_name_trigrams SELECT",
+        "tenant_metadata SELECT",
     ]
     .map(String::from)
     .into();
