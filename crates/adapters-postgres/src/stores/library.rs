@@ -180,19 +180,6 @@ fn sorted(mut history: Vec<VersionInfo>) -> Vec<VersionInfo> {
 }
 
 impl PgStore {
-    async fn fetch_all<T>(
-        &self,
-        scope: &DataScope,
-        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-        map: fn(&PgRow) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut tx = self.begin(scope).await?;
-        let found = query.fetch_all(&mut *tx).await.map_err(translate)?;
-        let items = rows::all(&found, map)?;
-        commit(tx).await?;
-        Ok(items)
-    }
-
     /// Whether `namespace` is `tenant`'s and the tenant is active, locking the
     /// tenant row against a concurrent suspension until the end of `tx`.
     async fn lock_writable_namespace(
@@ -263,7 +250,7 @@ impl LibraryStore for PgStore {
             )
             .bind(namespace.as_uuid())
             .bind(key.as_str());
-        self.fetch_all(scope, query, version_info).await.map(sorted)
+        self.read_all(scope, query, version_info).await.map(sorted)
     }
 
     async fn create_resource(
@@ -421,7 +408,7 @@ impl LibraryStore for PgStore {
             .bind(namespace.as_uuid())
             .bind(after.as_ref().map(|k| k.as_str()))
             .bind(sql_limit(limit));
-        self.fetch_all(scope, query, resource).await
+        self.read_all(scope, query, resource).await
     }
 
     async fn publish_listing(
@@ -575,7 +562,7 @@ impl LibraryStore for PgStore {
             .bind(org.as_uuid())
             .bind(after.as_ref().map(|k| k.as_str()))
             .bind(sql_limit(limit));
-        self.fetch_all(scope, query, listing).await
+        self.read_all(scope, query, listing).await
     }
 
     async fn granted_listings(
@@ -604,7 +591,7 @@ impl LibraryStore for PgStore {
             .bind(key.as_ref().map(|k| k.as_str()))
             .bind(after.map(|a| a.as_uuid()))
             .bind(sql_limit(limit));
-        self.fetch_all(scope, query, listing).await
+        self.read_all(scope, query, listing).await
     }
 
     async fn listing_history(
@@ -619,7 +606,7 @@ impl LibraryStore for PgStore {
                  WHERE listing_id = $1",
             )
             .bind(listing.as_uuid());
-        self.fetch_all(scope, query, version_info).await.map(sorted)
+        self.read_all(scope, query, version_info).await.map(sorted)
     }
 
     async fn listing_version(
@@ -724,7 +711,7 @@ impl LibraryStore for PgStore {
             .bind(namespace.as_uuid())
             .bind(after.map(|a| a.as_uuid()))
             .bind(sql_limit(limit));
-        self.fetch_all(scope, query, install).await
+        self.read_all(scope, query, install).await
     }
 
     async fn update_install(

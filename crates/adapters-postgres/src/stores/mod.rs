@@ -94,6 +94,21 @@ impl PgStore {
         Ok(found)
     }
 
+    /// Runs `query` for every row it finds in its own scoped transaction and
+    /// maps them: every listing reads this way.
+    async fn read_all<'q, T>(
+        &self,
+        scope: &DataScope,
+        query: Query<'q, Postgres, PgArguments>,
+        map: fn(&PgRow) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut tx = self.begin(scope).await?;
+        let found = query.fetch_all(&mut *tx).await.map_err(translate)?;
+        let items = rows::all(&found, map)?;
+        commit(tx).await?;
+        Ok(items)
+    }
+
     /// Appends `audit` in `tx`, as the last write of the call.
     ///
     /// `seq` (the order the trail lists in) comes from an identity column,

@@ -6,7 +6,7 @@ use domain::{AuditRecord, Namespace, NamespaceId, NamespaceRef, TenantId};
 
 use super::rows::{self, NAMESPACE_COLUMNS, stored_version};
 use super::{PgStore, Tx, commit, in_scope, sql_limit};
-use crate::error::{translate, translate_write};
+use crate::error::translate_write;
 
 #[async_trait]
 impl NamespaceStore for PgStore {
@@ -61,23 +61,17 @@ impl NamespaceStore for PgStore {
         after: Option<NamespaceId>,
         limit: usize,
     ) -> Result<Vec<Namespace>, StoreError> {
-        let mut tx = self.begin(scope).await?;
         let sql = format!(
             "SELECT {NAMESPACE_COLUMNS} FROM namespaces \
              WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
         );
-        let found = self
+        let query = self
             .db
             .query(&sql)
             .bind(tenant.as_uuid())
             .bind(after.map(|a| a.as_uuid()))
-            .bind(sql_limit(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(translate)?;
-        let namespaces = rows::all(&found, rows::namespace)?;
-        commit(tx).await?;
-        Ok(namespaces)
+            .bind(sql_limit(limit));
+        self.read_all(scope, query, rows::namespace).await
     }
 
     async fn update_namespace(

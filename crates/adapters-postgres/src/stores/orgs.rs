@@ -6,7 +6,7 @@ use domain::{AuditRecord, Org, OrgId, OrgRef};
 
 use super::rows::{self, ORG_COLUMNS, stored_version};
 use super::{PgStore, commit, in_scope, sql_limit};
-use crate::error::{translate, translate_write};
+use crate::error::translate_write;
 
 #[async_trait]
 impl OrgStore for PgStore {
@@ -52,22 +52,16 @@ impl OrgStore for PgStore {
         after: Option<OrgId>,
         limit: usize,
     ) -> Result<Vec<Org>, StoreError> {
-        let mut tx = self.begin(scope).await?;
         let sql = format!(
             "SELECT {ORG_COLUMNS} FROM orgs WHERE ($1::uuid IS NULL OR id > $1) \
              ORDER BY id LIMIT $2"
         );
-        let found = self
+        let query = self
             .db
             .query(&sql)
             .bind(after.map(|a| a.as_uuid()))
-            .bind(sql_limit(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(translate)?;
-        let orgs = rows::all(&found, rows::org)?;
-        commit(tx).await?;
-        Ok(orgs)
+            .bind(sql_limit(limit));
+        self.read_all(scope, query, rows::org).await
     }
 
     async fn update_org(

@@ -228,19 +228,13 @@ impl SecretStore for PgStore {
              WHERE tenant_id = $1 AND ($2::text IS NULL OR name COLLATE \"C\" > $2) \
              ORDER BY name COLLATE \"C\" LIMIT $3"
         );
-        let mut tx = self.begin(scope).await?;
-        let found = self
+        let query = self
             .db
             .query(&sql)
             .bind(tenant.as_uuid())
             .bind(after.as_ref().map(SecretName::as_str))
-            .bind(sql_limit(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(translate)?;
-        let secrets = rows::all(&found, secret)?;
-        commit(tx).await?;
-        Ok(secrets)
+            .bind(sql_limit(limit));
+        self.read_all(scope, query, secret).await
     }
 
     async fn delete_secret(
