@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use domain::{ApiKeyId, NamespaceRef, OrgRef, TenantRef};
+use domain::{ApiKeyId, IdempotencyKey, NamespaceRef, OrgRef, TenantRef};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::Required;
@@ -493,5 +493,68 @@ mod tests {
             "fields as an array"
         );
         assert!(parse_json::<Sample>(br#"{"name": "a"}"#).is_ok());
+    }
+}
+
+/// The `Idempotency-Key` request header (SPEC §2), when sent: 1–255 visible
+/// ASCII characters, once. Anything else is a `400` before anything runs.
+#[derive(Debug)]
+pub(crate) struct IdempotencyHeader(pub Option<IdempotencyKey>);
+
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut values = parts.headers.get_all(IDEMPOTENCY_KEY).iter();
+        let Some(value) = values.next() else {
+            return Ok(Self(None));
+        };
+        let invalid = |message: &str| {
+            Problem::fields(
+                Code::ValidationFailed,
+                vec![crate::problem::FieldError {
+                    field: "Idempotency-Key".into(),
+                    message: message.into(),
+                }],
+            )
+        };
+        if values.next().is_some() {
+            return Err(invalid("must be sent once"));
+        }
+        let raw = value
+            .to_str()
+            .map_err(|_| invalid("must be visible ASCII characters, without spaces"))?;
+        IdempotencyKey::parse(raw)
+            .map(|key| Self(Some(key)))
+            .map_err(|e| invalid(&e.to_string()))
+    }
+}
+
+impl utoipa::IntoParams for IdempotencyHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Makes the request safe to retry: the first response is stored (encrypted) \
+                     and replayed byte for byte, with `Idempotent-Replayed: true`, to every \
+                     request with this key and the same method, path and body for 24 hours. \
+                     The same key with another request is `422 idempotency_key_reused`; \
+                     while the first is still running, `409 idempotency_in_progress`. \
+                     Only successful responses are stored. 1–255 visible ASCII characters, \
+                     unique per org; a UUID is a good choice.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(IdempotencyKey::MAX_LEN)),
+                ))
+                .build(),
+        ]
     }
 }

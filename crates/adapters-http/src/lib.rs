@@ -23,6 +23,7 @@ mod audit;
 mod auth;
 mod extract;
 mod health;
+mod idempotency;
 mod library;
 mod namespaces;
 mod openapi;

@@ -93,6 +93,7 @@ pub(crate) struct Api {
             responses::Forbidden,
             responses::NotFound,
             responses::Conflict,
+            responses::IdempotencyKeyReused,
             responses::PayloadTooLarge,
             responses::UnsupportedMediaType,
             responses::Unavailable,
@@ -453,8 +454,11 @@ pub(crate) mod responses {
         NotFound => "`not_found`: no resource has this key or id, or none the caller may see.",
         Conflict => "The request conflicts with the current state: `key_taken`, `conflict` \
             (same key, other specification; see `tenantId`), `invalid_transition` (see \
-            `currentState` and `action`), `tenant_deleted`, `tenant_not_active` or \
-            `key_inactive`.",
+            `currentState` and `action`), `tenant_deleted`, `tenant_not_active`, \
+            `key_inactive`, or `idempotency_in_progress` (the first request with this \
+            `Idempotency-Key` is still running; retry after `Retry-After` seconds).",
+        IdempotencyKeyReused => "`idempotency_key_reused`: this `Idempotency-Key` was first \
+            sent with another request (method, path or body).",
         PayloadTooLarge => "`payload_too_large`: the body is over 1 MiB.",
         UnsupportedMediaType => "`unsupported_media_type`: the body is not sent as JSON.",
         Unavailable => "`unavailable`: a dependency failed; retry after `Retry-After` seconds.",

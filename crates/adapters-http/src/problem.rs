@@ -20,8 +20,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::{
-    ApiKeyError, InvalidTransition, LibraryError, ListError, NamespaceError, OrgError, PageError,
-    ProvisionError, Scope, SecretError, TenantError, TenantStatus, VersionRefused,
+    ApiKeyError, IdempotencyError, InvalidTransition, LibraryError, ListError, NamespaceError,
+    OrgError, PageError, ProvisionError, Scope, SecretError, TenantError, TenantStatus,
+    VersionRefused,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -65,6 +66,8 @@ pub(crate) enum Code {
     DowngradeRefused,
     AmbiguousListing,
     QuotaExceeded,
+    IdempotencyKeyReused,
+    IdempotencyInProgress,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -75,7 +78,7 @@ pub(crate) enum Code {
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 35] = [
+    pub(crate) const ALL: [Self; 37] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -105,6 +108,8 @@ impl Code {
         Self::DowngradeRefused,
         Self::AmbiguousListing,
         Self::QuotaExceeded,
+        Self::IdempotencyKeyReused,
+        Self::IdempotencyInProgress,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::RateLimited,
@@ -144,6 +149,8 @@ impl Code {
             Self::DowngradeRefused => "downgrade_refused",
             Self::AmbiguousListing => "ambiguous_listing",
             Self::QuotaExceeded => "quota_exceeded",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyInProgress => "idempotency_in_progress",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
@@ -183,7 +190,9 @@ impl Code {
             | Self::VersionNotIncreasing
             | Self::AlreadyInstalled
             | Self::DowngradeRefused
-            | Self::AmbiguousListing => StatusCode::CONFLICT,
+            | Self::AmbiguousListing
+            | Self::IdempotencyInProgress => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -224,6 +233,8 @@ impl Code {
             Self::DowngradeRefused => "Pins move forward only",
             Self::AmbiguousListing => "Several listings have this key",
             Self::QuotaExceeded => "A quota is exhausted",
+            Self::IdempotencyKeyReused => "The idempotency key was used for a different request",
+            Self::IdempotencyInProgress => "A request with this idempotency key is in progress",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::RateLimited => "Too many requests",
@@ -443,7 +454,10 @@ impl Problem {
             Code::Unauthorized => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Code::Unavailable | Code::NotReady | Code::RateLimited => {
+            Code::Unavailable
+            | Code::NotReady
+            | Code::RateLimited
+            | Code::IdempotencyInProgress => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -614,6 +628,32 @@ impl From<ProvisionError> for Problem {
             }
             ProvisionError::KmsUnavailable(message) => Self::kms_unavailable(&message),
             ProvisionError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+impl From<IdempotencyError> for Problem {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::OrgNotFound => Self::not_found("org"),
+            IdempotencyError::KeyReused => Self::new(
+                Code::IdempotencyKeyReused,
+                "This Idempotency-Key was first sent with another request (method, path or \
+                 body); use a new key for a new request.",
+            ),
+            IdempotencyError::InProgress => Self::new(
+                Code::IdempotencyInProgress,
+                "The first request with this Idempotency-Key has not finished; retry after \
+                 `Retry-After` seconds to get its response.",
+            ),
+            IdempotencyError::KmsUnavailable(message) => Self::kms_unavailable(&message),
+            IdempotencyError::Undecryptable => {
+                tracing::error!(
+                    "a stored idempotent response does not open with its org's data key"
+                );
+                Self::internal()
+            }
+            IdempotencyError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }

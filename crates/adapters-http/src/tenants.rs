@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::LOCATION;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::{
-    Email, LifecycleAction, Metadata, Name, OrgRef, Owner, Plan, ProvisionTenant, Reason,
-    RegionCode, Tenant, TenantFilter, TenantKey, TenantPatch, TenantSort, TenantStatus, UserId,
+    Email, LifecycleAction, Metadata, Name, OrgRef, Owner, Plan, ProvisionTenant, Provisioned,
+    Reason, RegionCode, StoredResponse, Tenant, TenantFilter, TenantKey, TenantPatch, TenantSort,
+    TenantStatus, UserId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,11 +24,14 @@ use crate::AppState;
 use crate::api_keys::{ApiKeyView, Secret};
 use crate::audit::ActorView;
 use crate::auth::Caller;
-use crate::extract::{Body, MergePatch, OrgPath, QueryParams, TenantPath};
+use crate::extract::{
+    Body, IdempotencyHeader, JsonBytes, MergePatch, OrgPath, QueryParams, TenantPath, parse_json,
+};
+use crate::idempotency::{self, RequestParts};
 use crate::namespaces::{NamespaceView, NewNamespaceBody};
-use crate::openapi::responses::{BadRequest, Conflict, Forbidden, NotFound};
+use crate::openapi::responses::{BadRequest, Conflict, Forbidden, IdempotencyKeyReused, NotFound};
 use crate::page::{ListBody, PageRequest, page_parameters, query_parameter};
-use crate::problem::Problem;
+use crate::problem::{Code, Problem};
 use crate::validate::{Validator, present};
 
 /// Where a tenant is in its lifecycle.
@@ -290,32 +295,63 @@ pub(crate) struct ProvisionedView {
 /// in this response and nowhere else. The same key with the same specification
 /// answers `200` with the existing tenant and no key; with another
 /// specification, `409 conflict`. Concurrent identical requests create exactly
-/// one tenant.
+/// one tenant. With an `Idempotency-Key`, a retry gets the first response
+/// again, byte for byte, secret included, for 24 hours.
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/tenants",
     operation_id = "provisionTenant",
     tag = "tenants",
-    params(OrgPath),
+    params(OrgPath, IdempotencyHeader),
     request_body = ProvisionBody,
     responses(
-        (status = 201, description = "Provisioned, with the first key's secret shown this once.",
+        (status = 201, description = "Provisioned, with the first key's secret shown this once \
+            (and again, byte for byte, to a retry with the same `Idempotency-Key`).",
             body = ProvisionedView,
-            headers(("Location" = String, description = "The tenant's URL."))),
+            headers(
+                ("Location" = String, description = "The tenant's URL."),
+                ("Idempotent-Replayed" = String, description = "`true` on a replay of a stored response."),
+            )),
         (status = 200, description = "Already provisioned with this specification.", body = ProvisionedView),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 422, response = IdempotencyKeyReused),
     )
 )]
 pub(crate) async fn provision(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     path: OrgPath,
-    Body(body): Body<ProvisionBody>,
-) -> Result<(StatusCode, [(HeaderName, String); 1], Json<ProvisionedView>), Problem> {
+    IdempotencyHeader(key): IdempotencyHeader,
+    uri: Uri,
+    JsonBytes(bytes): JsonBytes,
+) -> Result<Response, Problem> {
+    let body: ProvisionBody = parse_json(&bytes)?;
     let request = body.validate()?;
-    let provisioned = state.tenancy.provision(&ctx, &path.org, request).await?;
+    // The body parsed as an object, so it is JSON: its canonical text
+    // (`serde_json` sorts object keys) is what identifies the request.
+    let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .and_then(|value| serde_json::to_vec(&value))
+        .map_err(|_| Problem::new(Code::MalformedJson, "The body is not JSON."))?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        canonical_body: &canonical,
+    };
+    idempotency::run(&state, &ctx, &path.org, key, parts, || async {
+        let provisioned = state.tenancy.provision(&ctx, &path.org, request).await?;
+        provisioned_response(&state, provisioned)
+    })
+    .await
+}
+
+/// The response to a provisioning, as the bytes that go out (and are stored
+/// for replays).
+fn provisioned_response(
+    state: &AppState,
+    provisioned: Provisioned,
+) -> Result<StoredResponse, Problem> {
     let tenant = &provisioned.tenant;
     let location = format!("/v1/orgs/{}/tenants/{}", tenant.org_id, tenant.id);
     let status = if provisioned.created {
@@ -340,7 +376,7 @@ pub(crate) async fn provision(
         api_key,
         secret,
     };
-    Ok((status, [(LOCATION, location)], Json(view)))
+    idempotency::json(status, &[(LOCATION, location)], &view)
 }
 
 /// The inventory filters, as taken from a query string.

@@ -11,6 +11,7 @@
 //! It passes the same contract suite (`test-support`) as every other adapter.
 
 mod clock;
+mod idempotency;
 mod kms;
 mod library;
 mod secrets;

@@ -40,6 +40,7 @@ pub(crate) struct State {
     audit_positions: HashMap<Uuid, usize>,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
+    pub(crate) idempotency: crate::idempotency::IdempotencyState,
 }
 
 /// Every storage port in memory. Cheap to share behind an `Arc`.
@@ -67,6 +68,7 @@ impl MemoryStore {
             audit: self.clone(),
             library: self.clone(),
             tenant_secrets: self.clone(),
+            idempotency: self.clone(),
             clock,
             ids: Arc::new(SequentialIds::default()),
             secrets: Arc::new(SeededSecrets::default()),

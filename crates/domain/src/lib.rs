@@ -57,6 +57,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod auth;
+pub mod idempotency;
 pub mod ids;
 pub mod keys;
 pub mod kms;
@@ -80,6 +81,10 @@ pub use api_key::{
 };
 pub use audit::{Actor, ActorKind, AuditAction, AuditRecord, Change, Context, TargetKind};
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
+pub use idempotency::{
+    Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, RequestFingerprint,
+    StoredResponse,
+};
 pub use ids::{
     ApiKeyId, AuditId, InstallId, ListingId, ListingRef, NamespaceId, NamespaceRef, OrgId, OrgRef,
     ResourceId, TenantId, TenantRef,
@@ -103,10 +108,11 @@ pub use region::{Region, RegionCode, Regions, RegionsError};
 pub use scope::{Role, Scope, Scopes};
 pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
-    ApiKeyError, Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError,
-    ListingDetail, NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned,
-    Published, RewrapProgress, SecretError, SecretOwner, SecretView, Settings, StoredResource,
-    Tenancy, TenantError, Upgraded, Verification,
+    ApiKeyError, IdempotencyError, Idempotent, IdempotentRequest, Installed, InstalledContent,
+    IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail, NamespaceError, NewApiKey,
+    OrgError, Ports, ProvisionError, Provisioned, Published, RewrapProgress, SecretError,
+    SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError, Upgraded,
+    Verification,
 };
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId};

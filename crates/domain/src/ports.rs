@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::api_key::{ApiKey, KeyHash, KeyOwner};
 use crate::audit::AuditRecord;
 use crate::auth::KeyLookup;
+use crate::idempotency::{Claimed, IdempotencyClaim, IdempotencyKey};
 use crate::ids::{ApiKeyId, InstallId, ListingId, NamespaceId, OrgId, TenantId};
 use crate::ids::{ListingRef, NamespaceRef, OrgRef, TenantRef};
 use crate::keys::{NamespaceKey, ResourceKey};
@@ -627,6 +628,86 @@ pub trait SecretStore: Send + Sync {
     async fn replace_data_key(
         &self,
         tenant: TenantId,
+        old: &WrappedKey,
+        new: &WrappedKey,
+    ) -> Result<(), StoreError>;
+}
+
+/// Idempotent responses (SPEC §2) and the org data keys that seal them. A
+/// store sees responses sealed only. Records belong to an org: an org scope
+/// sees its own, a tenant scope none.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// The org's wrapped data key, if it has one yet.
+    async fn org_data_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+    ) -> Result<Option<WrappedKey>, StoreError>;
+
+    /// Stores the org's first data key; `Stale` if it has one already (a
+    /// concurrent first use won), `OutOfScope` if the scope cannot see the
+    /// org. No audit: it protects data, it is not a change an operator made.
+    async fn put_org_data_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        wrapped: &WrappedKey,
+    ) -> Result<(), StoreError>;
+
+    /// Atomically: stores `claim` when its key is free in its org, or when
+    /// the record holding it yields to the claim
+    /// ([`crate::idempotency::IdempotencyRecord::yields_to`]), replacing that
+    /// record; otherwise stores nothing and returns the record met.
+    async fn claim(
+        &self,
+        scope: &DataScope,
+        claim: &IdempotencyClaim,
+    ) -> Result<Claimed, StoreError>;
+
+    /// Completes the pending claim `token` on `key` with the sealed response.
+    /// `Stale` if that claim is no longer there, pending (taken over, or
+    /// completed already).
+    async fn complete(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        key: &IdempotencyKey,
+        token: Uuid,
+        sealed_response: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the pending claim `token` on `key`, if it is still there.
+    async fn release(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        key: &IdempotencyKey,
+        token: Uuid,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes at most `limit` records whose replay window ended by `now`,
+    /// returning how many: a background job's system path.
+    async fn purge_idempotency(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError>;
+
+    /// Every org's data key in org id order, strictly after `after`, at most
+    /// `limit`: the rewrap job's system path.
+    async fn org_data_keys(
+        &self,
+        after: Option<OrgId>,
+        limit: usize,
+    ) -> Result<Vec<(OrgId, WrappedKey)>, StoreError>;
+
+    /// Replaces the org's data key with `new` if it is still `old`; `Stale`
+    /// otherwise.
+    async fn replace_org_data_key(
+        &self,
+        org: OrgId,
         old: &WrappedKey,
         new: &WrappedKey,
     ) -> Result<(), StoreError>;

@@ -1,4 +1,5 @@
-//! The retention job: deletes tenants whose retention period (SPEC §2) ended.
+//! The retention job: deletes tenants whose retention period (SPEC §2) ended,
+//! and idempotency records past their replay window.
 
 use std::time::Duration;
 
@@ -25,33 +26,63 @@ pub async fn run(tenancy: Tenancy, mut stop: watch::Receiver<bool>) {
             break;
         }
         purge(&tenancy, &stop).await;
+        purge_idempotency(&tenancy, &stop).await;
     }
     tracing::debug!("retention job stopped");
 }
 
-/// One round: batches until a batch comes back short, or shutdown begins.
+/// One round of tenant deletions.
 async fn purge(tenancy: &Tenancy, stop: &watch::Receiver<bool>) {
+    match in_batches(stop, || tenancy.purge_expired_tenants(BATCH)).await {
+        Ok(0) => tracing::debug!("retention job found no tenant past its retention period"),
+        Ok(deleted) => tracing::info!(
+            deleted,
+            "retention job deleted tenants whose retention period ended"
+        ),
+        Err((error, deleted)) => {
+            tracing::error!(%error, deleted, "retention job failed; it retries in the next round");
+        }
+    }
+}
+
+/// One round over idempotency records whose replay window ended.
+async fn purge_idempotency(tenancy: &Tenancy, stop: &watch::Receiver<bool>) {
+    match in_batches(stop, || tenancy.purge_expired_idempotency(BATCH)).await {
+        Ok(0) => {}
+        Ok(deleted) => {
+            tracing::debug!(
+                deleted,
+                "deleted idempotency records past their replay window"
+            );
+        }
+        Err((error, deleted)) => tracing::error!(
+            %error,
+            deleted,
+            "purging idempotency records failed; it retries in the next round"
+        ),
+    }
+}
+
+/// Calls `call` until a batch comes back short or shutdown begins; the total
+/// it deleted, or the error that stopped it with the total so far.
+async fn in_batches<F, Fut, E>(
+    stop: &watch::Receiver<bool>,
+    mut call: F,
+) -> Result<usize, (E, usize)>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, E>>,
+{
     let mut deleted = 0;
     loop {
-        match tenancy.purge_expired_tenants(BATCH).await {
+        match call().await {
             Ok(count) => {
                 deleted += count;
                 if count < BATCH || *stop.borrow() {
-                    break;
+                    return Ok(deleted);
                 }
             }
-            Err(error) => {
-                tracing::error!(%error, deleted, "retention job failed; it retries in the next round");
-                return;
-            }
+            Err(error) => return Err((error, deleted)),
         }
-    }
-    if deleted > 0 {
-        tracing::info!(
-            deleted,
-            "retention job deleted tenants whose retention period ended"
-        );
-    } else {
-        tracing::debug!("retention job found no tenant past its retention period");
     }
 }

@@ -12,7 +12,8 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore, SecretStore,
+    TenantStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -91,6 +92,7 @@ where
         + AuditLog
         + LibraryStore
         + SecretStore
+        + IdempotencyStore
         + 'static,
 {
     Ports {
@@ -100,7 +102,8 @@ where
         keys: cached,
         audit: store.clone(),
         library: store.clone(),
-        tenant_secrets: store,
+        tenant_secrets: store.clone(),
+        idempotency: store,
         clock: Arc::new(adapters_system::SystemClock),
         ids: Arc::new(adapters_system::UuidV7Ids),
         secrets: Arc::new(adapters_system::OsSecrets),

@@ -43,7 +43,8 @@ use std::sync::Arc;
 
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, LibraryStore, NamespaceStore, OrgStore, SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore, SecretStore,
+    TenantStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -55,6 +56,7 @@ pub trait Stores:
     + AuditLog
     + LibraryStore
     + SecretStore
+    + IdempotencyStore
     + 'static
 {
 }
@@ -67,6 +69,7 @@ impl<T> Stores for T where
         + AuditLog
         + LibraryStore
         + SecretStore
+        + IdempotencyStore
         + 'static
 {
 }
@@ -94,6 +97,7 @@ pub struct StorePorts {
     pub audit: Arc<dyn AuditLog>,
     pub library: Arc<dyn LibraryStore>,
     pub secrets: Arc<dyn SecretStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
 }
 
 impl StorePorts {
@@ -106,7 +110,8 @@ impl StorePorts {
             keys: store.clone(),
             audit: store.clone(),
             library: store.clone(),
-            secrets: store,
+            secrets: store.clone(),
+            idempotency: store,
         }
     }
 }
@@ -240,6 +245,15 @@ macro_rules! store_contract {
                 a_new_data_key_is_stored_with_a_secret_only_for_a_tenant_without_one,
                 another_tenants_secrets_and_data_key_are_invisible_and_untouchable,
                 data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
+            }
+            idempotency {
+                an_org_data_key_is_stored_once_and_seen_by_its_org_only,
+                a_claim_holds_its_key_until_completed_and_then_returns_the_response,
+                a_lapsed_claim_yields_to_its_retry_and_an_expired_record_to_anyone,
+                releasing_frees_the_key_for_the_holder_only,
+                another_orgs_records_are_invisible_and_untouchable,
+                purging_deletes_records_past_their_window_only,
+                org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

@@ -5,6 +5,7 @@ mod api_keys;
 mod app;
 mod bad_requests;
 mod failing_store;
+mod idempotency;
 mod inventory;
 mod isolation;
 mod keys;

@@ -23,6 +23,7 @@
 //!   their transaction ([`crate::invalidation`]), sent only if it commits.
 
 mod audit;
+mod idempotency;
 mod keys;
 mod library;
 mod namespaces;

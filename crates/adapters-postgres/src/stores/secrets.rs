@@ -30,12 +30,12 @@ fn secret(row: &PgRow) -> Result<StoredSecret, StoreError> {
     })
 }
 
-fn wrapped(row: &PgRow) -> Result<WrappedKey, StoreError> {
+pub(super) fn wrapped(row: &PgRow) -> Result<WrappedKey, StoreError> {
     let bytes: Vec<u8> = get(row, "wrapped")?;
     WrappedKey::from_bytes(&bytes).map_err(|_| corrupt("wrapped"))
 }
 
-fn kek_version(key: &WrappedKey) -> i32 {
+pub(super) fn kek_version(key: &WrappedKey) -> i32 {
     i32::try_from(key.kek_version().get()).unwrap_or(i32::MAX)
 }
 

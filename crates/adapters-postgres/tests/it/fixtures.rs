@@ -36,10 +36,17 @@ pub const SIDE_TABLES: [&str; 2] = ["tenant_name_trigrams", "tenant_metadata"];
 pub const TABLES_WITHOUT_ID: [&str; 2] = ["library_grants", "library_listing_versions"];
 
 /// Tables not seeded here: their isolation is checked by the store contract
-/// (`secrets::another_tenants_secrets_and_data_key_are_invisible_and_untouchable`),
+/// (`secrets::another_tenants_secrets_and_data_key_are_invisible_and_untouchable`,
+/// `idempotency::another_orgs_records_are_invisible_and_untouchable`,
+/// `idempotency::an_org_data_key_is_stored_once_and_seen_by_its_org_only`),
 /// which runs on PostgreSQL as the runtime role, so row-level security is
 /// what it exercises.
-pub const TABLES_CHECKED_BY_CONTRACT: [&str; 2] = ["tenant_data_keys", "tenant_secrets"];
+pub const TABLES_CHECKED_BY_CONTRACT: [&str; 4] = [
+    "tenant_data_keys",
+    "tenant_secrets",
+    "org_data_keys",
+    "idempotency_records",
+];
 
 /// One tenant and what it holds.
 #[derive(Debug, Clone, Copy)]

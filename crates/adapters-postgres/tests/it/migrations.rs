@@ -172,6 +172,15 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "tenant_secrets INSERT",
         "tenant_secrets UPDATE",
         "tenant_secrets DELETE",
+        // Minted on first use, rewrapped after a KEK rotation; orgs stay.
+        "org_data_keys SELECT",
+        "org_data_keys INSERT",
+        "org_data_keys UPDATE",
+        // Claimed, completed, released and purged.
+        "idempotency_records SELECT",
+        "idempotency_records INSERT",
+        "idempotency_records UPDATE",
+        "idempotency_records DELETE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

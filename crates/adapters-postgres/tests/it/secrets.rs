@@ -10,8 +10,9 @@ use adapters_postgres::testing::TestDatabase;
 use domain::kms::{EncryptionContext, Kms, Sealed, WrappedKey, open};
 use domain::ports::{DataScope, SecretStore};
 use domain::{
-    Context, LifecycleAction, Name, NewOrg, OrgKey, OrgRef, Ports, ProvisionTenant, Reason,
-    SecretName, SecretOwner, SecretValue, Settings, Tenancy, TenantKey, TenantRef,
+    Context, IdempotencyKey, Idempotent, LifecycleAction, Name, NewOrg, OrgKey, OrgRef, Ports,
+    ProvisionTenant, Reason, RequestFingerprint, SecretName, SecretOwner, SecretValue, Settings,
+    StoredResponse, Tenancy, TenantKey, TenantRef,
 };
 use sqlx::{PgPool, Row};
 
@@ -28,6 +29,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         audit: store.clone(),
         library: store.clone(),
         tenant_secrets: store.clone(),
+        idempotency: store.clone(),
         kms,
         ..harness.ports(Arc::new(ManualClock::default()))
     };
@@ -117,11 +119,35 @@ async fn no_table_holds_a_stored_secret_in_clear() {
         )
         .await
         .unwrap();
+    // A response stored for idempotent replays carries a secret too.
+    let response = StoredResponse {
+        status: 201,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: format!("{{\"secret\":\"{VALUE}\"}}").into_bytes(),
+    };
+    let ctx = Context::platform_admin();
+    let begin = || {
+        tenancy.begin_idempotent(
+            &ctx,
+            &org,
+            IdempotencyKey::parse("req-1").unwrap(),
+            RequestFingerprint::of("POST", "/v1/orgs/signstack/tenants", b"{}"),
+        )
+    };
+    let Idempotent::Proceed(request) = begin().await.unwrap() else {
+        panic!("a fresh key replayed");
+    };
+    tenancy
+        .complete_idempotent(request, &response)
+        .await
+        .unwrap();
     let rows = every_row(&test.owner_pool().await).await;
-    assert!(
-        rows.iter().any(|(table, _)| table == "tenant_secrets"),
-        "the secret is stored: {rows:?}"
-    );
+    for stored in ["tenant_secrets", "idempotency_records", "org_data_keys"] {
+        assert!(
+            rows.iter().any(|(table, _)| table == stored),
+            "nothing in {stored}: {rows:?}"
+        );
+    }
     for (table, row) in &rows {
         assert!(!row.contains(VALUE), "{table} holds the value: {row}");
         assert!(
@@ -137,6 +163,10 @@ async fn no_table_holds_a_stored_secret_in_clear() {
         .await
         .unwrap();
     assert_eq!(read.value.unwrap().expose(), VALUE);
+    match begin().await.unwrap() {
+        Idempotent::Replay(replayed) => assert_eq!(replayed, response),
+        Idempotent::Proceed(_) => panic!("a completed key ran again"),
+    }
 }
 
 #[tokio::test]

@@ -202,6 +202,28 @@ pub enum SecretError {
     Unavailable(String),
 }
 
+/// Claiming, replaying and completing an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdempotencyError {
+    #[error("org not found")]
+    OrgNotFound,
+    /// The key was used for another request (method, path or body).
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
+    /// The first request with this key is still running.
+    #[error("a request with this idempotency key is in progress")]
+    InProgress,
+    /// The KMS could not unwrap or mint the org's data key. Logs only.
+    #[error("KMS unavailable: {0}")]
+    KmsUnavailable(String),
+    /// A stored response does not open with its org's data key: it was
+    /// altered or moved. Never a caller's mistake.
+    #[error("a stored response cannot be decrypted")]
+    Undecryptable,
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// A store failure that no use case expects becomes the opaque variant.
 pub(super) fn unexpected(e: StoreError) -> String {
     e.to_string()
@@ -223,7 +245,8 @@ from_store_error!(
     TenantError,
     NamespaceError,
     ListError,
-    SecretError
+    SecretError,
+    IdempotencyError
 );
 
 /// Issuing, listing, revoking, rotating and verifying API keys.

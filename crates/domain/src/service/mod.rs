@@ -2,6 +2,7 @@
 //! top of the ports. Adapters call these and nothing else.
 
 mod errors;
+mod idempotency;
 mod keys;
 mod library;
 mod namespaces;
@@ -15,9 +16,10 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 pub use errors::{
-    ApiKeyError, LibraryError, ListError, NamespaceError, OrgError, ProvisionError, SecretError,
-    TenantError,
+    ApiKeyError, IdempotencyError, LibraryError, ListError, NamespaceError, OrgError,
+    ProvisionError, SecretError, TenantError,
 };
+pub use idempotency::{Idempotent, IdempotentRequest};
 pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};
 pub use library::{
     Installed, InstalledContent, ListingDetail, Published, StoredResource, Upgraded,
@@ -30,8 +32,8 @@ use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Clock, IdGenerator, KeyUsage, LibraryStore, NamespaceStore, OrgStore,
-    SecretSource, SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, Clock, IdGenerator, IdempotencyStore, KeyUsage, LibraryStore,
+    NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore,
 };
 use crate::region::Regions;
 
@@ -46,6 +48,8 @@ pub struct Ports {
     pub library: Arc<dyn LibraryStore>,
     /// Tenant data keys and sealed tenant secrets.
     pub tenant_secrets: Arc<dyn SecretStore>,
+    /// Idempotent responses and the org data keys that seal them.
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     pub secrets: Arc<dyn SecretSource>,

@@ -17,7 +17,9 @@ use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
 use crate::audit::{Actor, AuditAction, Change, Context, TargetKind};
 use crate::auth::Principal;
 use crate::ids::{OrgRef, TenantRef};
-use crate::kms::{DataKey, EncryptionContext, KekVersion, KeyInfo, KmsError, Sealed, open, seal};
+use crate::kms::{
+    DataKey, EncryptionContext, KekVersion, KeyInfo, KmsError, Sealed, WrappedKey, open, seal,
+};
 use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, Page, PageError, Position};
 use crate::ports::{DataScope, StoreError};
@@ -319,12 +321,13 @@ impl Tenancy {
         self.ports.kms.rotate().await.map_err(kms_failed)
     }
 
-    /// Rewraps every tenant's data key with the KMS's current KEK version,
-    /// online: `batch` keys at a time, each replaced only if unchanged since
-    /// it was read, so tenants provisioned or deleted meanwhile are handled
-    /// and a run that stops halfway can simply run again. The data keys
-    /// themselves do not change, so every sealed secret keeps opening. Calls
-    /// `progress` after every batch; returns the final count.
+    /// Rewraps every data key (each tenant's, then each org's) with the KMS's
+    /// current KEK version, online: `batch` keys at a time, each replaced only
+    /// if unchanged since it was read, so tenants provisioned or deleted
+    /// meanwhile are handled and a run that stops halfway can simply run
+    /// again. The data keys themselves do not change, so everything sealed
+    /// keeps opening. Calls `progress` after every batch; returns the final
+    /// count.
     pub async fn rewrap_data_keys(
         &self,
         batch: usize,
@@ -336,45 +339,70 @@ impl Tenancy {
             seen: 0,
             rewrapped: 0,
         };
+        let batch = batch.max(1);
         let mut after = None;
         loop {
-            let keys = self
-                .ports
-                .tenant_secrets
-                .data_keys(after, batch.max(1))
-                .await?;
+            let keys = self.ports.tenant_secrets.data_keys(after, batch).await?;
             let Some(last) = keys.last() else {
-                return Ok(done);
+                break;
             };
             after = Some(last.tenant_id);
             for stored in keys {
-                done.seen += 1;
-                let current = stored.wrapped.kek_id() == &info.kek_id
-                    && stored.wrapped.kek_version() == info.current_version;
-                if current {
-                    continue;
-                }
                 let context = EncryptionContext::Tenant(stored.tenant_id);
-                let rewrapped = self
-                    .ports
-                    .kms
-                    .rewrap(&stored.wrapped, &context)
-                    .await
-                    .map_err(kms_failed)?;
-                match self
-                    .ports
-                    .tenant_secrets
-                    .replace_data_key(stored.tenant_id, &stored.wrapped, &rewrapped)
-                    .await
+                if let Some(new) = self
+                    .rewrapped(&info, &stored.wrapped, &context, &mut done)
+                    .await?
                 {
-                    Ok(()) => done.rewrapped += 1,
-                    // Deleted, or rewrapped by another run: nothing to do.
-                    Err(StoreError::Stale) => {}
-                    Err(e) => return Err(e.into()),
+                    let replaced = self
+                        .ports
+                        .tenant_secrets
+                        .replace_data_key(stored.tenant_id, &stored.wrapped, &new)
+                        .await;
+                    count_replaced(replaced, &mut done)?;
                 }
             }
             progress(done);
         }
+        let mut after = None;
+        loop {
+            let keys = self.ports.idempotency.org_data_keys(after, batch).await?;
+            let Some((last, _)) = keys.last() else {
+                return Ok(done);
+            };
+            after = Some(*last);
+            for (org, wrapped) in keys {
+                let context = EncryptionContext::Org(org);
+                if let Some(new) = self.rewrapped(&info, &wrapped, &context, &mut done).await? {
+                    let replaced = self
+                        .ports
+                        .idempotency
+                        .replace_org_data_key(org, &wrapped, &new)
+                        .await;
+                    count_replaced(replaced, &mut done)?;
+                }
+            }
+            progress(done);
+        }
+    }
+
+    /// `wrapped` under the current KEK version, or `None` if it is current.
+    async fn rewrapped(
+        &self,
+        info: &KeyInfo,
+        wrapped: &WrappedKey,
+        context: &EncryptionContext,
+        done: &mut RewrapProgress,
+    ) -> Result<Option<WrappedKey>, SecretError> {
+        done.seen += 1;
+        if wrapped.kek_id() == &info.kek_id && wrapped.kek_version() == info.current_version {
+            return Ok(None);
+        }
+        self.ports
+            .kms
+            .rewrap(wrapped, context)
+            .await
+            .map(Some)
+            .map_err(kms_failed)
     }
 
     /// The tenant a secrets call works on: the namespace key's own (holding
@@ -432,6 +460,22 @@ impl Tenancy {
             .unwrap(&wrapped, &EncryptionContext::Tenant(tenant))
             .await
             .map_err(kms_failed)
+    }
+}
+
+/// Counts a replaced data key; a stale one (deleted, or rewrapped by another
+/// run) needs nothing.
+fn count_replaced(
+    replaced: Result<(), StoreError>,
+    done: &mut RewrapProgress,
+) -> Result<(), SecretError> {
+    match replaced {
+        Ok(()) => {
+            done.rewrapped += 1;
+            Ok(())
+        }
+        Err(StoreError::Stale) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

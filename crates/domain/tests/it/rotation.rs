@@ -1,8 +1,11 @@
 //! KEK rotation: a new version, then every tenant's data key rewrapped online
 //! in batches while secrets keep being read and written.
 
-use domain::ports::SecretStore;
-use domain::{OrgRef, RewrapProgress, SecretName, SecretOwner, SecretValue, TenantRef};
+use domain::ports::{IdempotencyStore, SecretStore};
+use domain::{
+    IdempotencyKey, Idempotent, OrgRef, RequestFingerprint, RewrapProgress, SecretName,
+    SecretOwner, SecretValue, StoredResponse, TenantRef,
+};
 
 use crate::support::{App, admin, spec};
 
@@ -41,6 +44,28 @@ async fn rotation_rewraps_every_data_key_while_secrets_keep_opening() {
             .expect("storing a secret");
         tenants.push(tenant_ref);
     }
+    // The org's data key too: it seals a response stored for replays.
+    let response = StoredResponse {
+        status: 201,
+        headers: Vec::new(),
+        body: b"{\"secret\":\"tny_live_example\"}".to_vec(),
+    };
+    let ctx = admin();
+    let begin = || {
+        app.tenancy.begin_idempotent(
+            &ctx,
+            &org_ref,
+            IdempotencyKey::parse("req-1").expect("a valid key"),
+            RequestFingerprint::of("POST", "/v1/orgs/signstack/tenants", b"{}"),
+        )
+    };
+    let Idempotent::Proceed(request) = begin().await.expect("claiming a key") else {
+        panic!("a fresh key replayed");
+    };
+    app.tenancy
+        .complete_idempotent(request, &response)
+        .await
+        .expect("storing the response");
     let before = app.store.data_keys(None, 100).await.unwrap();
     assert_eq!(before.len(), 7);
     let first = before[0].wrapped.kek_version();
@@ -83,12 +108,12 @@ async fn rotation_rewraps_every_data_key_while_secrets_keep_opening() {
     let (done, ()) = tokio::join!(rewrap, traffic);
     let done = done.expect("the rewrap completes");
     assert_eq!(done.target, info.current_version);
-    assert_eq!(done.seen, 7);
-    assert_eq!(done.rewrapped, 7);
+    assert_eq!(done.seen, 8, "seven tenants' keys and the org's");
+    assert_eq!(done.rewrapped, 8);
     assert_eq!(
         batches.iter().map(|b| b.seen).collect::<Vec<_>>(),
-        [3, 6, 7],
-        "progress after every batch"
+        [3, 6, 7, 8],
+        "progress after every batch: the tenants', then the org's"
     );
 
     let after = app.store.data_keys(None, 100).await.unwrap();
@@ -114,7 +139,14 @@ async fn rotation_rewraps_every_data_key_while_secrets_keep_opening() {
             Some(format!("pw-{i}-0123456789").as_str())
         );
     }
+    let org_keys = app.store.org_data_keys(None, 100).await.unwrap();
+    assert_eq!(org_keys.len(), 1);
+    assert_eq!(org_keys[0].1.kek_version(), info.current_version);
+    match begin().await.expect("replaying after the rewrap") {
+        Idempotent::Replay(replayed) => assert_eq!(replayed, response),
+        Idempotent::Proceed(_) => panic!("a completed key ran again"),
+    }
     // A second run finds nothing to do.
     let again = app.tenancy.rewrap_data_keys(3, |_| {}).await.unwrap();
-    assert_eq!((again.seen, again.rewrapped), (7, 0));
+    assert_eq!((again.seen, again.rewrapped), (8, 0));
 }

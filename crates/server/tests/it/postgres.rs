@@ -259,6 +259,62 @@ async fn the_quickstart_runs_on_postgres_and_its_data_survives_a_restart() {
     assert_eq!(api.verify(&secret).await, "valid");
 }
 
+/// `Idempotency-Key` on PostgreSQL: the first response, secret included, comes
+/// back byte for byte to a retry, also from a restarted server (the response
+/// is stored sealed with the org's data key); another body is `422`.
+#[tokio::test]
+async fn an_idempotent_provisioning_replays_byte_for_byte_across_a_restart() {
+    let db = TestDatabase::new().await;
+    let mut server = serve_on(&db);
+    let api = Api::of(&server);
+    create_org(&api).await;
+    let send = |api: &Api, name: &str| {
+        api.client
+            .post(format!("{}/v1/orgs/signstack/tenants", api.base))
+            .bearer_auth(TOKEN)
+            .header("Idempotency-Key", "0b6f5c7e-2f0b-4d7a-9a43-6f0c1d2e3f40")
+            .json(&json!({"key": "globex", "name": name}))
+            .send()
+    };
+    let first = send(&api, "Globex").await.expect("the server answers");
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = first.text().await.unwrap();
+    let secret = serde_json::from_str::<Value>(&first).unwrap()["secret"]
+        .as_str()
+        .expect("a secret")
+        .to_owned();
+
+    server.terminate();
+    assert!(server.wait().success(), "{:?}", server.stderr.all());
+    let server = serve_on(&db);
+    let api = Api::of(&server);
+    let again = send(&api, "Globex").await.expect("the server answers");
+    assert_eq!(again.status(), 201);
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    assert_eq!(again.text().await.unwrap(), first);
+    assert_eq!(api.verify(&secret).await, "valid");
+
+    let reused = send(&api, "Globex Renamed")
+        .await
+        .expect("the server answers");
+    assert_eq!(reused.status(), 422);
+    let problem: Value = reused.json().await.unwrap();
+    assert_eq!(problem["code"], "idempotency_key_reused", "{problem}");
+    let (_, tenants) = api.get("/v1/tenants").await;
+    assert_eq!(
+        tenants["items"].as_array().map(Vec::len),
+        Some(1),
+        "{tenants}"
+    );
+}
+
 /// The library's seed walkthrough through the server on PostgreSQL: a pin stays
 /// where it was tried, a fork never changes, and both survive a restart.
 #[tokio::test]

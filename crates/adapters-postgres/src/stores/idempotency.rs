@@ -1,0 +1,260 @@
+//! `IdempotencyStore`: `org_data_keys` and `idempotency_records` (sealed
+//! responses only).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::kms::WrappedKey;
+use domain::ports::{DataScope, IdempotencyStore, StoreError};
+use domain::{
+    Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId, RequestFingerprint,
+};
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use super::rows::{corrupt, get, parsed};
+use super::secrets::{kek_version, wrapped};
+use super::{PgStore, commit, sql_limit};
+use crate::error::{translate, translate_write};
+
+fn out_of_scope_unless(allowed: bool) -> Result<(), StoreError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(StoreError::OutOfScope)
+    }
+}
+
+fn record(row: &PgRow) -> Result<IdempotencyRecord, StoreError> {
+    let fingerprint: Vec<u8> = get(row, "fingerprint")?;
+    let fingerprint: [u8; 32] = fingerprint.try_into().map_err(|_| corrupt("fingerprint"))?;
+    Ok(IdempotencyRecord {
+        claim: IdempotencyClaim {
+            org_id: OrgId::from_uuid(get(row, "org_id")?),
+            key: parsed(row, "key", IdempotencyKey::parse)?,
+            fingerprint: RequestFingerprint::from_bytes(fingerprint),
+            token: get(row, "token")?,
+            claimed_at: get(row, "claimed_at")?,
+            lease_until: get(row, "lease_until")?,
+            expires_at: get(row, "expires_at")?,
+        },
+        sealed_response: get(row, "sealed_response")?,
+    })
+}
+
+#[async_trait]
+impl IdempotencyStore for PgStore {
+    async fn org_data_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+    ) -> Result<Option<WrappedKey>, StoreError> {
+        let query = self
+            .db
+            .query("SELECT wrapped FROM org_data_keys WHERE org_id = $1")
+            .bind(org.as_uuid());
+        self.read_one(scope, query, wrapped).await
+    }
+
+    async fn put_org_data_key(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        key: &WrappedKey,
+    ) -> Result<(), StoreError> {
+        out_of_scope_unless(scope.sees_org_level(org))?;
+        let mut tx = self.begin(scope).await?;
+        let inserted = self
+            .db
+            .query(
+                "INSERT INTO org_data_keys (org_id, wrapped, kek_id, kek_version) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO NOTHING",
+            )
+            .bind(org.as_uuid())
+            .bind(key.to_bytes())
+            .bind(key.kek_id().as_str())
+            .bind(kek_version(key))
+            .execute(&mut *tx)
+            .await
+            .map_err(translate_write)?;
+        if inserted.rows_affected() != 1 {
+            return Err(StoreError::Stale);
+        }
+        commit(tx).await
+    }
+
+    async fn claim(
+        &self,
+        scope: &DataScope,
+        claim: &IdempotencyClaim,
+    ) -> Result<Claimed, StoreError> {
+        out_of_scope_unless(scope.sees_org_level(claim.org_id))?;
+        let mut tx = self.begin(scope).await?;
+        // The `WHERE` of the update is `IdempotencyRecord::yields_to`. When it
+        // is false the conflicting row is still locked, so the `SELECT` below
+        // reads the very record the claim met.
+        let claimed = self
+            .db
+            .query(
+                "INSERT INTO idempotency_records AS r (org_id, key, fingerprint, token, \
+                 sealed_response, claimed_at, lease_until, expires_at) \
+                 VALUES ($1, $2, $3, $4, NULL, $5, $6, $7) \
+                 ON CONFLICT (org_id, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, \
+                 token = EXCLUDED.token, sealed_response = NULL, \
+                 claimed_at = EXCLUDED.claimed_at, lease_until = EXCLUDED.lease_until, \
+                 expires_at = EXCLUDED.expires_at \
+                 WHERE r.expires_at <= EXCLUDED.claimed_at \
+                 OR (r.sealed_response IS NULL AND r.lease_until <= EXCLUDED.claimed_at \
+                     AND r.fingerprint = EXCLUDED.fingerprint)",
+            )
+            .bind(claim.org_id.as_uuid())
+            .bind(claim.key.as_str())
+            .bind(claim.fingerprint.as_bytes().as_slice())
+            .bind(claim.token)
+            .bind(claim.claimed_at)
+            .bind(claim.lease_until)
+            .bind(claim.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(translate_write)?;
+        if claimed.rows_affected() == 1 {
+            commit(tx).await?;
+            return Ok(Claimed::New);
+        }
+        let row = self
+            .db
+            .query(
+                "SELECT org_id, key, fingerprint, token, sealed_response, claimed_at, \
+                 lease_until, expires_at FROM idempotency_records WHERE org_id = $1 AND key = $2",
+            )
+            .bind(claim.org_id.as_uuid())
+            .bind(claim.key.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(translate)?;
+        let held = row
+            .as_ref()
+            .map(record)
+            .transpose()?
+            .ok_or_else(|| StoreError::Unavailable("a conflicting claim vanished".into()))?;
+        commit(tx).await?;
+        Ok(Claimed::Held(held))
+    }
+
+    async fn complete(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        key: &IdempotencyKey,
+        token: Uuid,
+        sealed_response: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(scope).await?;
+        let updated = self
+            .db
+            .query(
+                "UPDATE idempotency_records SET sealed_response = $4 \
+                 WHERE org_id = $1 AND key = $2 AND token = $3 AND sealed_response IS NULL",
+            )
+            .bind(org.as_uuid())
+            .bind(key.as_str())
+            .bind(token)
+            .bind(sealed_response)
+            .execute(&mut *tx)
+            .await
+            .map_err(translate_write)?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Stale);
+        }
+        commit(tx).await
+    }
+
+    async fn release(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        key: &IdempotencyKey,
+        token: Uuid,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(scope).await?;
+        self.db
+            .query(
+                "DELETE FROM idempotency_records \
+                 WHERE org_id = $1 AND key = $2 AND token = $3 AND sealed_response IS NULL",
+            )
+            .bind(org.as_uuid())
+            .bind(key.as_str())
+            .bind(token)
+            .execute(&mut *tx)
+            .await
+            .map_err(translate)?;
+        commit(tx).await
+    }
+
+    async fn purge_idempotency(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.begin(&DataScope::Platform).await?;
+        let deleted = self
+            .db
+            .query(
+                "DELETE FROM idempotency_records WHERE (org_id, key) IN ( \
+                 SELECT org_id, key FROM idempotency_records WHERE expires_at <= $1 \
+                 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(now)
+            .bind(sql_limit(limit))
+            .execute(&mut *tx)
+            .await
+            .map_err(translate)?;
+        commit(tx).await?;
+        Ok(usize::try_from(deleted.rows_affected()).unwrap_or(usize::MAX))
+    }
+
+    async fn org_data_keys(
+        &self,
+        after: Option<OrgId>,
+        limit: usize,
+    ) -> Result<Vec<(OrgId, WrappedKey)>, StoreError> {
+        let query = self
+            .db
+            .query(
+                "SELECT org_id, wrapped FROM org_data_keys \
+                 WHERE $1::uuid IS NULL OR org_id > $1 ORDER BY org_id LIMIT $2",
+            )
+            .bind(after.map(|o| o.as_uuid()))
+            .bind(sql_limit(limit));
+        self.read_all(&DataScope::Platform, query, |row| {
+            Ok((OrgId::from_uuid(get(row, "org_id")?), wrapped(row)?))
+        })
+        .await
+    }
+
+    async fn replace_org_data_key(
+        &self,
+        org: OrgId,
+        old: &WrappedKey,
+        new: &WrappedKey,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(&DataScope::Platform).await?;
+        let updated = self
+            .db
+            .query(
+                "UPDATE org_data_keys SET wrapped = $3, kek_id = $4, kek_version = $5 \
+                 WHERE org_id = $1 AND wrapped = $2",
+            )
+            .bind(org.as_uuid())
+            .bind(old.to_bytes())
+            .bind(new.to_bytes())
+            .bind(new.kek_id().as_str())
+            .bind(kek_version(new))
+            .execute(&mut *tx)
+            .await
+            .map_err(translate)?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Stale);
+        }
+        commit(tx).await
+    }
+}
