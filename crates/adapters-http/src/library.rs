@@ -245,11 +245,11 @@ fn grants(v: &mut Validator, grants: Vec<GrantBody>) -> Option<Vec<Grant>> {
                         None => ok = false,
                     }
                 }
-                if ok && set.is_empty() {
-                    v.add(&field, "must name at least one namespace key, or be \"*\"");
-                    ok = false;
+                if ok {
+                    v.check(&field, NamespaceSelector::keys(set))
+                } else {
+                    None
                 }
-                ok.then_some(NamespaceSelector::Keys(set))
             }
             _ => {
                 v.add(&field, "must be \"*\" or a list of namespace keys");

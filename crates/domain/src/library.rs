@@ -259,6 +259,18 @@ pub enum NamespaceSelector {
 }
 
 impl NamespaceSelector {
+    /// The namespaces with one of `keys`: at least one (a grant to no
+    /// namespace is no grant; revoke it instead).
+    pub fn keys(keys: impl IntoIterator<Item = NamespaceKey>) -> Result<Self, InvalidValue> {
+        let keys: BTreeSet<NamespaceKey> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Err(InvalidValue::new(
+                "must name at least one namespace key, or be \"*\"",
+            ));
+        }
+        Ok(Self::Keys(keys))
+    }
+
     pub fn selects(&self, namespace: &NamespaceKey) -> bool {
         match self {
             Self::All => true,
@@ -499,7 +511,11 @@ mod tests {
         let other = OrgId::from_uuid(uuid::Uuid::from_u128(2));
         let live = NamespaceKey::parse("acme-live").unwrap();
         let test = NamespaceKey::parse("acme-test").unwrap();
-        let some = NamespaceSelector::Keys([live.clone()].into_iter().collect());
+        let some = NamespaceSelector::keys([live.clone()]).unwrap();
+        assert!(
+            NamespaceSelector::keys([]).is_err(),
+            "a grant to no namespace"
+        );
         assert!(some.selects(&live));
         assert!(!some.selects(&test));
         assert!(NamespaceSelector::All.selects(&test));

@@ -12,7 +12,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::rows::{corrupt, get, parsed};
-use super::secrets::{kek_version, wrapped};
+use super::secrets::{WrappedIn, kek_version, wrapped};
 use super::{PgStore, commit, sql_limit};
 use crate::error::{translate, translate_write};
 
@@ -237,24 +237,7 @@ impl IdempotencyStore for PgStore {
         old: &WrappedKey,
         new: &WrappedKey,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin(&DataScope::Platform).await?;
-        let updated = self
-            .db
-            .query(
-                "UPDATE org_data_keys SET wrapped = $3, kek_id = $4, kek_version = $5 \
-                 WHERE org_id = $1 AND wrapped = $2",
-            )
-            .bind(org.as_uuid())
-            .bind(old.to_bytes())
-            .bind(new.to_bytes())
-            .bind(new.kek_id().as_str())
-            .bind(kek_version(new))
-            .execute(&mut *tx)
+        self.replace_wrapped(WrappedIn::OrgDataKeys, org.as_uuid(), old, new)
             .await
-            .map_err(translate)?;
-        if updated.rows_affected() != 1 {
-            return Err(StoreError::Stale);
-        }
-        commit(tx).await
     }
 }

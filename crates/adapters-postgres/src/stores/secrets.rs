@@ -39,7 +39,56 @@ pub(super) fn kek_version(key: &WrappedKey) -> i32 {
     i32::try_from(key.kek_version().get()).unwrap_or(i32::MAX)
 }
 
+/// A table of wrapped data keys, and the column that names whose key a row is.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum WrappedIn {
+    TenantDataKeys,
+    OrgDataKeys,
+}
+
+impl WrappedIn {
+    fn table_and_column(self) -> (&'static str, &'static str) {
+        match self {
+            Self::TenantDataKeys => ("tenant_data_keys", "tenant_id"),
+            Self::OrgDataKeys => ("org_data_keys", "org_id"),
+        }
+    }
+}
+
 impl PgStore {
+    /// The rewrap's replacement of one wrapped key (the platform scope's
+    /// system path): `new` in place of `old` if `old` is still stored,
+    /// `Stale` otherwise.
+    pub(super) async fn replace_wrapped(
+        &self,
+        table: WrappedIn,
+        owner: uuid::Uuid,
+        old: &WrappedKey,
+        new: &WrappedKey,
+    ) -> Result<(), StoreError> {
+        let (table, column) = table.table_and_column();
+        let sql = format!(
+            "UPDATE {table} SET wrapped = $3, kek_id = $4, kek_version = $5 \
+             WHERE {column} = $1 AND wrapped = $2"
+        );
+        let mut tx = self.begin(&DataScope::Platform).await?;
+        let updated = self
+            .db
+            .query(&sql)
+            .bind(owner)
+            .bind(old.to_bytes())
+            .bind(new.to_bytes())
+            .bind(new.kek_id().as_str())
+            .bind(kek_version(new))
+            .execute(&mut *tx)
+            .await
+            .map_err(translate)?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Stale);
+        }
+        commit(tx).await
+    }
+
     /// Stores a tenant's wrapped data key in `tx` (provisioning, or a first
     /// secret of a tenant from before data keys).
     pub(super) async fn insert_data_key(
@@ -303,24 +352,7 @@ impl SecretStore for PgStore {
         old: &WrappedKey,
         new: &WrappedKey,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin(&DataScope::Platform).await?;
-        let updated = self
-            .db
-            .query(
-                "UPDATE tenant_data_keys SET wrapped = $3, kek_id = $4, kek_version = $5 \
-                 WHERE tenant_id = $1 AND wrapped = $2",
-            )
-            .bind(tenant.as_uuid())
-            .bind(old.to_bytes())
-            .bind(new.to_bytes())
-            .bind(new.kek_id().as_str())
-            .bind(kek_version(new))
-            .execute(&mut *tx)
+        self.replace_wrapped(WrappedIn::TenantDataKeys, tenant.as_uuid(), old, new)
             .await
-            .map_err(translate)?;
-        if updated.rows_affected() != 1 {
-            return Err(StoreError::Stale);
-        }
-        commit(tx).await
     }
 }
