@@ -17,18 +17,33 @@ use domain::{Context, IdempotencyKey, Idempotent, OrgRef, RequestFingerprint, St
 use serde::Serialize;
 
 use crate::AppState;
-use crate::problem::Problem;
+use crate::problem::{Code, Problem};
 
 /// Set on a replayed response.
 pub(crate) const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 /// What identifies a request for its idempotency key.
 pub(crate) struct RequestParts<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
+    method: &'a str,
+    path: &'a str,
     /// The body's canonical JSON text: two spellings of the same JSON are one
     /// request.
-    pub canonical_body: &'a [u8],
+    canonical_body: Vec<u8>,
+}
+
+impl<'a> RequestParts<'a> {
+    /// A request with a JSON body (already parsed by the handler, so known to
+    /// be JSON): `serde_json` sorts object keys, so its text is canonical.
+    pub(crate) fn json(method: &'a str, path: &'a str, body: &[u8]) -> Result<Self, Problem> {
+        let canonical_body = serde_json::from_slice::<serde_json::Value>(body)
+            .and_then(|value| serde_json::to_vec(&value))
+            .map_err(|_| Problem::new(Code::MalformedJson, "The body is not JSON."))?;
+        Ok(Self {
+            method,
+            path,
+            canonical_body,
+        })
+    }
 }
 
 /// Runs `handler` at most once per `key` within `org`, replaying its stored
@@ -48,7 +63,7 @@ where
     let Some(key) = key else {
         return handler().await.map(|stored| respond(stored, false));
     };
-    let fingerprint = RequestFingerprint::of(request.method, request.path, request.canonical_body);
+    let fingerprint = RequestFingerprint::of(request.method, request.path, &request.canonical_body);
     let claim = match state
         .tenancy
         .begin_idempotent(ctx, org, key, fingerprint)

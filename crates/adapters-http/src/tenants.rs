@@ -31,7 +31,7 @@ use crate::idempotency::{self, RequestParts};
 use crate::namespaces::{NamespaceView, NewNamespaceBody};
 use crate::openapi::responses::{BadRequest, Conflict, Forbidden, IdempotencyKeyReused, NotFound};
 use crate::page::{ListBody, PageRequest, page_parameters, query_parameter};
-use crate::problem::{Code, Problem};
+use crate::problem::Problem;
 use crate::validate::{Validator, present};
 
 /// Where a tenant is in its lifecycle.
@@ -329,16 +329,7 @@ pub(crate) async fn provision(
 ) -> Result<Response, Problem> {
     let body: ProvisionBody = parse_json(&bytes)?;
     let request = body.validate()?;
-    // The body parsed as an object, so it is JSON: its canonical text
-    // (`serde_json` sorts object keys) is what identifies the request.
-    let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .and_then(|value| serde_json::to_vec(&value))
-        .map_err(|_| Problem::new(Code::MalformedJson, "The body is not JSON."))?;
-    let parts = RequestParts {
-        method: "POST",
-        path: uri.path(),
-        canonical_body: &canonical,
-    };
+    let parts = RequestParts::json("POST", uri.path(), &bytes)?;
     idempotency::run(&state, &ctx, &path.org, key, parts, || async {
         let provisioned = state.tenancy.provision(&ctx, &path.org, request).await?;
         provisioned_response(&state, provisioned)
