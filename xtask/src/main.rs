@@ -45,9 +45,12 @@ Commands:
             loads 1,000,000 tenants into a fresh database (the throwaway cluster
               unless a server is configured) and prints p50/p99 per inventory page
               read through the store as the runtime role
-  bench verify-miss
+  bench verify-miss [--rounds N]
             the verification cache-miss path on PostgreSQL against `pgbench -S`
               on the same database
+  bench provision [--connections N] [--seconds N] [--rounds N]
+            `Tenancy::provision` on PostgreSQL against pgbench's tpcb-like
+              script on the same database
   bench invalidation
             two `tenancy serve` instances on one database: the delay from a
               suspension or revocation through one to the other refusing the key
@@ -187,7 +190,8 @@ fn bench(args: &[String]) -> Result<(), Failure> {
     let cargo = Cargo::new();
     let Some((scenario, rest)) = args.split_first() else {
         return Err(Failure::Usage(
-            "`bench` needs a scenario: verify, verify-miss, inventory, invalidation or micro"
+            "`bench` needs a scenario: verify, verify-miss, provision, inventory, invalidation \
+             or micro"
                 .into(),
         ));
     };
@@ -197,7 +201,15 @@ fn bench(args: &[String]) -> Result<(), Failure> {
         args.extend(rest.iter().map(String::as_str));
         return cargo.step(&args);
     }
-    if !["verify", "verify-miss", "inventory", "invalidation"].contains(&scenario) {
+    if ![
+        "verify",
+        "verify-miss",
+        "provision",
+        "inventory",
+        "invalidation",
+    ]
+    .contains(&scenario)
+    {
         return Err(Failure::Usage(format!("unknown benchmark `{scenario}`")));
     }
     cargo.step(&[

@@ -1,5 +1,6 @@
 //! Connecting, migrating, and the scoped transaction every store call runs in.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::ports::StoreError;
@@ -9,6 +10,7 @@ use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Connection, FromRow, PgConnection, PgPool, Postgres, Transaction};
 
 use crate::error::{describe, translate};
+use crate::lookups::Lookups;
 use domain::ports::DataScope;
 
 /// Every migration of `migrations/`, embedded at build time. Applied migrations
@@ -42,6 +44,10 @@ pub struct DatabaseConfig {
     pub url: String,
     /// The most connections the pool opens.
     pub max_connections: u32,
+    /// The most connections the verification lookup on a cache miss opens,
+    /// on top of the pool's (see `lookups.rs`: they skip the pool's test of
+    /// every returned connection, a round trip per call).
+    pub lookup_connections: u32,
     /// How long one statement may run before the server cancels it. Set in each
     /// transaction, so it holds behind a transaction-mode pooler too.
     pub statement_timeout: Duration,
@@ -56,12 +62,13 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// `url` with the defaults: 10 connections, 5 s per statement, 5 s to get a
-    /// connection, no pooler.
+    /// `url` with the defaults: 10 connections and 10 more for lookups, 5 s
+    /// per statement, 5 s to get a connection, no pooler.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             max_connections: 10,
+            lookup_connections: 10,
             statement_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
             transaction_pooler: false,
@@ -77,6 +84,8 @@ pub struct Database {
     prepared_statements: bool,
     /// `statement_timeout` as `set_config` takes it, e.g. `5000ms`.
     statement_timeout: String,
+    /// The verification lookup's own connections.
+    lookups: Arc<Lookups>,
 }
 
 impl Database {
@@ -94,6 +103,11 @@ impl Database {
         // No ping before every acquire: it is a round trip on every store call
         // (the verification miss path included). A connection that died is
         // found on use instead; that call fails once and the pool replaces it.
+        let lookups = Arc::new(Lookups::new(
+            options.clone(),
+            config.lookup_connections,
+            config.acquire_timeout,
+        ));
         let pool = PgPoolOptions::new()
             .test_before_acquire(false)
             .max_connections(config.max_connections)
@@ -106,6 +120,7 @@ impl Database {
             pool,
             prepared_statements: !config.transaction_pooler,
             statement_timeout: format!("{}ms", config.statement_timeout.as_millis()),
+            lookups,
         })
     }
 
@@ -187,8 +202,15 @@ impl Database {
         &self.pool
     }
 
-    /// Closes every connection, waiting for those in use.
+    /// The verification lookup's connections (outside any scoped transaction).
+    pub(crate) fn lookups(&self) -> &Lookups {
+        &self.lookups
+    }
+
+    /// Closes every connection, waiting for those in use in the pool (a
+    /// lookup's connection still in use is closed when its call ends).
     pub async fn close(&self) {
+        self.lookups.close().await;
         self.pool.close().await;
     }
 }

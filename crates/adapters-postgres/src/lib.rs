@@ -25,6 +25,7 @@
 mod database;
 pub mod error;
 pub mod invalidation;
+mod lookups;
 mod scope;
 mod stores;
 #[cfg(feature = "testing")]

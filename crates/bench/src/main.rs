@@ -16,6 +16,7 @@ mod client;
 mod invalidation;
 mod inventory;
 mod load;
+mod provision;
 mod seed;
 mod verify;
 mod verify_miss;
@@ -34,8 +35,21 @@ Scenarios:
     --connections N      concurrent connections of the load generator (default 32)
     --seconds N          measuring time of each run (default 10)
   verify-miss  the cache-miss path (`PgStore::find_key` on PostgreSQL) against
-           `pgbench -S` on the same database (needs TEST_DATABASE_URL: run it
-           through `cargo xtask bench verify-miss`)
+           `pgbench -S`, and the lookup's statement driven by pgbench, on the same
+           database (needs TEST_DATABASE_URL: run it through `cargo xtask bench
+           verify-miss`)
+    --tenants N          tenants to seed (default 10000)
+    --keys N             keys to seed, spread over the tenants (default 100000)
+    --connections N      concurrent callers and pgbench clients (default 8)
+    --seconds N          measuring time of each run (default 10)
+    --rounds N           alternating rounds of every run (default 3)
+  provision  `Tenancy::provision` on PostgreSQL (tenant, namespace, key, data key
+           and audit in one transaction) against pgbench's tpcb-like script on the
+           same database (needs TEST_DATABASE_URL: run it through `cargo xtask
+           bench provision`)
+    --connections N      concurrent callers and pgbench clients (default 8)
+    --seconds N          measuring time of each run (default 10)
+    --rounds N           alternating rounds of both runs (default 3)
   inventory  tenant listing pages over a large inventory in PostgreSQL, read
            through the store as the runtime role (needs TEST_DATABASE_URL: run it
            through `cargo xtask bench inventory`)
@@ -55,6 +69,7 @@ fn main() -> ExitCode {
         Some("verify") => verify::Options::parse(&args[1..]).and_then(verify::run),
         Some("bare") => bare::Options::parse(&args[1..]).and_then(bare::run),
         Some("verify-miss") => verify_miss::Options::parse(&args[1..]).and_then(verify_miss::run),
+        Some("provision") => provision::Options::parse(&args[1..]).and_then(provision::run),
         Some("inventory") => inventory::Options::parse(&args[1..]).and_then(inventory::run),
         Some("invalidation") => {
             invalidation::Options::parse(&args[1..]).and_then(invalidation::run)

@@ -140,6 +140,8 @@ pub async fn postgres(
 ) -> Result<Store, String> {
     let config = DatabaseConfig {
         max_connections: settings.pool_size,
+        // As many again for the verification lookup on a cache miss.
+        lookup_connections: settings.pool_size,
         statement_timeout: settings.statement_timeout,
         transaction_pooler: settings.pooler,
         ..DatabaseConfig::new(settings.url.expose())

@@ -46,13 +46,16 @@ impl ApiKeyStore for PgStore {
         // A cache miss: one statement, one round trip. `tenancy_find_key`
         // (migration 0009) sets the platform scope and runs the lookup in the
         // call's own implicit transaction; row-level security still applies.
+        // On a lookup connection of its own, not the pool's (see `lookups.rs`).
+        let mut lookup = self.db.lookups().get().await.map_err(translate)?;
         let row = self
             .db
             .query("SELECT * FROM tenancy_find_key($1)")
             .bind(hash.as_bytes().as_slice())
-            .fetch_optional(self.db.pool())
+            .fetch_optional(lookup.connection())
             .await
             .map_err(translate)?;
+        lookup.reuse();
         let Some(row) = row else {
             return Ok(None);
         };

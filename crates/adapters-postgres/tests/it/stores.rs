@@ -1,13 +1,16 @@
 //! `PgStore` beyond the shared contract: what only a real database can get
-//! wrong (SQL pattern syntax, commit order racing the audit trail's sequence).
+//! wrong (SQL pattern syntax, commit order racing the audit trail's sequence,
+//! replies left on a connection by a call abandoned halfway).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use adapters_postgres::PgStore;
+use std::time::Duration;
+
 use adapters_postgres::testing::TestDatabase;
-use domain::ports::{AuditLog, DataScope, NamespaceStore, OrgStore, TenantStore};
-use domain::{AuditAction, Limit, Org, TenantFilter, TenantQuery, TenantSort};
+use adapters_postgres::{Database, DatabaseConfig, PgStore};
+use domain::ports::{ApiKeyStore, AuditLog, DataScope, NamespaceStore, OrgStore, TenantStore};
+use domain::{AuditAction, KeyHash, Limit, Org, TenantFilter, TenantQuery, TenantSort};
 use test_support::fixtures::{Fixtures, name, position_after};
 
 async fn store() -> Arc<PgStore> {
@@ -220,4 +223,37 @@ async fn filtered_pages_over_thousands_of_tenants_yield_every_match_once_in_orde
             );
         }
     }
+}
+
+/// A lookup whose caller went away (a dropped request) may leave its reply
+/// unread on its connection; the lookup connections skip the pool's test on
+/// release, so such a connection must be closed, never handed to the next
+/// lookup, which would read the other key's row as its own.
+#[tokio::test]
+async fn a_lookup_abandoned_halfway_never_answers_the_next_one() {
+    let test = TestDatabase::new().await;
+    let world = crate::fixtures::seed(&test.owner_pool().await).await;
+    let db = Database::connect(&DatabaseConfig {
+        lookup_connections: 1,
+        ..DatabaseConfig::new(test.runtime_url())
+    })
+    .await
+    .unwrap();
+    let store = PgStore::new(db);
+    let hash = |id| KeyHash::from_bytes(crate::fixtures::hash_of(id).try_into().unwrap());
+    let (a, b) = (world.tenant_a(), world.tenant_b());
+    let mut abandoned = 0;
+    for i in 0..60 {
+        // Dropped at a different point each time: before sending, after
+        // sending, while reading.
+        let first =
+            tokio::time::timeout(Duration::from_micros(i * 25), store.find_key(&hash(a.key))).await;
+        abandoned += usize::from(first.is_err());
+        let found = store.find_key(&hash(b.key)).await.unwrap().unwrap();
+        assert_eq!(found.key.id.as_uuid(), b.key, "round {i}");
+    }
+    assert!(
+        abandoned > 0,
+        "no lookup was abandoned: the test tested nothing"
+    );
 }
