@@ -104,3 +104,27 @@ pub(crate) fn number(name: &str, value: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("--{name} takes a whole number, got {value:?}"))
 }
+
+/// The rate at which `workers` count into `done`: after a 2 s warm-up, over
+/// `seconds`; then raises `stop` and waits for them (the first error wins).
+pub(crate) async fn rate_of(
+    workers: Vec<tokio::task::JoinHandle<Result<(), String>>>,
+    stop: &std::sync::atomic::AtomicBool,
+    done: &std::sync::atomic::AtomicU64,
+    seconds: u64,
+) -> Result<f64, String> {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = done.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let counted = done.load(Ordering::Relaxed) - before;
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.map_err(|e| e.to_string())??;
+    }
+    Ok(counted as f64 / elapsed.as_secs_f64())
+}

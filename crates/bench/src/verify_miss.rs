@@ -12,7 +12,6 @@
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use adapters_postgres::testing::TestDatabase;
 use adapters_postgres::{Database, DatabaseConfig, PgStore};
@@ -190,18 +189,7 @@ async fn measure(store: &Arc<PgStore>, o: &Options) -> Result<f64, String> {
             Ok::<_, String>(())
         }));
     }
-    // Warm up, then count over the measuring window only.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = done.load(Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(o.seconds)).await;
-    let counted = done.load(Ordering::Relaxed) - before;
-    let elapsed = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    for worker in workers {
-        worker.await.map_err(|e| e.to_string())??;
-    }
-    Ok(counted as f64 / elapsed.as_secs_f64())
+    crate::rate_of(workers, &stop, &done, o.seconds).await
 }
 
 /// The installed `pgbench` (next to `pg_config`'s binaries, else on `PATH`).
