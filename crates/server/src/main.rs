@@ -138,16 +138,9 @@ fn kms_rotate(config_file: Option<PathBuf>, batch: usize) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     };
-    if let Err(error) = telemetry::init(config.log) {
-        eprintln!("tenancy: could not set up logging: {error}");
-        return ExitCode::FAILURE;
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match logging_and_runtime(config.log) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "could not start the async runtime");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let kms = match kms::open(&config.kms).await {
@@ -258,16 +251,9 @@ fn migrate(config_file: Option<PathBuf>) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     };
-    if let Err(error) = telemetry::init(config.log) {
-        eprintln!("tenancy: could not set up logging: {error}");
-        return ExitCode::FAILURE;
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match logging_and_runtime(config.log) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "could not start the async runtime");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(store::migrate(&owner)) {
         Ok(applied) if applied.is_empty() => {
@@ -461,5 +447,18 @@ fn shutdown_signals() -> std::io::Result<impl Future<Output = &'static str>> {
             // Without a way to hear Ctrl-C, run until killed.
             Err(_) => std::future::pending().await,
         }
+    })
+}
+
+/// Logging, then the async runtime: what every command that talks to the
+/// database needs before it starts.
+fn logging_and_runtime(log: config::LogSettings) -> Result<tokio::runtime::Runtime, ExitCode> {
+    if let Err(error) = telemetry::init(log) {
+        eprintln!("tenancy: could not set up logging: {error}");
+        return Err(ExitCode::FAILURE);
+    }
+    tokio::runtime::Runtime::new().map_err(|error| {
+        tracing::error!(%error, "could not start the async runtime");
+        ExitCode::FAILURE
     })
 }
