@@ -8,6 +8,7 @@ mod errors;
 mod fixtures;
 mod invalidation;
 mod isolation;
+mod key_copies;
 mod migrations;
 mod pgbouncer;
 mod plans;
