@@ -56,8 +56,40 @@ pub fn run(options: Options) -> Result<(), String> {
     runtime.block_on(scenario(options))
 }
 
-/// `tenancy serve` on the runtime role of `database`.
-fn instance(tenancy: &Path, database: &TestDatabase) -> Result<Server, String> {
+/// A keyring for this run, made by `tenancy kms init`: on PostgreSQL the
+/// server needs a durable KMS for the tenants' data keys, and both instances
+/// must unwrap what the other wrapped, so they share it. Removed on drop.
+struct Keyring(PathBuf);
+
+impl Keyring {
+    fn create(tenancy: &Path) -> Result<Self, String> {
+        let path =
+            std::env::temp_dir().join(format!("tenancy-bench-keyring-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let output = Command::new(tenancy)
+            .args(["kms", "init", "--keyring"])
+            .arg(&path)
+            .env_remove("TENANCY_CONFIG")
+            .output()
+            .map_err(|e| format!("could not run `tenancy kms init`: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "`tenancy kms init` failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        Ok(Self(path))
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `tenancy serve` on the runtime role of `database`, with `keyring`.
+fn instance(tenancy: &Path, database: &TestDatabase, keyring: &Keyring) -> Result<Server, String> {
     let mut command = Command::new(tenancy);
     command
         .arg("serve")
@@ -65,8 +97,10 @@ fn instance(tenancy: &Path, database: &TestDatabase) -> Result<Server, String> {
         .env("TENANCY_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("TENANCY_LOG", "warn,tenancy=info")
         .env("DATABASE_URL", database.runtime_url())
+        .env("TENANCY_KEYRING", &keyring.0)
         .env_remove("TENANCY_DATABASE_OWNER_URL")
         .env_remove("TENANCY_LISTEN_DATABASE_URL")
+        .env_remove("TENANCY_KMS")
         .env_remove("TENANCY_CONFIG");
     Server::start(command)
 }
@@ -114,8 +148,9 @@ impl Delays {
 
 async fn scenario(o: Options) -> Result<(), String> {
     let database = TestDatabase::new().await;
-    let a = instance(&o.tenancy, &database)?;
-    let b = instance(&o.tenancy, &database)?;
+    let keyring = Keyring::create(&o.tenancy)?;
+    let a = instance(&o.tenancy, &database, &keyring)?;
+    let b = instance(&o.tenancy, &database, &keyring)?;
     let mut to_a = Connection::open(a.address).await?;
 
     let org = Call::json(

@@ -209,12 +209,24 @@ impl ApiKeyStore for PgStore {
         let ids: Vec<Uuid> = used.iter().map(|(id, _)| id.as_uuid()).collect();
         let times: Vec<DateTime<Utc>> = used.iter().map(|(_, at)| *at).collect();
         let mut tx = self.begin(&DataScope::Platform).await?;
-        // One row per id (the latest time), so each key is updated once.
-        for table in ["api_keys", "org_api_keys"] {
+        // One row per id (the latest time), so each key is updated once. The
+        // rows are locked in primary-key order before any is written: a
+        // tenant's status change locks all its key rows in the same order
+        // (migration 0025) and then writes them, so a batch and a suspension
+        // that share keys queue behind each other instead of deadlocking. The
+        // update only writes rows `locked` has handed out, so whatever plan
+        // joins the two, each lock is taken in `locked`'s order.
+        for (table, order) in [
+            ("api_keys", "k.tenant_id, k.id"),
+            ("org_api_keys", "k.org_id, k.id"),
+        ] {
             let sql = format!(
-                "UPDATE {table} k SET last_used_at = greatest(k.last_used_at, u.at) \
-                 FROM (SELECT id, max(at) AS at \
-                       FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, at) GROUP BY id) u \
+                "WITH used AS (SELECT id, max(at) AS at \
+                     FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, at) GROUP BY id), \
+                 locked AS (SELECT k.id FROM {table} k JOIN used u ON u.id = k.id \
+                     ORDER BY {order} FOR NO KEY UPDATE OF k) \
+                 UPDATE {table} k SET last_used_at = greatest(k.last_used_at, u.at) \
+                 FROM used u JOIN locked l ON l.id = u.id \
                  WHERE k.id = u.id"
             );
             self.db

@@ -18,6 +18,10 @@
 //!   update lock) is either wholly before or wholly after them. Every such
 //!   write locks the tenant before any row it owns, the same order
 //!   `update_tenant` follows, so the two cannot deadlock.
+//! - A status change writes every key row of its tenant (the status copy of
+//!   migration 0025, by trigger), locking them in primary-key order first;
+//!   `record_usage`, the one writer of many key rows that locks no tenant,
+//!   locks its rows in the same order, so the two cannot deadlock either.
 //! - Writes that can make another instance's cached key lookup stale
 //!   (`update_key`, `rotate_key`, `update_tenant`) queue a notification in
 //!   their transaction ([`crate::invalidation`]), sent only if it commits.
