@@ -3,6 +3,7 @@
 
 mod crash;
 mod postgres;
+mod readme;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;

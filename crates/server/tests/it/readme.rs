@@ -1,0 +1,103 @@
+//! The README's quickstart, run the way a newcomer runs it: every `sh` block of
+//! its "Quickstart" section, subsections included, in order, through `bash`
+//! and `curl`, against the real binary on the in-memory store. Only the
+//! address changes (the README's `127.0.0.1:8080` becomes this server's), and
+//! the block that starts the server is this test's own start. A change to the
+//! API, or to the README, that breaks a step someone would copy fails here.
+
+use std::process::Command;
+
+use crate::Server;
+
+/// The README's address, which every quickstart command names.
+const README_ADDRESS: &str = "127.0.0.1:8080";
+
+/// Separates the blocks' outputs.
+const MARK: &str = "<<<end of block>>>";
+
+/// The `sh` blocks of the section titled `## {title}`, up to the next `## `.
+fn sh_blocks(readme: &str, title: &str) -> Vec<String> {
+    let section = readme
+        .split(&format!("\n## {title}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("the README has no `## {title}` section"));
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in section.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(Vec::new()),
+            (Some(lines), "```") => {
+                blocks.push(lines.join("\n"));
+                current = None;
+            }
+            (Some(lines), _) => lines.push(line),
+            (None, _) => {}
+        }
+    }
+    assert!(
+        current.is_none(),
+        "an `sh` block of `{title}` is never closed"
+    );
+    blocks
+}
+
+#[test]
+fn the_readme_quickstart_runs_verbatim_in_order() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("the README is readable");
+    let (start, steps): (Vec<String>, Vec<String>) = sh_blocks(&readme, "Quickstart")
+        .into_iter()
+        .partition(|block| block.contains("cargo run --bin tenancy"));
+    assert_eq!(
+        start,
+        ["TENANCY_ADMIN_TOKEN=dev-admin-token cargo run --bin tenancy"],
+        "the quickstart starts the server once, with the admin token this test uses"
+    );
+    assert!(steps.len() >= 8, "only {} steps found", steps.len());
+
+    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", "dev-admin-token")], &[]);
+    let address = server.address().to_string();
+    let script: String = steps
+        .iter()
+        .map(|step| {
+            format!(
+                "{}\necho; echo '{MARK}'\n",
+                step.replace(README_ADDRESS, &address)
+            )
+        })
+        .collect();
+    let run = Command::new("bash")
+        .args(["-e", "-c", &script])
+        .output()
+        .unwrap_or_else(|e| panic!("bash could not run ({e}); the quickstart needs bash and curl"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "the quickstart failed: {stderr}\n{stdout}"
+    );
+    let outputs: Vec<&str> = stdout.split(MARK).collect();
+    assert_eq!(outputs.len(), steps.len() + 1, "{stdout}");
+
+    for (step, output) in steps.iter().zip(&outputs) {
+        // Every step answers with JSON (or headers, then JSON), and none is a
+        // problem document: the quickstart shows what works.
+        assert!(output.contains('{'), "no answer to:\n{step}\n{output}");
+        assert!(
+            !output.contains("urn:tenancy:problem:"),
+            "a step was refused:\n{step}\n{output}"
+        );
+    }
+    let answered = |needle: &str| {
+        assert!(
+            stdout.contains(needle),
+            "no {needle} in the quickstart's answers:\n{stdout}"
+        );
+    };
+    answered("\"secret\":\"tny_live_");
+    answered("HTTP/1.1 201 Created");
+    answered("\"valid\":true,\"code\":\"valid\"");
+    answered("\"status\":\"suspended\"");
+    answered("\"provenance\":{");
+}
