@@ -1,11 +1,14 @@
 //! The README's quickstart, run the way a newcomer runs it: every `sh` block of
 //! its "Quickstart" section, subsections included, in order, through `bash`
-//! and `curl`, against the real binary on the in-memory store. Only the
+//! and `curl`, against the real binary, on the in-memory store and on
+//! PostgreSQL. Only the
 //! address changes (the README's `127.0.0.1:8080` becomes this server's), and
 //! the block that starts the server is this test's own start. A change to the
 //! API, or to the README, that breaks a step someone would copy fails here.
 
 use std::process::Command;
+
+use adapters_postgres::testing::TestDatabase;
 
 use crate::Server;
 
@@ -44,6 +47,28 @@ fn sh_blocks(readme: &str, title: &str) -> Vec<String> {
 
 #[test]
 fn the_readme_quickstart_runs_verbatim_in_order() {
+    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", "dev-admin-token")], &[]);
+    run_quickstart(&server);
+}
+
+/// Issue 4, acceptance 6: `DATABASE_URL=... tenancy serve` runs it unchanged.
+#[tokio::test]
+async fn the_readme_quickstart_runs_verbatim_on_postgres() {
+    let db = TestDatabase::new().await;
+    let server = Server::start(
+        &[
+            ("TENANCY_ADMIN_TOKEN", "dev-admin-token"),
+            ("DATABASE_URL", db.runtime_url()),
+        ],
+        &[],
+    );
+    server.stderr.wait_for("using the PostgreSQL store");
+    run_quickstart(&server);
+}
+
+/// Runs the quickstart's steps against `server` (started with the README's
+/// admin token) and checks every answer.
+fn run_quickstart(server: &Server) {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
         .expect("the README is readable");
     let (start, steps): (Vec<String>, Vec<String>) = sh_blocks(&readme, "Quickstart")
@@ -56,7 +81,6 @@ fn the_readme_quickstart_runs_verbatim_in_order() {
     );
     assert!(steps.len() >= 8, "only {} steps found", steps.len());
 
-    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", "dev-admin-token")], &[]);
     let address = server.address().to_string();
     let script: String = steps
         .iter()
