@@ -99,6 +99,41 @@ pub(crate) fn flags(args: &[String]) -> Result<Vec<(&str, &str)>, String> {
         .collect()
 }
 
+/// How the scenarios that alternate with pgbench measure: `connections`
+/// concurrent callers (and as many pgbench clients), `seconds` per
+/// measurement, `rounds` rounds (`--connections`, `--seconds`, `--rounds`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Measuring {
+    pub(crate) connections: u64,
+    pub(crate) seconds: u64,
+    pub(crate) rounds: u64,
+}
+
+impl Measuring {
+    pub(crate) const DEFAULT: Self = Self {
+        connections: 8,
+        seconds: 10,
+        rounds: 3,
+    };
+
+    /// Takes the option `name` if it is one of these (`Ok(false)` if not).
+    pub(crate) fn set(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        let field = match name {
+            "connections" => &mut self.connections,
+            "seconds" => &mut self.seconds,
+            "rounds" => &mut self.rounds,
+            _ => return Ok(false),
+        };
+        *field = number(name, value)?;
+        Ok(true)
+    }
+
+    /// Whether any of them is zero.
+    pub(crate) fn has_zero(&self) -> bool {
+        self.connections == 0 || self.seconds == 0 || self.rounds == 0
+    }
+}
+
 pub(crate) fn number(name: &str, value: &str) -> Result<u64, String> {
     value
         .parse()

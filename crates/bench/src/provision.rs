@@ -24,30 +24,24 @@ use domain::{
     Settings, Tenancy, TenantKey,
 };
 
+use crate::Measuring;
 use crate::verify_miss::Pgbench;
 
 pub struct Options {
-    connections: u64,
-    seconds: u64,
-    rounds: u64,
+    m: Measuring,
 }
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Self, String> {
         let mut options = Self {
-            connections: 8,
-            seconds: 10,
-            rounds: 3,
+            m: Measuring::DEFAULT,
         };
         for (name, value) in crate::flags(args)? {
-            match name {
-                "connections" => options.connections = crate::number(name, value)?,
-                "seconds" => options.seconds = crate::number(name, value)?,
-                "rounds" => options.rounds = crate::number(name, value)?,
-                other => return Err(format!("unknown option --{other}")),
+            if !options.m.set(name, value)? {
+                return Err(format!("unknown option --{name}"));
             }
         }
-        if options.connections == 0 || options.seconds == 0 || options.rounds == 0 {
+        if options.m.has_zero() {
             return Err("need one connection, one second and one round".into());
         }
         Ok(options)
@@ -69,7 +63,7 @@ impl KeyUsage for NoUsage {
 async fn scenario(o: Options) -> Result<(), String> {
     let database = TestDatabase::new().await;
     let db = Database::connect(&DatabaseConfig {
-        max_connections: u32::try_from(o.connections).unwrap_or(u32::MAX),
+        max_connections: u32::try_from(o.m.connections).unwrap_or(u32::MAX),
         ..DatabaseConfig::new(database.runtime_url())
     })
     .await
@@ -115,17 +109,17 @@ async fn scenario(o: Options) -> Result<(), String> {
     let serial = Arc::new(AtomicU64::new(0));
     let org = OrgRef::Id(org.id);
     let mut rounds = Vec::new();
-    for round in 1..=o.rounds {
-        eprintln!("round {round} of {}: provision…", o.rounds);
+    for round in 1..=o.m.rounds {
+        eprintln!("round {round} of {}: provision…", o.m.rounds);
         let provisions = measure(&tenancy, &ctx, &org, &serial, &o).await?;
         eprintln!("round {round}: pgbench (tpcb-like)…");
-        let tpcb = pgbench.tps(database.owner_url(), o.connections, o.seconds, &[])?;
+        let tpcb = pgbench.run(database.owner_url(), &o.m, &[])?;
         rounds.push((tpcb, provisions));
     }
 
     println!(
         "## Provisioning: {} connections, {} s each, {} rounds\n",
-        o.connections, o.seconds, o.rounds
+        o.m.connections, o.m.seconds, o.m.rounds
     );
     println!("| round | `pgbench` tpcb-like, tps | `Tenancy::provision`, provisions/s | ratio |");
     println!("|---|---:|---:|---:|");
@@ -155,7 +149,7 @@ async fn measure(
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
-    for _ in 0..o.connections {
+    for _ in 0..o.m.connections {
         let (tenancy, ctx, org, serial, stop, done) = (
             Arc::clone(tenancy),
             Arc::clone(ctx),
@@ -188,5 +182,5 @@ async fn measure(
             Ok::<_, String>(())
         }));
     }
-    crate::rate_of(workers, &stop, &done, o.seconds).await
+    crate::rate_of(workers, &stop, &done, o.m.seconds).await
 }

@@ -19,12 +19,12 @@ use domain::KeyHash;
 use domain::ports::ApiKeyStore;
 use sha2::{Digest, Sha256};
 
+use crate::Measuring;
+
 pub struct Options {
     keys: u64,
     tenants: u64,
-    connections: u64,
-    seconds: u64,
-    rounds: u64,
+    m: Measuring,
 }
 
 impl Options {
@@ -32,26 +32,20 @@ impl Options {
         let mut options = Self {
             keys: 100_000,
             tenants: 10_000,
-            connections: 8,
-            seconds: 10,
-            rounds: 3,
+            m: Measuring::DEFAULT,
         };
         for (name, value) in crate::flags(args)? {
             match name {
                 "keys" => options.keys = crate::number(name, value)?,
                 "tenants" => options.tenants = crate::number(name, value)?,
-                "rounds" => options.rounds = crate::number(name, value)?,
-                "connections" => options.connections = crate::number(name, value)?,
-                "seconds" => options.seconds = crate::number(name, value)?,
+                other if options.m.set(other, value)? => {}
                 other => return Err(format!("unknown option --{other}")),
             }
         }
         if options.keys < 1_000
             || options.tenants == 0
             || options.tenants > options.keys
-            || options.connections == 0
-            || options.seconds == 0
-            || options.rounds == 0
+            || options.m.has_zero()
         {
             return Err(
                 "need at least 1000 keys, 1 to --keys tenants, one connection, one second \
@@ -80,8 +74,8 @@ async fn scenario(o: Options) -> Result<(), String> {
     eprintln!("seeding {} tenants and {} keys…", o.tenants, o.keys);
     seed(&owner, o.tenants, o.keys).await?;
     let db = Database::connect(&DatabaseConfig {
-        max_connections: u32::try_from(o.connections).unwrap_or(u32::MAX),
-        lookup_connections: u32::try_from(o.connections).unwrap_or(u32::MAX),
+        max_connections: u32::try_from(o.m.connections).unwrap_or(u32::MAX),
+        lookup_connections: u32::try_from(o.m.connections).unwrap_or(u32::MAX),
         ..DatabaseConfig::new(database.runtime_url())
     })
     .await
@@ -108,15 +102,15 @@ async fn scenario(o: Options) -> Result<(), String> {
     let script_arg = script.to_string_lossy().into_owned();
 
     let mut rounds = Vec::new();
-    for round in 1..=o.rounds {
-        eprintln!("round {round} of {}: find_key…", o.rounds);
+    for round in 1..=o.m.rounds {
+        eprintln!("round {round} of {}: find_key…", o.m.rounds);
         let lookups = measure(&store, &o).await?;
         eprintln!("round {round}: pgbench -S…");
-        let select_only = pgbench.run(database.owner_url(), &o, &["-S"])?;
+        let select_only = pgbench.run(database.owner_url(), &o.m, &["-S"])?;
         eprintln!("round {round}: pgbench -M prepared -f (the lookup's statement)…");
         let statement = pgbench.run(
             database.runtime_url(),
-            &o,
+            &o.m,
             &["-M", "prepared", "-f", &script_arg],
         )?;
         rounds.push((select_only, statement, lookups));
@@ -126,7 +120,7 @@ async fn scenario(o: Options) -> Result<(), String> {
     println!(
         "## Verification on a cache miss: {} tenants, {} keys, {} connections, {} s each, \
          {} rounds\n",
-        o.tenants, o.keys, o.connections, o.seconds, o.rounds
+        o.tenants, o.keys, o.m.connections, o.m.seconds, o.m.rounds
     );
     println!(
         "| round | `pgbench -S`, tps | `tenancy_find_key` driven by `pgbench -M prepared` \
@@ -166,7 +160,7 @@ async fn measure(store: &Arc<PgStore>, o: &Options) -> Result<f64, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
-    for worker in 0..o.connections {
+    for worker in 0..o.m.connections {
         let (store, stop, done, keys) = (
             Arc::clone(store),
             Arc::clone(&stop),
@@ -189,7 +183,7 @@ async fn measure(store: &Arc<PgStore>, o: &Options) -> Result<f64, String> {
             Ok::<_, String>(())
         }));
     }
-    crate::rate_of(workers, &stop, &done, o.seconds).await
+    crate::rate_of(workers, &stop, &done, o.m.seconds).await
 }
 
 /// The installed `pgbench` (next to `pg_config`'s binaries, else on `PATH`).
@@ -233,17 +227,11 @@ impl Pgbench {
 
     /// One measured run with `args` (`-S`, a script, ...) and the benchmark's
     /// clients and duration; its transactions per second. `-n`: no vacuum first.
-    pub(crate) fn run(&self, url: &str, o: &Options, args: &[&str]) -> Result<f64, String> {
-        self.tps(url, o.connections, o.seconds, args)
+    pub(crate) fn run(&self, url: &str, m: &Measuring, args: &[&str]) -> Result<f64, String> {
+        self.tps(url, m.connections, m.seconds, args)
     }
 
-    pub(crate) fn tps(
-        &self,
-        url: &str,
-        clients: u64,
-        seconds: u64,
-        args: &[&str],
-    ) -> Result<f64, String> {
+    fn tps(&self, url: &str, clients: u64, seconds: u64, args: &[&str]) -> Result<f64, String> {
         let clients = clients.to_string();
         let seconds = seconds.to_string();
         let mut all = vec!["-n", "-c", &clients, "-j", "2", "-T", &seconds];

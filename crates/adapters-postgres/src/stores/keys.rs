@@ -44,7 +44,7 @@ impl ApiKeyStore for PgStore {
 
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
         // A cache miss: one statement, one round trip. `tenancy_find_key`
-        // (migration 0009, rewritten by 0017 and 0024) sets the platform scope
+        // (migration 0009, rewritten by 0017, 0024 and 0025) sets the platform scope
         // and runs the lookup in the call's own implicit transaction; row-level
         // security still applies.
         // On a lookup connection of its own, not the pool's (see `lookups.rs`).
