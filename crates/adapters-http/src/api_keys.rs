@@ -250,7 +250,9 @@ impl From<IssuedKey> for IssuedView {
 pub(crate) struct NewOrgKeyBody {
     #[schema(example = "CI deploys")]
     name: String,
-    /// RFC 3339; in the future. Never expires when absent.
+    /// RFC 3339; in the future. Absent: never expires, unless the calling key
+    /// does: a key never outlives the key that creates it, so an expiry left out
+    /// or later than the calling key's becomes the calling key's.
     #[schema(value_type = Option<DateTime<Utc>>)]
     expires_at: Option<String>,
 }
@@ -291,7 +293,9 @@ pub(crate) struct NewNamespaceKeyBody {
     /// Only these resource keys of the namespace; all of them when absent.
     #[schema(example = json!(["standard_nda"]))]
     resources: Option<Vec<String>>,
-    /// RFC 3339; in the future. Never expires when absent.
+    /// RFC 3339; in the future. Absent: never expires, unless the calling key
+    /// does: a key never outlives the key that creates it, so an expiry left out
+    /// or later than the calling key's becomes the calling key's.
     #[schema(value_type = Option<DateTime<Utc>>)]
     expires_at: Option<String>,
 }
@@ -455,6 +459,10 @@ fn namespace_location(path: NamespacePath) -> KeyLocation {
 // Org keys.
 
 /// Issues an org key; its secret is in this response only.
+///
+/// The key never outlives the key that creates it: when the calling key expires,
+/// an `expiresAt` left out or later than the calling key's expiry becomes the
+/// calling key's expiry (the admin token and keys that never expire set no bound).
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/api-keys",
@@ -500,6 +508,9 @@ pub(crate) async fn list_org_keys(
 }
 
 /// Revokes an org key for good; revoking it again changes nothing.
+///
+/// The caller must cover the key: an org key may revoke its own key, or a key of
+/// its org that expires no later than itself; otherwise `403 scope_escalation`.
 #[utoipa::path(
     delete,
     path = "/v1/orgs/{org}/api-keys/{id}",
@@ -521,6 +532,11 @@ pub(crate) async fn revoke_org_key(
 }
 
 /// Replaces an org key's secret; the old one works on for the grace period.
+///
+/// The caller must cover the key: an org key may rotate its own key, or a key
+/// of its org that expires no later than itself; the new key keeps the old key's
+/// name, access and expiry, and never outlives the calling key. Otherwise
+/// `403 scope_escalation`, and nothing changes.
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/api-keys/{id}/rotate",
@@ -549,6 +565,10 @@ pub(crate) async fn rotate_org_key(
 /// Issues a namespace key; its secret is in this response only.
 ///
 /// Needs an active tenant.
+///
+/// The key never outlives the key that creates it: when the calling key expires,
+/// an `expiresAt` left out or later than the calling key's expiry becomes the
+/// calling key's expiry (the admin token and keys that never expire set no bound).
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys",
@@ -595,6 +615,9 @@ pub(crate) async fn list_namespace_keys(
 }
 
 /// Revokes a namespace key for good.
+///
+/// The caller must cover the key: an org key may revoke its own key, or a key of
+/// its org that expires no later than itself; otherwise `403 scope_escalation`.
 #[utoipa::path(
     delete,
     path = "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys/{id}",
@@ -616,6 +639,11 @@ pub(crate) async fn revoke_namespace_key(
 }
 
 /// Replaces a namespace key's secret; the old one works on for the grace period.
+///
+/// The caller must cover the key: an org key may rotate its own key, or a key
+/// of its org that expires no later than itself; the new key keeps the old key's
+/// name, access and expiry, and never outlives the calling key. Otherwise
+/// `403 scope_escalation`, and nothing changes.
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys/{id}/rotate",
@@ -643,6 +671,12 @@ pub(crate) async fn rotate_namespace_key(
 
 /// Issues a key in the calling key's namespace, with no more scopes or
 /// resources than the calling key holds.
+///
+/// Asking for more is `403 scope_escalation`.
+///
+/// The key never outlives the key that creates it: when the calling key expires,
+/// an `expiresAt` left out or later than the calling key's expiry becomes the
+/// calling key's expiry (the admin token and keys that never expire set no bound).
 #[utoipa::path(
     post,
     path = "/v1/namespace/api-keys",
@@ -684,6 +718,10 @@ pub(crate) async fn list_own_keys(
 }
 
 /// Revokes a key of the calling key's namespace (possibly the calling key).
+///
+/// The caller must cover the key: a namespace key may revoke its own key, or a
+/// key whose scopes it holds, whose resources lie within its own and which
+/// expires no later than itself; otherwise `403 scope_escalation`.
 #[utoipa::path(
     delete,
     path = "/v1/namespace/api-keys/{id}",
@@ -704,6 +742,12 @@ pub(crate) async fn revoke_own_key(
 }
 
 /// Replaces the secret of a key of the calling key's namespace.
+///
+/// The caller must cover the key: a namespace key may rotate its own key, or a
+/// key whose scopes it holds, whose resources lie within its own and which
+/// expires no later than itself; the new key keeps the old key's name, access and
+/// expiry, and never outlives the calling key. Otherwise `403 scope_escalation`,
+/// and nothing changes.
 #[utoipa::path(
     post,
     path = "/v1/namespace/api-keys/{id}/rotate",

@@ -269,6 +269,7 @@ mod tests {
             key_id: ApiKeyId::from_uuid(id),
             scopes: scopes.iter().copied().collect::<Scopes>(),
             resources: None,
+            expires_at: None,
         })
     }
 
@@ -279,6 +280,7 @@ mod tests {
         let org = Principal::Org {
             org_id: OrgId::from_uuid(Uuid::nil()),
             key_id: ApiKeyId::from_uuid(Uuid::nil()),
+            expires_at: None,
         };
         let reader = namespace_key(&[Scope::KeysRead]);
         let system = Principal::System("retention");

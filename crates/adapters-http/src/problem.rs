@@ -868,7 +868,8 @@ impl From<ApiKeyError> for Problem {
             ApiKeyError::MissingScope(scope) => Self::missing_scope(scope),
             ApiKeyError::Escalation => Self::new(
                 Code::ScopeEscalation,
-                "A key cannot create a key with scopes or resources it does not hold itself.",
+                "A key can create, rotate or revoke only its own key or keys whose scopes, \
+                 resources and expiry its own cover.",
             ),
             ApiKeyError::NotANamespaceKey => {
                 Self::forbidden("This endpoint needs a namespace key.")

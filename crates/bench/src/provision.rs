@@ -100,6 +100,7 @@ async fn scenario(o: Options) -> Result<(), String> {
     let ctx = Arc::new(Context::new(Principal::Org {
         org_id: org.id,
         key_id: ApiKeyId::from_uuid(ids.new_id()),
+        expires_at: None,
     }));
 
     let pgbench = Pgbench::find();

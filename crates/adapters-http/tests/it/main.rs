@@ -8,6 +8,7 @@ mod failing_store;
 mod idempotency;
 mod inventory;
 mod isolation;
+mod key_authority;
 mod keys;
 mod library;
 mod lifecycle;

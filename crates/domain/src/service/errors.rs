@@ -266,7 +266,8 @@ pub enum ApiKeyError {
     /// The calling key lacks this scope.
     #[error("missing scope {0}")]
     MissingScope(Scope),
-    /// A key may not mint a key that can do more than itself.
+    /// A key may not mint, rotate or revoke a key that can do more, or work
+    /// longer, than itself (its own key excepted).
     #[error("a key cannot grant more than it holds")]
     Escalation,
     /// Only a namespace key has an own namespace.

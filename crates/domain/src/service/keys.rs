@@ -101,7 +101,9 @@ impl Tenancy {
         })
     }
 
-    /// Issues a key at `location`; the secret is in the result only.
+    /// Issues a key at `location`; the secret is in the result only. The key
+    /// expires no later than the caller's own key, and the caller's authority
+    /// must cover it ([`Principal::covers`]): `Escalation` otherwise.
     pub async fn issue_key(
         &self,
         ctx: &Context,
@@ -120,15 +122,11 @@ impl Tenancy {
             },
             KeyOwner::Namespace { .. } => namespace_access(&new),
         };
-        if let Principal::Namespace(caller) = &ctx.principal {
-            let resources_ok = match (&caller.resources, &access.resources) {
-                (None, _) => true,
-                (Some(_), None) => false,
-                (Some(mine), Some(theirs)) => theirs.iter().all(|r| mine.contains(r)),
-            };
-            if !caller.scopes.covers(access.scopes) || !resources_ok {
-                return Err(ApiKeyError::Escalation);
-            }
+        // A minted key never outlives its minter; what it may do, the minter's
+        // authority must cover (the same rule as for rotating and revoking).
+        let expires_at = ctx.principal.cap_expiry(new.expires_at);
+        if !ctx.principal.covers(&access, expires_at) {
+            return Err(ApiKeyError::Escalation);
         }
         // The store re-checks, as it writes, that the namespace still exists and
         // its tenant is still active (`Stale` otherwise): decide again on a fresh read.
@@ -143,7 +141,7 @@ impl Tenancy {
                 &place,
                 new.name.clone(),
                 access.clone(),
-                new.expires_at,
+                expires_at,
                 None,
                 now,
             );
@@ -199,6 +197,8 @@ impl Tenancy {
     }
 
     /// Revokes a key at `location` for good. Revoking a revoked key changes nothing.
+    /// A caller may revoke its own key, or one its authority covers
+    /// ([`Principal::covers`]): `Escalation` otherwise.
     pub async fn revoke_key(
         &self,
         ctx: &Context,
@@ -208,6 +208,9 @@ impl Tenancy {
         let place = self.place(ctx, location, Scope::KeysWrite).await?;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let current = self.key_at(&place, id).await?;
+            if !ctx.principal.may_replace(&current) {
+                return Err(ApiKeyError::Escalation);
+            }
             if current.revoked_at.is_some() {
                 return Ok(current);
             }
@@ -235,7 +238,9 @@ impl Tenancy {
     }
 
     /// Replaces a key's secret: a new key with the same name and access, while
-    /// the old secret keeps working for `grace` (zero: revoked at once).
+    /// the old secret keeps working for `grace` (zero: revoked at once). A caller
+    /// may rotate its own key, or one its authority covers ([`Principal::covers`]):
+    /// `Escalation` otherwise; the new key never outlives the caller.
     pub async fn rotate_key(
         &self,
         ctx: &Context,
@@ -254,6 +259,11 @@ impl Tenancy {
                 return Err(ApiKeyError::TenantNotActive(status));
             }
             let current = self.key_at(&place, id).await?;
+            // Without this, a key holding only `keys:write` could rotate the
+            // namespace's admin key and walk away with an admin secret.
+            if !ctx.principal.may_replace(&current) {
+                return Err(ApiKeyError::Escalation);
+            }
             let now = self.now();
             if current.revoked_at.is_some() || current.expires_at.is_some_and(|e| e <= now) {
                 return Err(ApiKeyError::KeyInactive);
@@ -263,7 +273,7 @@ impl Tenancy {
                 &place,
                 current.name.clone(),
                 current.access.clone(),
-                current.expires_at,
+                ctx.principal.cap_expiry(current.expires_at),
                 Some(current.id),
                 now,
             );

@@ -219,6 +219,7 @@ async fn only_a_platform_admin_may_restore() {
         key_id: ApiKeyId::from_uuid(uuid::Uuid::from_u128(8)),
         scopes: Scopes::all(),
         resources: None,
+        expires_at: None,
     });
     for principal in [
         org_caller(&org).principal,

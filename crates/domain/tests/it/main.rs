@@ -5,6 +5,7 @@
 mod api_keys;
 mod failures;
 mod inventory;
+mod key_authority;
 mod kms;
 mod lifecycle;
 mod namespaces;

@@ -157,6 +157,7 @@ pub fn org_caller(org: &domain::Org) -> Context {
     Context::new(Principal::Org {
         org_id: org.id,
         key_id: org_key_id(),
+        expires_at: None,
     })
 }
 
