@@ -9,6 +9,10 @@
 //! Every verdict, `malformed` included, is a `200` with `valid` and `code`: the
 //! caller asked a question and this is the answer. Only a body that is not
 //! `{"key": "<string>"}` is a `400`. The answer never holds the secret or its hash.
+//!
+//! A valid key's answer carries everything that limits it — scopes, resource
+//! restriction and expiry — so a downstream service cannot mistake a key
+//! restricted to some resources for one that reaches them all.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -64,6 +68,11 @@ pub(crate) struct VerificationView<'a> {
     /// What the key grants now: empty unless it is valid.
     #[schema(value_type = Vec<ScopeName>)]
     scopes: ScopeList,
+    /// The only resources of its namespace the key reaches: `null` when it
+    /// reaches every one of them, and empty unless the key is valid. A service
+    /// acting on the key must hold it to this list as well as to `scopes`.
+    #[schema(required = true, value_type = Option<Vec<String>>, example = json!(["standard_nda"]))]
+    resources: Option<&'a [String]>,
     /// When the key stops working, if ever; `null` also when no key matched.
     #[schema(required = true)]
     expires_at: Option<DateTime<Utc>>,
@@ -128,6 +137,11 @@ impl<'a> VerificationView<'a> {
                 Some(l) if valid => l.key.access.scopes,
                 _ => Scopes::NONE,
             }),
+            // `null` means every resource: a key that is not valid reaches none.
+            resources: match lookup {
+                Some(l) if valid => l.key.access.resources.as_deref(),
+                _ => Some(&[]),
+            },
             expires_at: lookup.and_then(|l| l.key.expires_at),
         }
     }
@@ -164,13 +178,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_verdict_without_a_key_is_all_nulls_and_no_scopes() {
+    fn a_verdict_without_a_key_is_all_nulls_and_no_scopes_or_resources() {
         let view = VerificationView::new(VerifyCode::Malformed, None);
         assert_eq!(
             serde_json::to_value(view).unwrap(),
             serde_json::json!({
                 "valid": false, "code": "malformed", "tenant": null,
-                "namespace": null, "scopes": [], "expiresAt": null
+                "namespace": null, "scopes": [], "resources": [], "expiresAt": null
             })
         );
     }

@@ -178,6 +178,7 @@ async fn every_verdict_is_reported_by_verify_and_refused_alike_by_authenticated_
                 "tenant",
                 "namespace",
                 "scopes",
+                "resources",
                 "expiresAt"
             ]),
             "{case}"
@@ -188,6 +189,9 @@ async fn every_verdict_is_reported_by_verify_and_refused_alike_by_authenticated_
         );
         let scopes = verdict["scopes"].as_array().unwrap();
         assert_eq!(!scopes.is_empty(), code == "valid", "{case}: {verdict:#}");
+        // `null` (every resource) only for a valid key: the others reach none.
+        let everything = verdict["resources"].is_null();
+        assert_eq!(everything, code == "valid", "{case}: {verdict:#}");
         // A key that exists says whose it is; one that does not, says nothing.
         let exists = !["not_found", "malformed"].contains(&code);
         assert_eq!(verdict["tenant"].is_object(), exists, "{case}");
@@ -355,4 +359,34 @@ async fn a_key_is_refused_from_the_moment_it_expires() {
     warm(&app, &key).await;
     app.advance(Duration::seconds(1));
     refused(&app, &key, "expired", Answer::Unauthorized("expired")).await;
+}
+
+#[tokio::test]
+async fn verify_tells_which_resources_a_key_is_restricted_to() {
+    let app = TestApp::start().await;
+    app.org("signstack").await;
+    let (_, unrestricted) = app.tenant_with_key("signstack", "acme").await;
+    let keys = "/v1/orgs/signstack/tenants/acme/namespaces/acme-live/api-keys";
+    let restricted = app
+        .post(
+            keys,
+            &json!({"name": "one document", "role": "member", "resources": ["standard_nda", "msa"]}),
+        )
+        .await
+        .expect(201);
+    let verdict = app.verify(&secret_of(&restricted)).await;
+    assert_eq!(verdict["code"], "valid");
+    assert_eq!(verdict["resources"], json!(["standard_nda", "msa"]));
+    assert_eq!(app.verify(&unrestricted).await["resources"], Value::Null);
+
+    // Once the key no longer works it reaches nothing, whatever it was restricted to.
+    app.delete(&format!("{keys}/{}", key_id_of(&restricted)))
+        .await
+        .expect(200);
+    let revoked = app.verify(&secret_of(&restricted)).await;
+    assert_eq!(
+        (&revoked["code"], &revoked["resources"]),
+        (&json!("revoked"), &json!([]))
+    );
+    assert_eq!(app.verify(&never_issued()).await["resources"], json!([]));
 }
