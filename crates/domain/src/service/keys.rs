@@ -273,7 +273,7 @@ impl Tenancy {
                 &place,
                 current.name.clone(),
                 current.access.clone(),
-                ctx.principal.cap_expiry(current.expires_at),
+                current.expires_at,
                 Some(current.id),
                 now,
             );
@@ -430,6 +430,9 @@ impl Tenancy {
         Ok((tenant, ns))
     }
 
+    /// Mints a key for `place`. Every key is minted here (issued, rotated, or
+    /// provisioned as a tenant's first key), so this is where its expiry is capped
+    /// at the caller's: a minted key never outlives its minter.
     #[allow(
         clippy::too_many_arguments,
         reason = "one private constructor, each argument a field"
@@ -458,7 +461,7 @@ impl Tenancy {
                 display: minted.display,
                 hash: minted.hash,
                 access,
-                expires_at,
+                expires_at: ctx.principal.cap_expiry(expires_at),
                 last_used_at: None,
                 revoked_at: None,
                 rotated_from,

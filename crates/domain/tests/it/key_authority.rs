@@ -289,3 +289,25 @@ async fn a_minted_key_never_outlives_its_minter() {
         .await;
     assert_eq!(forever.key.expires_at, None);
 }
+
+#[tokio::test]
+async fn a_tenant_provisioned_by_an_expiring_org_key_gets_a_first_key_that_expires_with_it() {
+    let p = place().await;
+    let org_key = p
+        .issue(
+            &p.org_keys(),
+            new_key(None, &[], None, Some(p.in_an_hour())),
+        )
+        .await;
+    let ctx = p.caller(&org_key).await;
+    let provisioned = p
+        .app
+        .tenancy
+        .provision(&ctx, &OrgRef::Id(p.org.id), spec("globex"))
+        .await
+        .expect("provisioning");
+    let first = provisioned.api_key.expect("a first key");
+    assert_eq!(first.key.expires_at, Some(p.in_an_hour()));
+    // The platform admin's tenants get a first key that never expires.
+    assert_eq!(p.admin_key.key.expires_at, None);
+}
