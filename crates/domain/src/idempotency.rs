@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::ids::OrgId;
+use crate::ids::{OrgId, TenantId};
 use crate::values::InvalidValue;
 
 /// How long a completed response is replayed.
@@ -228,6 +228,10 @@ pub struct IdempotencyRecord {
     /// `None` while the claim is pending; the sealed [`StoredResponse`] bytes
     /// once completed.
     pub sealed_response: Option<Vec<u8>>,
+    /// The tenant the response is about (the one a provisioning created), if
+    /// any: deleting that tenant deletes the record, so nothing replays its
+    /// name, owner or first key's secret afterwards.
+    pub tenant_id: Option<TenantId>,
 }
 
 impl IdempotencyRecord {
@@ -344,6 +348,7 @@ mod tests {
         let pending = IdempotencyRecord {
             claim: claim(body, 0),
             sealed_response: None,
+            tenant_id: None,
         };
         let done = IdempotencyRecord {
             sealed_response: Some(vec![1]),

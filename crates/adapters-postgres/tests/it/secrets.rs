@@ -138,7 +138,7 @@ async fn no_table_holds_a_stored_secret_in_clear() {
         panic!("a fresh key replayed");
     };
     tenancy
-        .complete_idempotent(request, &response)
+        .complete_idempotent(request, &response, None)
         .await
         .unwrap();
     let rows = every_row(&test.owner_pool().await).await;
