@@ -217,6 +217,7 @@ macro_rules! store_contract {
                 every_successful_write_appends_exactly_its_own_audit_record,
                 failed_writes_append_no_audit_record,
                 audit_records_outlive_the_tenant_they_are_about,
+                sealed_details_are_stored_and_read_back_exactly_beside_clear_ones,
             }
             scopes {
                 a_tenant_scope_sees_its_own_rows_and_nothing_of_other_tenants,
