@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use domain::{Actor, AuditRecord, Change, TenantRef};
+use domain::{Actor, AuditDetails, AuditRecord, Change, TenantRef};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::path::{Parameter, ParameterIn};
@@ -55,10 +55,18 @@ pub(crate) struct AuditEventView {
     /// The `x-request-id` of the request that made the change.
     #[schema(required = true)]
     request_id: Option<String>,
-    /// The reason given for a lifecycle transition.
+    /// The reason given for a lifecycle transition. `null` as well when
+    /// `redacted`.
     #[schema(required = true)]
     reason: Option<String>,
+    /// The fields changed; empty when `redacted`.
     changes: Vec<ChangeView>,
+    /// `true` when `reason` and `changes` can no longer be read: they were
+    /// sealed with the tenant's data key, destroyed when the tenant was
+    /// deleted (crypto-shredding). The event itself (ids, action, actor, time)
+    /// is kept.
+    #[schema(example = false)]
+    redacted: bool,
 }
 
 /// What an event is about.
@@ -97,8 +105,15 @@ impl From<AuditRecord> for AuditEventView {
             org_id: r.org_id.as_uuid(),
             tenant_id: r.tenant_id.map(|t| t.as_uuid()),
             request_id: r.request_id,
-            reason: r.reason.map(|r| r.as_str().to_owned()),
-            changes: r.changes.into_iter().map(ChangeView::from).collect(),
+            reason: r.details.reason().map(|r| r.as_str().to_owned()),
+            changes: r
+                .details
+                .changes()
+                .iter()
+                .cloned()
+                .map(ChangeView::from)
+                .collect(),
+            redacted: matches!(r.details, AuditDetails::Shredded | AuditDetails::Sealed(_)),
         }
     }
 }

@@ -13,7 +13,9 @@ use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::{Context, IdempotencyKey, Idempotent, OrgRef, RequestFingerprint, StoredResponse};
+use domain::{
+    Context, IdempotencyKey, Idempotent, OrgRef, RequestFingerprint, StoredResponse, TenantId,
+};
 use serde::Serialize;
 
 use crate::AppState;
@@ -46,6 +48,14 @@ impl<'a> RequestParts<'a> {
     }
 }
 
+/// What a handler run under an idempotency key answered.
+pub(crate) struct Answer {
+    pub(crate) response: StoredResponse,
+    /// The tenant the response is about: deleting that tenant deletes the
+    /// stored response too, so nothing replays it afterwards.
+    pub(crate) about: Option<TenantId>,
+}
+
 /// Runs `handler` at most once per `key` within `org`, replaying its stored
 /// response to retries; without a key, simply runs it.
 pub(crate) async fn run<F, Fut>(
@@ -58,10 +68,12 @@ pub(crate) async fn run<F, Fut>(
 ) -> Result<Response, Problem>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<StoredResponse, Problem>>,
+    Fut: Future<Output = Result<Answer, Problem>>,
 {
     let Some(key) = key else {
-        return handler().await.map(|stored| respond(stored, false));
+        return handler()
+            .await
+            .map(|answer| respond(answer.response, false));
     };
     let fingerprint = RequestFingerprint::of(request.method, request.path, &request.canonical_body);
     let claim = match state
@@ -73,14 +85,18 @@ where
         Idempotent::Proceed(claim) => claim,
     };
     match handler().await {
-        Ok(stored) => {
+        Ok(Answer { response, about }) => {
             // The response goes out whatever happens to its record: the
             // change is made. A retry after a failed store runs again and
             // meets the change (provisioning answers it as a replay).
-            if let Err(error) = state.tenancy.complete_idempotent(claim, &stored).await {
+            if let Err(error) = state
+                .tenancy
+                .complete_idempotent(claim, &response, about)
+                .await
+            {
                 tracing::warn!(%error, "could not store an idempotent response; a retry will run again");
             }
-            Ok(respond(stored, false))
+            Ok(respond(response, false))
         }
         Err(problem) => {
             if let Err(error) = state.tenancy.release_idempotent(claim).await {

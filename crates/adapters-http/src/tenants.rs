@@ -332,7 +332,9 @@ pub(crate) async fn provision(
     let parts = RequestParts::json("POST", uri.path(), &bytes)?;
     idempotency::run(&state, &ctx, &path.org, key, parts, || async {
         let provisioned = state.tenancy.provision(&ctx, &path.org, request).await?;
-        provisioned_response(&state, provisioned)
+        let about = Some(provisioned.tenant.id);
+        let response = provisioned_response(&state, provisioned)?;
+        Ok(idempotency::Answer { response, about })
     })
     .await
 }

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::kms::WrappedKey;
 use domain::ports::{DataScope, IdempotencyStore, StoreError};
-use domain::{Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId};
+use domain::{
+    Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId, TenantId, TenantStatus,
+};
 use uuid::Uuid;
 
 use crate::MemoryStore;
@@ -35,6 +37,11 @@ impl IdempotencyState {
         self.records
             .get_mut(&(org, key.clone()))
             .filter(|r| r.claim.token == token && r.sealed_response.is_none())
+    }
+
+    /// Deletes every record about `tenant`: part of its tombstone.
+    pub(crate) fn purge_tenant(&mut self, tenant: TenantId) {
+        self.records.retain(|_, r| r.tenant_id != Some(tenant));
     }
 }
 
@@ -95,6 +102,7 @@ impl IdempotencyStore for MemoryStore {
             IdempotencyRecord {
                 claim: claim.clone(),
                 sealed_response: None,
+                tenant_id: None,
             },
         );
         Ok(Claimed::New)
@@ -106,14 +114,24 @@ impl IdempotencyStore for MemoryStore {
         org: OrgId,
         key: &IdempotencyKey,
         token: Uuid,
+        about: Option<TenantId>,
         sealed_response: &[u8],
     ) -> Result<(), StoreError> {
         let mut s = self.write();
+        if let Some(tenant) = about {
+            let live = s
+                .tenant(tenant)
+                .is_some_and(|t| t.org_id == org && t.lifecycle.status != TenantStatus::Deleted);
+            if !live {
+                return Err(StoreError::Stale);
+            }
+        }
         let record = s
             .idempotency
             .pending(scope, org, key, token)
             .ok_or(StoreError::Stale)?;
         record.sealed_response = Some(sealed_response.to_vec());
+        record.tenant_id = about;
         Ok(())
     }
 

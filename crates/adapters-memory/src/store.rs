@@ -99,6 +99,10 @@ impl State {
         }
     }
 
+    pub(crate) fn tenant(&self, id: TenantId) -> Option<&Tenant> {
+        self.tenants.get(&id)
+    }
+
     pub(crate) fn tenant_is_active(&self, id: TenantId) -> bool {
         self.tenants
             .get(&id)
@@ -391,6 +395,7 @@ impl TenantStore for MemoryStore {
             }
             s.library.purge_tenant(tenant.id);
             s.secrets.purge_tenant(tenant.id);
+            s.idempotency.purge_tenant(tenant.id);
         }
         s.tenants.insert(tenant.id, tenant.clone());
         s.append(audit);

@@ -1,12 +1,26 @@
 //! Audit records: who did what to which object, written in the same atomic store
 //! operation as the change itself (SPEC §7). Records bind to ids, never to names,
 //! so they survive renames and tenant deletion.
+//!
+//! A tenant's records hold personal data in their details (old and new names,
+//! owners, free-text reasons), so those are stored sealed with the tenant's
+//! data key ([`AuditRecord::seal`]): they read normally while the tenant
+//! exists and can never be read again once its tombstone destroys the key
+//! (crypto-shredding). Ids, action, actor, time and request id stay in clear,
+//! so the trail keeps every event, and the sealed bytes are the stored form
+//! any integrity check of the trail is computed over.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::idempotency::{Reader, put_len, put_part};
 use crate::ids::{AuditId, OrgId, TenantId};
+use crate::kms::{DataKey, Sealed, open, seal};
+use crate::ports::SecretSource;
 use crate::values::Reason;
 
 /// Who acted.
@@ -233,8 +247,188 @@ pub struct AuditRecord {
     pub org_id: OrgId,
     pub tenant_id: Option<TenantId>,
     pub request_id: Option<String>,
-    pub reason: Option<Reason>,
-    pub changes: Vec<Change>,
+    /// The reason given and the field changes: personal data, sealed for
+    /// tenant records.
+    pub details: AuditDetails,
+}
+
+/// The personal part of an audit record: the reason given and the changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditDetails {
+    /// Readable: every org-level record; a tenant's before it is sealed and
+    /// once opened; and a tenant's stored before sealing existed (or while
+    /// the tenant had no data key).
+    Clear {
+        reason: Option<Reason>,
+        changes: Vec<Change>,
+    },
+    /// A tenant record's details as stored: [`Self::Clear`]'s content in the
+    /// byte form of [`encode_details`], sealed (AES-256-GCM) with the tenant's
+    /// data key, with [`details_aad`] as associated data.
+    Sealed(Vec<u8>),
+    /// Sealed with a data key that no longer exists: the tenant was deleted
+    /// and its key destroyed, so nobody can read these details again.
+    Shredded,
+}
+
+impl AuditDetails {
+    /// Details without a reason.
+    pub fn changes_only(changes: Vec<Change>) -> Self {
+        Self::Clear {
+            reason: None,
+            changes,
+        }
+    }
+
+    /// The reason, when readable and given.
+    pub fn reason(&self) -> Option<&Reason> {
+        match self {
+            Self::Clear { reason, .. } => reason.as_ref(),
+            Self::Sealed(_) | Self::Shredded => None,
+        }
+    }
+
+    /// The changes, when readable (none otherwise).
+    pub fn changes(&self) -> &[Change] {
+        match self {
+            Self::Clear { changes, .. } => changes,
+            Self::Sealed(_) | Self::Shredded => &[],
+        }
+    }
+}
+
+/// A sealed record whose details do not open with its tenant's data key: they
+/// were altered or moved to another record. Never a caller's mistake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the details of audit record {0} do not open with their tenant's data key")]
+pub struct UndecryptableDetails(pub AuditId);
+
+impl AuditRecord {
+    /// Seals the details of a tenant's record with the tenant's data `key`;
+    /// org-level records, and details sealed already, are left as they are.
+    pub fn seal(&mut self, key: &DataKey, nonces: &dyn SecretSource) {
+        let Some(tenant) = self.tenant_id else {
+            return;
+        };
+        if let AuditDetails::Clear { reason, changes } = &self.details {
+            let plain = encode_details(reason.as_ref(), changes);
+            let aad = details_aad(self.id, self.org_id, tenant);
+            self.details = AuditDetails::Sealed(seal(key, &plain, &aad, nonces).to_bytes());
+        }
+    }
+
+    /// Opens sealed details with the tenant's data `key`; with none (the
+    /// tenant's key was destroyed with it), marks them [`AuditDetails::Shredded`].
+    pub fn open(&mut self, key: Option<&DataKey>) -> Result<(), UndecryptableDetails> {
+        let (AuditDetails::Sealed(bytes), Some(tenant)) = (&self.details, self.tenant_id) else {
+            return Ok(());
+        };
+        let Some(key) = key else {
+            self.details = AuditDetails::Shredded;
+            return Ok(());
+        };
+        let undecryptable = || UndecryptableDetails(self.id);
+        let sealed = Sealed::from_bytes(bytes).map_err(|_| undecryptable())?;
+        let plain = open(key, &sealed, &details_aad(self.id, self.org_id, tenant))
+            .map_err(|_| undecryptable())?;
+        self.details = decode_details(&plain).ok_or_else(undecryptable)?;
+        Ok(())
+    }
+}
+
+/// The first byte of [`encode_details`]: the encoding's version.
+const DETAILS_FORMAT: u8 = 1;
+
+/// Details as one byte string: the format version; the reason (a presence
+/// byte, then the text); the change count, then each change's field, `from`
+/// and `to` (each optional part with a presence byte); every text
+/// length-prefixed (u32, big-endian).
+pub fn encode_details(reason: Option<&Reason>, changes: &[Change]) -> Vec<u8> {
+    let mut out = vec![DETAILS_FORMAT];
+    put_optional(&mut out, reason.map(Reason::as_str));
+    put_len(&mut out, changes.len());
+    for change in changes {
+        put_part(&mut out, change.field.as_bytes());
+        put_optional(&mut out, change.from.as_deref());
+        put_optional(&mut out, change.to.as_deref());
+    }
+    out
+}
+
+/// The inverse of [`encode_details`]: `None` for anything it did not write.
+pub fn decode_details(bytes: &[u8]) -> Option<AuditDetails> {
+    let mut reader = Reader(bytes);
+    if reader.take(1)? != [DETAILS_FORMAT] {
+        return None;
+    }
+    let reason = match take_optional(&mut reader)? {
+        Some(text) => Some(Reason::parse(&text).ok()?),
+        None => None,
+    };
+    let count = reader.len()?;
+    let mut changes = Vec::with_capacity(count.min(16));
+    for _ in 0..count {
+        let field = std::str::from_utf8(reader.part()?).ok()?;
+        changes.push(Change {
+            field: field_name(field),
+            from: take_optional(&mut reader)?,
+            to: take_optional(&mut reader)?,
+        });
+    }
+    reader
+        .0
+        .is_empty()
+        .then_some(AuditDetails::Clear { reason, changes })
+}
+
+fn put_optional(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => out.push(0),
+        Some(text) => {
+            out.push(1);
+            put_part(out, text.as_bytes());
+        }
+    }
+}
+
+/// `Some(None)` for an absent part, `None` for malformed bytes.
+fn take_optional(reader: &mut Reader<'_>) -> Option<Option<String>> {
+    match reader.take(1)? {
+        [0] => Some(None),
+        [1] => Some(Some(String::from_utf8(reader.part()?.to_vec()).ok()?)),
+        _ => None,
+    }
+}
+
+/// The associated data a record's details are sealed with: a label, the
+/// record's id, its org and its tenant, each length-prefixed. Sealed details
+/// copied onto another record, or another tenant's, do not open.
+pub fn details_aad(id: AuditId, org: OrgId, tenant: TenantId) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(80);
+    for part in [
+        b"tenancy-audit-details-v1".as_slice(),
+        id.as_uuid().as_bytes().as_slice(),
+        org.as_uuid().as_bytes().as_slice(),
+        tenant.as_uuid().as_bytes().as_slice(),
+    ] {
+        put_part(&mut aad, part);
+    }
+    aad
+}
+
+/// [`Change::field`] is `&'static str`: a field name read back (opened, or
+/// from a store) is interned, each distinct name allocated once for the life
+/// of the process. The domain writes a handful of names, so this stays tiny.
+pub fn field_name(raw: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(HashSet::new()));
+    let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = names.get(raw) {
+        return known;
+    }
+    let interned: &'static str = Box::leak(raw.to_owned().into_boxed_str());
+    names.insert(interned);
+    interned
 }
 
 impl Change {
@@ -250,5 +444,151 @@ impl Change {
             from: show(from),
             to: show(to),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counting "randomness": distinct nonces and keys, reproducible.
+    struct Counter(Mutex<u8>);
+
+    impl SecretSource for Counter {
+        fn fill(&self, buf: &mut [u8]) {
+            let mut n = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            for b in buf {
+                *n = n.wrapping_add(1);
+                *b = *n;
+            }
+        }
+    }
+
+    fn record(tenant: Option<u128>) -> AuditRecord {
+        AuditRecord {
+            id: AuditId::from_uuid(Uuid::from_u128(7)),
+            at: DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("a time"),
+            actor: Actor::platform_admin(),
+            action: AuditAction::TenantUpdated,
+            target_kind: TargetKind::Tenant,
+            target_id: Uuid::from_u128(2),
+            org_id: OrgId::from_uuid(Uuid::from_u128(1)),
+            tenant_id: tenant.map(|t| TenantId::from_uuid(Uuid::from_u128(t))),
+            request_id: Some("req-1".into()),
+            details: AuditDetails::Clear {
+                reason: Some(Reason::parse("Ada Lovelace asked to leave").expect("a reason")),
+                changes: vec![
+                    Change {
+                        field: "name",
+                        from: Some("Acme of Ada".into()),
+                        to: Some("Acme".into()),
+                    },
+                    Change {
+                        field: "owner",
+                        from: None,
+                        to: Some(String::new()),
+                    },
+                ],
+            },
+        }
+    }
+
+    #[test]
+    fn details_survive_their_byte_form_exactly_and_refuse_anything_else() {
+        let AuditDetails::Clear { reason, changes } = record(Some(3)).details else {
+            panic!("clear details");
+        };
+        let bytes = encode_details(reason.as_ref(), &changes);
+        assert_eq!(
+            decode_details(&bytes),
+            Some(AuditDetails::Clear {
+                reason: reason.clone(),
+                changes: changes.clone()
+            })
+        );
+        let empty = encode_details(None, &[]);
+        assert_eq!(
+            decode_details(&empty),
+            Some(AuditDetails::changes_only(Vec::new()))
+        );
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_details(&bytes[..cut]), None, "cut {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(decode_details(&longer), None);
+        let mut other = bytes;
+        other[0] = 2;
+        assert_eq!(decode_details(&other), None);
+    }
+
+    #[test]
+    fn a_tenant_records_details_are_sealed_and_open_with_its_key_only() {
+        let nonces = Counter(Mutex::new(0));
+        let key = DataKey::generate(&nonces);
+        let other_key = DataKey::generate(&nonces);
+        let clear = record(Some(3));
+        let mut sealed = clear.clone();
+        sealed.seal(&key, &nonces);
+        let AuditDetails::Sealed(bytes) = &sealed.details else {
+            panic!("not sealed: {:?}", sealed.details);
+        };
+        let text = String::from_utf8_lossy(bytes);
+        for personal in ["Ada", "Acme", "owner"] {
+            assert!(!text.contains(personal), "{personal} in the sealed bytes");
+        }
+        assert_eq!(
+            AuditRecord {
+                details: clear.details.clone(),
+                ..sealed.clone()
+            },
+            clear,
+            "sealing changed more than the details"
+        );
+        // Sealing twice changes nothing.
+        let mut twice = sealed.clone();
+        twice.seal(&key, &nonces);
+        assert_eq!(twice, sealed);
+
+        let mut opened = sealed.clone();
+        opened.open(Some(&key)).expect("opens with its key");
+        assert_eq!(opened, clear);
+
+        let mut wrong = sealed.clone();
+        assert_eq!(
+            wrong.open(Some(&other_key)),
+            Err(UndecryptableDetails(clear.id))
+        );
+        // Moved onto another record, or another tenant's: refused.
+        for mut moved in [
+            AuditRecord {
+                id: AuditId::from_uuid(Uuid::from_u128(8)),
+                ..sealed.clone()
+            },
+            AuditRecord {
+                tenant_id: Some(TenantId::from_uuid(Uuid::from_u128(4))),
+                ..sealed.clone()
+            },
+        ] {
+            assert!(moved.open(Some(&key)).is_err());
+        }
+
+        let mut shredded = sealed;
+        shredded.open(None).expect("no key is no error");
+        assert_eq!(shredded.details, AuditDetails::Shredded);
+        assert_eq!(shredded.details.reason(), None);
+        assert!(shredded.details.changes().is_empty());
+    }
+
+    #[test]
+    fn org_level_records_stay_clear() {
+        let nonces = Counter(Mutex::new(0));
+        let key = DataKey::generate(&nonces);
+        let clear = record(None);
+        let mut kept = clear.clone();
+        kept.seal(&key, &nonces);
+        assert_eq!(kept, clear);
+        kept.open(None).expect("nothing to open");
+        assert_eq!(kept, clear);
     }
 }

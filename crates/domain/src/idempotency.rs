@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::ids::OrgId;
+use crate::ids::{OrgId, TenantId};
 use crate::values::InvalidValue;
 
 /// How long a completed response is replayed.
@@ -139,19 +139,19 @@ impl StoredResponse {
     }
 }
 
-fn put_len(out: &mut Vec<u8>, len: usize) {
+pub(crate) fn put_len(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
 }
 
-fn put_part(out: &mut Vec<u8>, part: &[u8]) {
+pub(crate) fn put_part(out: &mut Vec<u8>, part: &[u8]) {
     put_len(out, part.len());
     out.extend_from_slice(part);
 }
 
-struct Reader<'a>(&'a [u8]);
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.0.len() < n {
             return None;
         }
@@ -160,12 +160,12 @@ impl<'a> Reader<'a> {
         Some(head)
     }
 
-    fn len(&mut self) -> Option<usize> {
+    pub(crate) fn len(&mut self) -> Option<usize> {
         let raw = u32::from_be_bytes(self.take(4)?.try_into().ok()?);
         usize::try_from(raw).ok()
     }
 
-    fn part(&mut self) -> Option<&'a [u8]> {
+    pub(crate) fn part(&mut self) -> Option<&'a [u8]> {
         let n = self.len()?;
         self.take(n)
     }
@@ -228,6 +228,10 @@ pub struct IdempotencyRecord {
     /// `None` while the claim is pending; the sealed [`StoredResponse`] bytes
     /// once completed.
     pub sealed_response: Option<Vec<u8>>,
+    /// The tenant the response is about (the one a provisioning created), if
+    /// any: deleting that tenant deletes the record, so nothing replays its
+    /// name, owner or first key's secret afterwards.
+    pub tenant_id: Option<TenantId>,
 }
 
 impl IdempotencyRecord {
@@ -344,6 +348,7 @@ mod tests {
         let pending = IdempotencyRecord {
             claim: claim(body, 0),
             sealed_response: None,
+            tenant_id: None,
         };
         let done = IdempotencyRecord {
             sealed_response: Some(vec![1]),

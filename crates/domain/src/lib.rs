@@ -79,7 +79,9 @@ pub use api_key::{
     Access, ApiKey, KeyHash, KeyMode, KeyOwner, KeyPrefix, MalformedKey, MintedKey, PlaintextKey,
     PresentedKey,
 };
-pub use audit::{Actor, ActorKind, AuditAction, AuditRecord, Change, Context, TargetKind};
+pub use audit::{
+    Actor, ActorKind, AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind,
+};
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use idempotency::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, RequestFingerprint,

@@ -231,8 +231,9 @@ pub trait TenantStore: Send + Sync {
     /// operation: when `tenant` is deactivated, MUST revoke every API key of the
     /// tenant (at `tenant.lifecycle.changed_at`), for good; when it is deleted (a
     /// tombstone), MUST purge everything the tenant owns (namespaces, keys,
-    /// resources, secrets) and destroy its wrapped data key: crypto-shredding,
-    /// so a copy of its sealed rows taken before can never be opened again.
+    /// resources, secrets, the idempotent responses about it) and destroy its
+    /// wrapped data key: crypto-shredding, so a copy of its sealed rows taken
+    /// before can never be opened again.
     async fn update_tenant(
         &self,
         scope: &DataScope,
@@ -666,15 +667,19 @@ pub trait IdempotencyStore: Send + Sync {
         claim: &IdempotencyClaim,
     ) -> Result<Claimed, StoreError>;
 
-    /// Completes the pending claim `token` on `key` with the sealed response.
-    /// `Stale` if that claim is no longer there, pending (taken over, or
-    /// completed already).
+    /// Completes the pending claim `token` on `key` with the sealed response,
+    /// noting the tenant of `org` it is about, if any (a tombstone of that
+    /// tenant deletes the record). `Stale` if that claim is no longer there,
+    /// pending (taken over, or completed already), or if `about` names a
+    /// tenant that is not the org's or is deleted (checked in the same atomic
+    /// operation as the write, so a deletion is wholly before or after it).
     async fn complete(
         &self,
         scope: &DataScope,
         org: OrgId,
         key: &IdempotencyKey,
         token: Uuid,
+        about: Option<TenantId>,
         sealed_response: &[u8],
     ) -> Result<(), StoreError>;
 

@@ -12,10 +12,10 @@ use domain::kms::{KekId, KekVersion, WrappedKey};
 use domain::page::Position;
 use domain::ports::{Provisioning, SecretSource};
 use domain::{
-    Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditId, AuditRecord, Change, KeyMode,
-    KeyOwner, KeyPrefix, Lifecycle, Metadata, Mode, Name, Namespace, NamespaceId, NamespaceKey,
-    Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Scope, Scopes, SpecDigest, Tenant,
-    TenantId, TenantKey, TenantSort, TenantStatus, UserId,
+    Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditDetails, AuditId, AuditRecord,
+    Change, KeyMode, KeyOwner, KeyPrefix, Lifecycle, Metadata, Mode, Name, Namespace, NamespaceId,
+    NamespaceKey, Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Scope, Scopes, SpecDigest,
+    Tenant, TenantId, TenantKey, TenantSort, TenantStatus, UserId,
 };
 use domain::{
     Description, Document, Email, Grant, Install, InstallId, Listing, ListingId, ListingScope,
@@ -291,12 +291,14 @@ impl Fixtures {
             org_id,
             tenant_id,
             request_id: Some(format!("req-{id}")),
-            reason: Some(reason("contract case")),
-            changes: vec![Change {
-                field: "name",
-                from: Some("before".to_owned()),
-                to: Some("after".to_owned()),
-            }],
+            details: AuditDetails::Clear {
+                reason: Some(reason("contract case")),
+                changes: vec![Change {
+                    field: "name",
+                    from: Some("before".to_owned()),
+                    to: Some("after".to_owned()),
+                }],
+            },
         }
     }
 

@@ -217,6 +217,7 @@ macro_rules! store_contract {
                 every_successful_write_appends_exactly_its_own_audit_record,
                 failed_writes_append_no_audit_record,
                 audit_records_outlive_the_tenant_they_are_about,
+                sealed_details_are_stored_and_read_back_exactly_beside_clear_ones,
             }
             scopes {
                 a_tenant_scope_sees_its_own_rows_and_nothing_of_other_tenants,
@@ -254,6 +255,8 @@ macro_rules! store_contract {
                 another_orgs_records_are_invisible_and_untouchable,
                 purging_deletes_records_past_their_window_only,
                 org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
+                a_tombstone_purges_the_responses_about_its_tenant_and_no_others,
+                completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

@@ -254,3 +254,49 @@ async fn concurrent_duplicates_run_once_and_the_rest_replay_or_wait() {
     }
     assert_eq!(app.all_pages("/v1/tenants").await.len(), 1);
 }
+
+/// Deletion leaves nothing that replays the tenant: the stored response (its
+/// name, its owner, its first key's secret) is purged with the tenant, so the
+/// key is free again and the same request runs anew, meeting the tombstone
+/// that keeps the tenant key: `409`, nothing of the old body.
+///
+/// Before the fix the replay answered `201` with the old body, secret included
+/// (`idempotent-replayed: true`).
+#[tokio::test]
+async fn a_deleted_tenants_stored_response_no_longer_replays() {
+    let app = TestApp::start().await;
+    app.org("signstack").await;
+    let mut body = spec("Acme Personal Name");
+    body["owner"] = json!({"userId": "u-ada", "email": "ada@acme.example"});
+    let first = provision(&app, "signstack", "req-1", &body).await;
+    first.expect(201);
+    let secret = secret_of(&first.json());
+    let path = "/v1/orgs/signstack/tenants/acme";
+    app.post(
+        &format!("{path}/deactivate"),
+        &json!({"reason": "offboarding"}),
+    )
+    .await
+    .expect(200);
+    app.send(
+        app.request(Method::DELETE, path)
+            .query(&[("confirm", "acme")]),
+    )
+    .await
+    .expect(200);
+
+    let replay = provision(&app, "signstack", "req-1", &body).await;
+    assert_eq!(replay.header("idempotent-replayed"), None);
+    for gone in [secret.as_str(), "Acme Personal Name", "ada@acme.example"] {
+        assert!(
+            !replay.text.contains(gone),
+            "the replay shows {gone}: {}",
+            replay.text
+        );
+    }
+    replay.expect_problem(409, "key_taken");
+    // It is not stored either: another try is the same new request again.
+    let again = provision(&app, "signstack", "req-1", &body).await;
+    assert_eq!(again.header("idempotent-replayed"), None);
+    again.expect_problem(409, "key_taken");
+}

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod app;
+mod audit;
 mod bad_requests;
 mod failing_store;
 mod idempotency;

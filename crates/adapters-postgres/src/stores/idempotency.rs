@@ -7,6 +7,7 @@ use domain::kms::WrappedKey;
 use domain::ports::{DataScope, IdempotencyStore, StoreError};
 use domain::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId, RequestFingerprint,
+    TenantId, TenantStatus,
 };
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
@@ -38,6 +39,7 @@ fn record(row: &PgRow) -> Result<IdempotencyRecord, StoreError> {
             expires_at: get(row, "expires_at")?,
         },
         sealed_response: get(row, "sealed_response")?,
+        tenant_id: get::<Option<Uuid>>(row, "tenant_id")?.map(TenantId::from_uuid),
     })
 }
 
@@ -99,7 +101,7 @@ impl IdempotencyStore for PgStore {
                  sealed_response, claimed_at, lease_until, expires_at) \
                  VALUES ($1, $2, $3, $4, NULL, $5, $6, $7) \
                  ON CONFLICT (org_id, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, \
-                 token = EXCLUDED.token, sealed_response = NULL, \
+                 token = EXCLUDED.token, sealed_response = NULL, tenant_id = NULL, \
                  claimed_at = EXCLUDED.claimed_at, lease_until = EXCLUDED.lease_until, \
                  expires_at = EXCLUDED.expires_at \
                  WHERE r.expires_at <= EXCLUDED.claimed_at \
@@ -123,7 +125,7 @@ impl IdempotencyStore for PgStore {
         let row = self
             .db
             .query(
-                "SELECT org_id, key, fingerprint, token, sealed_response, claimed_at, \
+                "SELECT org_id, key, fingerprint, token, sealed_response, tenant_id, claimed_at, \
                  lease_until, expires_at FROM idempotency_records WHERE org_id = $1 AND key = $2",
             )
             .bind(claim.org_id.as_uuid())
@@ -146,19 +148,37 @@ impl IdempotencyStore for PgStore {
         org: OrgId,
         key: &IdempotencyKey,
         token: Uuid,
+        about: Option<TenantId>,
         sealed_response: &[u8],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin(scope).await?;
+        if let Some(tenant) = about {
+            // The tenant's row is locked until commit: a tombstone (which
+            // takes its update lock) is wholly before this, and then refused
+            // here, or wholly after, and then deletes this row.
+            let status: Option<String> = self
+                .db
+                .query_scalar("SELECT status FROM tenants WHERE id = $1 AND org_id = $2 FOR SHARE")
+                .bind(tenant.as_uuid())
+                .bind(org.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(translate)?;
+            if status.is_none_or(|s| s == TenantStatus::Deleted.as_str()) {
+                return Err(StoreError::Stale);
+            }
+        }
         let updated = self
             .db
             .query(
-                "UPDATE idempotency_records SET sealed_response = $4 \
+                "UPDATE idempotency_records SET sealed_response = $4, tenant_id = $5 \
                  WHERE org_id = $1 AND key = $2 AND token = $3 AND sealed_response IS NULL",
             )
             .bind(org.as_uuid())
             .bind(key.as_str())
             .bind(token)
             .bind(sealed_response)
+            .bind(about.map(|t| t.as_uuid()))
             .execute(&mut *tx)
             .await
             .map_err(translate_write)?;

@@ -39,9 +39,9 @@ mod tenants;
 use std::any::Any;
 use std::sync::Arc;
 
-use domain::AuditRecord;
 use domain::OrgId;
 use domain::ports::{DataScope, StoreError};
+use domain::{AuditDetails, AuditRecord};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
@@ -128,6 +128,21 @@ impl PgStore {
     /// row locks. Different orgs that share a lock key only
     /// serialise their audit inserts, which costs time, not correctness.
     async fn append(&self, tx: &mut Tx, audit: &AuditRecord) -> Result<(), StoreError> {
+        // Sealed details go in their own column (migration 0027), with the
+        // clear ones empty; a shredded record is a reading, never written.
+        let (reason, changes, sealed) = match &audit.details {
+            AuditDetails::Clear { reason, changes } => (
+                reason.as_ref().map(|r| r.as_str()),
+                changes.as_slice(),
+                None,
+            ),
+            AuditDetails::Sealed(bytes) => (None, [].as_slice(), Some(bytes.as_slice())),
+            AuditDetails::Shredded => {
+                return Err(StoreError::Unavailable(
+                    "a shredded audit record cannot be written".into(),
+                ));
+            }
+        };
         // The lock and the insert in one statement, one round trip: the CTE
         // calls a volatile function, so it is never inlined and runs before
         // the insert takes its row, `seq` included, from it. Every writer of
@@ -138,8 +153,8 @@ impl PgStore {
             .query(
                 "WITH audit_lock AS (SELECT pg_advisory_xact_lock($13)) \
                  INSERT INTO audit_events (id, org_id, tenant_id, at, actor_kind, actor_id, \
-                 action, target_type, target_id, request_id, reason, changes) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM audit_lock",
+                 action, target_type, target_id, request_id, reason, changes, sealed_details) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14 FROM audit_lock",
             )
             .bind(audit.id.as_uuid())
             .bind(audit.org_id.as_uuid())
@@ -151,9 +166,10 @@ impl PgStore {
             .bind(audit.target_kind.as_str())
             .bind(audit.target_id)
             .bind(&audit.request_id)
-            .bind(audit.reason.as_ref().map(|r| r.as_str()))
-            .bind(rows::changes_json(&audit.changes))
+            .bind(reason)
+            .bind(rows::changes_json(changes))
             .bind(audit_lock_key(audit.org_id))
+            .bind(sealed)
             .execute(&mut **tx)
             .await
             .map_err(translate_write)?;

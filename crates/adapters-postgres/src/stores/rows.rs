@@ -2,16 +2,15 @@
 //! the decoding of each row. A stored value the domain refuses is reported as
 //! `Unavailable` (naming the column, never the value).
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use domain::ports::StoreError;
 use domain::{
-    Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditId, AuditRecord, Change, Email,
-    KeyHash, KeyMode, KeyOwner, Lifecycle, Metadata, Mode, Name, Namespace, NamespaceId,
-    NamespaceKey, Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Role, Scopes, SpecDigest,
-    TargetKind, Tenant, TenantId, TenantKey, TenantStatus, UserId,
+    Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditDetails, AuditId, AuditRecord,
+    Change, Email, KeyHash, KeyMode, KeyOwner, Lifecycle, Metadata, Mode, Name, Namespace,
+    NamespaceId, NamespaceKey, Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Role, Scopes,
+    SpecDigest, TargetKind, Tenant, TenantId, TenantKey, TenantStatus, UserId,
 };
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -36,7 +35,7 @@ pub(crate) const KEY_COMMON_COLUMNS: &str = "id, org_id, hash, display, name, mo
      created_by_kind, created_by_id, version";
 
 pub(crate) const AUDIT_COLUMNS: &str = "id, org_id, tenant_id, at, actor_kind, actor_id, \
-     action, target_type, target_id, request_id, reason, changes";
+     action, target_type, target_id, request_id, reason, changes, sealed_details";
 
 /// A stored value the domain does not accept.
 pub(crate) fn corrupt(column: &str) -> StoreError {
@@ -244,27 +243,6 @@ pub(crate) fn changes_json(changes: &[Change]) -> Value {
     )
 }
 
-/// `Change::field` is `&'static str`: a field name read back is interned, each
-/// distinct name allocated once for the life of the process (the domain writes
-/// a handful of names, so this stays tiny).
-fn field_name(raw: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        Mutex::new(
-            ["name", "plan", "metadata", "owner", "status", "replacedBy"]
-                .into_iter()
-                .collect(),
-        )
-    });
-    let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(known) = names.get(raw) {
-        return known;
-    }
-    let interned: &'static str = Box::leak(raw.to_owned().into_boxed_str());
-    names.insert(interned);
-    interned
-}
-
 fn changes_from_json(value: &Value) -> Result<Vec<Change>, StoreError> {
     let bad = || corrupt("changes");
     let text = |v: Option<&Value>| -> Result<Option<String>, StoreError> {
@@ -281,7 +259,7 @@ fn changes_from_json(value: &Value) -> Result<Vec<Change>, StoreError> {
         .map(|c| {
             let field = c.get("field").and_then(Value::as_str).ok_or_else(bad)?;
             Ok(Change {
-                field: field_name(field),
+                field: domain::audit::field_name(field),
                 from: text(c.get("from"))?,
                 to: text(c.get("to"))?,
             })
@@ -310,8 +288,13 @@ pub(crate) fn audit(row: &PgRow) -> Result<AuditRecord, StoreError> {
         org_id: OrgId::from_uuid(get(row, "org_id")?),
         tenant_id: tenant_id.map(TenantId::from_uuid),
         request_id: get(row, "request_id")?,
-        reason: parsed_opt(row, "reason", Reason::parse)?,
-        changes: changes_from_json(&changes)?,
+        details: match get::<Option<Vec<u8>>>(row, "sealed_details")? {
+            Some(sealed) => AuditDetails::Sealed(sealed),
+            None => AuditDetails::Clear {
+                reason: parsed_opt(row, "reason", Reason::parse)?,
+                changes: changes_from_json(&changes)?,
+            },
+        },
     })
 }
 

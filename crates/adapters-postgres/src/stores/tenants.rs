@@ -141,6 +141,9 @@ impl TenantStore for PgStore {
                     "DELETE FROM resources WHERE tenant_id = $1",
                     "DELETE FROM api_keys WHERE tenant_id = $1",
                     "DELETE FROM namespaces WHERE tenant_id = $1",
+                    // What idempotent replays would show of the tenant: its
+                    // name, owner and first key's secret.
+                    "DELETE FROM idempotency_records WHERE tenant_id = $1",
                     // Crypto-shredding: the secrets, then the key that opens them.
                     "DELETE FROM tenant_secrets WHERE tenant_id = $1",
                     "DELETE FROM tenant_data_keys WHERE tenant_id = $1",

@@ -17,6 +17,10 @@ use domain::{
 use sqlx::{PgPool, Row};
 
 const VALUE: &str = "pg-canary-Xk29-webhook-signing-secret";
+/// A free-text reason and a name: personal data the audit trail must not
+/// keep in clear.
+const REASON: &str = "pg-canary-Rq71 Ada asked to pause";
+const OLD_NAME: &str = "pg-canary-Nm55 Acme of Ada";
 
 async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<PgStore>) {
     let store = Arc::new(PgStore::new(test.runtime().await));
@@ -138,9 +142,36 @@ async fn no_table_holds_a_stored_secret_in_clear() {
         panic!("a fresh key replayed");
     };
     tenancy
-        .complete_idempotent(request, &response)
+        .complete_idempotent(request, &response, None)
         .await
         .unwrap();
+    // An audit record's reason and changes are sealed too: a reason that no
+    // longer lives in the tenant's row, a name it no longer has.
+    let admin = Context::platform_admin();
+    let tref = TenantRef::Id(tenant.id);
+    for (action, reason) in [
+        (LifecycleAction::Suspend, REASON),
+        (LifecycleAction::Reactivate, "back"),
+    ] {
+        tenancy
+            .transition(&admin, &org, &tref, action, Reason::parse(reason).unwrap())
+            .await
+            .unwrap();
+    }
+    for name in [OLD_NAME, "Acme"] {
+        tenancy
+            .update_tenant(
+                &admin,
+                &org,
+                &tref,
+                domain::TenantPatch {
+                    name: Some(Name::parse(name).unwrap()),
+                    ..domain::TenantPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
     let rows = every_row(&test.owner_pool().await).await;
     for stored in ["tenant_secrets", "idempotency_records", "org_data_keys"] {
         assert!(
@@ -156,7 +187,37 @@ async fn no_table_holds_a_stored_secret_in_clear() {
         );
         // Not even its masked tail's context: the last 8 characters.
         assert!(!row.contains(&VALUE[VALUE.len() - 8..]), "{table}: {row}");
+        for personal in [REASON, OLD_NAME] {
+            assert!(!row.contains(personal), "{table} holds {personal:?}: {row}");
+            assert!(
+                !row.contains(&hex(personal.as_bytes())),
+                "{table} holds the bytes of {personal:?}: {row}"
+            );
+        }
     }
+    // While the tenant exists the trail reads normally.
+    let trail = tenancy
+        .list_audit(
+            &admin,
+            &org,
+            Some(&tref),
+            None,
+            domain::Limit::new(200).unwrap(),
+        )
+        .await
+        .unwrap()
+        .items;
+    let suspended = trail
+        .iter()
+        .find(|r| r.action == domain::AuditAction::TenantSuspended)
+        .unwrap();
+    assert_eq!(suspended.details.reason().map(Reason::as_str), Some(REASON));
+    assert!(trail.iter().any(|r| {
+        r.details
+            .changes()
+            .iter()
+            .any(|c| c.from.as_deref() == Some(OLD_NAME))
+    }));
     // And the value still reads back through the use case.
     let read = tenancy
         .get_secret(&Context::platform_admin(), owner, &name, true)
@@ -234,8 +295,19 @@ async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
         )
         .await
         .unwrap();
+    let listed_before = tenancy
+        .list_audit(&admin, &org, None, None, domain::Limit::new(200).unwrap())
+        .await
+        .unwrap()
+        .items;
     tenancy
-        .delete_tenant(&admin, &org, &tref, "acme", None)
+        .delete_tenant(
+            &admin,
+            &org,
+            &tref,
+            "acme",
+            Some(Reason::parse(REASON).unwrap()),
+        )
         .await
         .unwrap();
 
@@ -256,6 +328,8 @@ async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
             !row.contains(&hex(&copied[0])),
             "{table} still holds the secret"
         );
+        assert!(!row.contains(REASON), "{table} holds the deletion's reason");
+        assert!(!row.contains("offboarding"), "{table} holds a reason");
     }
     let left: Vec<WrappedKey> = store
         .data_keys(None, 1000)
@@ -276,15 +350,27 @@ async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
             .await
             .is_err()
     );
-    // The audit trail keeps the deletion.
+    // The audit trail keeps every event, the deletion too, but the details
+    // of the tenant's can no longer be read.
     let trail = tenancy
         .list_audit(&admin, &org, None, None, domain::Limit::new(200).unwrap())
         .await
-        .unwrap();
-    assert!(
-        trail
-            .items
-            .iter()
-            .any(|r| r.action == domain::AuditAction::TenantDeleted)
+        .unwrap()
+        .items;
+    assert_eq!(trail.len(), listed_before.len() + 1);
+    for (before, after) in listed_before.iter().zip(&trail) {
+        assert_eq!((before.id, before.action), (after.id, after.action));
+    }
+    assert_eq!(
+        trail.last().map(|r| r.action),
+        Some(domain::AuditAction::TenantDeleted)
     );
+    for record in &trail {
+        let expected_shredded = record.tenant_id == Some(tenant.id);
+        assert_eq!(
+            record.details == domain::AuditDetails::Shredded,
+            expected_shredded,
+            "{record:?}"
+        );
+    }
 }

@@ -18,7 +18,7 @@ use crate::audit::Context;
 use crate::idempotency::{
     Claimed, IdempotencyClaim, IdempotencyKey, RequestFingerprint, StoredResponse, response_aad,
 };
-use crate::ids::{OrgId, OrgRef};
+use crate::ids::{OrgId, OrgRef, TenantId};
 use crate::kms::{DataKey, EncryptionContext, KmsError, Sealed, open, seal};
 use crate::ports::{DataScope, StoreError};
 
@@ -93,12 +93,17 @@ impl Tenancy {
     }
 
     /// Stores the response the claimed request gave, sealed, for replays.
-    /// If the claim was lost meanwhile (its lease ran out and a retry took the
-    /// key over), nothing is stored and the retry's response will be.
+    /// `about` names the tenant the response is about (the one provisioned),
+    /// if any: deleting that tenant deletes the stored response with it, so
+    /// the key is free again and a retry runs as a new request. If the claim
+    /// was lost meanwhile (its lease ran out and a retry took the key over),
+    /// or the tenant was deleted meanwhile, nothing is stored (`Unavailable`:
+    /// the response still goes out, a retry runs again).
     pub async fn complete_idempotent(
         &self,
         request: IdempotentRequest,
         response: &StoredResponse,
+        about: Option<TenantId>,
     ) -> Result<(), IdempotencyError> {
         let sealed = seal(
             &request.data_key,
@@ -113,6 +118,7 @@ impl Tenancy {
                 request.org,
                 &request.key,
                 request.token,
+                about,
                 &sealed.to_bytes(),
             )
             .await

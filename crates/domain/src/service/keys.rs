@@ -145,13 +145,14 @@ impl Tenancy {
                 None,
                 now,
             );
-            let audit = self.key_audit(
+            let mut audit = self.key_audit(
                 ctx,
                 now,
                 &issued.key,
                 AuditAction::ApiKeyCreated,
                 Vec::new(),
             );
+            self.seal_audit(&place.scope, &mut audit).await?;
             match self
                 .ports
                 .keys
@@ -220,7 +221,8 @@ impl Tenancy {
                 version: current.version + 1,
                 ..current.clone()
             };
-            let audit = self.key_audit(ctx, now, &next, AuditAction::ApiKeyRevoked, Vec::new());
+            let mut audit = self.key_audit(ctx, now, &next, AuditAction::ApiKeyRevoked, Vec::new());
+            self.seal_audit(&place.scope, &mut audit).await?;
             match self
                 .ports
                 .keys
@@ -298,7 +300,8 @@ impl Tenancy {
                 from: None,
                 to: Some(issued.key.id.to_string()),
             }];
-            let audit = self.key_audit(ctx, now, &old, AuditAction::ApiKeyRotated, changes);
+            let mut audit = self.key_audit(ctx, now, &old, AuditAction::ApiKeyRotated, changes);
+            self.seal_audit(&place.scope, &mut audit).await?;
             match self
                 .ports
                 .keys

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::audit::SealFailed;
 use super::errors::{ApiKeyError, LibraryError};
 use super::orgs::{decode_id_cursor, id_position};
 use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
@@ -609,7 +610,7 @@ impl Tenancy {
                 to: Some(format!("{}@{}", p.listing_id, p.version)),
             });
         }
-        let audit = self.audit(
+        let mut audit = self.audit(
             ctx,
             resource.created_at,
             Subject {
@@ -621,6 +622,9 @@ impl Tenancy {
                 changes,
             },
         );
+        self.seal_audit(&ctx.principal.base_scope(), &mut audit)
+            .await
+            .map_err(SealFailed::into_store_error)?;
         self.ports
             .library
             .create_resource(
@@ -874,8 +878,9 @@ impl Tenancy {
             })
             .into_iter()
             .collect();
-            let audit =
+            let mut audit =
                 self.install_audit(ctx, now, &install, AuditAction::ListingInstalled, changes);
+            self.seal_audit(&scope, &mut audit).await?;
             match self
                 .ports
                 .library
@@ -944,7 +949,9 @@ impl Tenancy {
                 version: current.version + 1,
                 ..current
             };
-            let audit = self.install_audit(ctx, now, &next, AuditAction::InstallUpgraded, changes);
+            let mut audit =
+                self.install_audit(ctx, now, &next, AuditAction::InstallUpgraded, changes);
+            self.seal_audit(&scope, &mut audit).await?;
             match self
                 .ports
                 .library

@@ -1,6 +1,7 @@
 //! The use cases: every rule of orgs, tenants and namespaces is enforced here, on
 //! top of the ports. Adapters call these and nothing else.
 
+mod audit;
 mod errors;
 mod idempotency;
 mod keys;
@@ -28,7 +29,7 @@ pub use secrets::{RewrapProgress, SecretOwner, SecretView};
 pub use tenants::Provisioned;
 
 use crate::api_key::KeyPrefix;
-use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
+use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
@@ -137,8 +138,7 @@ impl Tenancy {
             org_id: subject.org_id,
             tenant_id: subject.tenant_id,
             request_id: ctx.request_id.clone(),
-            reason: None,
-            changes: subject.changes,
+            details: AuditDetails::changes_only(subject.changes),
         }
     }
 }

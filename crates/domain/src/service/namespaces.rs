@@ -53,11 +53,13 @@ impl Tenancy {
             }
             let now = self.now();
             let ns = new_namespace(self, &parent, &new, now);
-            let audit = self.audit(
+            let mut audit = self.audit(
                 ctx,
                 now,
                 namespace_subject(&ns, AuditAction::NamespaceCreated, Vec::new()),
             );
+            self.seal_audit(&ctx.principal.scope_in(ns.org_id), &mut audit)
+                .await?;
             match self
                 .ports
                 .namespaces
@@ -163,11 +165,13 @@ impl Tenancy {
                 version: current.version + 1,
                 ..current
             };
-            let audit = self.audit(
+            let mut audit = self.audit(
                 ctx,
                 now,
                 namespace_subject(&next, AuditAction::NamespaceUpdated, changes),
             );
+            self.seal_audit(&ctx.principal.scope_in(next.org_id), &mut audit)
+                .await?;
             match self
                 .ports
                 .namespaces

@@ -157,37 +157,3 @@ impl Tenancy {
             .filter(|o| ctx.principal.manages_org(o.id)))
     }
 }
-
-impl Tenancy {
-    /// An org's audit trail in the order written, optionally one tenant's only.
-    pub async fn list_audit(
-        &self,
-        ctx: &Context,
-        org: &OrgRef,
-        tenant: Option<&crate::ids::TenantRef>,
-        cursor: Option<&Cursor>,
-        limit: Limit,
-    ) -> Result<Page<crate::audit::AuditRecord>, ListError> {
-        let after = decode_id_cursor(cursor)?;
-        let org = self
-            .find_org(ctx, org)
-            .await?
-            .ok_or(ListError::OrgNotFound)?;
-        let scope = ctx.principal.scope_in(org.id);
-        let tenant_id = match tenant {
-            Some(t) => match self.ports.tenants.get_tenant(&scope, t).await? {
-                Some(t) if t.org_id == org.id => Some(t.id),
-                _ => return Err(ListError::TenantNotFound),
-            },
-            None => None,
-        };
-        let items = self
-            .ports
-            .audit
-            .audit_records(&scope, org.id, tenant_id, after, limit.get() + 1)
-            .await?;
-        Ok(Page::from_fetched(items, limit, |r| {
-            id_position(r.id.as_uuid())
-        }))
-    }
-}

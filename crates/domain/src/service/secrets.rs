@@ -145,11 +145,12 @@ impl Tenancy {
                 updated_by: ctx.actor(),
                 version: current.as_ref().map_or(1, |current| current.version + 1),
             };
-            let audit = self.audit(
+            let mut audit = self.audit(
                 ctx,
                 now,
                 secret_subject(&secret, AuditAction::SecretWritten, current.as_ref()),
             );
+            audit.seal(&key, self.ports.secrets.as_ref());
             match self
                 .ports
                 .tenant_secrets
@@ -197,7 +198,7 @@ impl Tenancy {
             else {
                 return Err(SecretError::NotFound(name.clone()));
             };
-            let audit = self.audit(
+            let mut audit = self.audit(
                 ctx,
                 self.now(),
                 Subject {
@@ -209,6 +210,7 @@ impl Tenancy {
                     changes: Vec::new(),
                 },
             );
+            self.seal_audit(&place.scope, &mut audit).await?;
             self.ports
                 .tenant_secrets
                 .reveal_secret(&place.scope, tenant, name, &audit)
@@ -281,7 +283,7 @@ impl Tenancy {
                 .get_secret(&place.scope, tenant, name)
                 .await?
                 .ok_or_else(|| SecretError::NotFound(name.clone()))?;
-            let audit = self.audit(
+            let mut audit = self.audit(
                 ctx,
                 self.now(),
                 Subject {
@@ -297,6 +299,7 @@ impl Tenancy {
                     }],
                 },
             );
+            self.seal_audit(&place.scope, &mut audit).await?;
             match self
                 .ports
                 .tenant_secrets

@@ -8,7 +8,7 @@ use super::errors::{ListError, ProvisionError, TenantError};
 use super::keys::{IssuedKey, Place};
 use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
 use crate::api_key::{Access, KeyOwner, PlaintextKey};
-use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
+use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{NamespaceId, OrgRef, TenantId, TenantRef};
 use crate::kms::{EncryptionContext, WrappedKey};
 use crate::lifecycle::{LifecycleAction, TenantStatus};
@@ -62,13 +62,15 @@ impl Tenancy {
         }
         // The data key is minted first: if the KMS cannot, nothing is stored.
         let tenant_id = TenantId::from_uuid(self.new_id());
-        let (_, data_key) = self
+        let (key, data_key) = self
             .data_keys
             .generate(&EncryptionContext::Tenant(tenant_id))
             .await
             .map_err(|e| ProvisionError::KmsUnavailable(e.to_string()))?;
-        let (provisioning, secret) =
+        let (mut provisioning, secret) =
             self.build_provisioning(ctx, &org, &spec, digest, tenant_id, data_key);
+        // The tenant's records are sealed from its first one on.
+        provisioning.audit.seal(&key, self.ports.secrets.as_ref());
         match self.ports.tenants.provision(&scope, &provisioning).await {
             Ok(()) => {
                 let Provisioning {
@@ -498,8 +500,14 @@ impl Tenancy {
             next.version = current.version + 1;
             let mut audit: AuditRecord =
                 self.audit(ctx, now, tenant_subject(&next, action, changes));
-            audit.reason = reason;
+            audit.details = AuditDetails::Clear {
+                reason,
+                changes: audit.details.changes().to_vec(),
+            };
             let scope = ctx.principal.scope_in(org.id);
+            // Sealed while the tenant's key exists: a tombstone's own record
+            // too, in the operation that destroys the key.
+            self.seal_audit(&scope, &mut audit).await?;
             match self
                 .ports
                 .tenants
@@ -542,7 +550,8 @@ fn tombstone(
             status: TenantStatus::Deleted,
             changed_at: now,
             changed_by: ctx.actor(),
-            reason: reason.clone(),
+            // Free text, maybe personal: kept only in the sealed audit record.
+            reason: None,
             retention_ends_at: None,
         },
         ..current.clone()

@@ -89,7 +89,10 @@ async fn every_state_and_action_pair_moves_or_is_refused_as_the_lifecycle_table_
                     assert_eq!(moved.lifecycle.status, to, "{case}");
                     assert_eq!(moved.lifecycle.changed_by, on_call, "{case}: who");
                     assert_eq!(moved.lifecycle.changed_at, now, "{case}: when");
-                    assert_eq!(moved.lifecycle.reason, Some(reason("table")), "{case}");
+                    // A tombstone keeps no free text: the reason is only in
+                    // the audit record, sealed with the key it destroyed.
+                    let kept = (to != S::Deleted).then(|| reason("table"));
+                    assert_eq!(moved.lifecycle.reason, kept, "{case}");
                     assert_eq!(moved.version, tenant.version + 1, "{case}: version");
                     assert_eq!(app.stored(tenant.id).await, Some(moved), "{case}: stored");
                     assert_eq!(trail.len(), trail_before.len() + 1, "{case}: one record");
@@ -97,12 +100,25 @@ async fn every_state_and_action_pair_moves_or_is_refused_as_the_lifecycle_table_
                     assert_eq!(record.action, audit_action(action), "{case}");
                     assert_eq!(record.actor, on_call, "{case}");
                     assert_eq!(record.at, now, "{case}");
-                    assert_eq!(record.reason, Some(reason("table")), "{case}");
                     assert_eq!(record.request_id.as_deref(), Some("req-42"), "{case}");
                     assert_eq!(record.target_kind, TargetKind::Tenant, "{case}");
                     assert_eq!(record.target_id, tenant.id.as_uuid(), "{case}");
+                    let stored = app.stored_trail(&org, Some(tenant.id)).await;
+                    assert!(
+                        matches!(
+                            stored.last().expect("a record").details,
+                            domain::AuditDetails::Sealed(_)
+                        ),
+                        "{case}: stored in clear"
+                    );
+                    if to == S::Deleted {
+                        // Sealed with the key the deletion destroyed.
+                        assert_eq!(record.details, domain::AuditDetails::Shredded, "{case}");
+                        continue;
+                    }
+                    assert_eq!(record.details.reason(), Some(&reason("table")), "{case}");
                     assert_eq!(
-                        record.changes,
+                        record.details.changes(),
                         vec![Change {
                             field: "status",
                             from: Some(from.to_string()),
@@ -370,7 +386,10 @@ async fn deleting_leaves_a_tombstone_and_purges_the_namespaces() {
     assert_eq!(tombstone.lifecycle.status, S::Deleted);
     assert_eq!(tombstone.lifecycle.changed_at, now);
     assert_eq!(tombstone.lifecycle.changed_by, Actor::platform_admin());
-    assert_eq!(tombstone.lifecycle.reason, Some(reason("gdpr request")));
+    assert_eq!(
+        tombstone.lifecycle.reason, None,
+        "the free-text reason stays only in the sealed audit record"
+    );
     assert_eq!(tombstone.lifecycle.retention_ends_at, None);
     assert_eq!(
         app.tenancy.get_tenant(&admin(), &org_ref, &target).await,
@@ -389,9 +408,11 @@ async fn deleting_leaves_a_tombstone_and_purges_the_namespaces() {
         Err(domain::NamespaceError::TenantNotFound)
     );
 
+    // The deletion is audited, its reason sealed with the key it destroyed.
     let record = app.trail(&org, None).await.pop().unwrap();
     assert_eq!(record.action, AuditAction::TenantDeleted);
-    assert_eq!(record.reason, Some(reason("gdpr request")));
+    assert_eq!(record.target_id, tenant.id.as_uuid());
+    assert_eq!(record.details, domain::AuditDetails::Shredded);
 
     // A tombstone cannot change any more.
     let patch = TenantPatch {
@@ -457,7 +478,8 @@ async fn purge_deletes_only_tenants_past_retention_as_the_system() {
     assert_eq!(purged.lifecycle.changed_by, Actor::system("retention"));
     assert_eq!(purged.lifecycle.changed_by.kind, ActorKind::System);
     assert_eq!(purged.lifecycle.changed_at, now);
-    assert!(purged.lifecycle.reason.is_some(), "the job says why");
+    // Who deleted it says why; a tombstone keeps no free text.
+    assert_eq!(purged.lifecycle.reason, None);
     assert_eq!(app.stored_namespaces(expiring.id).await, vec![]);
     let record = app.trail(&org, Some(expiring.id)).await.pop().unwrap();
     assert_eq!(record.action, AuditAction::TenantDeleted);

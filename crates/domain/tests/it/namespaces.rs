@@ -183,7 +183,7 @@ async fn renaming_a_namespace_keeps_its_id_key_and_mode_and_is_audited() {
     assert_eq!(record.action, AuditAction::NamespaceUpdated);
     assert_eq!(record.target_id, ns.id.as_uuid());
     assert_eq!(
-        record.changes,
+        record.details.changes(),
         vec![Change {
             field: "name",
             from: Some("acme-live".to_owned()),

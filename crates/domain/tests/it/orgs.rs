@@ -73,7 +73,7 @@ async fn renaming_an_org_is_audited_and_a_same_name_rename_is_not() {
     assert_eq!(trail.len(), 2, "created, renamed once");
     assert_eq!(trail[1].action, AuditAction::OrgUpdated);
     assert_eq!(
-        trail[1].changes,
+        trail[1].details.changes(),
         vec![Change {
             field: "name",
             from: Some("Org signstack".into()),

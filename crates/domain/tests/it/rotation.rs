@@ -63,7 +63,7 @@ async fn rotation_rewraps_every_data_key_while_secrets_keep_opening() {
         panic!("a fresh key replayed");
     };
     app.tenancy
-        .complete_idempotent(request, &response)
+        .complete_idempotent(request, &response, None)
         .await
         .expect("storing the response");
     let before = app.store.data_keys(None, 100).await.unwrap();

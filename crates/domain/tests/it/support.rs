@@ -132,7 +132,35 @@ impl App {
     }
 
     /// The org's audit trail as stored, optionally one tenant's only.
+    /// The audit trail as the platform admin lists it: tenants' records
+    /// opened (or shredded, for deleted tenants).
     pub async fn trail(&self, org: &Org, tenant: Option<TenantId>) -> Vec<AuditRecord> {
+        let org = OrgRef::Id(org.id);
+        let tenant = tenant.map(TenantRef::Id);
+        let mut records = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .tenancy
+                .list_audit(
+                    &admin(),
+                    &org,
+                    tenant.as_ref(),
+                    cursor.as_ref(),
+                    domain::Limit::new(u64::from(domain::Limit::MAX)).expect("a limit"),
+                )
+                .await
+                .expect("listing the audit trail");
+            records.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return records,
+            }
+        }
+    }
+
+    /// The audit trail as stored: tenants' details sealed.
+    pub async fn stored_trail(&self, org: &Org, tenant: Option<TenantId>) -> Vec<AuditRecord> {
         self.store
             .audit_records(&DataScope::Platform, org.id, tenant, None, 1000)
             .await

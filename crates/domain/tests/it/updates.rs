@@ -73,10 +73,10 @@ async fn an_update_changes_name_plan_and_metadata_and_records_each_change() {
     assert_eq!(app.stored(tenant.id).await, Some(updated));
     let record = app.trail(&org, Some(tenant.id)).await.pop().unwrap();
     assert_eq!(record.action, AuditAction::TenantUpdated);
-    let fields: Vec<_> = record.changes.iter().map(|c| c.field).collect();
+    let fields: Vec<_> = record.details.changes().iter().map(|c| c.field).collect();
     assert_eq!(fields, ["name", "plan", "metadata"]);
     assert_eq!(
-        record.changes[0],
+        record.details.changes()[0],
         Change {
             field: "name",
             from: Some("Tenant acme".into()),
@@ -210,7 +210,7 @@ async fn a_new_owner_is_recorded_and_audited() {
     let record = app.trail(&org, Some(tenant.id)).await.pop().unwrap();
     assert_eq!(record.action, AuditAction::TenantOwnerChanged);
     assert_eq!(
-        record.changes,
+        record.details.changes(),
         vec![Change {
             field: "owner",
             from: None,

@@ -3,7 +3,7 @@
 
 use domain::ports::DataScope;
 use domain::ports::StoreError;
-use domain::{AuditAction, Namespace, Org, TenantId};
+use domain::{AuditAction, AuditDetails, Namespace, Org, TenantId};
 
 use super::{ALL, seed_org, seed_tenant, trail};
 use crate::StorePorts;
@@ -471,4 +471,53 @@ pub async fn audit_records_outlive_the_tenant_they_are_about(store: StorePorts) 
         .unwrap();
 
     assert_eq!(records, vec![acme.audit, ns_record, deleted]);
+}
+
+/// A tenant's record arrives with its details sealed by the domain: the store
+/// keeps the sealed bytes exactly (they are what an integrity check of the
+/// trail is computed over), beside clear records of the same tenant written
+/// before sealing existed, and lists both back as written, in every scope
+/// that sees them.
+pub async fn sealed_details_are_stored_and_read_back_exactly_beside_clear_ones(store: StorePorts) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
+    let ns = Namespace {
+        name: name("Live"),
+        version: 2,
+        ..acme.namespaces[0].clone()
+    };
+    let mut sealed = f.namespace_audit(&ns, AuditAction::NamespaceUpdated);
+    // Any bytes: a store never interprets them. A zero byte and bytes that
+    // are not UTF-8 included.
+    sealed.details = AuditDetails::Sealed(vec![0, 159, 146, 150, 255, 1, 2, 3]);
+    store
+        .namespaces
+        .update_namespace(&DataScope::Platform, &ns, &sealed)
+        .await
+        .unwrap();
+    let clear = f.tenant_audit(&acme.tenant, AuditAction::TenantUpdated);
+    let renamed_acme = renamed(&acme.tenant, "Acme 2");
+    store
+        .tenants
+        .update_tenant(&DataScope::Platform, &renamed_acme, &clear)
+        .await
+        .unwrap();
+
+    let expected = vec![acme.audit.clone(), sealed.clone(), clear.clone()];
+    for scope in [
+        DataScope::Platform,
+        DataScope::Org(org.id),
+        DataScope::Tenant {
+            org: org.id,
+            tenant: acme.tenant.id,
+        },
+    ] {
+        let records = store
+            .audit
+            .audit_records(&scope, org.id, Some(acme.tenant.id), None, ALL)
+            .await
+            .unwrap();
+        assert_eq!(records, expected, "in {scope:?}");
+    }
 }

@@ -2,13 +2,13 @@
 
 use domain::ports::{DataScope, StoreError};
 use domain::{
-    Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, KekId, KekVersion, Org,
-    RequestFingerprint, WrappedKey,
+    AuditAction, Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, KekId, KekVersion,
+    Org, RequestFingerprint, Tenant, TenantStatus, WrappedKey,
 };
 
 use super::{seed_org, seed_tenant};
 use crate::StorePorts;
-use crate::fixtures::{Fixtures, at, uuid};
+use crate::fixtures::{Fixtures, at, moved, tombstone, uuid};
 
 fn key(raw: &str) -> IdempotencyKey {
     IdempotencyKey::parse(raw).expect("a valid idempotency key")
@@ -117,15 +117,15 @@ pub async fn a_claim_holds_its_key_until_completed_and_then_returns_the_response
 
     // Only the holder completes, and only once.
     assert_eq!(
-        ids.complete(&scope, org.id, &first.key, uuid(2), b"sealed")
+        ids.complete(&scope, org.id, &first.key, uuid(2), None, b"sealed")
             .await,
         Err(StoreError::Stale)
     );
-    ids.complete(&scope, org.id, &first.key, first.token, b"sealed")
+    ids.complete(&scope, org.id, &first.key, first.token, None, b"sealed")
         .await
         .unwrap();
     assert_eq!(
-        ids.complete(&scope, org.id, &first.key, first.token, b"again")
+        ids.complete(&scope, org.id, &first.key, first.token, None, b"again")
             .await,
         Err(StoreError::Stale)
     );
@@ -166,12 +166,12 @@ pub async fn a_lapsed_claim_yields_to_its_retry_and_an_expired_record_to_anyone(
     let retry = claim(&org, "k-1", body(1), 3, 2);
     assert_eq!(ids.claim(&scope, &retry).await.unwrap(), Claimed::New);
     assert_eq!(
-        ids.complete(&scope, org.id, &lapsed.key, lapsed.token, b"late")
+        ids.complete(&scope, org.id, &lapsed.key, lapsed.token, None, b"late")
             .await,
         Err(StoreError::Stale),
         "the lapsed claim completed after its retry took over"
     );
-    ids.complete(&scope, org.id, &retry.key, retry.token, b"sealed")
+    ids.complete(&scope, org.id, &retry.key, retry.token, None, b"sealed")
         .await
         .unwrap();
     // A completed record holds its key for the whole window, then yields.
@@ -220,7 +220,7 @@ pub async fn releasing_frees_the_key_for_the_holder_only(store: StorePorts) {
         "a released key is free for any request"
     );
     // A completed record is not released.
-    ids.complete(&scope, org.id, &first.key, uuid(3), b"sealed")
+    ids.complete(&scope, org.id, &first.key, uuid(3), None, b"sealed")
         .await
         .unwrap();
     ids.release(&scope, org.id, &first.key, uuid(3))
@@ -248,7 +248,7 @@ pub async fn another_orgs_records_are_invisible_and_untouchable(store: StorePort
         "a claim in another org's name was accepted"
     );
     assert_eq!(
-        ids.complete(&theirs, org.id, &first.key, first.token, b"forged")
+        ids.complete(&theirs, org.id, &first.key, first.token, None, b"forged")
             .await,
         Err(StoreError::Stale)
     );
@@ -272,6 +272,7 @@ pub async fn another_orgs_records_are_invisible_and_untouchable(store: StorePort
         org.id,
         &first.key,
         first.token,
+        None,
         b"sealed",
     )
     .await
@@ -345,4 +346,136 @@ pub async fn org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_st
             .unwrap(),
         Some(org_key(target, 2))
     );
+}
+
+/// Deactivates `tenant`, then stores its tombstone; returns the tombstone.
+async fn delete_tenant(store: &StorePorts, f: &Fixtures, tenant: &Tenant) -> Tenant {
+    let deactivated = moved(tenant, TenantStatus::Deactivated, at(1));
+    let dead = tombstone(&deactivated);
+    for next in [&deactivated, &dead] {
+        store
+            .tenants
+            .update_tenant(
+                &DataScope::Org(tenant.org_id),
+                next,
+                &f.tenant_audit(next, AuditAction::TenantUpdated),
+            )
+            .await
+            .expect("moving the tenant on");
+    }
+    dead
+}
+
+/// A tombstone deletes, in its own operation, every completed record about
+/// its tenant (their sealed responses show the tenant's name, owner and first
+/// key's secret), so their keys are free again; records about other tenants
+/// or about no tenant stay.
+pub async fn a_tombstone_purges_the_responses_about_its_tenant_and_no_others(store: StorePorts) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"])
+        .await
+        .tenant;
+    let beta = seed_tenant(&store, &f, &org, "beta", &["beta-live"])
+        .await
+        .tenant;
+    let scope = DataScope::Org(org.id);
+    let ids = &store.idempotency;
+    for (n, raw, about) in [
+        (1, "k-acme", Some(acme.id)),
+        (2, "k-beta", Some(beta.id)),
+        (3, "k-none", None),
+    ] {
+        let first = claim(&org, raw, body(1), n, 0);
+        assert_eq!(ids.claim(&scope, &first).await.unwrap(), Claimed::New);
+        ids.complete(&scope, org.id, &first.key, first.token, about, b"sealed")
+            .await
+            .unwrap();
+    }
+    let kept = held(
+        ids.claim(&scope, &claim(&org, "k-acme", body(1), 4, 2))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        kept.tenant_id,
+        Some(acme.id),
+        "the record forgot its tenant"
+    );
+
+    delete_tenant(&store, &f, &acme).await;
+    assert_eq!(
+        ids.claim(&scope, &claim(&org, "k-acme", body(1), 5, 3))
+            .await
+            .unwrap(),
+        Claimed::New,
+        "the deleted tenant's response still holds its key"
+    );
+    for (n, raw, about) in [(6, "k-beta", Some(beta.id)), (7, "k-none", None)] {
+        let record = held(
+            ids.claim(&scope, &claim(&org, raw, body(1), n, 3))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            record.sealed_response.as_deref(),
+            Some(b"sealed".as_slice())
+        );
+        assert_eq!(record.tenant_id, about);
+    }
+}
+
+/// A response about a tenant that is deleted (or not the org's) is not
+/// stored: the deletion would have had nothing to purge.
+pub async fn completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale(store: StorePorts) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let other = seed_org(&store, &f, "quillpay").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"])
+        .await
+        .tenant;
+    let theirs = seed_tenant(&store, &f, &other, "theirs", &["theirs-live"])
+        .await
+        .tenant;
+    let scope = DataScope::Org(org.id);
+    let ids = &store.idempotency;
+    let first = claim(&org, "k-1", body(1), 1, 0);
+    assert_eq!(ids.claim(&scope, &first).await.unwrap(), Claimed::New);
+    assert_eq!(
+        ids.complete(
+            &DataScope::Platform,
+            org.id,
+            &first.key,
+            first.token,
+            Some(theirs.id),
+            b"sealed"
+        )
+        .await,
+        Err(StoreError::Stale),
+        "a response was filed under another org's tenant"
+    );
+    delete_tenant(&store, &f, &acme).await;
+    assert_eq!(
+        ids.complete(
+            &scope,
+            org.id,
+            &first.key,
+            first.token,
+            Some(acme.id),
+            b"sealed"
+        )
+        .await,
+        Err(StoreError::Stale),
+        "a response about a deleted tenant was stored"
+    );
+    // Still pending and the holder's: it may complete about no tenant.
+    let pending = held(
+        ids.claim(&scope, &claim(&org, "k-1", body(1), 2, 0))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(pending.sealed_response, None);
+    ids.complete(&scope, org.id, &first.key, first.token, None, b"sealed")
+        .await
+        .unwrap();
 }
