@@ -511,9 +511,17 @@ fn new_master_key(version: KekVersion, secrets: &dyn SecretSource) -> MasterKey 
     MasterKey { version, key }
 }
 
-/// Writes `bytes` to a temporary file next to `path` (mode 0600), syncs it and
-/// renames it over `path`, then syncs the directory: readers see the old file
-/// or the new one, never a mix, and a crash loses at most the rotation.
+/// Writes `bytes` to a temporary file next to `path`, syncs it and renames it
+/// over `path`, then syncs the directory: readers see the old file or the new
+/// one, never a mix, and a crash loses at most the rotation.
+///
+/// The temporary file is created exclusively (`create_new`, which is
+/// `O_CREAT | O_EXCL`: it refuses any existing path, a symlink included, so
+/// nothing planted there is followed or truncated) and with mode 0600 from its
+/// first instant, so the new master key is never readable by others, not even
+/// briefly. An existing temporary file is left alone and reported: it is a
+/// leftover of an interrupted rotation, or another rotation running now, and
+/// only the operator can tell which.
 fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -527,12 +535,29 @@ fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     temp_name.push(".rotating");
     let temp = dir.join(temp_name);
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     restrict(&mut options);
+    let mut file = options.open(&temp).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::AlreadyExists {
+            std::io::Error::new(
+                error.kind(),
+                format!(
+                    "the temporary file {} already exists: it is left over from an \
+                     interrupted rotation, or another rotation is running; the keyring \
+                     itself is intact; once no `tenancy kms` command is running, remove \
+                     it and run the command again",
+                    temp.display()
+                ),
+            )
+        } else {
+            error
+        }
+    })?;
+    // From here on the temporary file is ours: remove it if anything fails.
     let written = (|| {
-        let mut file = options.open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        drop(file);
         fs::rename(&temp, path)?;
         // Make the rename itself durable. Directories cannot be opened for
         // syncing everywhere; where they cannot, the rename still happened.
