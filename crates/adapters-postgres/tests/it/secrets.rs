@@ -216,7 +216,7 @@ async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
         .unwrap()
         .unwrap();
     let key = kms.unwrap(&wrapped, &context).await.unwrap();
-    let aad = domain::secret::secret_aad(tenant.id, &name);
+    let aad = domain::secret::secret_aad(tenant.id, &name, 1);
     let sealed = Sealed::from_bytes(&copied[0]).unwrap();
     assert_eq!(
         open(&key, &sealed, &aad).unwrap().as_slice(),

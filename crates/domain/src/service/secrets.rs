@@ -24,7 +24,7 @@ use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, Page, PageError, Position};
 use crate::ports::{DataScope, StoreError};
 use crate::scope::Scope;
-use crate::secret::{SecretName, SecretValue, StoredSecret, secret_aad};
+use crate::secret::{SecretName, SecretValue, StoredSecret, legacy_secret_aad, secret_aad};
 use crate::tenant::Tenant;
 
 /// Whose secrets a call is about.
@@ -125,7 +125,8 @@ impl Tenancy {
                 .get_secret(&place.scope, tenant, &name)
                 .await?;
             let now = self.now();
-            let aad = secret_aad(tenant, &name);
+            let version = current.as_ref().map_or(1, |current| current.version + 1);
+            let aad = secret_aad(tenant, &name, version);
             let sealed = seal(
                 &key,
                 value.expose().as_bytes(),
@@ -143,7 +144,7 @@ impl Tenancy {
                 created_at: current.as_ref().map_or(now, |current| current.created_at),
                 updated_at: now,
                 updated_by: ctx.actor(),
-                version: current.as_ref().map_or(1, |current| current.version + 1),
+                version,
             };
             let audit = self.audit(
                 ctx,
@@ -486,10 +487,14 @@ fn require_active(tenant: &Tenant) -> Result<(), SecretError> {
     }
 }
 
+/// Opens a stored secret: sealed with its version bound in, or, for rows
+/// written before that, in the legacy form without it.
 fn open_secret(key: &DataKey, stored: &StoredSecret) -> Result<SecretValue, SecretError> {
     let undecryptable = || SecretError::Undecryptable(stored.name.clone());
     let sealed = Sealed::from_bytes(&stored.sealed).map_err(|_| undecryptable())?;
-    let plain = open(key, &sealed, &secret_aad(stored.tenant_id, &stored.name))
+    let current = secret_aad(stored.tenant_id, &stored.name, stored.version);
+    let plain = open(key, &sealed, &current)
+        .or_else(|_| open(key, &sealed, &legacy_secret_aad(stored.tenant_id, &stored.name)))
         .map_err(|_| undecryptable())?;
     SecretValue::from_opened(&plain).ok_or_else(undecryptable)
 }
@@ -525,5 +530,85 @@ fn secret_subject(
             from: before.map(|b| b.version.to_string()),
             to: Some(secret.version.to_string()),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::ids::OrgId;
+    use crate::ports::SecretSource;
+
+    struct Counter(Mutex<u8>);
+
+    impl SecretSource for Counter {
+        fn fill(&self, buf: &mut [u8]) {
+            let mut n = self.0.lock().unwrap();
+            for b in buf {
+                *n = n.wrapping_add(1);
+                *b = *n;
+            }
+        }
+    }
+
+    fn stored(sealed: Vec<u8>, version: u64) -> StoredSecret {
+        StoredSecret {
+            id: Uuid::from_u128(7),
+            org_id: OrgId::from_uuid(Uuid::from_u128(1)),
+            tenant_id: crate::ids::TenantId::from_uuid(Uuid::from_u128(2)),
+            name: SecretName::parse("smtp-password").unwrap(),
+            sealed,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_by: Actor::platform_admin(),
+            version,
+        }
+    }
+
+    /// A sealed value copied onto another version of the same secret (an old
+    /// value replayed over a newer one) must not open. On the old code the
+    /// associated data held only the tenant and the name, so it opened
+    /// (`assertion failed: open_secret(&key, &stored(sealed, 2)).is_err()`).
+    #[test]
+    fn a_sealed_secret_moved_to_another_version_does_not_open() {
+        let source = Counter(Mutex::new(0));
+        let key = DataKey::generate(&source);
+        let first = stored(Vec::new(), 1);
+        let sealed = seal(
+            &key,
+            b"old password",
+            &secret_aad(first.tenant_id, &first.name, 1),
+            &source,
+        )
+        .to_bytes();
+        assert_eq!(
+            open_secret(&key, &stored(sealed.clone(), 1))
+                .unwrap()
+                .expose(),
+            "old password"
+        );
+        assert!(open_secret(&key, &stored(sealed, 2)).is_err());
+    }
+
+    /// Rows sealed before the version was bound in keep opening, at whatever
+    /// version they were stored.
+    #[test]
+    fn a_secret_sealed_in_the_legacy_form_still_opens() {
+        let source = Counter(Mutex::new(0));
+        let key = DataKey::generate(&source);
+        let row = stored(Vec::new(), 3);
+        let sealed = seal(
+            &key,
+            b"stored long ago",
+            &legacy_secret_aad(row.tenant_id, &row.name),
+            &source,
+        )
+        .to_bytes();
+        assert_eq!(
+            open_secret(&key, &stored(sealed, 3)).unwrap().expose(),
+            "stored long ago"
+        );
     }
 }
