@@ -68,9 +68,6 @@ impl SecretValue {
     /// The longest value accepted, in bytes.
     pub const MAX_BYTES: usize = 64 * 1024;
 
-    /// Shortest value whose last characters the mask shows.
-    pub const SHOWN_FROM: usize = 12;
-
     /// Takes the caller's string (it is moved, not copied, so no stray copy
     /// of the value is left behind).
     pub fn new(value: String) -> Result<Self, InvalidValue> {
@@ -98,16 +95,15 @@ impl SecretValue {
         &self.0
     }
 
-    /// What callers see without asking to reveal: the last 4 characters after
-    /// `****` for values of at least 12 characters, else only `****`.
+    /// What callers see without a reveal: `****`, whatever the value. Not
+    /// even its last characters: they narrow a guess, and the value's
+    /// `version` and `updated_at` already tell a caller that it changed.
     pub fn masked(&self) -> String {
-        let chars = self.0.chars().count();
-        if chars < Self::SHOWN_FROM {
-            return "****".to_owned();
-        }
-        let tail: String = self.0.chars().skip(chars - 4).collect();
-        format!("****{tail}")
+        Self::MASK.to_owned()
     }
+
+    /// The mask every value shows without a reveal.
+    pub const MASK: &'static str = "****";
 }
 
 impl fmt::Debug for SecretValue {
@@ -197,7 +193,7 @@ mod tests {
         assert!(SecretValue::new("x".repeat(64 * 1024 + 1)).is_err());
         assert!(SecretValue::new("x".repeat(64 * 1024)).is_ok());
         let long = SecretValue::new("sk_live_abcdefgh1234".into()).unwrap();
-        assert_eq!(long.masked(), "****1234");
+        assert_eq!(long.masked(), "****", "no character of the value shows");
         let short = SecretValue::new("hunter2hunt".into()).unwrap();
         assert_eq!(short.masked(), "****");
         assert_eq!(format!("{long:?}"), "SecretValue(<redacted>)");

@@ -18,5 +18,6 @@ mod orgs;
 mod owners;
 mod provisioning;
 mod request_ids;
+mod secret_scopes;
 mod secrets;
 mod verification;

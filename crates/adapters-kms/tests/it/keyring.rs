@@ -283,7 +283,10 @@ async fn a_rotation_never_writes_through_a_planted_temporary_file_or_link() {
     );
     assert!(message.contains("nothing changed"), "{message}");
     assert!(
-        fs::symlink_metadata(&temp).unwrap().file_type().is_symlink(),
+        fs::symlink_metadata(&temp)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "what was planted is left for the operator to inspect"
     );
     assert_eq!(fs::read(&path).unwrap(), before, "the keyring is untouched");

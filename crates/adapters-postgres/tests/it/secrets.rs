@@ -288,3 +288,31 @@ async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
             .any(|r| r.action == domain::AuditAction::TenantDeleted)
     );
 }
+
+/// An `admin` key stored before secrets had scopes of their own holds the
+/// bits of the 13 scopes of then (8191, what the fixtures insert); read back,
+/// it holds its role's scopes as the role is now, so it can still reveal.
+/// Read as the bare stored bits (the old code, with the scopes added) it
+/// fails: `left: 8191, right: 32767`.
+#[tokio::test]
+async fn an_admin_key_stored_before_the_secret_scopes_holds_them() {
+    use domain::ports::ApiKeyStore;
+    use domain::{KeyHash, Principal, Scope};
+
+    let test = TestDatabase::new().await;
+    let world = crate::fixtures::seed(&test.owner_pool().await).await;
+    let a = world.tenant_a();
+    let store = PgStore::new(test.runtime().await);
+    let hash: [u8; 32] = crate::fixtures::hash_of(a.key).try_into().unwrap();
+    let found = store
+        .find_key(&KeyHash::from_bytes(hash))
+        .await
+        .unwrap()
+        .expect("the seeded key");
+    assert_eq!(found.key.access.scopes.bits(), u16::MAX >> 1);
+    let Principal::Namespace(principal) = found.principal() else {
+        panic!("a namespace key");
+    };
+    assert!(principal.has(Scope::SecretsRead));
+    assert!(principal.has(Scope::SecretsReveal));
+}

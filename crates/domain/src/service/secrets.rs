@@ -4,8 +4,16 @@
 //! A secret's value is sealed with its tenant's data key (AES-256-GCM, with the
 //! tenant id and the secret's name as associated data) before it reaches a
 //! store; the data key is stored wrapped by the KMS and unwrapped through
-//! [`crate::kms::DataKeys`]. Reading a secret shows a masked value; the value
-//! itself only when asked to reveal it, with a write scope, and audited.
+//! [`crate::kms::DataKeys`].
+//!
+//! Who may do what, for a namespace key (org keys and the platform admin
+//! manage every secret of their tenants): reading needs `secrets:read`, which
+//! shows names, dates and versions and never a character of a value;
+//! revealing a value needs `secrets:reveal` as well, and writing or deleting
+//! one needs `secrets:reveal`; both only from a live key that is not
+//! restricted to some resources (a secret belongs to the whole tenant, and its
+//! values are live credentials). Both scopes are in the `admin` role only.
+//! Every reveal is audited.
 
 use std::sync::Arc;
 
@@ -14,8 +22,9 @@ use uuid::Uuid;
 
 use super::errors::SecretError;
 use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
+use crate::api_key::KeyMode;
 use crate::audit::{Actor, AuditAction, Change, Context, TargetKind};
-use crate::auth::Principal;
+use crate::auth::{NamespacePrincipal, Principal};
 use crate::ids::{OrgRef, TenantRef};
 use crate::kms::{
     DataKey, EncryptionContext, KekVersion, KeyInfo, KmsError, Sealed, WrappedKey, open, seal,
@@ -39,13 +48,13 @@ pub enum SecretOwner<'a> {
     },
 }
 
-/// A secret as callers see it: metadata, the masked value, and the value itself
-/// only when revealed.
+/// A secret as callers see it: metadata, the mask, and the value itself only
+/// when revealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretView {
     pub id: Uuid,
     pub name: SecretName,
-    /// `****` and, for values of 12 characters or more, their last 4.
+    /// Always `****`: no character of the value shows without a reveal.
     pub masked: String,
     /// `Some` only for a reveal.
     pub value: Option<SecretValue>,
@@ -67,6 +76,19 @@ pub struct RewrapProgress {
     pub rewrapped: usize,
 }
 
+/// What a namespace key must be trusted with for a secrets call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trust {
+    /// Names, dates and versions: `secrets:read`.
+    Metadata,
+    /// A value, shown: `secrets:read` and `secrets:reveal`, from a live key
+    /// restricted to no resources.
+    Reveal,
+    /// A value, written or deleted: `secrets:reveal`, from a live key
+    /// restricted to no resources.
+    Write,
+}
+
 /// The tenant a call works on, and the store scope it works in.
 struct Place {
     scope: DataScope,
@@ -83,7 +105,8 @@ fn kms_failed(e: KmsError) -> SecretError {
 impl Tenancy {
     /// Stores (or replaces) a secret of a tenant, sealed with the tenant's data
     /// key. Returns the stored secret (masked) and whether it was new. A
-    /// namespace key needs `settings:write`; the tenant must be active.
+    /// namespace key needs the trust of a reveal (module docs); the tenant
+    /// must be active.
     pub async fn put_secret(
         &self,
         ctx: &Context,
@@ -92,7 +115,7 @@ impl Tenancy {
         value: SecretValue,
     ) -> Result<(SecretView, bool), SecretError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let place = self.secret_place(ctx, owner, Scope::SettingsWrite).await?;
+            let place = self.secret_place(ctx, owner, Trust::Write).await?;
             require_active(&place.tenant)?;
             let tenant = place.tenant.id;
             let context = EncryptionContext::Tenant(tenant);
@@ -171,8 +194,8 @@ impl Tenancy {
     }
 
     /// A secret of a tenant, masked; with `reveal`, its value too, which needs
-    /// `settings:write` (`settings:read` otherwise) for namespace keys and
-    /// writes an audit record of the disclosure.
+    /// the trust of a reveal for namespace keys (module docs) and writes an
+    /// audit record of the disclosure.
     pub async fn get_secret(
         &self,
         ctx: &Context,
@@ -181,9 +204,9 @@ impl Tenancy {
         reveal: bool,
     ) -> Result<SecretView, SecretError> {
         let needs = if reveal {
-            Scope::SettingsWrite
+            Trust::Reveal
         } else {
-            Scope::SettingsRead
+            Trust::Metadata
         };
         let place = self.secret_place(ctx, owner, needs).await?;
         let tenant = place.tenant.id;
@@ -242,7 +265,7 @@ impl Tenancy {
                 Some(SecretName::parse(name).map_err(|_| PageError::Cursor)?)
             }
         };
-        let place = self.secret_place(ctx, owner, Scope::SettingsRead).await?;
+        let place = self.secret_place(ctx, owner, Trust::Metadata).await?;
         let stored = self
             .ports
             .tenant_secrets
@@ -264,8 +287,8 @@ impl Tenancy {
         }))
     }
 
-    /// Deletes a secret of a tenant. A namespace key needs `settings:write`;
-    /// the tenant must be active.
+    /// Deletes a secret of a tenant. A namespace key needs the trust of a
+    /// reveal (module docs); the tenant must be active.
     pub async fn delete_secret(
         &self,
         ctx: &Context,
@@ -273,7 +296,7 @@ impl Tenancy {
         name: &SecretName,
     ) -> Result<(), SecretError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let place = self.secret_place(ctx, owner, Scope::SettingsWrite).await?;
+            let place = self.secret_place(ctx, owner, Trust::Write).await?;
             require_active(&place.tenant)?;
             let tenant = place.tenant.id;
             let current = self
@@ -406,26 +429,24 @@ impl Tenancy {
             .map_err(kms_failed)
     }
 
-    /// The tenant a secrets call works on: the namespace key's own (holding
-    /// `needs`), or one the caller manages. Deleted tenants have no secrets.
+    /// The tenant a secrets call works on: the namespace key's own (trusted
+    /// with `needs`), or one the caller manages. Deleted tenants have no secrets.
     async fn secret_place(
         &self,
         ctx: &Context,
         owner: SecretOwner<'_>,
-        needs: Scope,
+        needs: Trust,
     ) -> Result<Place, SecretError> {
         let (scope, tenant_ref, org) = match owner {
             SecretOwner::Own => {
                 let Principal::Namespace(ns) = &ctx.principal else {
                     return Err(SecretError::NotANamespaceKey);
                 };
-                if !ns.has(needs) {
-                    return Err(SecretError::MissingScope(needs));
-                }
                 let scope = DataScope::Tenant {
                     org: ns.org_id,
                     tenant: ns.tenant_id,
                 };
+                self.check_trust(&scope, ns, needs).await?;
                 (scope, TenantRef::Id(ns.tenant_id), ns.org_id)
             }
             SecretOwner::Tenant { org, tenant } => {
@@ -443,6 +464,37 @@ impl Tenancy {
                 Ok(Place { scope, tenant })
             }
             _ => Err(SecretError::TenantNotFound),
+        }
+    }
+
+    /// Refuses a namespace key that is not trusted with `needs` (module
+    /// docs): the scope checks first, then the resource restriction, and only
+    /// then the key's mode, the one check that reads the store.
+    async fn check_trust(
+        &self,
+        scope: &DataScope,
+        ns: &NamespacePrincipal,
+        needs: Trust,
+    ) -> Result<(), SecretError> {
+        if needs != Trust::Write && !ns.has(Scope::SecretsRead) {
+            return Err(SecretError::MissingScope(Scope::SecretsRead));
+        }
+        if needs == Trust::Metadata {
+            return Ok(());
+        }
+        if !ns.has(Scope::SecretsReveal) {
+            return Err(SecretError::MissingScope(Scope::SecretsReveal));
+        }
+        if ns.resources.is_some() {
+            return Err(SecretError::RestrictedKey);
+        }
+        // The principal does not carry the key's mode; the stored key does.
+        match self.ports.keys.get_key(scope, ns.org_id, ns.key_id).await? {
+            Some(key) if key.mode == KeyMode::Live => Ok(()),
+            Some(_) => Err(SecretError::TestKey),
+            // A key that authenticated this request is gone only with its
+            // tenant.
+            None => Err(SecretError::TenantNotFound),
         }
     }
 
@@ -494,7 +546,13 @@ fn open_secret(key: &DataKey, stored: &StoredSecret) -> Result<SecretValue, Secr
     let sealed = Sealed::from_bytes(&stored.sealed).map_err(|_| undecryptable())?;
     let current = secret_aad(stored.tenant_id, &stored.name, stored.version);
     let plain = open(key, &sealed, &current)
-        .or_else(|_| open(key, &sealed, &legacy_secret_aad(stored.tenant_id, &stored.name)))
+        .or_else(|_| {
+            open(
+                key,
+                &sealed,
+                &legacy_secret_aad(stored.tenant_id, &stored.name),
+            )
+        })
         .map_err(|_| undecryptable())?;
     SecretValue::from_opened(&plain).ok_or_else(undecryptable)
 }
