@@ -245,6 +245,7 @@ macro_rules! store_contract {
                 a_new_data_key_is_stored_with_a_secret_only_for_a_tenant_without_one,
                 another_tenants_secrets_and_data_key_are_invisible_and_untouchable,
                 data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
+                data_keys_are_counted_by_kek_and_version_over_every_tenant,
             }
             idempotency {
                 an_org_data_key_is_stored_once_and_seen_by_its_org_only,
@@ -254,6 +255,7 @@ macro_rules! store_contract {
                 another_orgs_records_are_invisible_and_untouchable,
                 purging_deletes_records_past_their_window_only,
                 org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
+                org_data_keys_are_counted_by_kek_and_version_over_every_org,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,
