@@ -344,6 +344,7 @@ macro_rules! kms_contract {
             an_envelope_naming_an_unknown_version_or_kek_is_refused,
             after_a_rotation_old_keys_unwrap_and_rewrap_to_the_new_version,
             rewrapping_at_the_current_version_keeps_the_key,
+            retiring_the_current_version_is_refused_and_changes_nothing,
             key_material_never_reaches_debug_output_or_errors,
         }
     };

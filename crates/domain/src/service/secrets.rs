@@ -1,5 +1,4 @@
-//! Tenant secrets (envelope encryption, SPEC §9) and the rewrap of data keys
-//! after a KEK rotation.
+//! Tenant secrets (envelope encryption, SPEC §9).
 //!
 //! A secret's value is sealed with its tenant's data key (AES-256-GCM, with the
 //! tenant id and the secret's name as associated data) before it reaches a
@@ -26,9 +25,7 @@ use crate::api_key::KeyMode;
 use crate::audit::{Actor, AuditAction, Change, Context, TargetKind};
 use crate::auth::{NamespacePrincipal, Principal};
 use crate::ids::{OrgRef, TenantRef};
-use crate::kms::{
-    DataKey, EncryptionContext, KekVersion, KeyInfo, KmsError, Sealed, WrappedKey, open, seal,
-};
+use crate::kms::{DataKey, EncryptionContext, KmsError, Sealed, open, seal};
 use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, Page, PageError, Position};
 use crate::ports::{DataScope, StoreError};
@@ -64,18 +61,6 @@ pub struct SecretView {
     pub version: u64,
 }
 
-/// How far a rewrap has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RewrapProgress {
-    /// The KEK version every data key is being brought to.
-    pub target: KekVersion,
-    /// Data keys looked at so far.
-    pub seen: usize,
-    /// Of those, rewrapped by this run (the others were current already, or
-    /// their tenant was deleted meanwhile).
-    pub rewrapped: usize,
-}
-
 /// What a namespace key must be trusted with for a secrets call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trust {
@@ -98,7 +83,7 @@ struct Place {
 /// The order name list cursors carry.
 const NAME_ORDER: &str = "secret-name";
 
-fn kms_failed(e: KmsError) -> SecretError {
+pub(super) fn kms_failed(e: KmsError) -> SecretError {
     SecretError::KmsUnavailable(e.to_string())
 }
 
@@ -337,98 +322,6 @@ impl Tenancy {
         ))
     }
 
-    /// Adds a KEK version at the KMS and makes it current; data keys keep
-    /// unwrapping with their old version until [`Self::rewrap_data_keys`]
-    /// brings them to the new one. An operator's command (`tenancy kms
-    /// rotate`), not an API call.
-    pub async fn rotate_kek(&self) -> Result<KeyInfo, SecretError> {
-        self.ports.kms.rotate().await.map_err(kms_failed)
-    }
-
-    /// Rewraps every data key (each tenant's, then each org's) with the KMS's
-    /// current KEK version, online: `batch` keys at a time, each replaced only
-    /// if unchanged since it was read, so tenants provisioned or deleted
-    /// meanwhile are handled and a run that stops halfway can simply run
-    /// again. The data keys themselves do not change, so everything sealed
-    /// keeps opening. Calls `progress` after every batch; returns the final
-    /// count.
-    pub async fn rewrap_data_keys(
-        &self,
-        batch: usize,
-        mut progress: impl FnMut(RewrapProgress) + Send,
-    ) -> Result<RewrapProgress, SecretError> {
-        let info = self.ports.kms.key_info().await.map_err(kms_failed)?;
-        let mut done = RewrapProgress {
-            target: info.current_version,
-            seen: 0,
-            rewrapped: 0,
-        };
-        let batch = batch.max(1);
-        let mut after = None;
-        loop {
-            let keys = self.ports.tenant_secrets.data_keys(after, batch).await?;
-            let Some(last) = keys.last() else {
-                break;
-            };
-            after = Some(last.tenant_id);
-            for stored in keys {
-                let context = EncryptionContext::Tenant(stored.tenant_id);
-                if let Some(new) = self
-                    .rewrapped(&info, &stored.wrapped, &context, &mut done)
-                    .await?
-                {
-                    let replaced = self
-                        .ports
-                        .tenant_secrets
-                        .replace_data_key(stored.tenant_id, &stored.wrapped, &new)
-                        .await;
-                    count_replaced(replaced, &mut done)?;
-                }
-            }
-            progress(done);
-        }
-        let mut after = None;
-        loop {
-            let keys = self.ports.idempotency.org_data_keys(after, batch).await?;
-            let Some((last, _)) = keys.last() else {
-                return Ok(done);
-            };
-            after = Some(*last);
-            for (org, wrapped) in keys {
-                let context = EncryptionContext::Org(org);
-                if let Some(new) = self.rewrapped(&info, &wrapped, &context, &mut done).await? {
-                    let replaced = self
-                        .ports
-                        .idempotency
-                        .replace_org_data_key(org, &wrapped, &new)
-                        .await;
-                    count_replaced(replaced, &mut done)?;
-                }
-            }
-            progress(done);
-        }
-    }
-
-    /// `wrapped` under the current KEK version, or `None` if it is current.
-    async fn rewrapped(
-        &self,
-        info: &KeyInfo,
-        wrapped: &WrappedKey,
-        context: &EncryptionContext,
-        done: &mut RewrapProgress,
-    ) -> Result<Option<WrappedKey>, SecretError> {
-        done.seen += 1;
-        if wrapped.kek_id() == &info.kek_id && wrapped.kek_version() == info.current_version {
-            return Ok(None);
-        }
-        self.ports
-            .kms
-            .rewrap(wrapped, context)
-            .await
-            .map(Some)
-            .map_err(kms_failed)
-    }
-
     /// The tenant a secrets call works on: the namespace key's own (trusted
     /// with `needs`), or one the caller manages. Deleted tenants have no secrets.
     async fn secret_place(
@@ -513,22 +406,6 @@ impl Tenancy {
             .unwrap(&wrapped, &EncryptionContext::Tenant(tenant))
             .await
             .map_err(kms_failed)
-    }
-}
-
-/// Counts a replaced data key; a stale one (deleted, or rewrapped by another
-/// run) needs nothing.
-fn count_replaced(
-    replaced: Result<(), StoreError>,
-    done: &mut RewrapProgress,
-) -> Result<(), SecretError> {
-    match replaced {
-        Ok(()) => {
-            done.rewrapped += 1;
-            Ok(())
-        }
-        Err(StoreError::Stale) => Ok(()),
-        Err(e) => Err(e.into()),
     }
 }
 
