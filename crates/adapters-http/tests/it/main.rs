@@ -9,6 +9,7 @@ mod idempotency;
 mod inventory;
 mod isolation;
 mod keys;
+mod kms_calls;
 mod library;
 mod lifecycle;
 mod logs;
