@@ -77,8 +77,11 @@ pub(crate) struct Api {
             hides the listing and stops new installs; existing pins keep resolving."),
         (name = "secrets", description = "Tenant secrets (integration credentials: SMTP, SSO, \
             webhook secrets), stored only encrypted with the tenant's data key (AES-256-GCM, \
-            bound to the tenant and the name). Reads show a masked value; `?reveal=true` \
-            shows the value, needs `settings:write` and is audited. Deleting the tenant \
+            bound to the tenant, the name and the version). Reads show `****`, never a \
+            character of the value; `?reveal=true` shows the value and is audited. A \
+            namespace key needs `secrets:read` to read, `secrets:reveal` to write or \
+            delete, and both to reveal; only a live key restricted to no resources may \
+            use `secrets:reveal`, and only the `admin` role holds either. Deleting the tenant \
             destroys its data key, and with it every copy of its secrets."),
         (name = "audit", description = "Who did what, when, and why."),
         (name = "regions", description = "Where tenants can live."),
@@ -237,13 +240,16 @@ fn authenticated_routes() -> OpenApiRouter<AppState> {
             ),
         ))
         .routes(guarded(Org, routes!(secrets::list_tenant)))
+        // Reading needs `secrets:read`, writing and deleting `secrets:reveal`;
+        // `?reveal=true` needs both; and every use of `secrets:reveal` a live
+        // key restricted to no resources. The guards check the scope each
+        // route always needs; the domain checks the rest.
         .routes(guarded(
-            Namespace(Scope::SettingsWrite),
+            Namespace(Scope::SecretsReveal),
             routes!(secrets::put_own, secrets::delete_own),
         ))
-        // `?reveal=true` needs `settings:write` as well: the domain checks it.
         .routes(guarded(
-            Namespace(Scope::SettingsRead),
+            Namespace(Scope::SecretsRead),
             routes!(secrets::get_own),
         ))
         .routes(guarded(Namespace(Scope::TenantRead), routes!(tenants::own)))

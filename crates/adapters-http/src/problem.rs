@@ -50,6 +50,8 @@ pub(crate) enum Code {
     Forbidden,
     MissingScope,
     ScopeEscalation,
+    TestKeyRefused,
+    RestrictedKeyRefused,
     TenantSuspended,
     TenantDeactivated,
     NotFound,
@@ -78,7 +80,7 @@ pub(crate) enum Code {
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 37] = [
+    pub(crate) const ALL: [Self; 39] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -92,6 +94,8 @@ impl Code {
         Self::Forbidden,
         Self::MissingScope,
         Self::ScopeEscalation,
+        Self::TestKeyRefused,
+        Self::RestrictedKeyRefused,
         Self::TenantSuspended,
         Self::TenantDeactivated,
         Self::NotFound,
@@ -133,6 +137,8 @@ impl Code {
             Self::Forbidden => "forbidden",
             Self::MissingScope => "missing_scope",
             Self::ScopeEscalation => "scope_escalation",
+            Self::TestKeyRefused => "test_key_refused",
+            Self::RestrictedKeyRefused => "restricted_key_refused",
             Self::TenantSuspended => "tenant_suspended",
             Self::TenantDeactivated => "tenant_deactivated",
             Self::NotFound => "not_found",
@@ -175,6 +181,8 @@ impl Code {
             Self::Forbidden
             | Self::MissingScope
             | Self::ScopeEscalation
+            | Self::TestKeyRefused
+            | Self::RestrictedKeyRefused
             | Self::TenantSuspended
             | Self::TenantDeactivated
             | Self::QuotaExceeded => StatusCode::FORBIDDEN,
@@ -217,6 +225,8 @@ impl Code {
             Self::Forbidden => "The caller may not do this",
             Self::MissingScope => "The key lacks a scope this endpoint needs",
             Self::ScopeEscalation => "A key cannot grant more than it holds",
+            Self::TestKeyRefused => "A test-mode key cannot do this",
+            Self::RestrictedKeyRefused => "A key restricted to some resources cannot do this",
             Self::TenantSuspended => "The key's tenant is suspended",
             Self::TenantDeactivated => "The key's tenant is deactivated",
             Self::NotFound => "Not found",
@@ -670,6 +680,16 @@ impl From<SecretError> for Problem {
                 Self::forbidden("This endpoint needs a namespace key.")
             }
             SecretError::MissingScope(scope) => Self::missing_scope(scope),
+            SecretError::TestKey => Self::new(
+                Code::TestKeyRefused,
+                "Secret values are live credentials: revealing or writing one needs a live \
+                 key, and this is a test-mode key.",
+            ),
+            SecretError::RestrictedKey => Self::new(
+                Code::RestrictedKeyRefused,
+                "Secrets belong to the whole tenant: revealing or writing one needs a key \
+                 that is not restricted to some resources.",
+            ),
             SecretError::TenantNotActive(status) => Self::new(
                 Code::TenantNotActive,
                 format!("The tenant is {status}: its secrets cannot change."),

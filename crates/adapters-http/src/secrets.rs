@@ -1,7 +1,7 @@
 //! Tenant secrets: `/v1/tenant/secrets/{name}` for namespace keys and
 //! `/v1/orgs/{org}/tenants/{tenant}/secrets[/{name}]` for the org side.
-//! Values are sealed by the domain before they are stored; responses carry a
-//! masked value, and the value itself only for `?reveal=true`.
+//! Values are sealed by the domain before they are stored; responses carry
+//! `****`, and the value itself only for `?reveal=true`.
 
 use std::fmt;
 
@@ -86,8 +86,8 @@ pub(crate) struct SecretView {
     id: Uuid,
     #[schema(example = "smtp-password")]
     name: String,
-    /// `****`, followed by the last 4 characters for values of 12 or more.
-    #[schema(example = "****alue")]
+    /// Always `****`: no character of the value shows without a reveal.
+    #[schema(example = "****")]
     masked: String,
     /// Present only with `?reveal=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,8 +128,9 @@ impl utoipa::IntoParams for RevealParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![query_parameter(
             "reveal",
-            "`true` to include the value itself: needs `settings:write` for namespace \
-             keys, and is audited (`secret.revealed`).",
+            "`true` to include the value itself: needs `secrets:reveal` from a live key \
+             restricted to no resources for namespace keys, and is audited \
+             (`secret.revealed`).",
         )]
     }
 }

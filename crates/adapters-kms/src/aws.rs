@@ -12,6 +12,7 @@
 //! | `rewrap` | `ReEncrypt` from and to the key's ARN with the same context: AWS re-encrypts under the current key material without the data key leaving it |
 //! | `rotate` | `RotateKeyOnDemand` |
 //! | `key_info` | `DescribeKey` and `ListKeyRotations` |
+//! | `retire` | refused: AWS keeps every key material version while the key exists; only `ScheduleKeyDeletion` of the whole key destroys them |
 //!
 //! AWS keeps every key material version and picks the right one from the
 //! ciphertext blob itself; the version in the envelope is this adapter's
@@ -364,5 +365,19 @@ impl Kms for AwsKms {
 
     async fn key_info(&self) -> Result<KeyInfo, KmsError> {
         self.info().await
+    }
+
+    /// AWS KMS keeps every key material version of a key for as long as the
+    /// key exists and offers no way to destroy one, so this refuses, and says
+    /// what destroys old key material on AWS instead.
+    async fn retire(&self, version: KekVersion) -> Result<KeyInfo, KmsError> {
+        Err(KmsError::Refused(format!(
+            "AWS KMS keeps every key material version of {} (including {version}) for as \
+             long as the key exists, and cannot destroy one alone; envelopes carry AWS's own \
+             reference to their material. To make old backups undecryptable on AWS, their \
+             whole key must go: schedule the deletion of a key nothing uses any more \
+             (ScheduleKeyDeletion, 7 to 30 days) once every backup it protected has aged out",
+            self.kek_id
+        )))
     }
 }

@@ -21,10 +21,19 @@
 //!
 //! `kek_id` names the keyring in every envelope it wraps (`local:` and 16 random
 //! hex digits, so envelopes of another keyring are told apart); `current` is the
-//! version new keys are wrapped with; `keys` holds every version, oldest first,
-//! numbered 1, 2, 3… without gaps. Rotation appends a version and replaces the
-//! file atomically (a temporary file in the same directory, synced, renamed
-//! over the old one).
+//! version new keys are wrapped with; `keys` holds every version that still
+//! unwraps, oldest first; `retired` (absent until a version is retired, e.g.
+//! `"retired": [1]`) lists the versions whose key material was destroyed.
+//! Versions count 1, 2, 3… without gaps, each in `keys` or in `retired`, and the
+//! current one is the newest key. Rotation appends a version, retirement moves
+//! one from `keys` to `retired`, and both replace the file atomically (a
+//! temporary file in the same directory, created exclusively with mode 0600,
+//! synced, renamed over the old one).
+//!
+//! A process serving with a keyring file reads it again when it meets an
+//! envelope of a version it does not know, and before it mints or rewraps a
+//! data key if the file changed since it last read it: keys minted after
+//! `tenancy kms rotate` use the new version, and a retired version is dropped.
 //!
 //! # Wrapping
 //!
@@ -34,27 +43,20 @@
 //! version and encryption context), so changing any of them, or any byte,
 //! makes unwrapping fail.
 
+mod file;
+
 use std::fmt;
-use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use domain::kms::{
     self, DataKey, EncryptionContext, GeneratedKey, KEY_LEN, KekId, KekVersion, KeyInfo, Kms,
     KmsError, NONCE_LEN, TAG_LEN, WrappedKey,
 };
 use domain::ports::SecretSource;
-use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
-/// The `format` field of a keyring file.
-const FORMAT: &str = "tenancy-keyring";
-/// The `format_version` this code reads and writes.
-const FORMAT_VERSION: u32 = 1;
 /// Nonce, encrypted data key, tag.
 const WRAPPED_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
 
@@ -83,19 +85,24 @@ pub enum KeyringError {
 }
 
 /// One master key version, zeroized when dropped.
+#[derive(Clone)]
 struct MasterKey {
     version: KekVersion,
     key: Zeroizing<[u8; KEY_LEN]>,
 }
 
-/// The versions of a keyring, oldest first; the last is current.
+/// The versions of a keyring: those that still unwrap, oldest first, the last
+/// being current; and those retired, whose key material is gone.
+#[derive(Clone)]
 struct Versions {
     keys: Vec<MasterKey>,
+    retired: Vec<KekVersion>,
 }
 
 impl Versions {
     fn current(&self) -> &MasterKey {
-        // Every constructor checks there is at least one version.
+        // Every constructor checks there is at least one version, and the
+        // current one is never retired.
         &self.keys[self.keys.len() - 1]
     }
 
@@ -118,9 +125,12 @@ pub struct LocalKeyring {
     kek_id: KekId,
     origin: Origin,
     versions: RwLock<Versions>,
-    /// Serializes rotations, so two never write the file at once.
+    /// Serializes rotations and retirements, so two never write the file at once.
     rotating: Mutex<()>,
     secrets: Arc<dyn SecretSource>,
+    /// The keyring file as this process last read or wrote it: when it
+    /// differs, another process (`tenancy kms rotate` or `retire`) changed it.
+    stamp: Mutex<Option<file::Stamp>>,
 }
 
 impl fmt::Debug for LocalKeyring {
@@ -133,70 +143,28 @@ impl fmt::Debug for LocalKeyring {
     }
 }
 
-/// The file as serialized. Keys are base64 text here, decoded at once.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyringFile {
-    format: String,
-    format_version: u32,
-    kek_id: String,
-    current: u32,
-    keys: Vec<KeyEntry>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyEntry {
-    version: u32,
-    key: String,
-}
-
-impl Drop for KeyEntry {
-    fn drop(&mut self) {
-        self.key.zeroize();
-    }
-}
-
 impl LocalKeyring {
     /// Creates a keyring file at `path` with one fresh master key, mode 0600.
     /// Refuses to replace anything already there (`Exists`).
     pub fn create(path: &Path, secrets: Arc<dyn SecretSource>) -> Result<Self, KeyringError> {
         let keyring = Self::fresh(Origin::File(path.to_owned()), secrets);
-        let text = keyring.to_text();
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        restrict(&mut options);
-        let io = |error| KeyringError::Io {
-            path: path.to_owned(),
-            error,
-        };
-        let mut file = options.open(path).map_err(|error| {
-            if error.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyringError::Exists(path.to_owned())
-            } else {
-                io(error)
-            }
-        })?;
-        file.write_all(text.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        file::create(path, &keyring.to_text())?;
+        keyring.remember(file::stamp(path));
         Ok(keyring)
     }
 
     /// Reads the keyring file at `path`. Refuses a file others may read or write.
     pub fn open(path: &Path, secrets: Arc<dyn SecretSource>) -> Result<Self, KeyringError> {
-        let io = |error| KeyringError::Io {
-            path: path.to_owned(),
-            error,
-        };
-        let metadata = fs::metadata(path).map_err(io)?;
-        check_private(path, &metadata)?;
-        let text = Zeroizing::new(fs::read_to_string(path).map_err(io)?);
-        Self::parse(
+        let stamp = file::stamp(path);
+        let text = file::read(path)?;
+        let keyring = Self::parse(
             &text,
             &path.display().to_string(),
             Origin::File(path.to_owned()),
             secrets,
-        )
+        )?;
+        keyring.remember(stamp);
+        Ok(keyring)
     }
 
     /// Reads a keyring from the text of a keyring file (say, a variable filled
@@ -241,9 +209,13 @@ impl LocalKeyring {
         Self {
             kek_id,
             origin,
-            versions: RwLock::new(Versions { keys: vec![first] }),
+            versions: RwLock::new(Versions {
+                keys: vec![first],
+                retired: Vec::new(),
+            }),
             rotating: Mutex::new(()),
             secrets,
+            stamp: Mutex::new(None),
         }
     }
 
@@ -253,94 +225,26 @@ impl LocalKeyring {
         origin: Origin,
         secrets: Arc<dyn SecretSource>,
     ) -> Result<Self, KeyringError> {
-        let invalid = |message: String| KeyringError::Invalid {
-            source_name: source_name.to_owned(),
-            message,
-        };
-        // serde_json's messages quote no input values, only positions and types.
-        let file: KeyringFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if file.format != FORMAT {
-            return Err(invalid(format!("`format` must be {FORMAT:?}")));
-        }
-        if file.format_version != FORMAT_VERSION {
-            return Err(invalid(format!(
-                "`format_version` {} is not supported (this version reads {FORMAT_VERSION})",
-                file.format_version
-            )));
-        }
-        let kek_id = KekId::parse(&file.kek_id).map_err(|e| invalid(format!("`kek_id`: {e}")))?;
-        if file.keys.is_empty() {
-            return Err(invalid("`keys` is empty".to_owned()));
-        }
-        let mut keys = Vec::with_capacity(file.keys.len());
-        for (index, entry) in file.keys.iter().enumerate() {
-            let expected = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            if entry.version != expected {
-                return Err(invalid(format!(
-                    "key {} has version {}, expected {expected}: versions count 1, 2, 3… \
-                     oldest first, without gaps",
-                    index + 1,
-                    entry.version
-                )));
-            }
-            let mut decoded = Zeroizing::new(
-                STANDARD
-                    .decode(entry.key.trim())
-                    .map_err(|_| invalid(format!("key version {expected} is not base64")))?,
-            );
-            if decoded.len() != KEY_LEN {
-                return Err(invalid(format!(
-                    "key version {expected} is {} bytes, expected {KEY_LEN}",
-                    decoded.len()
-                )));
-            }
-            let mut key = Zeroizing::new([0_u8; KEY_LEN]);
-            key.copy_from_slice(&decoded);
-            decoded.zeroize();
-            keys.push(MasterKey {
-                version: KekVersion::new(expected).unwrap_or(KekVersion::FIRST),
-                key,
-            });
-        }
-        if usize::try_from(file.current).ok() != Some(keys.len()) {
-            return Err(invalid(format!(
-                "`current` is {} but the newest key is version {}",
-                file.current,
-                keys.len()
-            )));
-        }
+        let (kek_id, versions) = file::parse(text, source_name)?;
         Ok(Self {
             kek_id,
             origin,
-            versions: RwLock::new(Versions { keys }),
+            versions: RwLock::new(versions),
             rotating: Mutex::new(()),
             secrets,
+            stamp: Mutex::new(None),
         })
     }
 
-    fn to_text(&self) -> Zeroizing<String> {
-        Self::serialize(&self.kek_id, &self.read())
+    fn remember(&self, stamp: Option<file::Stamp>) {
+        *self
+            .stamp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = stamp;
     }
 
-    fn serialize(kek_id: &KekId, versions: &Versions) -> Zeroizing<String> {
-        let file = KeyringFile {
-            format: FORMAT.to_owned(),
-            format_version: FORMAT_VERSION,
-            kek_id: kek_id.as_str().to_owned(),
-            current: versions.current().version.get(),
-            keys: versions
-                .keys
-                .iter()
-                .map(|key| KeyEntry {
-                    version: key.version.get(),
-                    key: STANDARD.encode(key.key.as_slice()),
-                })
-                .collect(),
-        };
-        // A struct of strings and numbers always serializes.
-        let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
-        text.push('\n');
-        Zeroizing::new(text)
+    fn to_text(&self) -> Zeroizing<String> {
+        file::serialize(&self.kek_id, &self.read())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Versions> {
@@ -385,13 +289,15 @@ impl LocalKeyring {
             return Err(KmsError::UnknownKek(wrapped.kek_id().clone()));
         }
         let versions = self.read();
-        let master =
-            versions
-                .get(wrapped.kek_version())
-                .ok_or_else(|| KmsError::UnknownKeyVersion {
-                    kek_id: self.kek_id.clone(),
-                    version: wrapped.kek_version(),
-                })?;
+        let version = wrapped.kek_version();
+        let master = versions.get(version).ok_or_else(|| {
+            let kek_id = self.kek_id.clone();
+            if versions.retired.contains(&version) {
+                KmsError::RetiredKeyVersion { kek_id, version }
+            } else {
+                KmsError::UnknownKeyVersion { kek_id, version }
+            }
+        })?;
         let bytes = wrapped.ciphertext();
         if bytes.len() != WRAPPED_LEN {
             return Err(KmsError::Undecryptable);
@@ -424,12 +330,14 @@ impl LocalKeyring {
         }
     }
 
-    /// Reads the keyring file again and takes its versions when it holds more
-    /// of them for the same KEK (versions are only ever added). Whether it did.
+    /// Reads the keyring file again and takes its versions when they are for
+    /// the same KEK and not older than this process's (a file put back from a
+    /// backup is not taken). Whether it took them.
     fn reload(&self) -> Result<bool, KmsError> {
         let Origin::File(path) = &self.origin else {
             return Ok(false);
         };
+        let stamp = file::stamp(path);
         let fresh = Self::open(path, Arc::clone(&self.secrets))
             .map_err(|e| KmsError::Unavailable(format!("could not read the keyring again: {e}")))?;
         if fresh.kek_id != self.kek_id {
@@ -446,11 +354,62 @@ impl LocalKeyring {
             .versions
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if fresh.keys.len() <= versions.keys.len() {
+        if fresh.current().version < versions.current().version {
             return Ok(false);
         }
         *versions = fresh;
+        drop(versions);
+        self.remember(stamp);
         Ok(true)
+    }
+
+    /// Before wrapping: if another process changed the keyring file since this
+    /// one last read it, read it again, so new keys are wrapped with the
+    /// version the file says is current, and a version retired there is no
+    /// longer used here. A file that cannot be read now leaves the keyring as
+    /// it is (unwrapping reports such trouble when it matters).
+    fn refresh(&self) {
+        let Origin::File(path) = &self.origin else {
+            return;
+        };
+        let now = file::stamp(path);
+        let known = *self
+            .stamp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.is_some() && now != known {
+            let _ = self.reload();
+        }
+    }
+
+    /// Writes `versions` to where the keyring lives (nowhere when ephemeral),
+    /// then takes them; `what` names the change for errors. Nothing changes
+    /// when it cannot be written.
+    fn persist(&self, versions: Versions, what: &str) -> Result<KeyInfo, KmsError> {
+        match &self.origin {
+            Origin::Ephemeral => {}
+            Origin::Text(name) => {
+                return Err(KmsError::Unavailable(format!(
+                    "the keyring was read from {name}, which cannot be rewritten: {what} a \
+                     keyring file (TENANCY_KEYRING) instead"
+                )));
+            }
+            Origin::File(path) => {
+                let text = file::serialize(&self.kek_id, &versions);
+                file::replace(path, text.as_bytes()).map_err(|error| {
+                    KmsError::Unavailable(format!(
+                        "could not write the keyring {} to {what} it: {error}; nothing changed",
+                        path.display()
+                    ))
+                })?;
+                self.remember(file::stamp(path));
+            }
+        }
+        *self
+            .versions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = versions;
+        Ok(self.info())
     }
 
     fn rotate_now(&self) -> Result<KeyInfo, KmsError> {
@@ -458,50 +417,48 @@ impl LocalKeyring {
             .rotating
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let next = self
-            .read()
+        let mut versions = self.read().clone();
+        let next = versions
             .current()
             .version
             .next()
             .ok_or_else(|| KmsError::Unavailable("the keyring has no versions left".into()))?;
-        let added = new_master_key(next, self.secrets.as_ref());
-        match &self.origin {
-            Origin::Ephemeral => {}
-            Origin::Text(name) => {
-                return Err(KmsError::Unavailable(format!(
-                    "the keyring was read from {name}, which cannot be rewritten: rotate a \
-                     keyring file (TENANCY_KEYRING) instead"
-                )));
-            }
-            Origin::File(path) => {
-                let mut keys: Vec<MasterKey> = self
-                    .read()
-                    .keys
-                    .iter()
-                    .map(|key| MasterKey {
-                        version: key.version,
-                        key: key.key.clone(),
-                    })
-                    .collect();
-                keys.push(MasterKey {
-                    version: added.version,
-                    key: added.key.clone(),
-                });
-                let text = Self::serialize(&self.kek_id, &Versions { keys });
-                replace_file(path, text.as_bytes()).map_err(|error| {
-                    KmsError::Unavailable(format!(
-                        "could not write the rotated keyring {}: {error}; nothing changed",
-                        path.display()
-                    ))
-                })?;
-            }
-        }
-        self.versions
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        versions
             .keys
-            .push(added);
-        Ok(self.info())
+            .push(new_master_key(next, self.secrets.as_ref()));
+        self.persist(versions, "rotate")
+    }
+
+    /// Destroys `version`: its master key leaves the file (and this process),
+    /// and the file lists it as retired. The current version is refused.
+    fn retire_now(&self, version: KekVersion) -> Result<KeyInfo, KmsError> {
+        let _one_at_a_time = self
+            .rotating
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut versions = self.read().clone();
+        if version == versions.current().version {
+            return Err(KmsError::Refused(format!(
+                "{version} is the current version of {}: new data keys are wrapped with it; \
+                 rotate first",
+                self.kek_id
+            )));
+        }
+        if versions.retired.contains(&version) {
+            return Ok(self.info());
+        }
+        if versions.get(version).is_none() {
+            return Err(KmsError::UnknownKeyVersion {
+                kek_id: self.kek_id.clone(),
+                version,
+            });
+        }
+        // The removed key is zeroized as it drops, here and (once the new
+        // versions replace them) in this process's copy.
+        versions.keys.retain(|key| key.version != version);
+        versions.retired.push(version);
+        versions.retired.sort();
+        self.persist(versions, "retire a version of")
     }
 }
 
@@ -511,75 +468,13 @@ fn new_master_key(version: KekVersion, secrets: &dyn SecretSource) -> MasterKey 
     MasterKey { version, key }
 }
 
-/// Writes `bytes` to a temporary file next to `path` (mode 0600), syncs it and
-/// renames it over `path`, then syncs the directory: readers see the old file
-/// or the new one, never a mix, and a crash loses at most the rotation.
-fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the keyring path names no file"))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(".rotating");
-    let temp = dir.join(temp_name);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    restrict(&mut options);
-    let written = (|| {
-        let mut file = options.open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        // Make the rename itself durable. Directories cannot be opened for
-        // syncing everywhere; where they cannot, the rename still happened.
-        if let Ok(dir) = fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
-}
-
-#[cfg(unix)]
-fn restrict(options: &mut fs::OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    options.mode(0o600);
-}
-
-#[cfg(not(unix))]
-fn restrict(_options: &mut fs::OpenOptions) {}
-
-#[cfg(unix)]
-fn check_private(path: &Path, metadata: &fs::Metadata) -> Result<(), KeyringError> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyringError::Exposed {
-            path: path.to_owned(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _metadata: &fs::Metadata) -> Result<(), KeyringError> {
-    Ok(())
-}
-
 #[async_trait]
 impl Kms for LocalKeyring {
     async fn generate_data_key(
         &self,
         context: &EncryptionContext,
     ) -> Result<GeneratedKey, KmsError> {
+        self.refresh();
         let plaintext = DataKey::generate(self.secrets.as_ref());
         let wrapped = self.wrap(&plaintext, context);
         Ok(GeneratedKey { plaintext, wrapped })
@@ -598,6 +493,7 @@ impl Kms for LocalKeyring {
         wrapped: &WrappedKey,
         context: &EncryptionContext,
     ) -> Result<WrappedKey, KmsError> {
+        self.refresh();
         let key = self.open_or_reload(wrapped, context)?;
         Ok(self.wrap(&key, context))
     }
@@ -610,5 +506,10 @@ impl Kms for LocalKeyring {
 
     async fn key_info(&self) -> Result<KeyInfo, KmsError> {
         Ok(self.info())
+    }
+
+    /// Like rotation, one small file written inline.
+    async fn retire(&self, version: KekVersion) -> Result<KeyInfo, KmsError> {
+        self.retire_now(version)
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::kms::WrappedKey;
+use domain::kms::{KekId, KekVersion, WrappedKey};
 use domain::ports::{DataScope, IdempotencyStore, StoreError};
 use domain::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId, TenantId, TenantStatus,
@@ -198,5 +198,19 @@ impl IdempotencyStore for MemoryStore {
             }
             _ => Err(StoreError::Stale),
         }
+    }
+
+    async fn count_org_data_keys(
+        &self,
+        kek: &KekId,
+        version: KekVersion,
+    ) -> Result<u64, StoreError> {
+        let s = self.read();
+        let wrapped_by = |key: &&WrappedKey| key.kek_id() == kek && key.kek_version() == version;
+        Ok(s.idempotency
+            .org_data_keys
+            .values()
+            .filter(wrapped_by)
+            .count() as u64)
     }
 }

@@ -26,9 +26,11 @@ pub struct MemoryKms {
 }
 
 struct State {
-    /// Version `i + 1` is `keks[i]`.
-    keks: Vec<DataKey>,
+    /// Version `i + 1` is `keks[i]`; `None` once retired.
+    keks: Vec<Option<DataKey>>,
     available: bool,
+    /// Calls made to this KMS (every port method), switched off or not.
+    calls: u64,
 }
 
 impl fmt::Debug for MemoryKms {
@@ -57,8 +59,9 @@ impl MemoryKms {
             kek_id: KekId::parse("memory-kek").expect("a valid literal KEK id"),
             secrets,
             state: Mutex::new(State {
-                keks: vec![first],
+                keks: vec![Some(first)],
                 available: true,
+                calls: 0,
             }),
         }
     }
@@ -66,6 +69,21 @@ impl MemoryKms {
     /// While `false`, every call fails with `KmsError::Unavailable`.
     pub fn set_available(&self, available: bool) {
         self.lock().available = available;
+    }
+
+    /// How many calls were made to this KMS so far (every port method,
+    /// answered or not): a test that a refused request never reached the KMS
+    /// reads it before and after.
+    pub fn calls(&self) -> u64 {
+        self.lock().calls
+    }
+
+    /// Counts a call and refuses it while switched off.
+    fn call(&self) -> Result<std::sync::MutexGuard<'_, State>, KmsError> {
+        let mut state = self.lock();
+        state.calls += 1;
+        Self::check(&state)?;
+        Ok(state)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -91,7 +109,10 @@ impl MemoryKms {
 
     fn wrap(&self, state: &State, key: &DataKey, context: &EncryptionContext) -> WrappedKey {
         let version = Self::current(state);
-        let kek = &state.keks[state.keks.len() - 1];
+        // The current version is never retired.
+        let kek = state.keks[state.keks.len() - 1]
+            .as_ref()
+            .expect("the current KEK version is never retired");
         let mut nonce = [0_u8; NONCE_LEN];
         self.secrets.fill(&mut nonce);
         let aad = envelope_aad(&self.kek_id, version, context);
@@ -111,10 +132,18 @@ impl MemoryKms {
         }
         let version = wrapped.kek_version();
         let index = usize::try_from(version.get() - 1).unwrap_or(usize::MAX);
-        let kek = state.keks.get(index).ok_or(KmsError::UnknownKeyVersion {
-            kek_id: self.kek_id.clone(),
-            version,
-        })?;
+        let kek = state
+            .keks
+            .get(index)
+            .ok_or(KmsError::UnknownKeyVersion {
+                kek_id: self.kek_id.clone(),
+                version,
+            })?
+            .as_ref()
+            .ok_or(KmsError::RetiredKeyVersion {
+                kek_id: self.kek_id.clone(),
+                version,
+            })?;
         let bytes = wrapped.ciphertext();
         if bytes.len() < NONCE_LEN {
             return Err(KmsError::Undecryptable);
@@ -136,6 +165,7 @@ impl MemoryKms {
             kek_id: self.kek_id.clone(),
             current_version: Self::current(state),
             versions: (1..=state.keks.len())
+                .filter(|v| state.keks[v - 1].is_some())
                 .filter_map(|v| KekVersion::new(u32::try_from(v).ok()?))
                 .collect(),
             ephemeral: true,
@@ -149,8 +179,7 @@ impl Kms for MemoryKms {
         &self,
         context: &EncryptionContext,
     ) -> Result<GeneratedKey, KmsError> {
-        let state = self.lock();
-        Self::check(&state)?;
+        let state = self.call()?;
         let plaintext = DataKey::generate(&self.secrets);
         let wrapped = self.wrap(&state, &plaintext, context);
         Ok(GeneratedKey { plaintext, wrapped })
@@ -161,8 +190,7 @@ impl Kms for MemoryKms {
         wrapped: &WrappedKey,
         context: &EncryptionContext,
     ) -> Result<DataKey, KmsError> {
-        let state = self.lock();
-        Self::check(&state)?;
+        let state = self.call()?;
         self.open(&state, wrapped, context)
     }
 
@@ -171,26 +199,43 @@ impl Kms for MemoryKms {
         wrapped: &WrappedKey,
         context: &EncryptionContext,
     ) -> Result<WrappedKey, KmsError> {
-        let state = self.lock();
-        Self::check(&state)?;
+        let state = self.call()?;
         let key = self.open(&state, wrapped, context)?;
         Ok(self.wrap(&state, &key, context))
     }
 
     async fn rotate(&self) -> Result<KeyInfo, KmsError> {
-        let mut state = self.lock();
-        Self::check(&state)?;
+        let mut state = self.call()?;
         if Self::current(&state).next().is_none() {
             return Err(KmsError::Unavailable("no KEK version is left".into()));
         }
         let next = DataKey::generate(&self.secrets);
-        state.keks.push(next);
+        state.keks.push(Some(next));
         Ok(self.info(&state))
     }
 
     async fn key_info(&self) -> Result<KeyInfo, KmsError> {
-        let state = self.lock();
-        Self::check(&state)?;
+        let state = self.call()?;
+        Ok(self.info(&state))
+    }
+
+    async fn retire(&self, version: KekVersion) -> Result<KeyInfo, KmsError> {
+        let mut state = self.call()?;
+        if version == Self::current(&state) {
+            return Err(KmsError::Refused(format!(
+                "{version} is the current KEK version; rotate first"
+            )));
+        }
+        let index = usize::try_from(version.get() - 1).unwrap_or(usize::MAX);
+        let slot = state
+            .keks
+            .get_mut(index)
+            .ok_or_else(|| KmsError::UnknownKeyVersion {
+                kek_id: self.kek_id.clone(),
+                version,
+            })?;
+        // Dropping the key zeroizes it.
+        *slot = None;
         Ok(self.info(&state))
     }
 }

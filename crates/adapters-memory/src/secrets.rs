@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use async_trait::async_trait;
-use domain::kms::WrappedKey;
+use domain::kms::{KekId, KekVersion, WrappedKey};
 use domain::ports::{DataScope, SecretStore, StoreError, StoredDataKey};
 use domain::{AuditRecord, OrgId, SecretName, StoredSecret, Tenant, TenantId};
 
@@ -216,5 +216,12 @@ impl SecretStore for MemoryStore {
             }
             _ => Err(StoreError::Stale),
         }
+    }
+
+    async fn count_data_keys(&self, kek: &KekId, version: KekVersion) -> Result<u64, StoreError> {
+        let s = self.read();
+        let wrapped_by =
+            |(_, key): &&(OrgId, WrappedKey)| key.kek_id() == kek && key.kek_version() == version;
+        Ok(s.secrets.data_keys.values().filter(wrapped_by).count() as u64)
     }
 }

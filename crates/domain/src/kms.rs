@@ -322,9 +322,21 @@ pub enum KmsError {
     /// The wrapped key names a KEK this KMS does not hold.
     #[error("the wrapped key names KEK {0}, which this KMS does not hold")]
     UnknownKek(KekId),
-    /// The KEK is known, but not this version of it (never created, or removed).
+    /// The KEK is known, but not this version of it (never created).
     #[error("KEK {kek_id} has no version {version}")]
     UnknownKeyVersion { kek_id: KekId, version: KekVersion },
+    /// This version of the KEK was retired (`tenancy kms retire`): its key
+    /// material is destroyed, and nothing it wrapped opens again.
+    #[error(
+        "KEK {kek_id} version {version} was retired: its key material is destroyed, so \
+         what it wrapped cannot be opened"
+    )]
+    RetiredKeyVersion { kek_id: KekId, version: KekVersion },
+    /// The KMS will not do this, and nothing changed: retiring the version
+    /// new keys are wrapped with, or something its backend does not offer.
+    /// The text says why and what to do instead.
+    #[error("the KMS refused: {0}")]
+    Refused(String),
     /// The KMS could not be reached or did not do the work (network, access
     /// denied, a disabled key, a keyring file that cannot be written); the
     /// text says which, without secrets. Retrying may help.
@@ -386,6 +398,16 @@ pub trait Kms: Send + Sync {
     /// MUST describe the KEK: its id, current version and the versions that
     /// still unwrap. Errors: `Unavailable`.
     async fn key_info(&self) -> Result<KeyInfo, KmsError>;
+
+    /// MUST destroy the key material of `version`, durably when the KMS is
+    /// durable, so that nothing it wrapped opens again (`RetiredKeyVersion`
+    /// from then on), and return the new state; retiring a retired version
+    /// changes nothing and succeeds. The caller checks first that no stored
+    /// envelope uses `version` (`Tenancy::retire_kek_version`). Errors:
+    /// `Refused` for the current version, and from a KMS that cannot destroy
+    /// one version (saying what to do instead); `UnknownKeyVersion` for a
+    /// version it never had; `Unavailable`. Nothing changes on error.
+    async fn retire(&self, version: KekVersion) -> Result<KeyInfo, KmsError>;
 }
 
 /// A value sealed with a data key: AES-256-GCM, a random 96-bit nonce, and the

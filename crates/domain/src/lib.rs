@@ -112,8 +112,8 @@ pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
     ApiKeyError, IdempotencyError, Idempotent, IdempotentRequest, Installed, InstalledContent,
     IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail, NamespaceError, NewApiKey,
-    OrgError, Ports, ProvisionError, Provisioned, Published, RewrapProgress, SecretError,
-    SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError, Upgraded,
+    OrgError, Ports, ProvisionError, Provisioned, Published, RetireError, RewrapProgress,
+    SecretError, SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError, Upgraded,
     Verification,
 };
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};

@@ -25,7 +25,7 @@ use crate::idempotency::{Claimed, IdempotencyClaim, IdempotencyKey};
 use crate::ids::{ApiKeyId, InstallId, ListingId, NamespaceId, OrgId, TenantId};
 use crate::ids::{ListingRef, NamespaceRef, OrgRef, TenantRef};
 use crate::keys::{NamespaceKey, ResourceKey};
-use crate::kms::WrappedKey;
+use crate::kms::{KekId, KekVersion, WrappedKey};
 use crate::library::{Install, Listing, ListingVersion, Resource, Semver, VersionInfo};
 use crate::namespace::Namespace;
 use crate::org::Org;
@@ -632,6 +632,11 @@ pub trait SecretStore: Send + Sync {
         old: &WrappedKey,
         new: &WrappedKey,
     ) -> Result<(), StoreError>;
+
+    /// How many tenant data keys are wrapped by version `version` of KEK
+    /// `kek`, over every tenant (the platform scope's system path): what
+    /// retiring that version would make unreadable.
+    async fn count_data_keys(&self, kek: &KekId, version: KekVersion) -> Result<u64, StoreError>;
 }
 
 /// Idempotent responses (SPEC §2) and the org data keys that seal them. A
@@ -716,4 +721,12 @@ pub trait IdempotencyStore: Send + Sync {
         old: &WrappedKey,
         new: &WrappedKey,
     ) -> Result<(), StoreError>;
+
+    /// How many org data keys are wrapped by version `version` of KEK `kek`,
+    /// over every org (the platform scope's system path).
+    async fn count_org_data_keys(
+        &self,
+        kek: &KekId,
+        version: KekVersion,
+    ) -> Result<u64, StoreError>;
 }

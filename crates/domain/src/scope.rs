@@ -18,10 +18,16 @@ pub enum Scope {
     UsageWrite,
     AuditRead,
     DomainsWrite,
+    // Appended last: a scope's bit is its position here, and stored keys keep
+    // their bits.
+    /// A tenant's secrets: names, dates and versions, never a character of a value.
+    SecretsRead,
+    /// A tenant's secret values: revealing them, and writing or deleting them.
+    SecretsReveal,
 }
 
 impl Scope {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::TenantRead,
         Self::SettingsRead,
         Self::SettingsWrite,
@@ -35,6 +41,8 @@ impl Scope {
         Self::UsageWrite,
         Self::AuditRead,
         Self::DomainsWrite,
+        Self::SecretsRead,
+        Self::SecretsReveal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +60,8 @@ impl Scope {
             Self::UsageWrite => "usage:write",
             Self::AuditRead => "audit:read",
             Self::DomainsWrite => "domains:write",
+            Self::SecretsRead => "secrets:read",
+            Self::SecretsReveal => "secrets:reveal",
         }
     }
 
@@ -111,6 +121,14 @@ impl Scopes {
     pub fn from_bits(bits: u16) -> Self {
         Self(bits & Self::all().0)
     }
+
+    /// A stored key's scopes: a key minted with a role holds its role's
+    /// scopes as the role is defined now (so an `admin` key minted before a
+    /// scope was added holds that scope too), a key minted with a scope list
+    /// exactly the stored `bits`. Stores read keys through this.
+    pub fn of_stored(role: Option<Role>, bits: u16) -> Self {
+        role.map_or_else(|| Self::from_bits(bits), Role::scopes)
+    }
 }
 
 impl FromIterator<Scope> for Scopes {
@@ -124,7 +142,7 @@ impl FromIterator<Scope> for Scopes {
 pub enum Role {
     /// Every scope of the namespace.
     Admin,
-    /// Every read scope, plus `resources:write`.
+    /// Every read scope but `secrets:read`, plus `resources:write`.
     Member,
 }
 
@@ -145,9 +163,12 @@ impl Role {
     pub fn scopes(self) -> Scopes {
         match self {
             Self::Admin => Scopes::all(),
+            // Secrets are for admins only: a member sees not even their names.
             Self::Member => Scope::ALL
                 .into_iter()
-                .filter(|s| s.is_read() || *s == Scope::ResourcesWrite)
+                .filter(|s| {
+                    (s.is_read() && *s != Scope::SecretsRead) || *s == Scope::ResourcesWrite
+                })
                 .collect(),
         }
     }
@@ -164,6 +185,35 @@ mod tests {
         assert!(member.contains(&"resources:write"));
         assert!(!member.contains(&"keys:write"));
         assert!(member.contains(&"audit:read"));
+        assert!(!member.contains(&"secrets:read"));
+        assert!(!member.contains(&"secrets:reveal"));
+        let admin = Role::Admin.scopes();
+        assert!(admin.contains(Scope::SecretsRead) && admin.contains(Scope::SecretsReveal));
+    }
+
+    #[test]
+    fn every_scope_has_its_own_bit_within_sixteen() {
+        let bits: Vec<u16> = Scope::ALL.iter().map(|s| s.bit()).collect();
+        assert_eq!(Scopes::all().0.count_ones() as usize, Scope::ALL.len());
+        assert!(bits.iter().all(|b| b.is_power_of_two()));
+        // Stored keys keep the bits they were written with.
+        assert_eq!(Scope::TenantRead.bit(), 1);
+        assert_eq!(Scope::DomainsWrite.bit(), 1 << 12);
+        assert_eq!(Scope::SecretsReveal.bit(), 1 << 14);
+    }
+
+    #[test]
+    fn a_stored_admin_key_from_before_the_secret_scopes_holds_them() {
+        // Every scope that existed before secrets had their own.
+        let before: u16 = (1 << 13) - 1;
+        let admin = Scopes::of_stored(Some(Role::Admin), before);
+        assert!(admin.contains(Scope::SecretsReveal));
+        assert_eq!(admin, Scopes::all());
+        let member = Scopes::of_stored(Some(Role::Member), before);
+        assert!(!member.contains(Scope::SecretsRead));
+        assert!(!member.contains(Scope::KeysWrite));
+        let listed = Scopes::of_stored(None, Scope::KeysRead.bit());
+        assert_eq!(listed.iter().collect::<Vec<_>>(), [Scope::KeysRead]);
     }
 
     #[test]

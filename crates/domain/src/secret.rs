@@ -5,7 +5,8 @@
 //! [`SecretName`] and [`SecretValue`] are the validated inputs; [`StoredSecret`]
 //! is what a store holds (the sealed bytes and metadata, never the value);
 //! [`secret_aad`] is the associated data a value is sealed with, so a sealed
-//! value copied to another tenant or another name no longer opens.
+//! value copied to another tenant, another name or another version of the
+//! secret no longer opens.
 
 use std::fmt;
 
@@ -67,9 +68,6 @@ impl SecretValue {
     /// The longest value accepted, in bytes.
     pub const MAX_BYTES: usize = 64 * 1024;
 
-    /// Shortest value whose last characters the mask shows.
-    pub const SHOWN_FROM: usize = 12;
-
     /// Takes the caller's string (it is moved, not copied, so no stray copy
     /// of the value is left behind).
     pub fn new(value: String) -> Result<Self, InvalidValue> {
@@ -97,16 +95,15 @@ impl SecretValue {
         &self.0
     }
 
-    /// What callers see without asking to reveal: the last 4 characters after
-    /// `****` for values of at least 12 characters, else only `****`.
+    /// What callers see without a reveal: `****`, whatever the value. Not
+    /// even its last characters: they narrow a guess, and the value's
+    /// `version` and `updated_at` already tell a caller that it changed.
     pub fn masked(&self) -> String {
-        let chars = self.0.chars().count();
-        if chars < Self::SHOWN_FROM {
-            return "****".to_owned();
-        }
-        let tail: String = self.0.chars().skip(chars - 4).collect();
-        format!("****{tail}")
+        Self::MASK.to_owned()
     }
+
+    /// The mask every value shows without a reveal.
+    pub const MASK: &'static str = "****";
 }
 
 impl fmt::Debug for SecretValue {
@@ -132,15 +129,36 @@ pub struct StoredSecret {
     pub version: u64,
 }
 
-/// The associated data a secret's value is sealed with: a label, the tenant id
-/// and the name, each length-prefixed.
-pub fn secret_aad(tenant: TenantId, name: &SecretName) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(48 + name.as_str().len());
-    for part in [
+/// The associated data a secret's value is sealed with: the format label
+/// `tenancy-secret-v2`, the tenant id, the name and the secret's version, each
+/// length-prefixed. The version is bound in so that an older sealed value
+/// copied over a newer row (a rollback by someone who can write the table, or
+/// a restored backup) no longer opens.
+pub fn secret_aad(tenant: TenantId, name: &SecretName, version: u64) -> Vec<u8> {
+    length_prefixed(&[
+        b"tenancy-secret-v2".as_slice(),
+        tenant.as_uuid().as_bytes().as_slice(),
+        name.as_str().as_bytes(),
+        &version.to_be_bytes(),
+    ])
+}
+
+/// The associated data of values sealed before the version was bound in
+/// (format label `tenancy-secret-v1`: tenant id and name only). Only opening
+/// uses it, so rows written before the change keep opening; every write seals
+/// with [`secret_aad`]. Its label differs, so a value sealed with one form
+/// never opens with the other.
+pub fn legacy_secret_aad(tenant: TenantId, name: &SecretName) -> Vec<u8> {
+    length_prefixed(&[
         b"tenancy-secret-v1".as_slice(),
         tenant.as_uuid().as_bytes().as_slice(),
         name.as_str().as_bytes(),
-    ] {
+    ])
+}
+
+fn length_prefixed(parts: &[&[u8]]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(parts.iter().map(|p| 4 + p.len()).sum());
+    for part in parts {
         aad.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
         aad.extend_from_slice(part);
     }
@@ -175,19 +193,25 @@ mod tests {
         assert!(SecretValue::new("x".repeat(64 * 1024 + 1)).is_err());
         assert!(SecretValue::new("x".repeat(64 * 1024)).is_ok());
         let long = SecretValue::new("sk_live_abcdefgh1234".into()).unwrap();
-        assert_eq!(long.masked(), "****1234");
+        assert_eq!(long.masked(), "****", "no character of the value shows");
         let short = SecretValue::new("hunter2hunt".into()).unwrap();
         assert_eq!(short.masked(), "****");
         assert_eq!(format!("{long:?}"), "SecretValue(<redacted>)");
     }
 
     #[test]
-    fn the_associated_data_differs_by_tenant_and_by_name() {
+    fn the_associated_data_differs_by_tenant_name_version_and_format() {
         let t1 = TenantId::from_uuid(Uuid::from_u128(1));
         let t2 = TenantId::from_uuid(Uuid::from_u128(2));
         let a = SecretName::parse("a").unwrap();
         let b = SecretName::parse("b").unwrap();
-        assert_ne!(secret_aad(t1, &a), secret_aad(t2, &a));
-        assert_ne!(secret_aad(t1, &a), secret_aad(t1, &b));
+        assert_ne!(secret_aad(t1, &a, 1), secret_aad(t2, &a, 1));
+        assert_ne!(secret_aad(t1, &a, 1), secret_aad(t1, &b, 1));
+        assert_ne!(secret_aad(t1, &a, 1), secret_aad(t1, &a, 2));
+        assert_ne!(legacy_secret_aad(t1, &a), legacy_secret_aad(t2, &a));
+        assert_ne!(legacy_secret_aad(t1, &a), legacy_secret_aad(t1, &b));
+        for version in [0, 1, 2] {
+            assert_ne!(legacy_secret_aad(t1, &a), secret_aad(t1, &a, version));
+        }
     }
 }

@@ -84,7 +84,7 @@ enum Command {
     Serve,
     /// Apply the database migrations with TENANCY_DATABASE_OWNER_URL, then exit
     Migrate,
-    /// Manage the local keyring that wraps data keys
+    /// Manage the key-encryption key that wraps data keys
     #[command(subcommand)]
     Kms(KmsCommand),
 }
@@ -106,6 +106,16 @@ enum KmsCommand {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
         batch: u16,
     },
+    /// Destroy an old version of the KEK once no stored data key is wrapped by
+    /// it (run `tenancy kms rotate` first): backups taken while it wrapped data
+    /// keys can no longer be decrypted. Refused for the current version, while
+    /// any data key still uses it, and by AWS KMS, which keeps its key
+    /// material versions itself
+    Retire {
+        /// The version to retire (`tenancy kms rotate` prints the current one)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        version: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -120,20 +130,27 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(config_file),
         Command::Kms(KmsCommand::Init { keyring }) => kms_init(keyring),
         Command::Kms(KmsCommand::Rotate { batch }) => kms_rotate(config_file, batch.into()),
+        Command::Kms(KmsCommand::Retire { version }) => kms_retire(config_file, version),
     }
 }
 
-/// `tenancy kms rotate`: exit 0 when every data key carries the new version, 2
-/// without a database, 1 when the KMS or the database fails.
-fn kms_rotate(config_file: Option<PathBuf>, batch: usize) -> ExitCode {
+/// Opens the configured KMS and the database for a `tenancy kms` command that
+/// works on the stored data keys, runs `work` on them, then closes the store:
+/// exit 2 without a database or with a KMS misconfigured, 1 when either
+/// cannot be opened, else what `work` says.
+fn with_data_keys<F, Fut>(config_file: Option<PathBuf>, command: &str, work: F) -> ExitCode
+where
+    F: FnOnce(Tenancy) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
     let config = match load(config_file) {
         Ok(config) => config,
         Err(code) => return code,
     };
     let Some(database) = config.database else {
         eprintln!(
-            "tenancy: configuration error: `tenancy kms rotate` needs DATABASE_URL: the data \
-             keys to rewrap are in the database (the in-memory store lives only inside its \
+            "tenancy: configuration error: `tenancy kms {command}` needs DATABASE_URL: the \
+             data keys are in the database (the in-memory store lives only inside its \
              server)"
         );
         return ExitCode::from(EXIT_CONFIG);
@@ -161,8 +178,17 @@ fn kms_rotate(config_file: Option<PathBuf>, batch: usize) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let tenancy = Tenancy::new(store.ports.clone(), Settings::default());
-        let code = match tenancy.rotate_kek().await {
+        let code = work(Tenancy::new(store.ports.clone(), Settings::default())).await;
+        store.close().await;
+        code
+    })
+}
+
+/// `tenancy kms rotate`: exit 0 when every data key carries the new version, 2
+/// without a database, 1 when the KMS or the database fails.
+fn kms_rotate(config_file: Option<PathBuf>, batch: usize) -> ExitCode {
+    with_data_keys(config_file, "rotate", |tenancy| async move {
+        match tenancy.rotate_kek().await {
             Ok(info) => {
                 println!(
                     "rotated {}: new data keys are wrapped with {}",
@@ -196,9 +222,34 @@ fn kms_rotate(config_file: Option<PathBuf>, batch: usize) -> ExitCode {
                 tracing::error!("could not rotate the KEK: {error}");
                 ExitCode::FAILURE
             }
-        };
-        store.close().await;
-        code
+        }
+    })
+}
+
+/// `tenancy kms retire --version N`: exit 0 when the version is retired (or
+/// was already), 2 without a database, 1 when it is refused (current, still in
+/// use, unknown, or a KMS that cannot retire one version) or something fails.
+fn kms_retire(config_file: Option<PathBuf>, version: u32) -> ExitCode {
+    let Some(version) = domain::kms::KekVersion::new(version) else {
+        eprintln!("tenancy: configuration error: --version counts from 1");
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    with_data_keys(config_file, "retire", |tenancy| async move {
+        match tenancy.retire_kek_version(version).await {
+            Ok(info) => {
+                let left: Vec<String> = info.versions.iter().map(ToString::to_string).collect();
+                println!(
+                    "retired {version} of {}: its key material is destroyed; versions left: {}",
+                    info.kek_id,
+                    left.join(", ")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                tracing::error!("could not retire {version}: {error}");
+                ExitCode::FAILURE
+            }
+        }
     })
 }
 

@@ -246,6 +246,7 @@ macro_rules! store_contract {
                 a_new_data_key_is_stored_with_a_secret_only_for_a_tenant_without_one,
                 another_tenants_secrets_and_data_key_are_invisible_and_untouchable,
                 data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
+                data_keys_are_counted_by_kek_and_version_over_every_tenant,
             }
             idempotency {
                 an_org_data_key_is_stored_once_and_seen_by_its_org_only,
@@ -257,6 +258,7 @@ macro_rules! store_contract {
                 org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
                 a_tombstone_purges_the_responses_about_its_tenant_and_no_others,
                 completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale,
+                org_data_keys_are_counted_by_kek_and_version_over_every_org,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,
@@ -345,6 +347,7 @@ macro_rules! kms_contract {
             an_envelope_naming_an_unknown_version_or_kek_is_refused,
             after_a_rotation_old_keys_unwrap_and_rewrap_to_the_new_version,
             rewrapping_at_the_current_version_keeps_the_key,
+            retiring_the_current_version_is_refused_and_changes_nothing,
             key_material_never_reaches_debug_output_or_errors,
         }
     };

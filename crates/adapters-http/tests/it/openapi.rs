@@ -332,7 +332,7 @@ async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
         .iter()
         .map(|s| s.as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(all_scopes.len(), 13);
+    assert_eq!(all_scopes.len(), 15);
     let mut namespace_operations = 0;
     for (method, path) in operations(&doc) {
         let op = &doc["paths"][&path][&method];

@@ -25,11 +25,11 @@ async fn a_namespace_key_stores_reads_masked_and_deletes_its_tenants_secret() {
             "signstack",
             "acme",
             "acme-live",
-            &["settings:read", "settings:write"],
+            &["secrets:read", "secrets:reveal"],
         )
         .await;
     let reader = app
-        .key_with_scopes("signstack", "acme", "acme-live", &["settings:read"])
+        .key_with_scopes("signstack", "acme", "acme-live", &["secrets:read"])
         .await;
     let path = "/v1/tenant/secrets/smtp-password";
 
@@ -38,15 +38,15 @@ async fn a_namespace_key_stores_reads_masked_and_deletes_its_tenants_secret() {
         .await
         .expect(201);
     assert_eq!(created["name"], "smtp-password");
-    assert_eq!(created["masked"], "****cret");
+    assert_eq!(created["masked"], "****");
     assert!(created.get("value").is_none(), "{created}");
     assert!(!created.to_string().contains(VALUE));
 
     let read = app.get_as(&reader, path).await.expect(200);
-    assert_eq!(read["masked"], "****cret");
+    assert_eq!(read["masked"], "****");
     assert!(read.get("value").is_none());
 
-    // Reveal needs settings:write.
+    // Reveal needs secrets:reveal.
     app.get_as(&reader, &format!("{path}?reveal=true"))
         .await
         .expect_problem(403, "missing_scope");
@@ -74,7 +74,7 @@ async fn a_namespace_key_stores_reads_masked_and_deletes_its_tenants_secret() {
             .any(|w| w == VALUE.as_bytes())
     );
 
-    // Writing needs settings:write.
+    // Writing needs secrets:reveal.
     app.put_as(&reader, path, &json!({ "value": "other" }))
         .await
         .expect_problem(403, "missing_scope");

@@ -210,7 +210,7 @@ async fn every_verdict_is_reported_by_verify_and_refused_alike_by_authenticated_
         json!({"id": acme["id"], "key": "acme"})
     );
     assert_eq!(valid_verdict["namespace"]["key"], "acme-live");
-    assert_eq!(valid_verdict["scopes"].as_array().unwrap().len(), 13);
+    assert_eq!(valid_verdict["scopes"].as_array().unwrap().len(), 15);
     assert_eq!(valid_verdict["expiresAt"], Value::Null);
     let expired_verdict = app.verify(&secret_of(&expiring)).await;
     assert_eq!(crate::app::time(&expired_verdict["expiresAt"]), expires_at);

@@ -250,3 +250,51 @@ async fn the_ephemeral_keyring_says_it_is_ephemeral_and_another_keyring_is_anoth
         Err(KmsError::UnknownKek(_))
     ));
 }
+
+/// A symlink planted where rotation writes its temporary file must not be
+/// followed. On the old code (`create(true).truncate(true)`) the rotation
+/// succeeded through the link: it wrote the new keyring into the link's
+/// target and renamed the link over the keyring (`panicked: a rotation must
+/// refuse a temporary path that already exists`).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_rotation_never_writes_through_a_planted_temporary_file_or_link() {
+    let dir = TempDir::new();
+    let path = dir.path().join("keyring.json");
+    let keyring = LocalKeyring::create(&path, secrets()).unwrap();
+    let before = fs::read(&path).unwrap();
+    let info = keyring.key_info().await.unwrap();
+    let target = dir.path().join("elsewhere");
+    fs::write(&target, b"not yours").unwrap();
+    let temp = dir.path().join(".keyring.json.rotating");
+    std::os::unix::fs::symlink(&target, &temp).unwrap();
+
+    let Err(KmsError::Unavailable(message)) = keyring.rotate().await else {
+        panic!("a rotation must refuse a temporary path that already exists");
+    };
+    assert_eq!(
+        fs::read(&target).unwrap(),
+        b"not yours",
+        "the target of the planted link is untouched"
+    );
+    assert!(
+        message.contains("already exists") && message.contains("interrupted rotation"),
+        "{message}"
+    );
+    assert!(message.contains("nothing changed"), "{message}");
+    assert!(
+        fs::symlink_metadata(&temp)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "what was planted is left for the operator to inspect"
+    );
+    assert_eq!(fs::read(&path).unwrap(), before, "the keyring is untouched");
+    assert_eq!(keyring.key_info().await.unwrap(), info);
+
+    // Once the leftover is removed, rotation works again.
+    fs::remove_file(&temp).unwrap();
+    let rotated = keyring.rotate().await.unwrap();
+    assert_eq!(rotated.current_version, KekVersion::new(2).unwrap());
+    assert_eq!(mode(&path), 0o600);
+}

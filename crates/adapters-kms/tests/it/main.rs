@@ -5,4 +5,5 @@
 
 mod aws;
 mod keyring;
+mod retire;
 mod support;

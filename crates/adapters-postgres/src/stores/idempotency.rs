@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::kms::WrappedKey;
+use domain::kms::{KekId, KekVersion, WrappedKey};
 use domain::ports::{DataScope, IdempotencyStore, StoreError};
 use domain::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId, RequestFingerprint,
@@ -258,6 +258,15 @@ impl IdempotencyStore for PgStore {
         new: &WrappedKey,
     ) -> Result<(), StoreError> {
         self.replace_wrapped(WrappedIn::OrgDataKeys, org.as_uuid(), old, new)
+            .await
+    }
+
+    async fn count_org_data_keys(
+        &self,
+        kek: &KekId,
+        version: KekVersion,
+    ) -> Result<u64, StoreError> {
+        self.count_wrapped(WrappedIn::OrgDataKeys, kek, version)
             .await
     }
 }

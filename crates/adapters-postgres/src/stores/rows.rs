@@ -204,6 +204,7 @@ pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
     let scopes: i32 = get(row, "scopes")?;
     let scopes = u16::try_from(scopes).map_err(|_| corrupt("scopes"))?;
     let rotated_from: Option<Uuid> = get(row, "rotated_from")?;
+    let role = parsed_opt(row, "role", |r| some(Role::parse(r)))?;
     Ok(ApiKey {
         id: ApiKeyId::from_uuid(get(row, "id")?),
         org_id: OrgId::from_uuid(get(row, "org_id")?),
@@ -213,8 +214,8 @@ pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
         display: get(row, "display")?,
         hash: KeyHash::from_bytes(hash),
         access: Access {
-            role: parsed_opt(row, "role", |r| some(Role::parse(r)))?,
-            scopes: Scopes::from_bits(scopes),
+            role,
+            scopes: Scopes::of_stored(role, scopes),
             resources: get(row, "resources")?,
         },
         expires_at: get(row, "expires_at")?,

@@ -1,7 +1,7 @@
 //! `SecretStore`: `tenant_data_keys` and `tenant_secrets` (sealed values only).
 
 use async_trait::async_trait;
-use domain::kms::WrappedKey;
+use domain::kms::{KekId, KekVersion, WrappedKey};
 use domain::ports::{DataScope, SecretStore, StoreError, StoredDataKey};
 use domain::{AuditRecord, OrgId, SecretName, StoredSecret, Tenant, TenantId};
 use sqlx::postgres::PgRow;
@@ -87,6 +87,31 @@ impl PgStore {
             return Err(StoreError::Stale);
         }
         commit(tx).await
+    }
+
+    /// How many keys of `table` are wrapped by `version` of `kek`, over every
+    /// owner (the platform scope's system path). The `kek_id` and
+    /// `kek_version` columns are written with every envelope, so no envelope
+    /// needs parsing.
+    pub(super) async fn count_wrapped(
+        &self,
+        table: WrappedIn,
+        kek: &KekId,
+        version: KekVersion,
+    ) -> Result<u64, StoreError> {
+        let (table, _) = table.table_and_column();
+        let sql = format!("SELECT count(*) FROM {table} WHERE kek_id = $1 AND kek_version = $2");
+        let mut tx = self.begin(&DataScope::Platform).await?;
+        let count: i64 = self
+            .db
+            .query_scalar(&sql)
+            .bind(kek.as_str())
+            .bind(i32::try_from(version.get()).unwrap_or(i32::MAX))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(translate)?;
+        commit(tx).await?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Stores a tenant's wrapped data key in `tx` (provisioning, or a first
@@ -353,6 +378,11 @@ impl SecretStore for PgStore {
         new: &WrappedKey,
     ) -> Result<(), StoreError> {
         self.replace_wrapped(WrappedIn::TenantDataKeys, tenant.as_uuid(), old, new)
+            .await
+    }
+
+    async fn count_data_keys(&self, kek: &KekId, version: KekVersion) -> Result<u64, StoreError> {
+        self.count_wrapped(WrappedIn::TenantDataKeys, kek, version)
             .await
     }
 }

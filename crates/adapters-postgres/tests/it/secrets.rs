@@ -277,7 +277,7 @@ async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
         .unwrap()
         .unwrap();
     let key = kms.unwrap(&wrapped, &context).await.unwrap();
-    let aad = domain::secret::secret_aad(tenant.id, &name);
+    let aad = domain::secret::secret_aad(tenant.id, &name, 1);
     let sealed = Sealed::from_bytes(&copied[0]).unwrap();
     assert_eq!(
         open(&key, &sealed, &aad).unwrap().as_slice(),
@@ -373,4 +373,127 @@ async fn copies_of_a_deleted_tenants_secret_rows_can_no_longer_be_decrypted() {
             "{record:?}"
         );
     }
+}
+
+/// An `admin` key stored before secrets had scopes of their own holds the
+/// bits of the 13 scopes of then (8191, what the fixtures insert); read back,
+/// it holds its role's scopes as the role is now, so it can still reveal.
+/// Read as the bare stored bits (the old code, with the scopes added) it
+/// fails: `left: 8191, right: 32767`.
+#[tokio::test]
+async fn an_admin_key_stored_before_the_secret_scopes_holds_them() {
+    use domain::ports::ApiKeyStore;
+    use domain::{KeyHash, Principal, Scope};
+
+    let test = TestDatabase::new().await;
+    let world = crate::fixtures::seed(&test.owner_pool().await).await;
+    let a = world.tenant_a();
+    let store = PgStore::new(test.runtime().await);
+    let hash: [u8; 32] = crate::fixtures::hash_of(a.key).try_into().unwrap();
+    let found = store
+        .find_key(&KeyHash::from_bytes(hash))
+        .await
+        .unwrap()
+        .expect("the seeded key");
+    assert_eq!(found.key.access.scopes.bits(), u16::MAX >> 1);
+    let Principal::Namespace(principal) = found.principal() else {
+        panic!("a namespace key");
+    };
+    assert!(principal.has(Scope::SecretsRead));
+    assert!(principal.has(Scope::SecretsReveal));
+}
+
+/// The reveal checks read the calling key's mode from the store in the key's
+/// own tenant scope: a live admin key reveals on PostgreSQL too, and an
+/// admin key of a test-mode namespace is refused.
+#[tokio::test]
+async fn a_live_admin_key_reveals_through_the_tenant_scope_and_a_test_key_does_not() {
+    use domain::ports::ApiKeyStore;
+    use domain::{
+        KeyLocation, Mode, NamespaceKey, NamespaceRef, NewApiKey, NewNamespace, Role, SecretError,
+    };
+
+    let test = TestDatabase::new().await;
+    let (tenancy, store) = tenancy_on(&test, Arc::new(MemoryKms::default())).await;
+    let tenant = provision(&tenancy).await;
+    let org_ref = OrgRef::Key(OrgKey::parse("signstack").unwrap());
+    let tenant_ref = TenantRef::Id(tenant.id);
+    let admin = Context::platform_admin();
+    tenancy
+        .put_secret(
+            &admin,
+            SecretOwner::Tenant {
+                org: &org_ref,
+                tenant: &tenant_ref,
+            },
+            SecretName::parse("smtp").unwrap(),
+            SecretValue::new(VALUE.to_owned()).unwrap(),
+        )
+        .await
+        .unwrap();
+    let caller = async |location: KeyLocation| {
+        let issued = tenancy
+            .issue_key(
+                &admin,
+                &location,
+                NewApiKey {
+                    name: Name::parse("k").unwrap(),
+                    role: Some(Role::Admin),
+                    scopes: None,
+                    resources: None,
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        let found = store.find_key(&issued.key.hash).await.unwrap().unwrap();
+        Context::new(found.principal())
+    };
+    let live = caller(KeyLocation::Namespace {
+        org: org_ref.clone(),
+        tenant: tenant_ref.clone(),
+        namespace: NamespaceRef::Key(NamespaceKey::parse("acme-live").unwrap()),
+    })
+    .await;
+    let shown = tenancy
+        .get_secret(
+            &live,
+            SecretOwner::Own,
+            &SecretName::parse("smtp").unwrap(),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown.value.unwrap().expose(), VALUE);
+
+    tenancy
+        .create_namespace(
+            &admin,
+            &org_ref,
+            &tenant_ref,
+            NewNamespace {
+                key: NamespaceKey::parse("acme-test").unwrap(),
+                name: None,
+                mode: Mode::Test,
+            },
+        )
+        .await
+        .unwrap();
+    let test_key = caller(KeyLocation::Namespace {
+        org: org_ref.clone(),
+        tenant: tenant_ref.clone(),
+        namespace: NamespaceRef::Key(NamespaceKey::parse("acme-test").unwrap()),
+    })
+    .await;
+    assert_eq!(
+        tenancy
+            .get_secret(
+                &test_key,
+                SecretOwner::Own,
+                &SecretName::parse("smtp").unwrap(),
+                true,
+            )
+            .await,
+        Err(SecretError::TestKey)
+    );
 }

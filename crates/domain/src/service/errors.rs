@@ -185,6 +185,14 @@ pub enum SecretError {
     NotANamespaceKey,
     #[error("the key lacks scope {0}")]
     MissingScope(Scope),
+    /// Secret values are live credentials: a test-mode key may neither
+    /// reveal nor write them, whatever its scopes.
+    #[error("a test-mode key cannot reveal or write secrets")]
+    TestKey,
+    /// Secrets belong to the whole tenant: a key restricted to some
+    /// resources may neither reveal nor write them, whatever its scopes.
+    #[error("a key restricted to some resources cannot reveal or write secrets")]
+    RestrictedKey,
     /// Tenant writes are refused unless the tenant is active (SPEC §2).
     #[error("tenant is {0}")]
     TenantNotActive(TenantStatus),

@@ -29,7 +29,6 @@ pub struct IdempotentRequest {
     org: OrgId,
     key: IdempotencyKey,
     token: Uuid,
-    data_key: Arc<DataKey>,
 }
 
 /// What an idempotency key says about a request.
@@ -52,6 +51,11 @@ impl Tenancy {
     /// whose first request is still running, [`IdempotencyError::InProgress`].
     /// The caller must manage `org` (an org key of its own, or the platform
     /// admin); other orgs are not found.
+    ///
+    /// The org's data key is fetched (and the KMS called) only to open a
+    /// stored response: a refused key, and a claim to go ahead with, call no
+    /// KMS, so neither does a request then refused by its own checks.
+    /// [`Self::complete_idempotent`] fetches it to seal the response.
     pub async fn begin_idempotent(
         &self,
         ctx: &Context,
@@ -64,7 +68,6 @@ impl Tenancy {
             .await?
             .ok_or(IdempotencyError::OrgNotFound)?;
         let scope = ctx.principal.scope_in(org.id);
-        let data_key = self.org_data_key(&scope, org.id).await?;
         let claim = IdempotencyClaim::new(org.id, key, fingerprint, self.new_id(), self.now());
         let record = match self.ports.idempotency.claim(&scope, &claim).await? {
             Claimed::New => {
@@ -73,7 +76,6 @@ impl Tenancy {
                     org: org.id,
                     key: claim.key,
                     token: claim.token,
-                    data_key,
                 }));
             }
             Claimed::Held(record) => record,
@@ -85,6 +87,7 @@ impl Tenancy {
             return Err(IdempotencyError::InProgress);
         };
         let sealed = Sealed::from_bytes(&sealed).map_err(|_| IdempotencyError::Undecryptable)?;
+        let data_key = self.org_data_key(&scope, org.id).await?;
         let plain = open(&data_key, &sealed, &response_aad(org.id, &claim.key))
             .map_err(|_| IdempotencyError::Undecryptable)?;
         StoredResponse::from_bytes(&plain)
@@ -92,21 +95,26 @@ impl Tenancy {
             .ok_or(IdempotencyError::Undecryptable)
     }
 
-    /// Stores the response the claimed request gave, sealed, for replays.
-    /// `about` names the tenant the response is about (the one provisioned),
-    /// if any: deleting that tenant deletes the stored response with it, so
-    /// the key is free again and a retry runs as a new request. If the claim
-    /// was lost meanwhile (its lease ran out and a retry took the key over),
-    /// or the tenant was deleted meanwhile, nothing is stored (`Unavailable`:
-    /// the response still goes out, a retry runs again).
+    /// Stores the response the claimed request gave, sealed with the org's
+    /// data key (minted on the org's first use), for replays. `about` names
+    /// the tenant the response is about (the one provisioned), if any:
+    /// deleting that tenant deletes the stored response with it, so the key
+    /// is free again and a retry runs as a new request. If the claim was lost
+    /// meanwhile (its lease ran out and a retry took the key over), or the
+    /// tenant was deleted meanwhile, nothing is stored (`Unavailable`: the
+    /// response still goes out, a retry runs again). When the KMS cannot give
+    /// the key, nothing is stored and a retry runs the request again: a use
+    /// case made idempotent this way must also answer a repeat of itself on
+    /// its own (provisioning does, by tenant key).
     pub async fn complete_idempotent(
         &self,
         request: IdempotentRequest,
         response: &StoredResponse,
         about: Option<TenantId>,
     ) -> Result<(), IdempotencyError> {
+        let data_key = self.org_data_key(&request.scope, request.org).await?;
         let sealed = seal(
-            &request.data_key,
+            &data_key,
             &response.to_bytes(),
             &response_aad(request.org, &request.key),
             self.ports.secrets.as_ref(),

@@ -4,6 +4,7 @@
 mod audit;
 mod errors;
 mod idempotency;
+mod kek;
 mod keys;
 mod library;
 mod namespaces;
@@ -21,11 +22,12 @@ pub use errors::{
     ProvisionError, SecretError, TenantError,
 };
 pub use idempotency::{Idempotent, IdempotentRequest};
+pub use kek::{RetireError, RewrapProgress};
 pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};
 pub use library::{
     Installed, InstalledContent, ListingDetail, Published, StoredResource, Upgraded,
 };
-pub use secrets::{RewrapProgress, SecretOwner, SecretView};
+pub use secrets::{SecretOwner, SecretView};
 pub use tenants::Provisioned;
 
 use crate::api_key::KeyPrefix;

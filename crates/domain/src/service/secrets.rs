@@ -1,11 +1,18 @@
-//! Tenant secrets (envelope encryption, SPEC §9) and the rewrap of data keys
-//! after a KEK rotation.
+//! Tenant secrets (envelope encryption, SPEC §9).
 //!
 //! A secret's value is sealed with its tenant's data key (AES-256-GCM, with the
 //! tenant id and the secret's name as associated data) before it reaches a
 //! store; the data key is stored wrapped by the KMS and unwrapped through
-//! [`crate::kms::DataKeys`]. Reading a secret shows a masked value; the value
-//! itself only when asked to reveal it, with a write scope, and audited.
+//! [`crate::kms::DataKeys`].
+//!
+//! Who may do what, for a namespace key (org keys and the platform admin
+//! manage every secret of their tenants): reading needs `secrets:read`, which
+//! shows names, dates and versions and never a character of a value;
+//! revealing a value needs `secrets:reveal` as well, and writing or deleting
+//! one needs `secrets:reveal`; both only from a live key that is not
+//! restricted to some resources (a secret belongs to the whole tenant, and its
+//! values are live credentials). Both scopes are in the `admin` role only.
+//! Every reveal is audited.
 
 use std::sync::Arc;
 
@@ -14,17 +21,16 @@ use uuid::Uuid;
 
 use super::errors::SecretError;
 use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
+use crate::api_key::KeyMode;
 use crate::audit::{Actor, AuditAction, Change, Context, TargetKind};
-use crate::auth::Principal;
+use crate::auth::{NamespacePrincipal, Principal};
 use crate::ids::{OrgRef, TenantRef};
-use crate::kms::{
-    DataKey, EncryptionContext, KekVersion, KeyInfo, KmsError, Sealed, WrappedKey, open, seal,
-};
+use crate::kms::{DataKey, EncryptionContext, KmsError, Sealed, open, seal};
 use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, Page, PageError, Position};
 use crate::ports::{DataScope, StoreError};
 use crate::scope::Scope;
-use crate::secret::{SecretName, SecretValue, StoredSecret, secret_aad};
+use crate::secret::{SecretName, SecretValue, StoredSecret, legacy_secret_aad, secret_aad};
 use crate::tenant::Tenant;
 
 /// Whose secrets a call is about.
@@ -39,13 +45,13 @@ pub enum SecretOwner<'a> {
     },
 }
 
-/// A secret as callers see it: metadata, the masked value, and the value itself
-/// only when revealed.
+/// A secret as callers see it: metadata, the mask, and the value itself only
+/// when revealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretView {
     pub id: Uuid,
     pub name: SecretName,
-    /// `****` and, for values of 12 characters or more, their last 4.
+    /// Always `****`: no character of the value shows without a reveal.
     pub masked: String,
     /// `Some` only for a reveal.
     pub value: Option<SecretValue>,
@@ -55,16 +61,17 @@ pub struct SecretView {
     pub version: u64,
 }
 
-/// How far a rewrap has come.
+/// What a namespace key must be trusted with for a secrets call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RewrapProgress {
-    /// The KEK version every data key is being brought to.
-    pub target: KekVersion,
-    /// Data keys looked at so far.
-    pub seen: usize,
-    /// Of those, rewrapped by this run (the others were current already, or
-    /// their tenant was deleted meanwhile).
-    pub rewrapped: usize,
+enum Trust {
+    /// Names, dates and versions: `secrets:read`.
+    Metadata,
+    /// A value, shown: `secrets:read` and `secrets:reveal`, from a live key
+    /// restricted to no resources.
+    Reveal,
+    /// A value, written or deleted: `secrets:reveal`, from a live key
+    /// restricted to no resources.
+    Write,
 }
 
 /// The tenant a call works on, and the store scope it works in.
@@ -76,14 +83,15 @@ struct Place {
 /// The order name list cursors carry.
 const NAME_ORDER: &str = "secret-name";
 
-fn kms_failed(e: KmsError) -> SecretError {
+pub(super) fn kms_failed(e: KmsError) -> SecretError {
     SecretError::KmsUnavailable(e.to_string())
 }
 
 impl Tenancy {
     /// Stores (or replaces) a secret of a tenant, sealed with the tenant's data
     /// key. Returns the stored secret (masked) and whether it was new. A
-    /// namespace key needs `settings:write`; the tenant must be active.
+    /// namespace key needs the trust of a reveal (module docs); the tenant
+    /// must be active.
     pub async fn put_secret(
         &self,
         ctx: &Context,
@@ -92,7 +100,7 @@ impl Tenancy {
         value: SecretValue,
     ) -> Result<(SecretView, bool), SecretError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let place = self.secret_place(ctx, owner, Scope::SettingsWrite).await?;
+            let place = self.secret_place(ctx, owner, Trust::Write).await?;
             require_active(&place.tenant)?;
             let tenant = place.tenant.id;
             let context = EncryptionContext::Tenant(tenant);
@@ -125,7 +133,8 @@ impl Tenancy {
                 .get_secret(&place.scope, tenant, &name)
                 .await?;
             let now = self.now();
-            let aad = secret_aad(tenant, &name);
+            let version = current.as_ref().map_or(1, |current| current.version + 1);
+            let aad = secret_aad(tenant, &name, version);
             let sealed = seal(
                 &key,
                 value.expose().as_bytes(),
@@ -143,7 +152,7 @@ impl Tenancy {
                 created_at: current.as_ref().map_or(now, |current| current.created_at),
                 updated_at: now,
                 updated_by: ctx.actor(),
-                version: current.as_ref().map_or(1, |current| current.version + 1),
+                version,
             };
             let mut audit = self.audit(
                 ctx,
@@ -171,8 +180,8 @@ impl Tenancy {
     }
 
     /// A secret of a tenant, masked; with `reveal`, its value too, which needs
-    /// `settings:write` (`settings:read` otherwise) for namespace keys and
-    /// writes an audit record of the disclosure.
+    /// the trust of a reveal for namespace keys (module docs) and writes an
+    /// audit record of the disclosure.
     pub async fn get_secret(
         &self,
         ctx: &Context,
@@ -181,9 +190,9 @@ impl Tenancy {
         reveal: bool,
     ) -> Result<SecretView, SecretError> {
         let needs = if reveal {
-            Scope::SettingsWrite
+            Trust::Reveal
         } else {
-            Scope::SettingsRead
+            Trust::Metadata
         };
         let place = self.secret_place(ctx, owner, needs).await?;
         let tenant = place.tenant.id;
@@ -243,7 +252,7 @@ impl Tenancy {
                 Some(SecretName::parse(name).map_err(|_| PageError::Cursor)?)
             }
         };
-        let place = self.secret_place(ctx, owner, Scope::SettingsRead).await?;
+        let place = self.secret_place(ctx, owner, Trust::Metadata).await?;
         let stored = self
             .ports
             .tenant_secrets
@@ -265,8 +274,8 @@ impl Tenancy {
         }))
     }
 
-    /// Deletes a secret of a tenant. A namespace key needs `settings:write`;
-    /// the tenant must be active.
+    /// Deletes a secret of a tenant. A namespace key needs the trust of a
+    /// reveal (module docs); the tenant must be active.
     pub async fn delete_secret(
         &self,
         ctx: &Context,
@@ -274,7 +283,7 @@ impl Tenancy {
         name: &SecretName,
     ) -> Result<(), SecretError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let place = self.secret_place(ctx, owner, Scope::SettingsWrite).await?;
+            let place = self.secret_place(ctx, owner, Trust::Write).await?;
             require_active(&place.tenant)?;
             let tenant = place.tenant.id;
             let current = self
@@ -316,118 +325,24 @@ impl Tenancy {
         ))
     }
 
-    /// Adds a KEK version at the KMS and makes it current; data keys keep
-    /// unwrapping with their old version until [`Self::rewrap_data_keys`]
-    /// brings them to the new one. An operator's command (`tenancy kms
-    /// rotate`), not an API call.
-    pub async fn rotate_kek(&self) -> Result<KeyInfo, SecretError> {
-        self.ports.kms.rotate().await.map_err(kms_failed)
-    }
-
-    /// Rewraps every data key (each tenant's, then each org's) with the KMS's
-    /// current KEK version, online: `batch` keys at a time, each replaced only
-    /// if unchanged since it was read, so tenants provisioned or deleted
-    /// meanwhile are handled and a run that stops halfway can simply run
-    /// again. The data keys themselves do not change, so everything sealed
-    /// keeps opening. Calls `progress` after every batch; returns the final
-    /// count.
-    pub async fn rewrap_data_keys(
-        &self,
-        batch: usize,
-        mut progress: impl FnMut(RewrapProgress) + Send,
-    ) -> Result<RewrapProgress, SecretError> {
-        let info = self.ports.kms.key_info().await.map_err(kms_failed)?;
-        let mut done = RewrapProgress {
-            target: info.current_version,
-            seen: 0,
-            rewrapped: 0,
-        };
-        let batch = batch.max(1);
-        let mut after = None;
-        loop {
-            let keys = self.ports.tenant_secrets.data_keys(after, batch).await?;
-            let Some(last) = keys.last() else {
-                break;
-            };
-            after = Some(last.tenant_id);
-            for stored in keys {
-                let context = EncryptionContext::Tenant(stored.tenant_id);
-                if let Some(new) = self
-                    .rewrapped(&info, &stored.wrapped, &context, &mut done)
-                    .await?
-                {
-                    let replaced = self
-                        .ports
-                        .tenant_secrets
-                        .replace_data_key(stored.tenant_id, &stored.wrapped, &new)
-                        .await;
-                    count_replaced(replaced, &mut done)?;
-                }
-            }
-            progress(done);
-        }
-        let mut after = None;
-        loop {
-            let keys = self.ports.idempotency.org_data_keys(after, batch).await?;
-            let Some((last, _)) = keys.last() else {
-                return Ok(done);
-            };
-            after = Some(*last);
-            for (org, wrapped) in keys {
-                let context = EncryptionContext::Org(org);
-                if let Some(new) = self.rewrapped(&info, &wrapped, &context, &mut done).await? {
-                    let replaced = self
-                        .ports
-                        .idempotency
-                        .replace_org_data_key(org, &wrapped, &new)
-                        .await;
-                    count_replaced(replaced, &mut done)?;
-                }
-            }
-            progress(done);
-        }
-    }
-
-    /// `wrapped` under the current KEK version, or `None` if it is current.
-    async fn rewrapped(
-        &self,
-        info: &KeyInfo,
-        wrapped: &WrappedKey,
-        context: &EncryptionContext,
-        done: &mut RewrapProgress,
-    ) -> Result<Option<WrappedKey>, SecretError> {
-        done.seen += 1;
-        if wrapped.kek_id() == &info.kek_id && wrapped.kek_version() == info.current_version {
-            return Ok(None);
-        }
-        self.ports
-            .kms
-            .rewrap(wrapped, context)
-            .await
-            .map(Some)
-            .map_err(kms_failed)
-    }
-
-    /// The tenant a secrets call works on: the namespace key's own (holding
-    /// `needs`), or one the caller manages. Deleted tenants have no secrets.
+    /// The tenant a secrets call works on: the namespace key's own (trusted
+    /// with `needs`), or one the caller manages. Deleted tenants have no secrets.
     async fn secret_place(
         &self,
         ctx: &Context,
         owner: SecretOwner<'_>,
-        needs: Scope,
+        needs: Trust,
     ) -> Result<Place, SecretError> {
         let (scope, tenant_ref, org) = match owner {
             SecretOwner::Own => {
                 let Principal::Namespace(ns) = &ctx.principal else {
                     return Err(SecretError::NotANamespaceKey);
                 };
-                if !ns.has(needs) {
-                    return Err(SecretError::MissingScope(needs));
-                }
                 let scope = DataScope::Tenant {
                     org: ns.org_id,
                     tenant: ns.tenant_id,
                 };
+                self.check_trust(&scope, ns, needs).await?;
                 (scope, TenantRef::Id(ns.tenant_id), ns.org_id)
             }
             SecretOwner::Tenant { org, tenant } => {
@@ -445,6 +360,37 @@ impl Tenancy {
                 Ok(Place { scope, tenant })
             }
             _ => Err(SecretError::TenantNotFound),
+        }
+    }
+
+    /// Refuses a namespace key that is not trusted with `needs` (module
+    /// docs): the scope checks first, then the resource restriction, and only
+    /// then the key's mode, the one check that reads the store.
+    async fn check_trust(
+        &self,
+        scope: &DataScope,
+        ns: &NamespacePrincipal,
+        needs: Trust,
+    ) -> Result<(), SecretError> {
+        if needs != Trust::Write && !ns.has(Scope::SecretsRead) {
+            return Err(SecretError::MissingScope(Scope::SecretsRead));
+        }
+        if needs == Trust::Metadata {
+            return Ok(());
+        }
+        if !ns.has(Scope::SecretsReveal) {
+            return Err(SecretError::MissingScope(Scope::SecretsReveal));
+        }
+        if ns.resources.is_some() {
+            return Err(SecretError::RestrictedKey);
+        }
+        // The principal does not carry the key's mode; the stored key does.
+        match self.ports.keys.get_key(scope, ns.org_id, ns.key_id).await? {
+            Some(key) if key.mode == KeyMode::Live => Ok(()),
+            Some(_) => Err(SecretError::TestKey),
+            // A key that authenticated this request is gone only with its
+            // tenant.
+            None => Err(SecretError::TenantNotFound),
         }
     }
 
@@ -466,22 +412,6 @@ impl Tenancy {
     }
 }
 
-/// Counts a replaced data key; a stale one (deleted, or rewrapped by another
-/// run) needs nothing.
-fn count_replaced(
-    replaced: Result<(), StoreError>,
-    done: &mut RewrapProgress,
-) -> Result<(), SecretError> {
-    match replaced {
-        Ok(()) => {
-            done.rewrapped += 1;
-            Ok(())
-        }
-        Err(StoreError::Stale) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 fn require_active(tenant: &Tenant) -> Result<(), SecretError> {
     match tenant.lifecycle.status {
         TenantStatus::Active => Ok(()),
@@ -489,10 +419,20 @@ fn require_active(tenant: &Tenant) -> Result<(), SecretError> {
     }
 }
 
+/// Opens a stored secret: sealed with its version bound in, or, for rows
+/// written before that, in the legacy form without it.
 fn open_secret(key: &DataKey, stored: &StoredSecret) -> Result<SecretValue, SecretError> {
     let undecryptable = || SecretError::Undecryptable(stored.name.clone());
     let sealed = Sealed::from_bytes(&stored.sealed).map_err(|_| undecryptable())?;
-    let plain = open(key, &sealed, &secret_aad(stored.tenant_id, &stored.name))
+    let current = secret_aad(stored.tenant_id, &stored.name, stored.version);
+    let plain = open(key, &sealed, &current)
+        .or_else(|_| {
+            open(
+                key,
+                &sealed,
+                &legacy_secret_aad(stored.tenant_id, &stored.name),
+            )
+        })
         .map_err(|_| undecryptable())?;
     SecretValue::from_opened(&plain).ok_or_else(undecryptable)
 }
@@ -528,5 +468,85 @@ fn secret_subject(
             from: before.map(|b| b.version.to_string()),
             to: Some(secret.version.to_string()),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::ids::OrgId;
+    use crate::ports::SecretSource;
+
+    struct Counter(Mutex<u8>);
+
+    impl SecretSource for Counter {
+        fn fill(&self, buf: &mut [u8]) {
+            let mut n = self.0.lock().unwrap();
+            for b in buf {
+                *n = n.wrapping_add(1);
+                *b = *n;
+            }
+        }
+    }
+
+    fn stored(sealed: Vec<u8>, version: u64) -> StoredSecret {
+        StoredSecret {
+            id: Uuid::from_u128(7),
+            org_id: OrgId::from_uuid(Uuid::from_u128(1)),
+            tenant_id: crate::ids::TenantId::from_uuid(Uuid::from_u128(2)),
+            name: SecretName::parse("smtp-password").unwrap(),
+            sealed,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_by: Actor::platform_admin(),
+            version,
+        }
+    }
+
+    /// A sealed value copied onto another version of the same secret (an old
+    /// value replayed over a newer one) must not open. On the old code the
+    /// associated data held only the tenant and the name, so it opened
+    /// (`assertion failed: open_secret(&key, &stored(sealed, 2)).is_err()`).
+    #[test]
+    fn a_sealed_secret_moved_to_another_version_does_not_open() {
+        let source = Counter(Mutex::new(0));
+        let key = DataKey::generate(&source);
+        let first = stored(Vec::new(), 1);
+        let sealed = seal(
+            &key,
+            b"old password",
+            &secret_aad(first.tenant_id, &first.name, 1),
+            &source,
+        )
+        .to_bytes();
+        assert_eq!(
+            open_secret(&key, &stored(sealed.clone(), 1))
+                .unwrap()
+                .expose(),
+            "old password"
+        );
+        assert!(open_secret(&key, &stored(sealed, 2)).is_err());
+    }
+
+    /// Rows sealed before the version was bound in keep opening, at whatever
+    /// version they were stored.
+    #[test]
+    fn a_secret_sealed_in_the_legacy_form_still_opens() {
+        let source = Counter(Mutex::new(0));
+        let key = DataKey::generate(&source);
+        let row = stored(Vec::new(), 3);
+        let sealed = seal(
+            &key,
+            b"stored long ago",
+            &legacy_secret_aad(row.tenant_id, &row.name),
+            &source,
+        )
+        .to_bytes();
+        assert_eq!(
+            open_secret(&key, &stored(sealed, 3)).unwrap().expose(),
+            "stored long ago"
+        );
     }
 }

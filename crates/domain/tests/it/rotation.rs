@@ -1,10 +1,12 @@
 //! KEK rotation: a new version, then every tenant's data key rewrapped online
-//! in batches while secrets keep being read and written.
+//! in batches while secrets keep being read and written; then the old
+//! version's retirement.
 
+use domain::kms::KekVersion;
 use domain::ports::{IdempotencyStore, SecretStore};
 use domain::{
-    IdempotencyKey, Idempotent, OrgRef, RequestFingerprint, RewrapProgress, SecretName,
-    SecretOwner, SecretValue, StoredResponse, TenantRef,
+    IdempotencyKey, Idempotent, OrgRef, RequestFingerprint, RetireError, RewrapProgress,
+    SecretName, SecretOwner, SecretValue, StoredResponse, TenantRef,
 };
 
 use crate::support::{App, admin, spec};
@@ -149,4 +151,110 @@ async fn rotation_rewraps_every_data_key_while_secrets_keep_opening() {
     // A second run finds nothing to do.
     let again = app.tenancy.rewrap_data_keys(3, |_| {}).await.unwrap();
     assert_eq!((again.seen, again.rewrapped), (8, 0));
+}
+
+/// `tenancy kms retire`: refused for the current version and while any data
+/// key (a tenant's or an org's) is wrapped by the version; after a rotation
+/// and its rewrap it goes, and every secret and stored response still opens.
+#[tokio::test]
+async fn a_kek_version_retires_only_once_no_envelope_uses_it() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let org_ref = OrgRef::Id(org.id);
+    let mut tenants = Vec::new();
+    for i in 0..2 {
+        let tenant = app
+            .provision(&org, spec(&format!("tenant-{i}")))
+            .await
+            .tenant;
+        let tenant_ref = TenantRef::Id(tenant.id);
+        app.tenancy
+            .put_secret(
+                &admin(),
+                SecretOwner::Tenant {
+                    org: &org_ref,
+                    tenant: &tenant_ref,
+                },
+                name("smtp-password"),
+                value(&format!("pw-{i}")),
+            )
+            .await
+            .unwrap();
+        tenants.push(tenant_ref);
+    }
+    let ctx = admin();
+    let begin = || {
+        app.tenancy.begin_idempotent(
+            &ctx,
+            &org_ref,
+            IdempotencyKey::parse("req-1").expect("a valid key"),
+            RequestFingerprint::of("POST", "/v1/orgs/signstack/tenants", b"{}"),
+        )
+    };
+    let Idempotent::Proceed(request) = begin().await.unwrap() else {
+        panic!("a fresh key replayed");
+    };
+    let response = StoredResponse {
+        status: 201,
+        headers: Vec::new(),
+        body: b"{}".to_vec(),
+    };
+    app.tenancy
+        .complete_idempotent(request, &response, None)
+        .await
+        .unwrap();
+    let v = |n| KekVersion::new(n).unwrap();
+
+    assert_eq!(
+        app.tenancy.retire_kek_version(v(1)).await,
+        Err(RetireError::Current(v(1)))
+    );
+    app.tenancy.rotate_kek().await.unwrap();
+    let in_use = app.tenancy.retire_kek_version(v(1)).await.unwrap_err();
+    assert_eq!(
+        in_use,
+        RetireError::InUse {
+            version: v(1),
+            tenant_keys: 2,
+            org_keys: 1
+        }
+    );
+    assert!(
+        in_use.to_string().contains("tenancy kms rotate"),
+        "{in_use}"
+    );
+    assert_eq!(
+        app.tenancy.retire_kek_version(v(3)).await,
+        Err(RetireError::Unknown(v(3)))
+    );
+
+    app.tenancy.rewrap_data_keys(10, |_| {}).await.unwrap();
+    let info = app.tenancy.retire_kek_version(v(1)).await.unwrap();
+    assert_eq!((info.current_version, info.versions), (v(2), vec![v(2)]));
+
+    // Past the cache of unwrapped keys, everything opens through the KMS.
+    app.clock.advance(chrono::Duration::minutes(10));
+    for (i, tenant) in tenants.iter().enumerate() {
+        let shown = app
+            .tenancy
+            .get_secret(
+                &admin(),
+                SecretOwner::Tenant {
+                    org: &org_ref,
+                    tenant,
+                },
+                &name("smtp-password"),
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            shown.value.as_ref().map(SecretValue::expose),
+            Some(format!("pw-{i}").as_str())
+        );
+    }
+    match begin().await.unwrap() {
+        Idempotent::Replay(replayed) => assert_eq!(replayed, response),
+        Idempotent::Proceed(_) => panic!("a completed key ran again"),
+    }
 }

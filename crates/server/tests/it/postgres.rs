@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 
 use crate::{Server, refused};
 
+mod kms_retire;
+
 const TOKEN: &str = "test-admin-token";
 
 /// How long another instance may take to see a change, at most. A guard

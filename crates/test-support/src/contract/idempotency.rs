@@ -479,3 +479,29 @@ pub async fn completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale(store
         .await
         .unwrap();
 }
+
+/// The count retiring a KEK version goes by: every org's data key at that KEK
+/// and version, and no other.
+pub async fn org_data_keys_are_counted_by_kek_and_version_over_every_org(store: StorePorts) {
+    let f = Fixtures::new();
+    let kek = KekId::parse("fixture-kek").unwrap();
+    let v = |n| KekVersion::new(n).unwrap();
+    let ids = &store.idempotency;
+    assert_eq!(ids.count_org_data_keys(&kek, v(1)).await.unwrap(), 0);
+    let mut orgs = Vec::new();
+    for key in ["o-one", "o-two", "o-three"] {
+        let org = seed_org(&store, &f, key).await;
+        ids.put_org_data_key(&DataScope::Org(org.id), org.id, &org_key(&org, 1))
+            .await
+            .unwrap();
+        orgs.push(org);
+    }
+    assert_eq!(ids.count_org_data_keys(&kek, v(1)).await.unwrap(), 3);
+    ids.replace_org_data_key(orgs[0].id, &org_key(&orgs[0], 1), &org_key(&orgs[0], 2))
+        .await
+        .unwrap();
+    assert_eq!(ids.count_org_data_keys(&kek, v(1)).await.unwrap(), 2);
+    assert_eq!(ids.count_org_data_keys(&kek, v(2)).await.unwrap(), 1);
+    let elsewhere = KekId::parse("another-kek").unwrap();
+    assert_eq!(ids.count_org_data_keys(&elsewhere, v(2)).await.unwrap(), 0);
+}

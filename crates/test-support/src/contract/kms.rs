@@ -230,6 +230,22 @@ pub async fn rewrapping_at_the_current_version_keeps_the_key(kms: Arc<dyn Kms>) 
     assert_eq!(inside.expose(), generated.plaintext.expose());
 }
 
+/// The current version is never retired: new keys are wrapped with it. The
+/// refusal changes nothing (a KMS that cannot retire any version, such as AWS
+/// KMS, refuses too).
+pub async fn retiring_the_current_version_is_refused_and_changes_nothing(kms: Arc<dyn Kms>) {
+    let before = kms.key_info().await.expect("key info");
+    let generated = kms.generate_data_key(&tenant(1)).await.expect("a data key");
+    let refused = kms.retire(before.current_version).await.unwrap_err();
+    assert!(matches!(refused, KmsError::Refused(_)), "{refused}");
+    assert_eq!(kms.key_info().await.expect("key info"), before);
+    let again = kms
+        .unwrap(&generated.wrapped, &tenant(1))
+        .await
+        .expect("still unwraps");
+    assert_eq!(again.expose(), generated.plaintext.expose());
+}
+
 /// Neither a generated key's `Debug` nor any error shows key bytes.
 pub async fn key_material_never_reaches_debug_output_or_errors(kms: Arc<dyn Kms>) {
     let context = tenant(1);

@@ -1,5 +1,6 @@
 //! `SecretStore`: tenant data keys and sealed secrets.
 
+use domain::kms::{KekId, KekVersion};
 use domain::ports::{DataScope, StoreError};
 use domain::{AuditAction, Org, SecretName, StoredSecret, TenantStatus};
 
@@ -555,4 +556,39 @@ pub async fn data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored
             .unwrap(),
         Some(v2)
     );
+}
+
+/// The count retiring a KEK version goes by: every tenant's data key at that
+/// KEK and version, whatever its org, and no other.
+pub async fn data_keys_are_counted_by_kek_and_version_over_every_tenant(store: StorePorts) {
+    let f = Fixtures::new();
+    let kek = KekId::parse("fixture-kek").unwrap();
+    let v = |n| KekVersion::new(n).unwrap();
+    let count = async |kek: &KekId, n| store.secrets.count_data_keys(kek, v(n)).await.unwrap();
+    assert_eq!(count(&kek, 1).await, 0, "no tenant yet");
+    let signstack = seed_org(&store, &f, "signstack").await;
+    let other = seed_org(&store, &f, "other").await;
+    let mut provisioned = Vec::new();
+    for (org, key) in [
+        (&signstack, "t-one"),
+        (&signstack, "t-two"),
+        (&other, "t-three"),
+    ] {
+        provisioned.push(seed_tenant(&store, &f, org, key, &[&format!("{key}-live")]).await);
+    }
+    assert_eq!(count(&kek, 1).await, 3, "across orgs");
+    assert_eq!(count(&kek, 2).await, 0);
+    let target = &provisioned[0];
+    store
+        .secrets
+        .replace_data_key(
+            target.tenant.id,
+            &target.data_key,
+            &f.wrapped_key(&target.tenant, 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((count(&kek, 1).await, count(&kek, 2).await), (2, 1));
+    let elsewhere = KekId::parse("another-kek").unwrap();
+    assert_eq!(count(&elsewhere, 1).await, 0, "another KEK's version 1");
 }
