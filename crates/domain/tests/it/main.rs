@@ -3,6 +3,7 @@
 //! as behaviour a caller sees.
 
 mod api_keys;
+mod audit_details;
 mod failures;
 mod inventory;
 mod kms;
