@@ -98,7 +98,8 @@ impl Tenancy {
     /// the key is free again and a retry runs as a new request. If the claim
     /// was lost meanwhile (its lease ran out and a retry took the key over),
     /// or the tenant was deleted meanwhile, nothing is stored (`Unavailable`:
-    /// the response still goes out, a retry runs again).
+    /// the response still goes out, a retry runs again) and a claim still
+    /// held is released, so that retry need not wait for its lease.
     pub async fn complete_idempotent(
         &self,
         request: IdempotentRequest,
@@ -111,7 +112,8 @@ impl Tenancy {
             &response_aad(request.org, &request.key),
             self.ports.secrets.as_ref(),
         );
-        self.ports
+        let completed = self
+            .ports
             .idempotency
             .complete(
                 &request.scope,
@@ -121,8 +123,15 @@ impl Tenancy {
                 about,
                 &sealed.to_bytes(),
             )
-            .await
-            .map_err(IdempotencyError::from)
+            .await;
+        if completed == Err(StoreError::Stale) {
+            // Releases only a claim this request still holds pending.
+            self.ports
+                .idempotency
+                .release(&request.scope, request.org, &request.key, request.token)
+                .await?;
+        }
+        completed.map_err(IdempotencyError::from)
     }
 
     /// Gives the key back: the request failed and changed nothing, so a retry

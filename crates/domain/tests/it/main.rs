@@ -3,13 +3,13 @@
 //! as behaviour a caller sees.
 
 mod api_keys;
-mod audit_details;
 mod failures;
 mod inventory;
 mod kms;
 mod lifecycle;
 mod namespaces;
 mod orgs;
+mod personal_data;
 mod properties;
 mod provisioning;
 mod rotation;

@@ -1,6 +1,8 @@
-//! A tenant's audit records reach the store with their details sealed, from
-//! every use case that writes one, and read back through `list_audit` while
-//! the tenant exists; an org's own records stay clear.
+//! What is kept of a tenant's personal data: its audit records reach the
+//! store with their details sealed, from every use case that writes one, and
+//! read back through `list_audit` while the tenant exists (an org's own
+//! records stay clear); a response stored for idempotent replays about it
+//! does not outlive it.
 
 use chrono::Duration;
 use domain::{
@@ -151,5 +153,60 @@ async fn every_tenant_record_is_stored_sealed_and_lists_opened() {
     assert_eq!(
         updated.details.changes()[0].to.as_deref(),
         Some("Acme of Ada")
+    );
+}
+
+/// A provisioning whose tenant is deleted before its response is stored for
+/// replays stores nothing, and frees its key at once: a retry runs anew
+/// rather than waiting out the claim's lease.
+#[tokio::test]
+async fn a_response_about_a_tenant_deleted_meanwhile_is_not_stored_and_frees_its_key() {
+    use domain::{IdempotencyKey, Idempotent, RequestFingerprint, StoredResponse};
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let org_ref = OrgRef::Id(org.id);
+    let ctx = admin();
+    let begin = || {
+        app.tenancy.begin_idempotent(
+            &ctx,
+            &org_ref,
+            IdempotencyKey::parse("req-1").unwrap(),
+            RequestFingerprint::of("POST", "/v1/orgs/signstack/tenants", b"{}"),
+        )
+    };
+    let Idempotent::Proceed(request) = begin().await.unwrap() else {
+        panic!("a fresh key replayed");
+    };
+    let tenant = app.provision(&org, spec("acme")).await.tenant;
+    let tref = TenantRef::Id(tenant.id);
+    app.tenancy
+        .transition(
+            &ctx,
+            &org_ref,
+            &tref,
+            LifecycleAction::Deactivate,
+            reason("gone"),
+        )
+        .await
+        .unwrap();
+    app.tenancy
+        .delete_tenant(&ctx, &org_ref, &tref, "acme", None)
+        .await
+        .unwrap();
+    let response = StoredResponse {
+        status: 201,
+        headers: Vec::new(),
+        body: b"{\"secret\":\"tny_live_example\"}".to_vec(),
+    };
+    assert!(
+        app.tenancy
+            .complete_idempotent(request, &response, Some(tenant.id))
+            .await
+            .is_err(),
+        "a response about a deleted tenant was stored"
+    );
+    assert!(
+        matches!(begin().await.unwrap(), Idempotent::Proceed(_)),
+        "the key is still held"
     );
 }
