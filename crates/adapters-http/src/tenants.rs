@@ -296,7 +296,9 @@ pub(crate) struct ProvisionedView {
 /// answers `200` with the existing tenant and no key; with another
 /// specification, `409 conflict`. Concurrent identical requests create exactly
 /// one tenant. With an `Idempotency-Key`, a retry gets the first response
-/// again, byte for byte, secret included, for 24 hours.
+/// again, byte for byte, secret included, for 24 hours, unless the tenant is
+/// deleted meanwhile: its deletion deletes the stored response, and a retry
+/// then runs as a new request.
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/tenants",

@@ -374,6 +374,34 @@ impl TestApp {
         json!({"orgs": orgs, "tenants": tenants, "audit": audit})
     }
 
+    /// Every audit record the store holds with a tenant has its details
+    /// sealed; every other one has them clear.
+    pub async fn assert_tenant_records_sealed(&self) {
+        use domain::ports::{AuditLog, DataScope, OrgStore};
+        let orgs = self
+            .store
+            .list_orgs(&DataScope::Platform, None, 1000)
+            .await
+            .expect("listing orgs");
+        for org in orgs {
+            let records = self
+                .store
+                .audit_records(&DataScope::Platform, org.id, None, None, 10_000)
+                .await
+                .expect("reading the trail");
+            for record in records {
+                let sealed = matches!(record.details, domain::AuditDetails::Sealed(_));
+                assert_eq!(
+                    sealed,
+                    record.tenant_id.is_some(),
+                    "{} stored {}",
+                    record.action.as_str(),
+                    if sealed { "sealed" } else { "in clear" }
+                );
+            }
+        }
+    }
+
     /// The time the server's clock reads now.
     pub fn now(&self) -> DateTime<Utc> {
         use domain::ports::Clock;

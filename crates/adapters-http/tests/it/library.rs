@@ -154,6 +154,8 @@ async fn the_seed_walkthrough_pins_a_tried_listing_and_keeps_a_fork_apart() {
     ] {
         assert!(actions.contains(&action), "{action} audited: {actions:?}");
     }
+    // And stored with a tenant's details sealed, listings' (org-level) clear.
+    app.assert_tenant_records_sealed().await;
 }
 
 /// Who sees a listing, as a table: each row grants the listing one way and

@@ -102,10 +102,11 @@ impl Tenancy {
     /// is free again and a retry runs as a new request. If the claim was lost
     /// meanwhile (its lease ran out and a retry took the key over), or the
     /// tenant was deleted meanwhile, nothing is stored (`Unavailable`: the
-    /// response still goes out, a retry runs again). When the KMS cannot give
-    /// the key, nothing is stored and a retry runs the request again: a use
-    /// case made idempotent this way must also answer a repeat of itself on
-    /// its own (provisioning does, by tenant key).
+    /// response still goes out, a retry runs again) and a claim still held is
+    /// released, so that retry need not wait for its lease. When the KMS
+    /// cannot give the key, nothing is stored and a retry runs the request
+    /// again: a use case made idempotent this way must also answer a repeat
+    /// of itself on its own (provisioning does, by tenant key).
     pub async fn complete_idempotent(
         &self,
         request: IdempotentRequest,
@@ -119,7 +120,8 @@ impl Tenancy {
             &response_aad(request.org, &request.key),
             self.ports.secrets.as_ref(),
         );
-        self.ports
+        let completed = self
+            .ports
             .idempotency
             .complete(
                 &request.scope,
@@ -129,8 +131,15 @@ impl Tenancy {
                 about,
                 &sealed.to_bytes(),
             )
-            .await
-            .map_err(IdempotencyError::from)
+            .await;
+        if completed == Err(StoreError::Stale) {
+            // Releases only a claim this request still holds pending.
+            self.ports
+                .idempotency
+                .release(&request.scope, request.org, &request.key, request.token)
+                .await?;
+        }
+        completed.map_err(IdempotencyError::from)
     }
 
     /// Gives the key back: the request failed and changed nothing, so a retry

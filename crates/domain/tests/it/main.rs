@@ -10,6 +10,7 @@ mod kms;
 mod lifecycle;
 mod namespaces;
 mod orgs;
+mod personal_data;
 mod properties;
 mod provisioning;
 mod rotation;
