@@ -16,7 +16,8 @@
 //!   the document;
 //! - `problem`: error codes, domain error translation, rendering;
 //! - `extract`, `validate`, `page`: turning raw requests into domain values;
-//! - `auth`, `request_id`, `telemetry`: the cross-cutting layers.
+//! - `auth`, `request_id`, `telemetry`, `limits`: the cross-cutting layers;
+//! - `serve`: the HTTP server itself, with its connection limits.
 
 mod api_keys;
 mod audit;
@@ -25,6 +26,7 @@ mod extract;
 mod health;
 mod idempotency;
 mod library;
+mod limits;
 mod namespaces;
 mod openapi;
 mod orgs;
@@ -33,6 +35,7 @@ mod problem;
 mod regions;
 mod request_id;
 mod secrets;
+mod serve;
 mod telemetry;
 mod tenants;
 mod validate;
@@ -54,6 +57,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 use crate::auth::AdminToken;
 pub use crate::health::Readiness;
+pub use crate::limits::{RequestLimitLayer, RequestLimits};
+pub use crate::serve::{ConnectionLimits, serve};
 
 /// Largest request body accepted (SPEC §9): 1 MiB.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
@@ -67,6 +72,8 @@ pub struct HttpConfig {
     pub base_domain: Option<String>,
     /// Asked by `/readyz` at every probe; `None`: ready as soon as the router runs.
     pub readiness: Option<Arc<dyn Readiness>>,
+    /// How long a request may run and how many may run at once.
+    pub limits: RequestLimits,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -75,6 +82,7 @@ impl fmt::Debug for HttpConfig {
             .field("admin_token", &"<redacted>")
             .field("base_domain", &self.base_domain)
             .field("readiness", &self.readiness.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -136,6 +144,9 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
                 .layer(telemetry::trace_layer())
                 .layer(middleware::from_fn(problem::finish))
                 .layer(CatchPanicLayer::custom(telemetry::panic_response))
+                // Inside `finish` and the trace: a refused or stopped request
+                // is logged and its problem carries the request id.
+                .layer(config.limits.layer())
                 .layer(middleware::from_fn(refuse_oversized_bodies))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
@@ -179,6 +190,7 @@ mod tests {
             admin_token: "super-secret".to_owned(),
             base_domain: Some("tenancy.example".to_owned()),
             readiness: None,
+            limits: RequestLimits::default(),
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("super-secret"), "{shown}");

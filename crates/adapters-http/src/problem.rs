@@ -74,11 +74,13 @@ pub(crate) enum Code {
     Internal,
     Unavailable,
     NotReady,
+    Overloaded,
+    TimedOut,
 }
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 37] = [
+    pub(crate) const ALL: [Self; 39] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -116,6 +118,8 @@ impl Code {
         Self::Internal,
         Self::Unavailable,
         Self::NotReady,
+        Self::Overloaded,
+        Self::TimedOut,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -157,6 +161,8 @@ impl Code {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::NotReady => "not_ready",
+            Self::Overloaded => "overloaded",
+            Self::TimedOut => "timed_out",
         }
     }
 
@@ -197,7 +203,9 @@ impl Code {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::NotReady | Self::Overloaded | Self::TimedOut => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -241,6 +249,8 @@ impl Code {
             Self::Internal => "Internal error",
             Self::Unavailable => "The service is temporarily unavailable",
             Self::NotReady => "The server cannot serve traffic right now",
+            Self::Overloaded => "The server is at its limit of requests in flight",
+            Self::TimedOut => "The request took too long",
         }
     }
 
@@ -456,6 +466,8 @@ impl Problem {
             }
             Code::Unavailable
             | Code::NotReady
+            | Code::Overloaded
+            | Code::TimedOut
             | Code::RateLimited
             | Code::IdempotencyInProgress => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));

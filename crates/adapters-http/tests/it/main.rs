@@ -11,6 +11,7 @@ mod isolation;
 mod keys;
 mod library;
 mod lifecycle;
+mod limits;
 mod logs;
 mod namespaces;
 mod openapi;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{Server, refused};
 
-const TOKEN: &str = "test-admin-token";
+const TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// How long another instance may take to see a change, at most. A guard
 /// against hangs, well under the cache's own 60 s expiry, not a timing
