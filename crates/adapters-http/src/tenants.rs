@@ -400,18 +400,18 @@ impl Inventory {
             }
         }
         let page = PageRequest::take(query);
-        Self {
-            filter: TenantFilter {
-                org: None,
-                text,
-                status,
-                region,
-                plan,
-                metadata,
-            },
-            sort,
-            page,
+        let filter = TenantFilter {
+            org: None,
+            text,
+            status,
+            region,
+            plan,
+            metadata,
+        };
+        if let Some((field, error)) = filter.control_character() {
+            query.add_error(field, error.to_string());
         }
+        Self { filter, sort, page }
     }
 }
 

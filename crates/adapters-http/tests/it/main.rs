@@ -4,6 +4,7 @@
 mod api_keys;
 mod app;
 mod bad_requests;
+mod control_characters;
 mod failing_store;
 mod idempotency;
 mod inventory;

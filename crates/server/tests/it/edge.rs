@@ -138,3 +138,99 @@ async fn admin_token_file_receives_the_generated_token_privately_and_is_never_ov
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(!other.exists());
 }
+
+/// Issue 12, finding 8: a control character in text that reaches SQL is a
+/// `400` naming the parameter or field, not a `503` from PostgreSQL (which
+/// cannot store a NUL in text). Before the fix: `q=ac%00me: left: 503 right:
+/// 400`, and the same for the metadata filter, the cursor and the metadata
+/// value of a new tenant.
+#[tokio::test]
+async fn control_characters_in_text_bound_for_postgres_are_refused_with_400() {
+    use adapters_postgres::testing::TestDatabase;
+    use base64::Engine as _;
+    use serde_json::{Value, json};
+
+    let db = TestDatabase::new().await;
+    let server = Server::start(
+        &[
+            ("TENANCY_ADMIN_TOKEN", TOKEN),
+            ("DATABASE_URL", db.runtime_url()),
+        ],
+        &[],
+    );
+    server.stderr.wait_for("using the PostgreSQL store");
+    let client = reqwest::Client::new();
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request.bearer_auth(TOKEN).send().await.expect("an answer");
+        let status = response.status().as_u16();
+        let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        (status, body)
+    };
+    let (status, body) = send(
+        client
+            .post(server.url("/v1/orgs"))
+            .json(&json!({"key": "signstack", "name": "Signstack"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("v1|name|{}|ac\u{0}me", uuid_text()));
+    // The raw cursor is clean base64: its decoded text holds the NUL.
+    for (query, field) in [
+        ("q=ac%00me".to_owned(), Some("q")),
+        ("metadata.tier=go%00ld".to_owned(), Some("metadata.tier")),
+        ("cursor=ab%00c".to_owned(), Some("cursor")),
+        (format!("sort=name&cursor={cursor}"), None),
+        ("plan=pro%01".to_owned(), Some("plan")),
+    ] {
+        for path in ["/v1/tenants", "/v1/orgs/signstack/tenants"] {
+            let (status, body) = send(client.get(server.url(&format!("{path}?{query}")))).await;
+            assert_eq!(status, 400, "{path}?{query}: {body}");
+            match field {
+                Some(field) => {
+                    let named = body["errors"]
+                        .as_array()
+                        .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
+                    assert!(named, "{path}?{query}: {body}");
+                }
+                None => assert_eq!(body["code"], "invalid_cursor", "{body}"),
+            }
+        }
+    }
+
+    for (tenant, field) in [
+        (
+            json!({"key": "acme", "name": "Acme", "metadata": {"tier": "go\u{0}ld"}}),
+            "metadata.tier",
+        ),
+        (json!({"key": "acme", "name": "Ac\u{0}me"}), "name"),
+    ] {
+        let (status, body) = send(
+            client
+                .post(server.url("/v1/orgs/signstack/tenants"))
+                .json(&tenant),
+        )
+        .await;
+        assert_eq!(status, 400, "{tenant}: {body}");
+        assert_eq!(body["code"], "validation_failed", "{body}");
+        let named = body["errors"]
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
+        assert!(named, "{tenant}: {body}");
+    }
+    // Nothing was stored, and nothing failed on the way.
+    let (status, body) = send(client.get(server.url("/v1/orgs/signstack/tenants"))).await;
+    assert_eq!(
+        (status, body["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{body}"
+    );
+    let log = server.stderr.all().join("\n");
+    assert!(!log.contains("ERROR"), "{log}");
+}
+
+/// Any well-formed id: the cursor only has to decode.
+fn uuid_text() -> &'static str {
+    "0190a0a0-0000-7000-8000-000000000000"
+}
