@@ -288,8 +288,8 @@ pub(crate) struct NewNamespaceKeyBody {
     /// Instead of a role: exactly these scopes.
     #[schema(value_type = Option<Vec<ScopeName>>, example = json!(["tenant:read", "keys:read"]))]
     scopes: Option<Vec<String>>,
-    /// Only these resource keys of the namespace; all of them when absent.
-    #[schema(example = json!(["standard_nda"]))]
+    /// Only these resource keys of the namespace, at most 100; all when absent.
+    #[schema(example = json!(["standard_nda"]), max_items = 100)]
     resources: Option<Vec<String>>,
     /// RFC 3339; in the future. Never expires when absent.
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -310,6 +310,14 @@ impl NewNamespaceKeyBody {
         };
         let resources = match self.resources {
             None => Some(None),
+            // Past the bound, the resources themselves are not even looked at.
+            Some(raw) if raw.len() > domain::Access::MAX_RESOURCES => {
+                v.check(
+                    "resources",
+                    domain::check_list_len(raw.len(), domain::Access::MAX_RESOURCES),
+                );
+                None
+            }
             Some(raw) => raw
                 .iter()
                 .enumerate()

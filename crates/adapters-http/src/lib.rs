@@ -47,13 +47,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::HeaderValue;
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use domain::Tenancy;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::AdminToken;
 pub use crate::health::Readiness;
@@ -138,6 +140,15 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         .layer(
             // Outermost first.
             ServiceBuilder::new()
+                // Secrets travel in responses (a tenant's first key, a new or
+                // rotated key, a revealed secret, their idempotent replays):
+                // no cache, shared or private, may keep any response. Every
+                // response rather than a list of the secret ones, so that none
+                // is forgotten; a static header costs nothing to add.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .layer(middleware::from_fn(request_id::drop_unacceptable))
                 .layer(SetRequestIdLayer::new(request_id::HEADER, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(request_id::HEADER))

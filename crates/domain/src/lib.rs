@@ -116,6 +116,6 @@ pub use service::{
 };
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{
-    Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId, check_text,
-    is_refused_in_text,
+    Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId, check_list_len,
+    check_text, is_refused_in_text,
 };

@@ -34,6 +34,18 @@ pub fn check_text(raw: &str) -> Result<(), InvalidValue> {
     }
 }
 
+/// Refuses a list longer than `max`. Lists in requests are bounded so that one
+/// request cannot make the server do unbounded work (a row per namespace, a
+/// comparison per resource at every authorization).
+pub fn check_list_len(len: usize, max: usize) -> Result<(), InvalidValue> {
+    if len > max {
+        return Err(InvalidValue::new(format!(
+            "may hold at most {max} items (got {len})"
+        )));
+    }
+    Ok(())
+}
+
 /// A display name: 1–200 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(String);

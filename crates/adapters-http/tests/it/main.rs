@@ -4,6 +4,7 @@
 mod api_keys;
 mod app;
 mod bad_requests;
+mod bounds;
 mod control_characters;
 mod failing_store;
 mod idempotency;
@@ -15,6 +16,7 @@ mod lifecycle;
 mod limits;
 mod logs;
 mod namespaces;
+mod no_store;
 mod openapi;
 mod orgs;
 mod owners;
