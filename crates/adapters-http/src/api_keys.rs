@@ -290,8 +290,8 @@ pub(crate) struct NewNamespaceKeyBody {
     /// Instead of a role: exactly these scopes.
     #[schema(value_type = Option<Vec<ScopeName>>, example = json!(["tenant:read", "keys:read"]))]
     scopes: Option<Vec<String>>,
-    /// Only these resource keys of the namespace; all of them when absent.
-    #[schema(example = json!(["standard_nda"]))]
+    /// Only these resource keys of the namespace, at most 100; all when absent.
+    #[schema(example = json!(["standard_nda"]), max_items = 100)]
     resources: Option<Vec<String>>,
     /// RFC 3339; in the future. Absent: never expires, unless the calling key
     /// does: a key never outlives the key that creates it, so an expiry left out
@@ -314,6 +314,14 @@ impl NewNamespaceKeyBody {
         };
         let resources = match self.resources {
             None => Some(None),
+            // Past the bound, the resources themselves are not even looked at.
+            Some(raw) if raw.len() > domain::Access::MAX_RESOURCES => {
+                v.check(
+                    "resources",
+                    domain::check_list_len(raw.len(), domain::Access::MAX_RESOURCES),
+                );
+                None
+            }
             Some(raw) => raw
                 .iter()
                 .enumerate()

@@ -148,6 +148,7 @@ fn body_rejection(rejection: BytesRejection) -> Problem {
 /// wrong and where (`namespaces[1].mode: unknown variant ...`); the body types
 /// set `expecting` so no Rust type name appears in it.
 pub(crate) fn parse_json<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Problem> {
+    crate::validate::refuse_escaped_control_characters(bytes)?;
     // Every body of this API is an object, but serde's derived structs also
     // accept their fields as an array (`["acme"]` for `{"key": "acme"}`).
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
@@ -194,12 +195,15 @@ impl Segments {
         state: &S,
     ) -> Result<Self, Problem> {
         match RawPathParams::from_request_parts(parts, state).await {
-            Ok(params) => Ok(Self(
-                params
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            )),
+            Ok(params) => {
+                crate::validate::refuse_control_characters(Code::ValidationFailed, params.iter())?;
+                Ok(Self(
+                    params
+                        .iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect(),
+                ))
+            }
             // A segment that is not UTF-8 once decoded cannot name anything.
             Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => {
                 Err(Problem::new(Code::NotFound, "No resource has this path."))
@@ -384,6 +388,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
                 )
             })?
             .0;
+        crate::validate::refuse_control_characters(
+            Code::InvalidQuery,
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )?;
         Ok(Self {
             pairs,
             errors: Validator::query(),

@@ -16,7 +16,8 @@
 //!   the document;
 //! - `problem`: error codes, domain error translation, rendering;
 //! - `extract`, `validate`, `page`: turning raw requests into domain values;
-//! - `auth`, `request_id`, `telemetry`: the cross-cutting layers.
+//! - `auth`, `request_id`, `telemetry`, `limits`: the cross-cutting layers;
+//! - `serve`: the HTTP server itself, with its connection limits.
 
 mod api_keys;
 mod audit;
@@ -25,6 +26,7 @@ mod extract;
 mod health;
 mod idempotency;
 mod library;
+mod limits;
 mod namespaces;
 mod openapi;
 mod orgs;
@@ -33,6 +35,7 @@ mod problem;
 mod regions;
 mod request_id;
 mod secrets;
+mod serve;
 mod telemetry;
 mod tenants;
 mod validate;
@@ -44,16 +47,20 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::HeaderValue;
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use domain::Tenancy;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::AdminToken;
 pub use crate::health::Readiness;
+pub use crate::limits::{RequestLimitLayer, RequestLimits};
+pub use crate::serve::{ConnectionLimits, serve};
 
 /// Largest request body accepted (SPEC §9): 1 MiB.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
@@ -67,6 +74,8 @@ pub struct HttpConfig {
     pub base_domain: Option<String>,
     /// Asked by `/readyz` at every probe; `None`: ready as soon as the router runs.
     pub readiness: Option<Arc<dyn Readiness>>,
+    /// How long a request may run and how many may run at once.
+    pub limits: RequestLimits,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -75,6 +84,7 @@ impl fmt::Debug for HttpConfig {
             .field("admin_token", &"<redacted>")
             .field("base_domain", &self.base_domain)
             .field("readiness", &self.readiness.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -130,12 +140,24 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         .layer(
             // Outermost first.
             ServiceBuilder::new()
+                // Secrets travel in responses (a tenant's first key, a new or
+                // rotated key, a revealed secret, their idempotent replays):
+                // no cache, shared or private, may keep any response. Every
+                // response rather than a list of the secret ones, so that none
+                // is forgotten; a static header costs nothing to add.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .layer(middleware::from_fn(request_id::drop_unacceptable))
                 .layer(SetRequestIdLayer::new(request_id::HEADER, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(request_id::HEADER))
                 .layer(telemetry::trace_layer())
                 .layer(middleware::from_fn(problem::finish))
                 .layer(CatchPanicLayer::custom(telemetry::panic_response))
+                // Inside `finish` and the trace: a refused or stopped request
+                // is logged and its problem carries the request id.
+                .layer(config.limits.layer())
                 .layer(middleware::from_fn(refuse_oversized_bodies))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
@@ -179,6 +201,7 @@ mod tests {
             admin_token: "super-secret".to_owned(),
             base_domain: Some("tenancy.example".to_owned()),
             readiness: None,
+            limits: RequestLimits::default(),
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("super-secret"), "{shown}");

@@ -467,7 +467,9 @@ pub(crate) mod responses {
             sent with another request (method, path or body).",
         PayloadTooLarge => "`payload_too_large`: the body is over 1 MiB.",
         UnsupportedMediaType => "`unsupported_media_type`: the body is not sent as JSON.",
-        Unavailable => "`unavailable`: a dependency failed; retry after `Retry-After` seconds.",
+        Unavailable => "`unavailable`: a dependency failed; `overloaded`: the server is \
+            handling as many requests as it allows at once; `timed_out`: the request ran past \
+            the server's request timeout and was stopped. Retry after `Retry-After` seconds.",
         NotReady => "`not_ready`: the server cannot reach a dependency (its database) right \
             now; retry after `Retry-After` seconds.",
     }

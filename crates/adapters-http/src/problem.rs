@@ -76,11 +76,13 @@ pub(crate) enum Code {
     Internal,
     Unavailable,
     NotReady,
+    Overloaded,
+    TimedOut,
 }
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 39] = [
+    pub(crate) const ALL: [Self; 41] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -120,6 +122,8 @@ impl Code {
         Self::Internal,
         Self::Unavailable,
         Self::NotReady,
+        Self::Overloaded,
+        Self::TimedOut,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -163,6 +167,8 @@ impl Code {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::NotReady => "not_ready",
+            Self::Overloaded => "overloaded",
+            Self::TimedOut => "timed_out",
         }
     }
 
@@ -205,7 +211,9 @@ impl Code {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::NotReady | Self::Overloaded | Self::TimedOut => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -251,6 +259,8 @@ impl Code {
             Self::Internal => "Internal error",
             Self::Unavailable => "The service is temporarily unavailable",
             Self::NotReady => "The server cannot serve traffic right now",
+            Self::Overloaded => "The server is at its limit of requests in flight",
+            Self::TimedOut => "The request took too long",
         }
     }
 
@@ -466,6 +476,8 @@ impl Problem {
             }
             Code::Unavailable
             | Code::NotReady
+            | Code::Overloaded
+            | Code::TimedOut
             | Code::RateLimited
             | Code::IdempotencyInProgress => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));

@@ -217,7 +217,8 @@ pub(crate) struct ProvisionBody {
     owner: Option<OwnerBody>,
     /// Free key-value strings (at most 64 keys, 4 KiB).
     metadata: Option<BTreeMap<String, String>>,
-    /// One live namespace `{key}-live` unless given.
+    /// One live namespace `{key}-live` unless given; at most 50.
+    #[schema(max_items = 50)]
     namespaces: Option<Vec<NewNamespaceBody>>,
 }
 
@@ -236,16 +237,22 @@ impl ProvisionBody {
             None => Some(None),
         };
         let metadata = v.check("metadata", Metadata::new(self.metadata.unwrap_or_default()));
-        let namespaces: Option<Vec<_>> = self
-            .namespaces
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-            // Collect first: every namespace is checked, not just up to the first error.
-            .map(|(i, ns)| ns.validate(&mut v, &format!("namespaces[{i}].")))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect();
+        let namespaces = self.namespaces.unwrap_or_default();
+        let within_bound = v.check(
+            "namespaces",
+            domain::check_list_len(namespaces.len(), ProvisionTenant::MAX_NAMESPACES),
+        );
+        // Past the bound, the namespaces themselves are not even looked at.
+        let namespaces: Option<Vec<_>> = within_bound.and_then(|()| {
+            namespaces
+                .into_iter()
+                .enumerate()
+                // Collect first: every namespace is checked, not just up to the first error.
+                .map(|(i, ns)| ns.validate(&mut v, &format!("namespaces[{i}].")))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect()
+        });
         let (
             Some(key),
             Some(name),
@@ -404,18 +411,18 @@ impl Inventory {
             }
         }
         let page = PageRequest::take(query);
-        Self {
-            filter: TenantFilter {
-                org: None,
-                text,
-                status,
-                region,
-                plan,
-                metadata,
-            },
-            sort,
-            page,
+        let filter = TenantFilter {
+            org: None,
+            text,
+            status,
+            region,
+            plan,
+            metadata,
+        };
+        if let Some((field, error)) = filter.control_character() {
+            query.add_error(field, error.to_string());
         }
+        Self { filter, sort, page }
     }
 }
 

@@ -1,10 +1,13 @@
 //! The baseline: a bare axum server answering the two benchmarked routes with
 //! fixed bodies of exactly the size Tenancy answers with. Whatever Tenancy does
 //! beyond this (authentication, verification, the cache) is what the ratio
-//! measures.
+//! measures. It is served the way `tenancy serve` serves (hyper with the same
+//! header-read timeout, connection limit, request timeout and in-flight limit,
+//! at their defaults), so that serving costs the same on both sides.
 
 use std::path::PathBuf;
 
+use adapters_http::{ConnectionLimits, RequestLimits, serve};
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::{get, post};
@@ -53,13 +56,21 @@ pub fn run(options: Options) -> Result<(), String> {
                 .route(
                     "/v1/namespace",
                     get(move || async move { ([(CONTENT_TYPE, "application/json")], namespace) }),
-                );
+                )
+                .layer(RequestLimits::default().layer());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         // The parent reads this line, as it reads Tenancy's log line.
         eprintln!("listening on {address}");
-        axum::serve(listener, app).await.map_err(|e| e.to_string())
+        serve(
+            listener,
+            app,
+            ConnectionLimits::default(),
+            std::future::pending(),
+        )
+        .await;
+        Ok(())
     })
 }

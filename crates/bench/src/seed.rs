@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::client::{Call, Connection};
 
-pub const ADMIN_TOKEN: &str = "bench-admin-token-not-a-secret";
+pub const ADMIN_TOKEN: &str = "bench-admin-token-not-a-secret-at-all";
 const ORG: &str = "bench";
 
 fn tenant_key(i: usize) -> String {

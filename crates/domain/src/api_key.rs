@@ -234,6 +234,11 @@ pub struct Access {
     pub resources: Option<Vec<String>>,
 }
 
+impl Access {
+    /// Most resources a key may be restricted to.
+    pub const MAX_RESOURCES: usize = 100;
+}
+
 /// An API key as stored: never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {

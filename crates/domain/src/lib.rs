@@ -117,4 +117,7 @@ pub use service::{
     Verification,
 };
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
-pub use values::{Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId};
+pub use values::{
+    Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId, check_list_len,
+    check_text, is_refused_in_text,
+};

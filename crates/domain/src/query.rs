@@ -11,7 +11,7 @@ use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, PageError, Position, compare_key};
 use crate::region::RegionCode;
 use crate::tenant::Tenant;
-use crate::values::Plan;
+use crate::values::{InvalidValue, Plan, check_text};
 
 /// How the inventory is ordered. Every order ends on the id, so it is total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -109,6 +109,22 @@ impl TenantFilter {
                 .iter()
                 .all(|(k, v)| t.metadata.get(k) == Some(v.as_str()))
             && self.text.as_deref().is_none_or(|q| text_matches(q, t))
+    }
+}
+
+impl TenantFilter {
+    /// The first text of the filter that holds a control character, named as
+    /// its query parameter (`q`, `metadata.K`): such text can match no tenant,
+    /// and PostgreSQL cannot even compare a NUL.
+    pub fn control_character(&self) -> Option<(String, InvalidValue)> {
+        let search = self.text.iter().map(|q| ("q".to_owned(), q.as_str()));
+        let metadata = self.metadata.iter().flat_map(|(k, v)| {
+            let field = format!("metadata.{k}");
+            [(field.clone(), k.as_str()), (field, v.as_str())]
+        });
+        search
+            .chain(metadata)
+            .find_map(|(field, text)| check_text(text).err().map(|e| (field, e)))
     }
 }
 

@@ -61,6 +61,11 @@ pub struct ProvisionTenant {
     pub namespaces: Vec<NewNamespace>,
 }
 
+impl ProvisionTenant {
+    /// Most namespaces one provisioning request may create.
+    pub const MAX_NAMESPACES: usize = 50;
+}
+
 /// A provisioning request with every default applied: what the digest covers, so a
 /// request that spells out a default equals one that leaves it out.
 #[derive(Debug, Clone, PartialEq, Eq)]

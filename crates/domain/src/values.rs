@@ -15,6 +15,37 @@ impl InvalidValue {
     }
 }
 
+/// Whether `c` is refused in free text (reasons, metadata values, searches):
+/// every control character but the line breaks and tabs that multi-line text
+/// legitimately holds. A NUL above all: PostgreSQL cannot store one in text,
+/// so letting it through turns a caller's typo into a server error.
+pub fn is_refused_in_text(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Refuses free text holding a character [`is_refused_in_text`] refuses.
+pub fn check_text(raw: &str) -> Result<(), InvalidValue> {
+    match raw.chars().find(|c| is_refused_in_text(*c)) {
+        Some(c) => Err(InvalidValue::new(format!(
+            "must not contain control characters (found U+{:04X})",
+            u32::from(c)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a list longer than `max`. Lists in requests are bounded so that one
+/// request cannot make the server do unbounded work (a row per namespace, a
+/// comparison per resource at every authorization).
+pub fn check_list_len(len: usize, max: usize) -> Result<(), InvalidValue> {
+    if len > max {
+        return Err(InvalidValue::new(format!(
+            "may hold at most {max} items (got {len})"
+        )));
+    }
+    Ok(())
+}
+
 /// A display name: 1–200 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(String);
@@ -161,6 +192,7 @@ impl Reason {
                 Self::MAX_LEN
             )));
         }
+        check_text(trimmed)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -235,6 +267,9 @@ impl Metadata {
                 )));
             }
         }
+        for (key, value) in &self.0 {
+            check_text(value).map_err(|e| InvalidValue::new(format!("value of {key:?} {e}")))?;
+        }
         let bytes = self.byte_size();
         if bytes > Self::MAX_BYTES {
             return Err(InvalidValue::new(format!(
@@ -296,6 +331,34 @@ mod tests {
             .merge(&BTreeMap::from([("tier".to_owned(), None)]))
             .unwrap();
         assert!(removed.is_empty());
+    }
+
+    #[test]
+    fn free_text_refuses_control_characters_but_line_breaks_and_tabs() {
+        assert!(check_text("two\nlines\tand\r\n").is_ok());
+        for bad in ["a\u{0}b", "\u{1b}[31m", "del\u{7f}", "c1\u{85}x"] {
+            assert!(check_text(bad).is_err(), "{bad:?}");
+            assert!(Reason::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Reason::parse("first line\nsecond line").is_ok());
+        let nul = BTreeMap::from([("tier".to_owned(), "go\u{0}ld".to_owned())]);
+        let message = Metadata::new(nul).unwrap_err().to_string();
+        assert!(message.contains("\"tier\""), "{message}");
+    }
+
+    #[test]
+    fn an_inventory_filter_names_the_parameter_holding_a_control_character() {
+        use crate::query::TenantFilter;
+        let mut filter = TenantFilter {
+            text: Some("acme".into()),
+            metadata: vec![("tier".into(), "gold".into())],
+            ..TenantFilter::default()
+        };
+        assert_eq!(filter.control_character(), None);
+        filter.metadata.push(("region".into(), "eu\u{0}".into()));
+        assert_eq!(filter.control_character().unwrap().0, "metadata.region");
+        filter.text = Some("ac\u{0}me".into());
+        assert_eq!(filter.control_character().unwrap().0, "q");
     }
 
     #[test]

@@ -48,6 +48,11 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_AWS_KMS_KEY_ID", "aws_kms_key_id"),
     ("TENANCY_AWS_REGION", "aws_region"),
     ("TENANCY_AWS_KMS_ENDPOINT", "aws_kms_endpoint"),
+    // The HTTP server's limits.
+    ("TENANCY_HEADER_READ_TIMEOUT_MS", "header_read_timeout_ms"),
+    ("TENANCY_REQUEST_TIMEOUT_MS", "request_timeout_ms"),
+    ("TENANCY_MAX_CONNECTIONS", "max_connections"),
+    ("TENANCY_MAX_IN_FLIGHT", "max_in_flight"),
 ];
 
 /// Longest retention accepted; far beyond any real policy, and it keeps date
@@ -65,6 +70,15 @@ const MAX_POOL_SIZE: i128 = 1_000;
 
 /// Longest statement timeout accepted: one hour, in milliseconds.
 const MAX_STATEMENT_TIMEOUT_MS: i128 = 3_600_000;
+
+/// Longest header-read or request timeout accepted: one hour, in milliseconds.
+const MAX_HTTP_TIMEOUT_MS: i128 = 3_600_000;
+
+/// Most connections, or requests in flight, accepted.
+const MAX_HTTP_CONCURRENCY: i128 = 1_000_000;
+
+/// Shortest admin token accepted: a guessable token is the whole platform.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 32;
 
 /// Everything `tenancy serve` needs, validated.
 #[derive(Debug)]
@@ -90,6 +104,18 @@ pub struct Config {
     pub migrate: bool,
     /// Which KMS wraps the data keys.
     pub kms: KmsSettings,
+    /// The HTTP server's timeouts and limits.
+    pub http_limits: HttpLimits,
+}
+
+/// The HTTP server's timeouts and limits (docs/security.md): what keeps a
+/// client from holding connections or the server's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// `TENANCY_HEADER_READ_TIMEOUT_MS` and `TENANCY_MAX_CONNECTIONS`.
+    pub connections: adapters_http::ConnectionLimits,
+    /// `TENANCY_REQUEST_TIMEOUT_MS` and `TENANCY_MAX_IN_FLIGHT`.
+    pub requests: adapters_http::RequestLimits,
 }
 
 /// Which KMS wraps the data keys (`TENANCY_KMS` and its companions).
@@ -232,6 +258,14 @@ impl AdminToken {
                     .to_owned(),
             );
         }
+        if raw.len() < MIN_ADMIN_TOKEN_LEN {
+            return Err(format!(
+                "must be at least {MIN_ADMIN_TOKEN_LEN} characters long (got {}): it is the \
+                 whole platform's credential; generate one with `openssl rand -base64 32`, or \
+                 leave it unset to have one generated",
+                raw.len()
+            ));
+        }
         Ok(Self(raw.to_owned()))
     }
 
@@ -359,6 +393,10 @@ struct Defaults {
     db_statement_timeout_ms: u32,
     db_pooler: bool,
     kms: &'static str,
+    header_read_timeout_ms: u64,
+    request_timeout_ms: u64,
+    max_connections: u64,
+    max_in_flight: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -374,6 +412,10 @@ const DEFAULTS: Defaults = Defaults {
     db_statement_timeout_ms: 5_000,
     db_pooler: false,
     kms: "local",
+    header_read_timeout_ms: 10_000,
+    request_timeout_ms: 30_000,
+    max_connections: 1_024,
+    max_in_flight: 512,
 };
 
 /// The merged layers before validation. `regions` and `retention_days` stay
@@ -416,6 +458,10 @@ struct Raw {
     aws_region: Option<String>,
     #[serde(default)]
     aws_kms_endpoint: Option<String>,
+    header_read_timeout_ms: Value,
+    request_timeout_ms: Value,
+    max_connections: Value,
+    max_in_flight: Value,
 }
 
 /// One `[[regions]]` table of the TOML file.
@@ -493,6 +539,7 @@ impl Config {
 
         let (database, owner_url, migrate) = database_settings(&raw, &invalid)?;
         let kms = kms_settings(&raw, database.is_some(), &invalid)?;
+        let http_limits = http_limits(&raw, &invalid)?;
 
         Ok(Self {
             listen,
@@ -508,8 +555,41 @@ impl Config {
             owner_url,
             migrate,
             kms,
+            http_limits,
         })
     }
+}
+
+/// The HTTP server's limits; zero is refused for each (a zero timeout or
+/// limit would refuse every request).
+fn http_limits(
+    raw: &Raw,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<HttpLimits, ConfigError> {
+    let millis = |key: &str, value: &Value| {
+        whole_number(value, "milliseconds", 1..=MAX_HTTP_TIMEOUT_MS)
+            .map(|n| {
+                std::time::Duration::from_millis(
+                    u64::try_from(n).expect("bounded by MAX_HTTP_TIMEOUT_MS"),
+                )
+            })
+            .map_err(|m| invalid(key, m))
+    };
+    let count = |key: &str, value: &Value, unit: &str| {
+        whole_number(value, unit, 1..=MAX_HTTP_CONCURRENCY)
+            .map(|n| usize::try_from(n).expect("bounded by MAX_HTTP_CONCURRENCY"))
+            .map_err(|m| invalid(key, m))
+    };
+    Ok(HttpLimits {
+        connections: adapters_http::ConnectionLimits {
+            header_read_timeout: millis("header_read_timeout_ms", &raw.header_read_timeout_ms)?,
+            max_connections: count("max_connections", &raw.max_connections, "connections")?,
+        },
+        requests: adapters_http::RequestLimits {
+            timeout: millis("request_timeout_ms", &raw.request_timeout_ms)?,
+            max_in_flight: count("max_in_flight", &raw.max_in_flight, "requests")?,
+        },
+    })
 }
 
 /// The KMS settings. Settings that the chosen KMS would not use are refused
@@ -1048,6 +1128,74 @@ mod tests {
     }
 
     #[test]
+    fn an_admin_token_shorter_than_32_characters_is_refused_without_repeating_it() {
+        // Before: `the configuration should be refused: Ok(Config { ...`.
+        let message = error(from_env(&[("TENANCY_ADMIN_TOKEN", "dev-admin-token")]));
+        assert!(
+            message.starts_with("invalid TENANCY_ADMIN_TOKEN: must be at least 32 characters"),
+            "{message}"
+        );
+        assert!(!message.contains("dev-admin-token"), "{message}");
+        let long = "x".repeat(31) + "y";
+        let config = from_env(&[("TENANCY_ADMIN_TOKEN", &long)]).unwrap();
+        assert_eq!(config.admin_token.unwrap().expose(), long);
+    }
+
+    #[test]
+    fn http_limits_have_documented_defaults() {
+        let limits = from_env(&[]).unwrap().http_limits;
+        assert_eq!(
+            limits.connections.header_read_timeout,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(limits.connections.max_connections, 1024);
+        assert_eq!(limits.requests.timeout, std::time::Duration::from_secs(30));
+        assert_eq!(limits.requests.max_in_flight, 512);
+    }
+
+    #[test]
+    fn http_limits_are_read_from_the_environment_and_the_file() {
+        let limits = from_env(&[
+            ("TENANCY_HEADER_READ_TIMEOUT_MS", "1500"),
+            ("TENANCY_REQUEST_TIMEOUT_MS", "2500"),
+            ("TENANCY_MAX_CONNECTIONS", "64"),
+            ("TENANCY_MAX_IN_FLIGHT", "8"),
+        ])
+        .unwrap()
+        .http_limits;
+        assert_eq!(
+            limits.connections.header_read_timeout,
+            std::time::Duration::from_millis(1500)
+        );
+        assert_eq!(limits.connections.max_connections, 64);
+        assert_eq!(
+            limits.requests.timeout,
+            std::time::Duration::from_millis(2500)
+        );
+        assert_eq!(limits.requests.max_in_flight, 8);
+        let limits = from_toml("max_in_flight = 3\n", &[]).unwrap().http_limits;
+        assert_eq!(limits.requests.max_in_flight, 3);
+    }
+
+    #[test]
+    fn zero_or_nonsense_http_limits_are_refused_naming_their_variable() {
+        for name in [
+            "TENANCY_HEADER_READ_TIMEOUT_MS",
+            "TENANCY_REQUEST_TIMEOUT_MS",
+            "TENANCY_MAX_CONNECTIONS",
+            "TENANCY_MAX_IN_FLIGHT",
+        ] {
+            for bad in ["0", "-1", "soon", "99999999999"] {
+                let message = error(from_env(&[(name, bad)]));
+                assert!(
+                    message.starts_with(&format!("invalid {name}: ")),
+                    "{name}={bad}: {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn tenancy_log_takes_precedence_over_rust_log() {
         let config = from_env(&[("RUST_LOG", "warn"), ("TENANCY_LOG", "debug")]).unwrap();
         assert_eq!(config.log.filter.to_string(), "debug");
@@ -1058,12 +1206,18 @@ mod tests {
     #[test]
     fn values_are_taken_verbatim_not_guessed_at() {
         let config = from_env(&[
-            ("TENANCY_ADMIN_TOKEN", "\"12345\""),
+            (
+                "TENANCY_ADMIN_TOKEN",
+                "\"12345678901234567890123456789012\"",
+            ),
             ("TENANCY_BASE_DOMAIN", "Tenancy.Example.COM."),
             ("TENANCY_LISTEN", "[::1]:0"),
         ])
         .unwrap();
-        assert_eq!(config.admin_token.unwrap().expose(), "\"12345\"");
+        assert_eq!(
+            config.admin_token.unwrap().expose(),
+            "\"12345678901234567890123456789012\""
+        );
         assert_eq!(config.base_domain.as_deref(), Some("tenancy.example.com"));
         assert_eq!(config.listen, "[::1]:0".parse().unwrap());
     }

@@ -7,6 +7,7 @@ mod kms;
 mod retention;
 mod store;
 mod telemetry;
+mod token_file;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,8 +38,9 @@ Settings come from built-in defaults, then the TOML file given by --config, then
 these environment variables (highest precedence):
 
   TENANCY_LISTEN          address to listen on            [default: 127.0.0.1:8080]
-  TENANCY_ADMIN_TOKEN     platform admin bearer token     [default: generated at
-                          start and printed once on standard output]
+  TENANCY_ADMIN_TOKEN     platform admin bearer token, 32 characters or more
+                          [default: generated at start and printed once on
+                          standard output, or written to --admin-token-file]
   TENANCY_REGIONS         code[=Display Name][:unavailable], comma-separated
                                                           [default: global]
   TENANCY_BASE_DOMAIN     tenants' subdomains live under it, e.g. tenancy.example.com
@@ -63,6 +65,14 @@ these environment variables (highest precedence):
   TENANCY_AWS_KMS_KEY_ID  AWS KMS key id, ARN or alias (TENANCY_KMS=aws)
   TENANCY_AWS_REGION      its region, e.g. eu-west-1 (TENANCY_KMS=aws)
   TENANCY_AWS_KMS_ENDPOINT  another endpoint than AWS's own
+  TENANCY_HEADER_READ_TIMEOUT_MS  time a client has to send a request's
+                          headers; idle connections close after it too [default: 10000]
+  TENANCY_REQUEST_TIMEOUT_MS  time a request may run before it is stopped
+                          with 503 timed_out                [default: 30000]
+  TENANCY_MAX_CONNECTIONS  open connections; beyond, new ones wait in the
+                          listen backlog                    [default: 1024]
+  TENANCY_MAX_IN_FLIGHT   requests handled at once; beyond, 503 overloaded
+                          with Retry-After                  [default: 512]
 
 Logs go to standard error. An invalid setting stops the server with exit code 2."
 )]
@@ -81,7 +91,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the HTTP API (the default)
-    Serve,
+    Serve {
+        /// Without TENANCY_ADMIN_TOKEN: write the generated admin token to this
+        /// new file (mode 0600; refused if it exists) instead of standard output
+        #[arg(long, value_name = "PATH")]
+        admin_token_file: Option<PathBuf>,
+    },
     /// Apply the database migrations with TENANCY_DATABASE_OWNER_URL, then exit
     Migrate,
     /// Manage the key-encryption key that wraps data keys
@@ -125,8 +140,11 @@ fn main() -> ExitCode {
             .filter(|path| !path.is_empty())
             .map(PathBuf::from)
     });
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config_file),
+    let command = cli.command.unwrap_or(Command::Serve {
+        admin_token_file: None,
+    });
+    match command {
+        Command::Serve { admin_token_file } => serve(config_file, admin_token_file),
         Command::Migrate => migrate(config_file),
         Command::Kms(KmsCommand::Init { keyring }) => kms_init(keyring),
         Command::Kms(KmsCommand::Rotate { batch }) => kms_rotate(config_file, batch.into()),
@@ -325,11 +343,18 @@ fn migrate(config_file: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn serve(config_file: Option<PathBuf>) -> ExitCode {
+fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> ExitCode {
     let config = match load(config_file) {
         Ok(config) => config,
         Err(code) => return code,
     };
+    if admin_token_file.is_some() && config.admin_token.is_some() {
+        eprintln!(
+            "tenancy: configuration error: --admin-token-file writes a generated admin token, \
+             but TENANCY_ADMIN_TOKEN (`admin_token`) sets one: use only one of them"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let Config {
         listen,
         admin_token,
@@ -344,6 +369,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         owner_url,
         migrate,
         kms,
+        http_limits,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -354,6 +380,19 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     let admin_token = match admin_token {
         Some(token) => token,
         None => match AdminToken::generate() {
+            Ok(token) if admin_token_file.is_some() => {
+                let path = admin_token_file.as_deref().expect("checked by the guard");
+                if let Err(error) = token_file::write(path, token.expose()) {
+                    tracing::error!("{error}");
+                    return ExitCode::FAILURE;
+                }
+                tracing::info!(
+                    path = %path.display(),
+                    "no TENANCY_ADMIN_TOKEN set: wrote a generated admin token to the admin \
+                     token file; it changes at every restart"
+                );
+                token
+            }
             Ok(token) => {
                 // On standard output and outside the log, on purpose: log
                 // pipelines keep and ship lines, and this one is a credential.
@@ -393,6 +432,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         admin_token: admin_token.expose().to_owned(),
         base_domain,
         readiness: None,
+        limits: http_limits.requests,
     };
     let cache = CacheLimits {
         max_keys: verify_cache_keys,
@@ -415,7 +455,13 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         cache,
         kms,
     };
-    match runtime.block_on(run(listen, settings, storage, http)) {
+    match runtime.block_on(run(
+        listen,
+        settings,
+        storage,
+        http,
+        http_limits.connections,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -434,6 +480,7 @@ async fn run(
     settings: Settings,
     storage: Storage,
     mut http: adapters_http::HttpConfig,
+    connections: adapters_http::ConnectionLimits,
 ) -> Result<(), String> {
     let store = storage.open().await?;
     http.readiness.clone_from(&store.readiness);
@@ -454,14 +501,13 @@ async fn run(
     let app = adapters_http::router(tenancy, http);
 
     tracing::info!("listening on {address}");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let signal = shutdown.await;
-            tracing::info!("received {signal}: finishing in-flight requests, then stopping");
-            // The receiver may be gone already; nothing to stop then.
-            let _ = stop.send(true);
-        })
-        .await;
+    adapters_http::serve(listener, app, connections, async move {
+        let signal = shutdown.await;
+        tracing::info!("received {signal}: finishing in-flight requests, then stopping");
+        // The receiver may be gone already; nothing to stop then.
+        let _ = stop.send(true);
+    })
+    .await;
 
     if let Err(error) = retention.await {
         tracing::error!(%error, "the retention job ended abnormally");
@@ -469,7 +515,6 @@ async fn run(
     flusher.abort();
     usage.flush().await;
     store.close().await;
-    served.map_err(|e| format!("the HTTP server failed: {e}"))?;
     tracing::info!("stopped");
     Ok(())
 }

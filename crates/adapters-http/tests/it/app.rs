@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use adapters_cache::{CacheLimits, CachedStore};
-use adapters_http::{HttpConfig, Readiness, router};
+use adapters_http::{ConnectionLimits, HttpConfig, Readiness, RequestLimits, router, serve};
 use adapters_memory::{ManualClock, MemoryKms, MemoryStore};
 use chrono::{DateTime, Duration, Utc};
 use domain::ports::TenantStore;
@@ -51,12 +51,26 @@ pub struct Builder {
     store: Option<Arc<MemoryStore>>,
     readiness: Option<Arc<dyn Readiness>>,
     max_resources: Option<u64>,
+    limits: RequestLimits,
+    connections: ConnectionLimits,
 }
 
 impl Builder {
     /// The most resources one tenant may hold.
     pub fn max_resources(mut self, max: u64) -> Self {
         self.max_resources = Some(max);
+        self
+    }
+
+    /// The request timeout and in-flight limit.
+    pub fn limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The header-read timeout and connection limit.
+    pub fn connections(mut self, connections: ConnectionLimits) -> Self {
+        self.connections = connections;
         self
     }
 
@@ -113,15 +127,15 @@ impl Builder {
                 admin_token: TOKEN.to_owned(),
                 base_domain: self.base_domain,
                 readiness: self.readiness,
+                limits: self.limits,
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");
         let addr = listener.local_addr().expect("a bound address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("the server runs");
-        });
+        let connections = self.connections;
+        let server = tokio::spawn(serve(listener, app, connections, std::future::pending()));
         TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),

@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::{PATIENCE, Server};
 
-const TOKEN: &str = "test-admin-token";
+const TOKEN: &str = "test-admin-token-0123456789abcdef";
 const ORG: &str = "crashco";
 /// Concurrent clients provisioning tenants.
 const CLIENTS: usize = 6;

@@ -2,6 +2,7 @@
 //! signals, the way an operator would.
 
 mod crash;
+mod edge;
 mod postgres;
 mod readme;
 
@@ -43,6 +44,10 @@ const SERVER_VARIABLES: &[&str] = &[
     "TENANCY_AWS_KMS_KEY_ID",
     "TENANCY_AWS_REGION",
     "TENANCY_AWS_KMS_ENDPOINT",
+    "TENANCY_HEADER_READ_TIMEOUT_MS",
+    "TENANCY_REQUEST_TIMEOUT_MS",
+    "TENANCY_MAX_CONNECTIONS",
+    "TENANCY_MAX_IN_FLIGHT",
 ];
 
 /// A keyring for servers on a database (which refuse to start without a
@@ -250,12 +255,18 @@ impl Drop for TempFile {
 
 #[tokio::test]
 async fn the_server_says_it_keeps_data_in_memory_only() {
-    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", "test-admin-token")], &[]);
+    let server = Server::start(
+        &[("TENANCY_ADMIN_TOKEN", "test-admin-token-0123456789abcdef")],
+        &[],
+    );
     let url = server.url("/v1/orgs");
     let warning = server.stderr.wait_for("in-memory store");
     assert!(warning.contains("WARN"), "{warning}");
     assert!(warning.contains("will not survive a restart"), "{warning}");
-    assert_eq!(get_orgs(&url, "test-admin-token").await, 200);
+    assert_eq!(
+        get_orgs(&url, "test-admin-token-0123456789abcdef").await,
+        200
+    );
     assert!(server.stdout.all().is_empty(), "{:?}", server.stdout.all());
 }
 
@@ -285,9 +296,15 @@ async fn without_an_admin_token_one_is_generated_printed_once_and_kept_out_of_th
 
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
-    let mut server = Server::start(&[("TENANCY_ADMIN_TOKEN", "test-admin-token")], &[]);
+    let mut server = Server::start(
+        &[("TENANCY_ADMIN_TOKEN", "test-admin-token-0123456789abcdef")],
+        &[],
+    );
     let url = server.url("/v1/orgs");
-    assert_eq!(get_orgs(&url, "test-admin-token").await, 200);
+    assert_eq!(
+        get_orgs(&url, "test-admin-token-0123456789abcdef").await,
+        200
+    );
     server.terminate();
     let status = server.wait();
     assert_eq!(status.code(), Some(0), "{:?}", server.stderr.all());
@@ -333,7 +350,7 @@ async fn a_toml_config_file_is_read() {
     let file = TempFile::new(
         "tenancy.toml",
         r#"
-        admin_token = "token-from-the-file"
+        admin_token = "token-from-the-file-0123456789abcdef"
         retention_days = 7
 
         [[regions]]
@@ -347,13 +364,19 @@ async fn a_toml_config_file_is_read() {
     ] {
         let server = Server::start(&[], &args);
         let url = server.url("/v1/orgs");
-        assert_eq!(get_orgs(&url, "token-from-the-file").await, 200);
+        assert_eq!(
+            get_orgs(&url, "token-from-the-file-0123456789abcdef").await,
+            200
+        );
         assert!(server.stdout.all().is_empty(), "{:?}", server.stdout.all());
     }
 
     let server = Server::start(&[("TENANCY_CONFIG", file.path().to_str().unwrap())], &[]);
     let url = server.url("/v1/orgs");
-    assert_eq!(get_orgs(&url, "token-from-the-file").await, 200);
+    assert_eq!(
+        get_orgs(&url, "token-from-the-file-0123456789abcdef").await,
+        200
+    );
 }
 
 #[test]
@@ -369,13 +392,16 @@ fn a_bad_value_in_the_config_file_names_the_key_and_the_file() {
 async fn json_logs_are_one_object_per_line() {
     let mut server = Server::start(
         &[
-            ("TENANCY_ADMIN_TOKEN", "test-admin-token"),
+            ("TENANCY_ADMIN_TOKEN", "test-admin-token-0123456789abcdef"),
             ("TENANCY_LOG_FORMAT", "json"),
         ],
         &[],
     );
     let url = server.url("/v1/orgs");
-    assert_eq!(get_orgs(&url, "test-admin-token").await, 200);
+    assert_eq!(
+        get_orgs(&url, "test-admin-token-0123456789abcdef").await,
+        200
+    );
     server.terminate();
     assert!(server.wait().success());
     let log = server.stderr.all();
@@ -407,7 +433,10 @@ fn run_tenancy(args: &[&str]) -> (ExitStatus, String, String) {
 
 #[tokio::test]
 async fn the_in_memory_server_uses_an_ephemeral_keyring_and_says_so() {
-    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", "test-admin-token")], &[]);
+    let server = Server::start(
+        &[("TENANCY_ADMIN_TOKEN", "test-admin-token-0123456789abcdef")],
+        &[],
+    );
     let warning = server.stderr.wait_for("ephemeral keyring");
     assert!(warning.contains("WARN"), "{warning}");
     assert!(warning.contains("TENANCY_KEYRING"), "{warning}");
@@ -456,7 +485,7 @@ async fn kms_init_creates_a_private_keyring_once_and_the_server_uses_it() {
 
     let server = Server::start(
         &[
-            ("TENANCY_ADMIN_TOKEN", "test-admin-token"),
+            ("TENANCY_ADMIN_TOKEN", "test-admin-token-0123456789abcdef"),
             ("TENANCY_KEYRING", shown),
         ],
         &[],

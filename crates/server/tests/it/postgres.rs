@@ -13,7 +13,7 @@ use crate::{Server, refused};
 
 mod kms_retire;
 
-const TOKEN: &str = "test-admin-token";
+const TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// How long another instance may take to see a change, at most. A guard
 /// against hangs, well under the cache's own 60 s expiry, not a timing

@@ -47,7 +47,13 @@ fn sh_blocks(readme: &str, title: &str) -> Vec<String> {
 
 #[test]
 fn the_readme_quickstart_runs_verbatim_in_order() {
-    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", "dev-admin-token")], &[]);
+    let server = Server::start(
+        &[(
+            "TENANCY_ADMIN_TOKEN",
+            "dev-admin-token-not-for-production-use",
+        )],
+        &[],
+    );
     run_quickstart(&server);
 }
 
@@ -57,7 +63,10 @@ async fn the_readme_quickstart_runs_verbatim_on_postgres() {
     let db = TestDatabase::new().await;
     let server = Server::start(
         &[
-            ("TENANCY_ADMIN_TOKEN", "dev-admin-token"),
+            (
+                "TENANCY_ADMIN_TOKEN",
+                "dev-admin-token-not-for-production-use",
+            ),
             ("DATABASE_URL", db.runtime_url()),
         ],
         &[],
@@ -76,7 +85,7 @@ fn run_quickstart(server: &Server) {
         .partition(|block| block.contains("cargo run --bin tenancy"));
     assert_eq!(
         start,
-        ["TENANCY_ADMIN_TOKEN=dev-admin-token cargo run --bin tenancy"],
+        ["TENANCY_ADMIN_TOKEN=dev-admin-token-not-for-production-use cargo run --bin tenancy"],
         "the quickstart starts the server once, with the admin token this test uses"
     );
     assert!(steps.len() >= 8, "only {} steps found", steps.len());
