@@ -5,6 +5,7 @@
 mod audit;
 mod contract;
 mod errors;
+mod find_key;
 mod fixtures;
 mod invalidation;
 mod isolation;
