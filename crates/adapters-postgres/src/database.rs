@@ -90,8 +90,9 @@ pub struct Database {
 
 impl Database {
     /// Connects (one connection at once, so a wrong URL fails here) and checks
-    /// that the role is safe to run as: not a superuser, no BYPASSRLS, and
-    /// owner of no table with row-level security.
+    /// that the role is safe to run as: not a superuser, no BYPASSRLS, owner
+    /// of no table with row-level security, and member of no role that is
+    /// any of these.
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, SetupError> {
         let mut options: PgConnectOptions = config
             .url
@@ -220,15 +221,25 @@ async fn check_runtime_role(pool: &PgPool) -> Result<(), SetupError> {
     // In a transaction, like every other statement: behind a transaction-mode
     // pooler that keeps the statement's parts on one server connection.
     let mut tx = pool.begin().await.map_err(broken)?;
-    let (role, superuser, bypass, owns_tables): (String, bool, bool, bool) = sqlx::query_as(
-        "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, \
-                EXISTS (SELECT FROM pg_class c WHERE c.relowner = r.oid AND c.relrowsecurity) \
-         FROM pg_roles r WHERE r.rolname = current_user",
-    )
-    .persistent(false)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(broken)?;
+    // A role that may `SET ROLE` to a superuser, to a role with BYPASSRLS or
+    // to a table's owner (a member, directly or through other roles, which is
+    // what `pg_has_role(..., 'MEMBER')` follows) is as unsafe as being one:
+    // one statement away from stepping around the policies.
+    let (role, superuser, bypass, owns_tables, member): (String, bool, bool, bool, bool) =
+        sqlx::query_as(
+            "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, \
+                    EXISTS (SELECT FROM pg_class c WHERE c.relowner = r.oid AND c.relrowsecurity), \
+                    EXISTS (SELECT FROM pg_roles m \
+                            WHERE m.oid <> r.oid AND pg_has_role(r.oid, m.oid, 'MEMBER') \
+                              AND (m.rolsuper OR m.rolbypassrls OR EXISTS ( \
+                                   SELECT FROM pg_class c \
+                                   WHERE c.relowner = m.oid AND c.relrowsecurity))) \
+             FROM pg_roles r WHERE r.rolname = current_user",
+        )
+        .persistent(false)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(broken)?;
     tx.commit().await.map_err(broken)?;
     let problem = if superuser {
         "is a superuser (superusers always bypass row-level security)"
@@ -236,6 +247,9 @@ async fn check_runtime_role(pool: &PgPool) -> Result<(), SetupError> {
         "has BYPASSRLS"
     } else if owns_tables {
         "owns tables (an owner can switch their row-level security off)"
+    } else if member {
+        "is a member of a superuser role, a role with BYPASSRLS or a role that owns tables \
+         (it could SET ROLE to it)"
     } else {
         return Ok(());
     };
