@@ -96,6 +96,8 @@ pub(crate) struct Api {
             responses::IdempotencyKeyReused,
             responses::PayloadTooLarge,
             responses::UnsupportedMediaType,
+            responses::SearchTooBroad,
+            responses::TooManyRequests,
             responses::Unavailable,
             responses::NotReady,
         ),
@@ -461,6 +463,10 @@ pub(crate) mod responses {
             sent with another request (method, path or body).",
         PayloadTooLarge => "`payload_too_large`: the body is over 1 MiB.",
         UnsupportedMediaType => "`unsupported_media_type`: the body is not sent as JSON.",
+        SearchTooBroad => "`search_too_broad`: the listing examined more tenants than one \
+            query may and was stopped; narrow the search.",
+        TooManyRequests => "`rate_limited`: the caller has as many of these requests running \
+            as it may; retry after `Retry-After` seconds.",
         Unavailable => "`unavailable`: a dependency failed; retry after `Retry-After` seconds.",
         NotReady => "`not_ready`: the server cannot reach a dependency (its database) right \
             now; retry after `Retry-After` seconds.",

@@ -26,7 +26,11 @@ async fn the_key_lookup_is_refused_inside_a_scoped_transaction() {
         // Whatever it answered, the transaction must still see its tenant only.
         assert_eq!(visible_ids(&mut tx, "tenants").await, [a.id].into());
     }
-    assert_eq!(sqlstate(found), "25000", "refused as a transaction state error");
+    assert_eq!(
+        sqlstate(found),
+        "25000",
+        "refused as a transaction state error"
+    );
 }
 
 // Before migration 0030 the platform scope outlived the call: "left: {A1, A2,
@@ -73,12 +77,13 @@ async fn only_the_runtime_role_may_execute_the_key_lookup() {
         .execute(&owner)
         .await
         .unwrap();
-    let allowed: bool =
-        sqlx::query_scalar("SELECT has_function_privilege($1, 'tenancy_find_key(bytea)', 'EXECUTE')")
-            .bind(&stranger)
-            .fetch_one(&owner)
-            .await
-            .unwrap();
+    let allowed: bool = sqlx::query_scalar(
+        "SELECT has_function_privilege($1, 'tenancy_find_key(bytea)', 'EXECUTE')",
+    )
+    .bind(&stranger)
+    .fetch_one(&owner)
+    .await
+    .unwrap();
     sqlx::query(&format!("DROP ROLE \"{stranger}\""))
         .execute(&owner)
         .await

@@ -17,3 +17,4 @@ mod roles;
 mod scoped_transactions;
 mod secrets;
 mod stores;
+mod timeouts;
