@@ -63,6 +63,14 @@ these environment variables (highest precedence):
   TENANCY_AWS_KMS_KEY_ID  AWS KMS key id, ARN or alias (TENANCY_KMS=aws)
   TENANCY_AWS_REGION      its region, e.g. eu-west-1 (TENANCY_KMS=aws)
   TENANCY_AWS_KMS_ENDPOINT  another endpoint than AWS's own
+  TENANCY_INVENTORY_TIMEOUT_MS  per tenant listing statement; one that runs
+                          out answers 422 search_too_broad [default: 2000]
+  TENANCY_INVENTORY_QUERIES_PER_CALLER  tenant listings one key or the admin
+                          token may run at once            [default: 2]
+  TENANCY_DB_LOOKUP_TIMEOUT_MS  per key lookup on a cache miss [default: 1000]
+  TENANCY_VERIFY_UNKNOWN_KEYS  unknown keys remembered     [default: 100000]
+  TENANCY_VERIFY_UNKNOWN_TTL_MS  how long an unknown key is remembered; 0: not
+                          at all                          [default: 5000]
 
 Logs go to standard error. An invalid setting stops the server with exit code 2."
 )]
@@ -154,13 +162,16 @@ fn kms_rotate(config_file: Option<PathBuf>, batch: usize) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let store = match store::postgres(&database, CacheLimits::default(), kms).await {
-            Ok(store) => store,
-            Err(error) => {
-                tracing::error!("{error}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let store =
+            match store::postgres(&database, &config.query_limits, CacheLimits::default(), kms)
+                .await
+            {
+                Ok(store) => store,
+                Err(error) => {
+                    tracing::error!("{error}");
+                    return ExitCode::FAILURE;
+                }
+            };
         let tenancy = Tenancy::new(store.ports.clone(), Settings::default());
         let code = match tenancy.rotate_kek().await {
             Ok(info) => {
@@ -293,6 +304,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         owner_url,
         migrate,
         kms,
+        query_limits,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -336,6 +348,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         retention,
         key_prefix,
         max_resources_per_tenant,
+        inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
         ..Settings::default()
     };
     let http = adapters_http::HttpConfig {
@@ -345,6 +358,8 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
     };
     let cache = CacheLimits {
         max_keys: verify_cache_keys,
+        max_unknown_keys: query_limits.unknown_keys,
+        unknown_time_to_live: query_limits.unknown_key_ttl,
         ..CacheLimits::default()
     };
     let kms = match runtime.block_on(kms::open(&kms)) {
@@ -363,6 +378,7 @@ fn serve(config_file: Option<PathBuf>) -> ExitCode {
         migrate_with: owner_url.filter(|_| migrate),
         cache,
         kms,
+        query_limits,
     };
     match runtime.block_on(run(listen, settings, storage, http)) {
         Ok(()) => ExitCode::SUCCESS,
