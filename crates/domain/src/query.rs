@@ -128,7 +128,7 @@ impl TenantFilter {
         let mut errors = Vec::new();
         if let Some(q) = &self.text {
             let chars = q.chars().count();
-            if chars < Self::MIN_SEARCH_CHARS || chars > Self::MAX_SEARCH_CHARS {
+            if !(Self::MIN_SEARCH_CHARS..=Self::MAX_SEARCH_CHARS).contains(&chars) {
                 errors.push(InvalidFilter {
                     field: "q".to_owned(),
                     message: format!(
