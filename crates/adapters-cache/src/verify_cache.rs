@@ -5,6 +5,18 @@
 //! the largest single user-space cost of `POST /v1/keys/verify`. It has no
 //! time-to-live of its own, so each entry carries the instant it was filled and
 //! reads past the TTL count as misses.
+//!
+//! Keys the store does not know are remembered too, in a cache of their own
+//! (so a flood of random keys evicts only other unknown keys, never a known
+//! one), for a few seconds only: a flood of well-formed random keys then
+//! reaches the store once per key and interval instead of on every request.
+//! Such an entry must never hide a key created afterwards. A key created
+//! through this decorator (`create_key`, `provision`, `rotate_key`) evicts
+//! its hash as soon as the write returns, with the same epoch guard as an
+//! invalidation, so a lookup that read "unknown" before the write cannot
+//! store its answer after it. A key created through another instance is not
+//! announced to this one: there, its time-to-live bounds how long a remembered
+//! miss may still answer "unknown" (5 s by default).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +38,11 @@ pub struct CacheLimits {
     pub max_keys: u64,
     /// The backstop: no entry is served older than this, whatever was missed.
     pub time_to_live: Duration,
+    /// Most unknown keys remembered at once.
+    pub max_unknown_keys: u64,
+    /// How long a key the store did not know is answered as unknown without
+    /// asking again; zero remembers none.
+    pub unknown_time_to_live: Duration,
 }
 
 impl Default for CacheLimits {
@@ -33,6 +50,8 @@ impl Default for CacheLimits {
         Self {
             max_keys: 100_000,
             time_to_live: Duration::from_secs(60),
+            max_unknown_keys: 100_000,
+            unknown_time_to_live: Duration::from_secs(5),
         }
     }
 }
@@ -43,6 +62,9 @@ pub struct CachedStore<S> {
     inner: Arc<S>,
     keys: Cache<KeyHash, Entry>,
     time_to_live: Duration,
+    /// Hashes the store did not know, and when it said so.
+    unknown: Cache<KeyHash, Instant>,
+    unknown_time_to_live: Duration,
     /// Bumped by every invalidation. A lookup that missed the cache stores its
     /// answer only if no invalidation happened while it read the store, so a
     /// change that raced with the read can never be papered over by it.
@@ -59,10 +81,13 @@ struct Entry {
 impl<S> CachedStore<S> {
     pub fn new(inner: Arc<S>, limits: CacheLimits) -> Self {
         let capacity = usize::try_from(limits.max_keys.max(1)).unwrap_or(usize::MAX);
+        let unknown = usize::try_from(limits.max_unknown_keys.max(1)).unwrap_or(usize::MAX);
         Self {
             inner,
             keys: Cache::new(capacity),
             time_to_live: limits.time_to_live,
+            unknown: Cache::new(unknown),
+            unknown_time_to_live: limits.unknown_time_to_live,
             epoch: AtomicU64::new(0),
         }
     }
@@ -72,10 +97,11 @@ impl<S> CachedStore<S> {
         &self.inner
     }
 
-    /// Forgets one key.
+    /// Forgets one key, and that it was unknown.
     pub fn invalidate_key(&self, hash: &KeyHash) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.keys.remove(hash);
+        self.unknown.remove(hash);
     }
 
     /// Forgets every key of a tenant (its status changed).
@@ -89,11 +115,32 @@ impl<S> CachedStore<S> {
     pub fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.keys.clear();
+        self.unknown.clear();
     }
 
     /// How many keys are cached (for metrics and tests).
     pub fn cached_keys(&self) -> u64 {
         self.keys.len() as u64
+    }
+
+    /// How many unknown keys are remembered (for metrics and tests).
+    pub fn remembered_unknown_keys(&self) -> u64 {
+        self.unknown.len() as u64
+    }
+
+    /// Stores `fill` under `hash` in `cache` unless an invalidation happened
+    /// since `epoch` was read (see [`CachedStore::find_key`]).
+    fn fill<V: Clone>(&self, cache: &Cache<KeyHash, V>, hash: &KeyHash, epoch: u64, fill: V) {
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            return;
+        }
+        cache.insert(*hash, fill);
+        // An invalidation may have slipped in between the check and the
+        // insert. Every invalidation bumps the epoch *before* it evicts, so
+        // either it evicts this entry itself or we see its bump here.
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            cache.remove(hash);
+        }
     }
 }
 
@@ -108,7 +155,10 @@ where
         key: &ApiKey,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        self.inner.create_key(scope, key, audit).await
+        let result = self.inner.create_key(scope, key, audit).await;
+        // Whatever the outcome: a failed write may still have landed.
+        self.invalidate_key(&key.hash);
+        result
     }
 
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
@@ -118,22 +168,26 @@ where
             }
             self.keys.remove(hash);
         }
+        if let Some(missed) = self.unknown.get(hash) {
+            if missed.elapsed() < self.unknown_time_to_live {
+                return Ok(None);
+            }
+            self.unknown.remove(hash);
+        }
         let epoch = self.epoch.load(Ordering::SeqCst);
         let found = self.inner.find_key(hash).await?;
-        if let Some(lookup) = &found {
-            if self.epoch.load(Ordering::SeqCst) == epoch {
+        match &found {
+            Some(lookup) => {
                 let entry = Entry {
                     lookup: Arc::clone(lookup),
                     filled: Instant::now(),
                 };
-                self.keys.insert(*hash, entry);
-                // An invalidation may have slipped in between the check and the
-                // insert. Every invalidation bumps the epoch *before* it evicts,
-                // so either it evicts this entry itself or we see its bump here.
-                if self.epoch.load(Ordering::SeqCst) != epoch {
-                    self.keys.remove(hash);
-                }
+                self.fill(&self.keys, hash, epoch, entry);
             }
+            None if !self.unknown_time_to_live.is_zero() => {
+                self.fill(&self.unknown, hash, epoch, Instant::now());
+            }
+            None => {}
         }
         Ok(found)
     }
@@ -179,6 +233,7 @@ where
     ) -> Result<(), StoreError> {
         let result = self.inner.rotate_key(scope, old, new, audit).await;
         self.invalidate_key(&old.hash);
+        self.invalidate_key(&new.hash);
         result
     }
 
@@ -197,7 +252,11 @@ where
         scope: &DataScope,
         provisioning: &Provisioning,
     ) -> Result<(), StoreError> {
-        self.inner.provision(scope, provisioning).await
+        let result = self.inner.provision(scope, provisioning).await;
+        for key in &provisioning.keys {
+            self.invalidate_key(&key.hash);
+        }
+        result
     }
 
     async fn get_tenant(

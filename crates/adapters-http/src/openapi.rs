@@ -99,6 +99,8 @@ pub(crate) struct Api {
             responses::IdempotencyKeyReused,
             responses::PayloadTooLarge,
             responses::UnsupportedMediaType,
+            responses::SearchTooBroad,
+            responses::TooManyRequests,
             responses::Unavailable,
             responses::NotReady,
         ),
@@ -467,6 +469,10 @@ pub(crate) mod responses {
             sent with another request (method, path or body).",
         PayloadTooLarge => "`payload_too_large`: the body is over 1 MiB.",
         UnsupportedMediaType => "`unsupported_media_type`: the body is not sent as JSON.",
+        SearchTooBroad => "`search_too_broad`: the listing examined more tenants than one \
+            query may and was stopped; narrow the search.",
+        TooManyRequests => "`rate_limited`: the caller has as many of these requests running \
+            as it may; retry after `Retry-After` seconds.",
         Unavailable => "`unavailable`: a dependency failed; `overloaded`: the server is \
             handling as many requests as it allows at once; `timed_out`: the request ran past \
             the server's request timeout and was stopped. Retry after `Retry-After` seconds.",

@@ -73,6 +73,7 @@ pub(crate) enum Code {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    SearchTooBroad,
     Internal,
     Unavailable,
     NotReady,
@@ -82,7 +83,7 @@ pub(crate) enum Code {
 
 impl Code {
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 41] = [
+    pub(crate) const ALL: [Self; 42] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::InvalidQuery,
@@ -119,6 +120,7 @@ impl Code {
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::RateLimited,
+        Self::SearchTooBroad,
         Self::Internal,
         Self::Unavailable,
         Self::NotReady,
@@ -164,6 +166,7 @@ impl Code {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
+            Self::SearchTooBroad => "search_too_broad",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::NotReady => "not_ready",
@@ -206,7 +209,7 @@ impl Code {
             | Self::DowngradeRefused
             | Self::AmbiguousListing
             | Self::IdempotencyInProgress => StatusCode::CONFLICT,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyReused | Self::SearchTooBroad => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -256,6 +259,7 @@ impl Code {
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::RateLimited => "Too many requests",
+            Self::SearchTooBroad => "The search is too broad to answer",
             Self::Internal => "Internal error",
             Self::Unavailable => "The service is temporarily unavailable",
             Self::NotReady => "The server cannot serve traffic right now",
@@ -771,6 +775,27 @@ impl From<ListError> for Problem {
             ),
             ListError::TenantNotFound => Self::not_found("tenant"),
             ListError::Page(e) => e.into(),
+            ListError::InvalidFilter(errors) => Self::fields(
+                Code::InvalidQuery,
+                errors
+                    .into_iter()
+                    .map(|e| FieldError {
+                        field: e.field,
+                        message: e.message,
+                    })
+                    .collect(),
+            ),
+            ListError::TooBroad => Self::new(
+                Code::SearchTooBroad,
+                "The search examined more tenants than one query may and was stopped; \
+                 narrow it (a longer or rarer search term, a status, region, plan or \
+                 metadata filter).",
+            ),
+            ListError::Busy => Self::new(
+                Code::RateLimited,
+                "This caller has as many tenant listings running as it may; retry after \
+                 `Retry-After` seconds.",
+            ),
             ListError::Unavailable(message) => Self::unavailable(&message),
         }
     }
@@ -978,6 +1003,8 @@ mod tests {
                 Code::InvalidCursor,
             ),
             (ListError::Page(PageError::Limit).into(), Code::InvalidQuery),
+            (ListError::TooBroad.into(), Code::SearchTooBroad),
+            (ListError::Busy.into(), Code::RateLimited),
             (OrgError::NotFound.into(), Code::NotFound),
         ];
         for (problem, code) in cases {

@@ -29,7 +29,10 @@ use crate::extract::{
 };
 use crate::idempotency::{self, RequestParts};
 use crate::namespaces::{NamespaceView, NewNamespaceBody};
-use crate::openapi::responses::{BadRequest, Conflict, Forbidden, IdempotencyKeyReused, NotFound};
+use crate::openapi::responses::{
+    BadRequest, Conflict, Forbidden, IdempotencyKeyReused, NotFound, SearchTooBroad,
+    TooManyRequests,
+};
 use crate::page::{ListBody, PageRequest, page_parameters, query_parameter};
 use crate::problem::Problem;
 use crate::validate::{Validator, present};
@@ -430,7 +433,8 @@ fn inventory_parameters() -> Vec<Parameter> {
     let mut params = vec![
         query_parameter(
             "q",
-            "Search: an exact tenant id, or a case-insensitive part of the name or key.",
+            "Search: an exact tenant id, or a case-insensitive part of the name or key, \
+             3 to 200 characters.",
         ),
         query_parameter(
             "status",
@@ -487,6 +491,8 @@ impl utoipa::IntoParams for PlatformInventoryParams {
     responses(
         (status = 200, description = "A page of tenants and tombstones.", body = ListBody<AnyTenantView>),
         (status = 400, response = BadRequest),
+        (status = 422, response = SearchTooBroad),
+        (status = 429, response = TooManyRequests),
     )
 )]
 pub(crate) async fn inventory(
@@ -525,6 +531,8 @@ pub(crate) async fn inventory(
         (status = 200, description = "A page of tenants and tombstones.", body = ListBody<AnyTenantView>),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 422, response = SearchTooBroad),
+        (status = 429, response = TooManyRequests),
     )
 )]
 pub(crate) async fn org_inventory(

@@ -51,6 +51,13 @@ pub struct DatabaseConfig {
     /// How long one statement may run before the server cancels it. Set in each
     /// transaction, so it holds behind a transaction-mode pooler too.
     pub statement_timeout: Duration,
+    /// How long one statement of the tenant inventory may run: shorter than
+    /// `statement_timeout`, since its cost is the caller's to choose (search
+    /// terms, filters). One that runs out answers `StoreError::QueryTooBroad`.
+    pub inventory_timeout: Duration,
+    /// How long one verification lookup on a cache miss may run: an index
+    /// probe, so anything longer means the database is in trouble.
+    pub lookup_timeout: Duration,
     /// How long a call waits for a free connection.
     pub acquire_timeout: Duration,
     /// A transaction-mode pooler (PgBouncer) sits in front: statements are not
@@ -63,13 +70,16 @@ pub struct DatabaseConfig {
 
 impl DatabaseConfig {
     /// `url` with the defaults: 10 connections and 10 more for lookups, 5 s
-    /// per statement, 5 s to get a connection, no pooler.
+    /// per statement, 2 s per inventory statement, 1 s per lookup, 5 s to get
+    /// a connection, no pooler.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             max_connections: 10,
             lookup_connections: 10,
             statement_timeout: Duration::from_secs(5),
+            inventory_timeout: Duration::from_secs(2),
+            lookup_timeout: Duration::from_secs(1),
             acquire_timeout: Duration::from_secs(5),
             transaction_pooler: false,
         }
@@ -84,14 +94,17 @@ pub struct Database {
     prepared_statements: bool,
     /// `statement_timeout` as `set_config` takes it, e.g. `5000ms`.
     statement_timeout: String,
+    /// `inventory_timeout`, the same way.
+    inventory_timeout: String,
     /// The verification lookup's own connections.
     lookups: Arc<Lookups>,
 }
 
 impl Database {
     /// Connects (one connection at once, so a wrong URL fails here) and checks
-    /// that the role is safe to run as: not a superuser, no BYPASSRLS, and
-    /// owner of no table with row-level security.
+    /// that the role is safe to run as: not a superuser, no BYPASSRLS, owner
+    /// of no table with row-level security, and member of no role that is
+    /// any of these.
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, SetupError> {
         let mut options: PgConnectOptions = config
             .url
@@ -107,6 +120,8 @@ impl Database {
             options.clone(),
             config.lookup_connections,
             config.acquire_timeout,
+            config.lookup_timeout,
+            config.transaction_pooler,
         ));
         let pool = PgPoolOptions::new()
             .test_before_acquire(false)
@@ -119,7 +134,8 @@ impl Database {
         Ok(Self {
             pool,
             prepared_statements: !config.transaction_pooler,
-            statement_timeout: format!("{}ms", config.statement_timeout.as_millis()),
+            statement_timeout: millis(config.statement_timeout),
+            inventory_timeout: millis(config.inventory_timeout),
             lookups,
         })
     }
@@ -137,11 +153,12 @@ impl Database {
 
     /// As [`Database::scoped_transaction`], also setting each of `planner`
     /// (server settings such as `plan_cache_mode`, with their values) for this
-    /// transaction only, in the same round trip.
+    /// transaction only, in the same round trip. Set after the statement
+    /// timeout, so a `statement_timeout` here overrides it.
     pub(crate) async fn scoped_transaction_with(
         &self,
         scope: &DataScope,
-        planner: &[(&'static str, &'static str)],
+        planner: &[(&'static str, &str)],
     ) -> Result<Transaction<'static, Postgres>, StoreError> {
         const SCOPE: &str = "SELECT set_config('app.scope', $1, true), \
                     set_config('app.current_org_id', $2, true), \
@@ -197,6 +214,11 @@ impl Database {
         sqlx::query_scalar(sql).persistent(self.prepared_statements)
     }
 
+    /// The inventory's statement timeout, as `set_config` takes it.
+    pub(crate) fn inventory_timeout(&self) -> &str {
+        &self.inventory_timeout
+    }
+
     /// The pool itself, for what runs outside any scope (health checks).
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -215,20 +237,35 @@ impl Database {
     }
 }
 
+/// A duration as PostgreSQL's time settings take it, in whole milliseconds.
+fn millis(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis())
+}
+
 async fn check_runtime_role(pool: &PgPool) -> Result<(), SetupError> {
     let broken = |e: sqlx::Error| SetupError::Connect(describe(e));
     // In a transaction, like every other statement: behind a transaction-mode
     // pooler that keeps the statement's parts on one server connection.
     let mut tx = pool.begin().await.map_err(broken)?;
-    let (role, superuser, bypass, owns_tables): (String, bool, bool, bool) = sqlx::query_as(
-        "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, \
-                EXISTS (SELECT FROM pg_class c WHERE c.relowner = r.oid AND c.relrowsecurity) \
-         FROM pg_roles r WHERE r.rolname = current_user",
-    )
-    .persistent(false)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(broken)?;
+    // A role that may `SET ROLE` to a superuser, to a role with BYPASSRLS or
+    // to a table's owner (a member, directly or through other roles, which is
+    // what `pg_has_role(..., 'MEMBER')` follows) is as unsafe as being one:
+    // one statement away from stepping around the policies.
+    let (role, superuser, bypass, owns_tables, member): (String, bool, bool, bool, bool) =
+        sqlx::query_as(
+            "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, \
+                    EXISTS (SELECT FROM pg_class c WHERE c.relowner = r.oid AND c.relrowsecurity), \
+                    EXISTS (SELECT FROM pg_roles m \
+                            WHERE m.oid <> r.oid AND pg_has_role(r.oid, m.oid, 'MEMBER') \
+                              AND (m.rolsuper OR m.rolbypassrls OR EXISTS ( \
+                                   SELECT FROM pg_class c \
+                                   WHERE c.relowner = m.oid AND c.relrowsecurity))) \
+             FROM pg_roles r WHERE r.rolname = current_user",
+        )
+        .persistent(false)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(broken)?;
     tx.commit().await.map_err(broken)?;
     let problem = if superuser {
         "is a superuser (superusers always bypass row-level security)"
@@ -236,6 +273,9 @@ async fn check_runtime_role(pool: &PgPool) -> Result<(), SetupError> {
         "has BYPASSRLS"
     } else if owns_tables {
         "owns tables (an owner can switch their row-level security off)"
+    } else if member {
+        "is a member of a superuser role, a role with BYPASSRLS or a role that owns tables \
+         (it could SET ROLE to it)"
     } else {
         return Ok(());
     };

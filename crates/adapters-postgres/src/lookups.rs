@@ -14,6 +14,13 @@
 //! The lookup runs as one statement outside any explicit transaction, so a
 //! connection carries nothing from one call to the next (the scope the
 //! function sets is transaction-local), behind a transaction-mode pooler too.
+//!
+//! A lookup has a deadline of its own, short since it is one index probe:
+//! the connections set it as their `statement_timeout` when they open (a
+//! startup parameter, so it costs no round trip; not behind a
+//! transaction-mode pooler, which refuses such parameters and whose own
+//! `query_timeout` then applies), and the caller also stops waiting at the
+//! deadline, closing the connection.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -29,6 +36,8 @@ pub(crate) struct Lookups {
     permits: Semaphore,
     /// How long a call waits for a connection, as for the pool's.
     timeout: Duration,
+    /// How long one lookup may run.
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for Lookups {
@@ -40,13 +49,33 @@ impl std::fmt::Debug for Lookups {
 }
 
 impl Lookups {
-    pub(crate) fn new(options: PgConnectOptions, limit: u32, timeout: Duration) -> Self {
+    /// `deadline` is each lookup's; `pooled` says that a transaction-mode
+    /// pooler sits in front (which refuses the startup parameter that sets it
+    /// on the server).
+    pub(crate) fn new(
+        options: PgConnectOptions,
+        limit: u32,
+        timeout: Duration,
+        deadline: Duration,
+        pooled: bool,
+    ) -> Self {
+        let options = if pooled {
+            options
+        } else {
+            options.options([("statement_timeout", format!("{}ms", deadline.as_millis()))])
+        };
         Self {
             options,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(usize::try_from(limit.max(1)).unwrap_or(1)),
             timeout,
+            deadline,
         }
+    }
+
+    /// How long one lookup may run.
+    pub(crate) fn deadline(&self) -> Duration {
+        self.deadline
     }
 
     /// A connection for one call: an idle one, else a new one. Waits while

@@ -105,7 +105,7 @@ pub use lifecycle::{InvalidTransition, LifecycleAction, TenantStatus};
 pub use namespace::{Namespace, NamespacePatch, NewNamespace};
 pub use org::{NewOrg, Org, OrgPatch};
 pub use page::{Cursor, Limit, Page, PageError};
-pub use query::{TenantFilter, TenantQuery, TenantSort};
+pub use query::{InvalidFilter, TenantFilter, TenantQuery, TenantSort};
 pub use region::{Region, RegionCode, Regions, RegionsError};
 pub use scope::{Role, Scope, Scopes};
 pub use secret::{SecretName, SecretValue, StoredSecret};

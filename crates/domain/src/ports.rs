@@ -147,6 +147,11 @@ pub enum StoreError {
     /// nothing was written.
     #[error("limit reached: {used} in use")]
     LimitReached { used: u64 },
+    /// A read examined more than the store allows one query to (it ran out
+    /// of its time): only `TenantStore::list_tenants` answers this, and a
+    /// narrower query may succeed.
+    #[error("the query examined too much and was stopped")]
+    QueryTooBroad,
     /// The store could not be reached or failed; the message is for logs only.
     #[error("store unavailable: {0}")]
     Unavailable(String),

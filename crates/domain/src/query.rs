@@ -78,7 +78,8 @@ impl TenantSort {
     }
 }
 
-/// Filters of the inventory; all present ones must match.
+/// Filters of the inventory; all present ones must match. The inventory
+/// refuses a filter that fails [`TenantFilter::check`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantFilter {
     /// Only tenants of this org (set by the org-scoped listing).
@@ -94,7 +95,80 @@ pub struct TenantFilter {
     pub metadata: Vec<(String, String)>,
 }
 
+/// A filter the inventory refuses before any store sees it, with the query
+/// parameter it names (`q`, `metadata.<key>`) and a message for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {message}")]
+pub struct InvalidFilter {
+    pub field: String,
+    pub message: String,
+}
+
 impl TenantFilter {
+    /// The shortest search term, in characters. A shorter one has no trigram
+    /// to look up, so a store would have to read every tenant to answer it.
+    pub const MIN_SEARCH_CHARS: usize = 3;
+    /// The longest search term, in characters: as long as the longest name
+    /// ([`crate::values::Name::MAX_LEN`]); a longer term matches nothing.
+    pub const MAX_SEARCH_CHARS: usize = crate::values::Name::MAX_LEN;
+    /// The longest metadata value a filter may name, in bytes: the longest
+    /// value the stores index for filtering. A longer one could only be
+    /// answered by reading every tenant.
+    pub const MAX_METADATA_VALUE_BYTES: usize = 512;
+    /// The most metadata pairs one filter may name: as many as a tenant may
+    /// hold ([`Metadata::MAX_KEYS`](crate::values::Metadata::MAX_KEYS)).
+    pub const MAX_METADATA_PAIRS: usize = crate::values::Metadata::MAX_KEYS;
+
+    /// Refuses what would make a store read every tenant, or more than a
+    /// tenant can hold: a search term under [`Self::MIN_SEARCH_CHARS`] or over
+    /// [`Self::MAX_SEARCH_CHARS`] characters, a metadata value over
+    /// [`Self::MAX_METADATA_VALUE_BYTES`] bytes, more than
+    /// [`Self::MAX_METADATA_PAIRS`] metadata pairs. Every error found.
+    pub fn check(&self) -> Result<(), Vec<InvalidFilter>> {
+        let mut errors = Vec::new();
+        if let Some(q) = &self.text {
+            let chars = q.chars().count();
+            if !(Self::MIN_SEARCH_CHARS..=Self::MAX_SEARCH_CHARS).contains(&chars) {
+                errors.push(InvalidFilter {
+                    field: "q".to_owned(),
+                    message: format!(
+                        "must be {} to {} characters (got {chars}); a shorter search cannot \
+                         use the search index",
+                        Self::MIN_SEARCH_CHARS,
+                        Self::MAX_SEARCH_CHARS
+                    ),
+                });
+            }
+        }
+        if self.metadata.len() > Self::MAX_METADATA_PAIRS {
+            errors.push(InvalidFilter {
+                field: "metadata.".to_owned(),
+                message: format!(
+                    "may be given at most {} times (got {})",
+                    Self::MAX_METADATA_PAIRS,
+                    self.metadata.len()
+                ),
+            });
+        }
+        for (key, value) in &self.metadata {
+            if value.len() > Self::MAX_METADATA_VALUE_BYTES {
+                errors.push(InvalidFilter {
+                    field: format!("metadata.{key}"),
+                    message: format!(
+                        "must be at most {} bytes (got {})",
+                        Self::MAX_METADATA_VALUE_BYTES,
+                        value.len()
+                    ),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     pub fn matches(&self, t: &Tenant) -> bool {
         let status_ok = match self.status {
             Some(s) => t.lifecycle.status == s,

@@ -53,6 +53,15 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_REQUEST_TIMEOUT_MS", "request_timeout_ms"),
     ("TENANCY_MAX_CONNECTIONS", "max_connections"),
     ("TENANCY_MAX_IN_FLIGHT", "max_in_flight"),
+    // What one caller can make the store do (`QueryLimits`).
+    ("TENANCY_INVENTORY_TIMEOUT_MS", "inventory_timeout_ms"),
+    (
+        "TENANCY_INVENTORY_QUERIES_PER_CALLER",
+        "inventory_queries_per_caller",
+    ),
+    ("TENANCY_DB_LOOKUP_TIMEOUT_MS", "db_lookup_timeout_ms"),
+    ("TENANCY_VERIFY_UNKNOWN_KEYS", "verify_unknown_keys"),
+    ("TENANCY_VERIFY_UNKNOWN_TTL_MS", "verify_unknown_ttl_ms"),
 ];
 
 /// Longest retention accepted; far beyond any real policy, and it keeps date
@@ -106,6 +115,8 @@ pub struct Config {
     pub kms: KmsSettings,
     /// The HTTP server's timeouts and limits.
     pub http_limits: HttpLimits,
+    /// What one caller can make the store do.
+    pub query_limits: QueryLimits,
 }
 
 /// The HTTP server's timeouts and limits (docs/security.md): what keeps a
@@ -116,6 +127,28 @@ pub struct HttpLimits {
     pub connections: adapters_http::ConnectionLimits,
     /// `TENANCY_REQUEST_TIMEOUT_MS` and `TENANCY_MAX_IN_FLIGHT`.
     pub requests: adapters_http::RequestLimits,
+}
+
+/// Bounds on the work one caller can make the store do: the tenant
+/// inventory (a caller chooses what it reads) and the verification of keys
+/// the store does not know (anyone can send those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// How long one inventory statement may run before it is stopped and
+    /// answered `422 search_too_broad` (`TENANCY_INVENTORY_TIMEOUT_MS`).
+    pub inventory_timeout: std::time::Duration,
+    /// Inventory queries one caller (the admin token, each key) may have
+    /// running at once; more answer `429` (`TENANCY_INVENTORY_QUERIES_PER_CALLER`).
+    pub inventory_queries_per_caller: u32,
+    /// How long one verification lookup on a cache miss may run before it
+    /// answers `503` (`TENANCY_DB_LOOKUP_TIMEOUT_MS`).
+    pub lookup_timeout: std::time::Duration,
+    /// Most unknown keys the verification cache remembers
+    /// (`TENANCY_VERIFY_UNKNOWN_KEYS`).
+    pub unknown_keys: u64,
+    /// How long an unknown key is answered as unknown without asking the
+    /// store again; 0 remembers none (`TENANCY_VERIFY_UNKNOWN_TTL_MS`).
+    pub unknown_key_ttl: std::time::Duration,
 }
 
 /// Which KMS wraps the data keys (`TENANCY_KMS` and its companions).
@@ -397,6 +430,11 @@ struct Defaults {
     request_timeout_ms: u64,
     max_connections: u64,
     max_in_flight: u64,
+    inventory_timeout_ms: u32,
+    inventory_queries_per_caller: u32,
+    db_lookup_timeout_ms: u32,
+    verify_unknown_keys: u64,
+    verify_unknown_ttl_ms: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -416,6 +454,11 @@ const DEFAULTS: Defaults = Defaults {
     request_timeout_ms: 30_000,
     max_connections: 1_024,
     max_in_flight: 512,
+    inventory_timeout_ms: 2_000,
+    inventory_queries_per_caller: 2,
+    db_lookup_timeout_ms: 1_000,
+    verify_unknown_keys: 100_000,
+    verify_unknown_ttl_ms: 5_000,
 };
 
 /// The merged layers before validation. `regions` and `retention_days` stay
@@ -462,6 +505,11 @@ struct Raw {
     request_timeout_ms: Value,
     max_connections: Value,
     max_in_flight: Value,
+    inventory_timeout_ms: Value,
+    inventory_queries_per_caller: Value,
+    db_lookup_timeout_ms: Value,
+    verify_unknown_keys: Value,
+    verify_unknown_ttl_ms: Value,
 }
 
 /// One `[[regions]]` table of the TOML file.
@@ -540,6 +588,7 @@ impl Config {
         let (database, owner_url, migrate) = database_settings(&raw, &invalid)?;
         let kms = kms_settings(&raw, database.is_some(), &invalid)?;
         let http_limits = http_limits(&raw, &invalid)?;
+        let query_limits = query_limits(&raw, &invalid)?;
 
         Ok(Self {
             listen,
@@ -556,6 +605,7 @@ impl Config {
             migrate,
             kms,
             http_limits,
+            query_limits,
         })
     }
 }
@@ -589,6 +639,42 @@ fn http_limits(
             timeout: millis("request_timeout_ms", &raw.request_timeout_ms)?,
             max_in_flight: count("max_in_flight", &raw.max_in_flight, "requests")?,
         },
+    })
+}
+
+/// Most inventory queries one caller may be allowed at once.
+const MAX_QUERIES_PER_CALLER: i128 = 1_000;
+
+/// The [`QueryLimits`].
+fn query_limits(
+    raw: &Raw,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<QueryLimits, ConfigError> {
+    let millis = |key: &str, value: &Value, least: i128| {
+        whole_number(value, "milliseconds", least..=MAX_STATEMENT_TIMEOUT_MS)
+            .map(|ms| {
+                std::time::Duration::from_millis(
+                    u64::try_from(ms).expect("bounded by MAX_STATEMENT_TIMEOUT_MS"),
+                )
+            })
+            .map_err(|m| invalid(key, m))
+    };
+    Ok(QueryLimits {
+        inventory_timeout: millis("inventory_timeout_ms", &raw.inventory_timeout_ms, 1)?,
+        inventory_queries_per_caller: whole_number(
+            &raw.inventory_queries_per_caller,
+            "queries",
+            1..=MAX_QUERIES_PER_CALLER,
+        )
+        .map_err(|m| invalid("inventory_queries_per_caller", m))?
+        .try_into()
+        .expect("bounded by MAX_QUERIES_PER_CALLER"),
+        lookup_timeout: millis("db_lookup_timeout_ms", &raw.db_lookup_timeout_ms, 1)?,
+        unknown_keys: whole_number(&raw.verify_unknown_keys, "keys", 1..=MAX_CACHE_KEYS)
+            .map_err(|m| invalid("verify_unknown_keys", m))?
+            .try_into()
+            .expect("bounded by MAX_CACHE_KEYS"),
+        unknown_key_ttl: millis("verify_unknown_ttl_ms", &raw.verify_unknown_ttl_ms, 0)?,
     })
 }
 
@@ -1291,6 +1377,54 @@ mod tests {
         ])
         .unwrap();
         assert!(!config.migrate);
+    }
+
+    #[test]
+    fn query_limits_have_documented_defaults_and_are_read_from_the_environment() {
+        use std::time::Duration;
+        let limits = from_env(&[]).unwrap().query_limits;
+        assert_eq!(
+            limits,
+            QueryLimits {
+                inventory_timeout: Duration::from_millis(2000),
+                inventory_queries_per_caller: 2,
+                lookup_timeout: Duration::from_millis(1000),
+                unknown_keys: 100_000,
+                unknown_key_ttl: Duration::from_millis(5000),
+            }
+        );
+        let limits = from_env(&[
+            ("TENANCY_INVENTORY_TIMEOUT_MS", "500"),
+            ("TENANCY_INVENTORY_QUERIES_PER_CALLER", "4"),
+            ("TENANCY_DB_LOOKUP_TIMEOUT_MS", "250"),
+            ("TENANCY_VERIFY_UNKNOWN_KEYS", "1000"),
+            ("TENANCY_VERIFY_UNKNOWN_TTL_MS", "0"),
+        ])
+        .unwrap()
+        .query_limits;
+        assert_eq!(
+            limits,
+            QueryLimits {
+                inventory_timeout: Duration::from_millis(500),
+                inventory_queries_per_caller: 4,
+                lookup_timeout: Duration::from_millis(250),
+                unknown_keys: 1000,
+                unknown_key_ttl: Duration::ZERO,
+            }
+        );
+        for (name, value) in [
+            ("TENANCY_INVENTORY_TIMEOUT_MS", "0"),
+            ("TENANCY_INVENTORY_QUERIES_PER_CALLER", "0"),
+            ("TENANCY_DB_LOOKUP_TIMEOUT_MS", "soon"),
+            ("TENANCY_VERIFY_UNKNOWN_KEYS", "0"),
+            ("TENANCY_VERIFY_UNKNOWN_TTL_MS", "-1"),
+        ] {
+            let message = error(from_env(&[(name, value)]));
+            assert!(
+                message.starts_with(&format!("invalid {name}: ")),
+                "{name}={value}: {message}"
+            );
+        }
     }
 
     #[test]

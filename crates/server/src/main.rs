@@ -73,6 +73,14 @@ these environment variables (highest precedence):
                           listen backlog                    [default: 1024]
   TENANCY_MAX_IN_FLIGHT   requests handled at once; beyond, 503 overloaded
                           with Retry-After                  [default: 512]
+  TENANCY_INVENTORY_TIMEOUT_MS  per tenant listing statement; one that runs
+                          out answers 422 search_too_broad [default: 2000]
+  TENANCY_INVENTORY_QUERIES_PER_CALLER  tenant listings one key or the admin
+                          token may run at once            [default: 2]
+  TENANCY_DB_LOOKUP_TIMEOUT_MS  per key lookup on a cache miss [default: 1000]
+  TENANCY_VERIFY_UNKNOWN_KEYS  unknown keys remembered     [default: 100000]
+  TENANCY_VERIFY_UNKNOWN_TTL_MS  how long an unknown key is remembered; 0: not
+                          at all                          [default: 5000]
 
 Logs go to standard error. An invalid setting stops the server with exit code 2."
 )]
@@ -189,7 +197,7 @@ where
                 return ExitCode::FAILURE;
             }
         };
-        let store = match store::postgres(&database, CacheLimits::default(), kms).await {
+        let store = match store::postgres(&database, &config.query_limits, CacheLimits::default(), kms).await {
             Ok(store) => store,
             Err(error) => {
                 tracing::error!("{error}");
@@ -370,6 +378,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         migrate,
         kms,
         http_limits,
+        query_limits,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -426,6 +435,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         retention,
         key_prefix,
         max_resources_per_tenant,
+        inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
         ..Settings::default()
     };
     let http = adapters_http::HttpConfig {
@@ -436,6 +446,8 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
     };
     let cache = CacheLimits {
         max_keys: verify_cache_keys,
+        max_unknown_keys: query_limits.unknown_keys,
+        unknown_time_to_live: query_limits.unknown_key_ttl,
         ..CacheLimits::default()
     };
     let kms = match runtime.block_on(kms::open(&kms)) {
@@ -454,6 +466,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         migrate_with: owner_url.filter(|_| migrate),
         cache,
         kms,
+        query_limits,
     };
     match runtime.block_on(run(
         listen,

@@ -18,7 +18,7 @@ use domain::ports::{
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
 
-use crate::config::{DatabaseSettings, DatabaseUrl};
+use crate::config::{DatabaseSettings, DatabaseUrl, QueryLimits};
 
 /// How long `/readyz` waits for the database before calling it unreachable.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,6 +32,8 @@ pub struct Storage {
     pub cache: CacheLimits,
     /// What wraps the data keys (opened and checked before the store).
     pub kms: Arc<dyn Kms>,
+    /// The inventory's and the key lookup's timeouts.
+    pub query_limits: QueryLimits,
 }
 
 impl Storage {
@@ -51,7 +53,7 @@ impl Storage {
                 applied.len()
             );
         }
-        postgres(&database, self.cache, self.kms).await
+        postgres(&database, &self.query_limits, self.cache, self.kms).await
     }
 }
 
@@ -135,6 +137,7 @@ pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
 /// that their suspensions and revocations reach this instance's cache.
 pub async fn postgres(
     settings: &DatabaseSettings,
+    limits: &QueryLimits,
     cache: CacheLimits,
     kms: Arc<dyn Kms>,
 ) -> Result<Store, String> {
@@ -143,6 +146,8 @@ pub async fn postgres(
         // As many again for the verification lookup on a cache miss.
         lookup_connections: settings.pool_size,
         statement_timeout: settings.statement_timeout,
+        inventory_timeout: limits.inventory_timeout,
+        lookup_timeout: limits.lookup_timeout,
         transaction_pooler: settings.pooler,
         ..DatabaseConfig::new(settings.url.expose())
     };

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::{ApiKeyStore, OrgStore, Provisioning, StoreError, TenantStore};
 use domain::{
-    ApiKey, ApiKeyId, AuditAction, AuditRecord, KeyHash, KeyLookup, KeyOwner, OrgId, Tenant,
+    ApiKey, ApiKeyId, AuditAction, AuditRecord, KeyHash, KeyLookup, KeyOwner, Org, OrgId, Tenant,
     TenantQuery, TenantRef, TenantStatus, VerifyCode,
 };
 use test_support::fixtures::{Fixtures, at, moved};
@@ -36,6 +36,7 @@ pub async fn verdict(keys: &dyn ApiKeyStore, hash: &KeyHash) -> VerifyCode {
 pub struct World {
     pub f: Fixtures,
     pub inner: Arc<MemoryStore>,
+    pub org: Org,
     pub acme: Provisioning,
     pub beta: Provisioning,
     pub acme_keys: [ApiKey; 2],
@@ -71,6 +72,7 @@ impl World {
             ],
             beta_key: f.namespace_api_key(&beta.namespaces[0], "beta"),
             org_key: f.org_api_key(&org, "org"),
+            org,
             f,
             inner,
             acme,
@@ -98,6 +100,17 @@ impl World {
             )
             .await
             .expect("creating a key");
+    }
+
+    /// Stores another key through `keys` (a cache, say).
+    pub async fn create_through(&self, keys: &dyn ApiKeyStore, key: &ApiKey) {
+        keys.create_key(
+            &DataScope::Platform,
+            key,
+            &self.f.key_audit(key, AuditAction::ApiKeyCreated),
+        )
+        .await
+        .expect("creating a key");
     }
 
     /// Revokes `key` through `keys`; returns the revoked version.

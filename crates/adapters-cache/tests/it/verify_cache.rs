@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters_cache::{CacheLimits, CachedStore};
-use domain::ports::ApiKeyStore;
-use domain::{AuditAction, TenantStatus, VerifyCode};
+use domain::ports::{ApiKeyStore, TenantStore};
+use domain::{AuditAction, KeyHash, TenantStatus, VerifyCode};
 use test_support::fixtures::at;
 
 use crate::support::{Probe, World, verdict};
@@ -333,4 +333,138 @@ async fn an_entry_missed_by_every_invalidation_expires_after_its_time_to_live() 
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A hash no key has.
+fn unknown(n: u8) -> KeyHash {
+    KeyHash::from_bytes([n; 32])
+}
+
+// Before unknown keys were remembered, every lookup of one reached the store:
+// "left: 5 right: 1".
+#[tokio::test]
+async fn an_unknown_key_reaches_the_store_once_however_often_it_is_tried() {
+    let world = World::new().await;
+    let probe = Probe::new(world.inner.clone());
+    let cache = cache_over(probe.clone());
+    for _ in 0..5 {
+        assert_eq!(verdict(&cache, &unknown(1)).await, VerifyCode::NotFound);
+    }
+    assert_eq!(
+        probe.finds(),
+        1,
+        "the other lookups were answered from memory"
+    );
+    assert_eq!(verdict(&cache, &unknown(2)).await, VerifyCode::NotFound);
+    assert_eq!(probe.finds(), 2, "each unknown key is asked about once");
+}
+
+#[tokio::test]
+async fn a_key_created_through_the_cache_is_found_at_once_though_it_was_unknown() {
+    let world = World::new().await;
+    let cache = cache_over(world.inner.clone());
+    let ns = &world.acme.namespaces[0];
+    let [_, rotated_from] = &world.acme_keys;
+
+    // Created one by one, provisioned with a tenant, and minted by rotation.
+    let created = world.f.namespace_api_key(ns, "created");
+    let mut other = world.f.provisioning(&world.org, "gamma", &["gamma-live"]);
+    other.keys.push(
+        world
+            .f
+            .namespace_api_key(&other.namespaces[0], "gamma first"),
+    );
+    let mut rotated = world.f.namespace_api_key(ns, "rotated");
+    rotated.rotated_from = Some(rotated_from.id);
+    let provisioned = other.keys[0].clone();
+    for hash in [created.hash, provisioned.hash, rotated.hash] {
+        assert_eq!(verdict(&cache, &hash).await, VerifyCode::NotFound);
+    }
+
+    world.create_through(&cache, &created).await;
+    cache
+        .provision(&DataScope::Platform, &other)
+        .await
+        .expect("provisioning");
+    let mut old = world
+        .inner
+        .get_key(&DataScope::Platform, rotated_from.org_id, rotated_from.id)
+        .await
+        .unwrap()
+        .unwrap();
+    old.version += 1;
+    cache
+        .rotate_key(
+            &DataScope::Platform,
+            &old,
+            &rotated,
+            &world.f.key_audit(&rotated, AuditAction::ApiKeyRotated),
+        )
+        .await
+        .expect("rotating");
+
+    for (what, hash) in [
+        ("created", created.hash),
+        ("provisioned", provisioned.hash),
+        ("rotated", rotated.hash),
+    ] {
+        assert_eq!(verdict(&cache, &hash).await, VerifyCode::Valid, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn a_lookup_that_raced_with_a_creation_does_not_remember_the_key_as_unknown() {
+    let world = World::new().await;
+    let probe = Probe::new(world.inner.clone());
+    let cache = Arc::new(cache_over(probe.clone()));
+    let key = world.f.namespace_api_key(&world.acme.namespaces[0], "late");
+
+    let hold = probe.hold_next_find();
+    let lookup = tokio::spawn({
+        let cache = cache.clone();
+        let hash = key.hash;
+        async move { verdict(&*cache, &hash).await }
+    });
+    // The lookup has read "unknown" and waits while the key is created.
+    hold.entered.notified().await;
+    world.create_through(&*cache, &key).await;
+    hold.release.notify_one();
+    assert_eq!(lookup.await.unwrap(), VerifyCode::NotFound, "read before");
+    assert_eq!(verdict(&*cache, &key.hash).await, VerifyCode::Valid);
+}
+
+#[tokio::test]
+async fn unknown_keys_are_remembered_within_their_own_bound_and_not_with_a_zero_ttl() {
+    let world = World::new().await;
+    let limits = CacheLimits {
+        max_unknown_keys: 10,
+        ..CacheLimits::default()
+    };
+    let cache = CachedStore::new(world.inner.clone(), limits);
+    warm(&cache, &world).await;
+    for n in 0..100 {
+        assert_eq!(verdict(&cache, &unknown(n)).await, VerifyCode::NotFound);
+    }
+    let remembered = cache.remembered_unknown_keys();
+    assert!(remembered <= 10, "{remembered} unknown keys remembered");
+    assert!(remembered > 0, "some are");
+    assert_eq!(
+        cache.cached_keys(),
+        4,
+        "a flood of unknown keys evicts no known one"
+    );
+
+    let probe = Probe::new(world.inner.clone());
+    let never = CachedStore::new(
+        probe.clone(),
+        CacheLimits {
+            unknown_time_to_live: Duration::ZERO,
+            ..CacheLimits::default()
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(verdict(&never, &unknown(1)).await, VerifyCode::NotFound);
+    }
+    assert_eq!(probe.finds(), 3);
+    assert_eq!(never.remembered_unknown_keys(), 0);
 }

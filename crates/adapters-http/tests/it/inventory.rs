@@ -3,9 +3,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use adapters_memory::MemoryStore;
+use domain::ports::{MockTenantStore, StoreError, TenantStore};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, two_regions};
+use crate::app::{TestApp, ready, two_regions};
 
 /// Two orgs, five tenants with distinct names, plans, regions, metadata and states.
 async fn fleet() -> TestApp {
@@ -280,4 +282,61 @@ async fn paging_while_tenants_are_added_neither_skips_nor_repeats() {
     assert_eq!(unique.len(), seen.len(), "no id repeats");
     let missing: Vec<_> = existing.difference(&unique).collect();
     assert!(missing.is_empty(), "skipped: {missing:?}");
+}
+
+// Before the domain refused them, each of these reached the store and was
+// answered: "assertion `left == right` failed ... left: (200, ...)".
+#[tokio::test]
+async fn searches_and_filters_that_would_read_every_tenant_are_refused_with_400() {
+    let app = fleet().await;
+    let long_value = "g".repeat(513);
+    let cases = [
+        ("?q=ac".to_owned(), "q"),
+        (format!("?q={}", "a".repeat(201)), "q"),
+        (format!("?metadata.tier={long_value}"), "metadata.tier"),
+    ];
+    for (query, field) in cases {
+        for path in ["/v1/tenants", "/v1/orgs/signstack/tenants"] {
+            let problem = app
+                .get(&format!("{path}{query}"))
+                .await
+                .expect_problem(400, "invalid_query");
+            assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem:#}");
+        }
+    }
+    app.get("/v1/tenants?q=acm").await.expect(200);
+}
+
+/// A tenant port whose inventory always ran out of its time.
+fn too_broad_tenants(store: Arc<MemoryStore>) -> MockTenantStore {
+    let mut mock = MockTenantStore::new();
+    mock.expect_get_tenant()
+        .returning(move |scope, r| ready(store.get_tenant(scope, r)));
+    mock.expect_list_tenants()
+        .returning(|_, _| Err(StoreError::QueryTooBroad));
+    mock
+}
+
+// Before `QueryTooBroad` had a problem of its own, the statement timeout of an
+// inventory query answered 503 `unavailable`, as if the server were at fault.
+#[tokio::test]
+async fn an_inventory_query_stopped_for_reading_too_much_answers_422_search_too_broad() {
+    let store = Arc::new(MemoryStore::new());
+    let app = TestApp::builder()
+        .store(store.clone())
+        .tenants(Arc::new(too_broad_tenants(store)))
+        .start()
+        .await;
+    app.org("signstack").await;
+    for path in [
+        "/v1/tenants?q=common",
+        "/v1/orgs/signstack/tenants?q=common",
+    ] {
+        let reply = app.get(path).await;
+        let problem = reply.expect_problem(422, "search_too_broad");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("narrow"),
+            "{problem:#}"
+        );
+    }
 }

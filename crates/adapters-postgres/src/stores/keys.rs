@@ -47,14 +47,20 @@ impl ApiKeyStore for PgStore {
         // (migration 0009, rewritten by 0017, 0024 and 0025) sets the platform scope
         // and runs the lookup in the call's own implicit transaction; row-level
         // security still applies.
-        // On a lookup connection of its own, not the pool's (see `lookups.rs`).
-        let mut lookup = self.db.lookups().get().await.map_err(translate)?;
-        let row = self
+        // On a lookup connection of its own, not the pool's (see `lookups.rs`),
+        // within the lookup's deadline: a lookup that runs out of it is
+        // abandoned, its connection closed, and the caller told the store is
+        // unavailable (a verification's slowness is never the caller's doing).
+        let lookups = self.db.lookups();
+        let mut lookup = lookups.get().await.map_err(translate)?;
+        let statement = self
             .db
             .query("SELECT * FROM tenancy_find_key($1)")
             .bind(hash.as_bytes().as_slice())
-            .fetch_optional(lookup.connection())
+            .fetch_optional(lookup.connection());
+        let row = tokio::time::timeout(lookups.deadline(), statement)
             .await
+            .map_err(|_| StoreError::Unavailable("the key lookup did not answer in time".into()))?
             .map_err(translate)?;
         lookup.reuse();
         let Some(row) = row else {

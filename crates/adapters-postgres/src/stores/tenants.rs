@@ -58,7 +58,7 @@ impl TenantStore for PgStore {
         let (sql, args) = inventory_sql(query);
         let mut tx = self
             .db
-            .scoped_transaction_with(scope, inventory_planner(query))
+            .scoped_transaction_with(scope, &self.inventory_settings(query))
             .await?;
         let mut statement = self.db.query(&sql);
         for arg in args {
@@ -69,7 +69,10 @@ impl TenantStore for PgStore {
                 Arg::Int(v) => statement.bind(v),
             };
         }
-        let found = statement.fetch_all(&mut *tx).await.map_err(translate)?;
+        let found = statement
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(translate_inventory)?;
         let tenants = rows::all(&found, rows::tenant)?;
         commit(tx).await?;
         Ok(tenants)
@@ -203,7 +206,7 @@ impl PgStore {
         let explain = format!("EXPLAIN (FORMAT JSON) {sql}");
         let mut tx = self
             .db
-            .scoped_transaction_with(scope, inventory_planner(query))
+            .scoped_transaction_with(scope, &self.inventory_settings(query))
             .await?;
         let mut statement = sqlx::query_scalar::<_, Value>(&explain);
         for arg in args {
@@ -280,12 +283,37 @@ fn contains_pattern(q: &str) -> String {
     pattern
 }
 
-/// How the inventory's statement is planned: always a custom plan for the
-/// values at hand. A prepared statement's generic plan knows neither the page
-/// size (it assumes a bound `LIMIT` takes a tenth of the rows, and sorts
-/// everything) nor how selective the filter values are (`docs/benchmarks.md`).
-fn inventory_planner(_query: &TenantQuery) -> &'static [(&'static str, &'static str)] {
-    &[("plan_cache_mode", "force_custom_plan")]
+impl PgStore {
+    /// The settings of the inventory's transaction. Its statement is always
+    /// planned for the values at hand: a prepared statement's generic plan
+    /// knows neither the page size (it assumes a bound `LIMIT` takes a tenth
+    /// of the rows, and sorts everything) nor how selective the filter values
+    /// are (`docs/benchmarks.md`). And it runs under the inventory's shorter
+    /// statement timeout: a caller chooses what the query reads, so one that
+    /// reads too much is stopped before it holds a connection for long.
+    fn inventory_settings(&self, _query: &TenantQuery) -> [(&'static str, &str); 2] {
+        [
+            ("plan_cache_mode", "force_custom_plan"),
+            ("statement_timeout", self.db.inventory_timeout()),
+        ]
+    }
+}
+
+/// As [`translate`], except that a cancelled statement (SQLSTATE 57014) means
+/// the query examined too much: the inventory's statement timeout is what
+/// cancels it. (An operator's `pg_cancel_backend` has the same SQLSTATE, and
+/// the reason is told apart only in the server's message, whose language is a
+/// server setting; a shutdown has another SQLSTATE.)
+fn translate_inventory(error: sqlx::Error) -> StoreError {
+    let timed_out = match &error {
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("57014"),
+        _ => false,
+    };
+    if timed_out {
+        StoreError::QueryTooBroad
+    } else {
+        translate(error)
+    }
 }
 
 /// The longest metadata value `tenant_metadata` holds (migration 0014).

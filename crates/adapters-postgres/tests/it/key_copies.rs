@@ -6,7 +6,7 @@
 //! status reaches them, without deadlocking against the batched usage writes.
 
 use adapters_postgres::testing::TestDatabase;
-use adapters_postgres::{DataScope, Database, PgStore};
+use adapters_postgres::{Database, PgStore};
 use chrono::{DateTime, Duration, Utc};
 use domain::ApiKeyId;
 use domain::ports::ApiKeyStore;
@@ -15,9 +15,10 @@ use uuid::Uuid;
 use crate::fixtures::{hash_of, insert_key, key_of, seed};
 
 /// The tenant key, namespace key and tenant status `tenancy_find_key` answers
-/// for a key.
+/// for a key. In a transaction without a scope, as the function requires
+/// (0030): it sets its own.
 async fn looked_up(db: &Database, key: Uuid) -> (String, String, String) {
-    let mut tx = db.scoped_transaction(&DataScope::Platform).await.unwrap();
+    let mut tx = db.pool().begin().await.unwrap();
     let found: (String, String, String) =
         sqlx::query_as("SELECT tenant_key, namespace_key, tenant_status FROM tenancy_find_key($1)")
             .bind(hash_of(key))

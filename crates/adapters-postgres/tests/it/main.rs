@@ -5,6 +5,7 @@
 mod audit;
 mod contract;
 mod errors;
+mod find_key;
 mod fixtures;
 mod invalidation;
 mod isolation;
@@ -16,3 +17,4 @@ mod roles;
 mod scoped_transactions;
 mod secrets;
 mod stores;
+mod timeouts;

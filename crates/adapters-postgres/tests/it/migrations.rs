@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use adapters_postgres::testing::TestDatabase;
-use adapters_postgres::{MIGRATOR, migrate};
+use adapters_postgres::{Database, DatabaseConfig, MIGRATOR, migrate};
 use sqlx::PgPool;
 
 use crate::fixtures::{TABLES, TABLES_CHECKED_BY_CONTRACT, TABLES_WITHOUT_ID};
@@ -188,4 +188,57 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
     .map(String::from)
     .into();
     assert_eq!(grants, expected);
+}
+
+/// `url` with its user replaced by `role` (the test server trusts every role).
+fn with_user(url: &str, role: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (_, host) = rest.split_once('@').expect("the test URL names its user");
+    format!("{scheme}://{role}@{host}")
+}
+
+#[tokio::test]
+async fn a_non_superuser_owner_role_can_apply_every_migration() {
+    let test = TestDatabase::empty().await;
+    let server = test.owner_pool().await;
+    // The owner the README sets up: it logs in, may create roles (for the
+    // runtime role, when a DBA has not created it) and owns the database (so
+    // it has CREATE there, enough for the trusted pg_trgm extension).
+    let owner = format!("{}_owner", test.name());
+    for statement in [
+        format!("CREATE ROLE \"{owner}\" LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS"),
+        format!("ALTER DATABASE \"{}\" OWNER TO \"{owner}\"", test.name()),
+    ] {
+        sqlx::query(&statement).execute(&server).await.unwrap();
+    }
+    let migrated = migrate(&with_user(test.owner_url(), &owner)).await;
+    let runtime = match &migrated {
+        Ok(()) => Some(Database::connect(&DatabaseConfig::new(test.runtime_url())).await),
+        Err(_) => None,
+    };
+    if let Some(Ok(db)) = &runtime {
+        db.close().await;
+    }
+    let (superuser, tables_owned): (bool, i64) = sqlx::query_as(
+        "SELECT r.rolsuper, (SELECT count(*) FROM pg_tables t WHERE t.tableowner = r.rolname) \
+         FROM pg_roles r WHERE r.rolname = $1",
+    )
+    .bind(&owner)
+    .fetch_one(&server)
+    .await
+    .unwrap();
+    for statement in [
+        format!("ALTER DATABASE \"{}\" OWNER TO CURRENT_USER", test.name()),
+        format!("REASSIGN OWNED BY \"{owner}\" TO CURRENT_USER"),
+        format!("DROP OWNED BY \"{owner}\""),
+        format!("DROP ROLE \"{owner}\""),
+    ] {
+        sqlx::query(&statement).execute(&server).await.unwrap();
+    }
+    migrated.expect("the owner role migrates");
+    assert!(!superuser);
+    assert!(tables_owned > 0, "the owner role owns the tables");
+    runtime
+        .expect("migrated")
+        .expect("the runtime role connects to a database the owner role migrated");
 }

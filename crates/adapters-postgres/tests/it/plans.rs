@@ -23,7 +23,8 @@ struct Seeded {
 }
 
 /// `TENANTS` tenants in 4 orgs, shaped like the benchmark's: ten name words,
-/// three plans and regions, 2% suspended, a fifth `tier: gold`; then VACUUM (ANALYZE).
+/// three plans and regions, 2% suspended, 4% deleted, a fifth `tier: gold`;
+/// then VACUUM (ANALYZE).
 async fn seeded() -> Seeded {
     let test = TestDatabase::new().await;
     let owner = test.owner_pool().await;
@@ -48,7 +49,8 @@ async fn seeded() -> Seeded {
              (ARRAY['free','pro','enterprise'])[1 + g % 3],
              (ARRAY['global','eu-west','us-east'])[1 + (g / 7) % 3],
              CASE WHEN g % 5 = 0 THEN '{\"tier\":\"gold\"}'::jsonb ELSE '{}'::jsonb END,
-             CASE WHEN g % 50 = 0 THEN 'suspended' ELSE 'active' END,
+             CASE WHEN g % 50 = 0 THEN 'suspended' WHEN g % 20 = 0 THEN 'deleted'
+                  ELSE 'active' END,
              now(), 'platform_admin', 'admin',
              decode(md5(g::text) || md5(g::text || 'x'), 'hex'), now(), now(), 1
          FROM generate_series(1, $1::bigint) g, o",
@@ -266,4 +268,31 @@ async fn searches_and_metadata_filters_walk_their_side_table_in_page_order() {
     )
     .await;
     assert_walks(&plan, "tenants_name_id", "search for one letter, by name");
+}
+
+/// Tombstones (`status=deleted`) of one org, in either order, walk an index
+/// of that org's tombstones (0031): walking the org's tenants, or every
+/// org's tombstones, would read rows far from the page's.
+#[tokio::test]
+async fn an_orgs_tombstones_walk_an_index_of_its_tombstones() {
+    let seeded = seeded().await;
+    let org = domain::OrgId::from_uuid(seeded.some_org);
+    let tombstones = TenantFilter {
+        org: Some(org),
+        status: Some(TenantStatus::Deleted),
+        ..TenantFilter::default()
+    };
+    for (sort, index) in [
+        (TenantSort::CreatedAsc, "tenants_deleted_org_id_id"),
+        (TenantSort::CreatedDesc, "tenants_deleted_org_id_id"),
+        (TenantSort::NameAsc, "tenants_deleted_org_id_name_id"),
+    ] {
+        let q = query(tombstones.clone(), sort, None);
+        let plan = plan_of(&seeded, &DataScope::Org(org), &q).await;
+        assert_walks(
+            &plan,
+            index,
+            &format!("an org's tombstones, {}", sort.as_str()),
+        );
+    }
 }

@@ -58,3 +58,93 @@ async fn the_server_refuses_to_run_as_a_role_that_row_level_security_does_not_bi
         other => panic!("expected the owner role to be refused, got {other:?}"),
     }
 }
+
+/// `url` with its user replaced by `role` (the test server trusts every role).
+fn as_role(url: &str, role: &str) -> String {
+    url.replacen(&format!("{RUNTIME_ROLE}@"), &format!("{role}@"), 1)
+}
+
+async fn execute(pool: &sqlx::PgPool, statements: &[String]) {
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+// Before the check looked at memberships, such a role was accepted:
+// "expected a member of a superuser role to be refused, got Ok(Database ..)".
+#[tokio::test]
+async fn the_server_refuses_a_role_that_is_a_member_of_a_superuser_role() {
+    let test = TestDatabase::new().await;
+    let owner = test.owner_pool().await;
+    let superuser: String = sqlx::query_scalar(
+        "SELECT rolname::text FROM pg_roles WHERE rolname = current_user AND rolsuper",
+    )
+    .fetch_one(&owner)
+    .await
+    .expect("the test server's role is a superuser");
+    // Itself no superuser and without BYPASSRLS, but it may SET ROLE to one.
+    let member = format!("{}_member", test.name());
+    execute(
+        &owner,
+        &[
+            format!("CREATE ROLE \"{member}\" LOGIN NOSUPERUSER NOBYPASSRLS"),
+            format!("GRANT \"{superuser}\" TO \"{member}\""),
+        ],
+    )
+    .await;
+    let connected =
+        Database::connect(&DatabaseConfig::new(as_role(test.runtime_url(), &member))).await;
+    if let Ok(db) = &connected {
+        db.close().await;
+    }
+    execute(&owner, &[format!("DROP ROLE \"{member}\"")]).await;
+    match connected {
+        Err(SetupError::UnsafeRole { problem, .. }) => {
+            assert!(problem.contains("member"), "{problem}");
+        }
+        other => panic!("expected a member of a superuser role to be refused, got {other:?}"),
+    }
+}
+
+// Before the check looked at memberships, such a role was accepted:
+// "expected a member of the owning role to be refused, got Ok(Database ..)".
+#[tokio::test]
+async fn the_server_refuses_a_role_that_is_a_member_of_a_table_owner() {
+    let test = TestDatabase::new().await;
+    let owner = test.owner_pool().await;
+    let owning = format!("{}_owning", test.name());
+    let member = format!("{}_member", test.name());
+    execute(
+        &owner,
+        &[
+            format!("CREATE ROLE \"{owning}\" NOLOGIN"),
+            format!("ALTER TABLE tenants OWNER TO \"{owning}\""),
+            format!("CREATE ROLE \"{member}\" LOGIN NOSUPERUSER NOBYPASSRLS"),
+            format!("GRANT \"{owning}\" TO \"{member}\""),
+        ],
+    )
+    .await;
+    let connected =
+        Database::connect(&DatabaseConfig::new(as_role(test.runtime_url(), &member))).await;
+    if let Ok(db) = &connected {
+        db.close().await;
+    }
+    execute(
+        &owner,
+        &[
+            format!("REASSIGN OWNED BY \"{owning}\" TO CURRENT_USER"),
+            format!("DROP ROLE \"{member}\""),
+            format!("DROP ROLE \"{owning}\""),
+        ],
+    )
+    .await;
+    match connected {
+        Err(SetupError::UnsafeRole { problem, .. }) => {
+            assert!(problem.contains("member"), "{problem}");
+        }
+        other => panic!("expected a member of the owning role to be refused, got {other:?}"),
+    }
+}

@@ -7,6 +7,7 @@ use crate::library::{ResourceType, Semver, VersionRefused};
 use crate::lifecycle::{InvalidTransition, TenantStatus};
 use crate::page::PageError;
 use crate::ports::StoreError;
+use crate::query::InvalidFilter;
 use crate::region::RegionCode;
 use crate::scope::Scope;
 use crate::secret::SecretName;
@@ -104,6 +105,16 @@ pub enum ListError {
     TenantNotFound,
     #[error(transparent)]
     Page(#[from] PageError),
+    /// The inventory's filter would read too much (`TenantFilter::check`).
+    #[error("invalid filter")]
+    InvalidFilter(Vec<InvalidFilter>),
+    /// The inventory query examined more than the store allows in one query
+    /// and was stopped: the caller should narrow the search.
+    #[error("the search is too broad")]
+    TooBroad,
+    /// The caller has as many inventory queries running as it may.
+    #[error("too many inventory queries running for this caller")]
+    Busy,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }

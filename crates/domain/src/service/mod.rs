@@ -4,6 +4,7 @@
 mod audit;
 mod errors;
 mod idempotency;
+mod inventory;
 mod kek;
 mod keys;
 mod library;
@@ -75,6 +76,9 @@ pub struct Settings {
     pub max_resources_per_tenant: u64,
     /// Bounds of the cache of unwrapped data keys.
     pub data_key_cache: DataKeyCacheLimits,
+    /// Most inventory queries one caller (the admin token, each key) may have
+    /// running at once; more are refused with `ListError::Busy`.
+    pub inventory_queries_per_caller: u32,
 }
 
 impl Default for Settings {
@@ -85,6 +89,7 @@ impl Default for Settings {
             key_prefix: KeyPrefix::default(),
             max_resources_per_tenant: 1000,
             data_key_cache: DataKeyCacheLimits::default(),
+            inventory_queries_per_caller: 2,
         }
     }
 }
@@ -101,6 +106,8 @@ pub struct Tenancy {
     /// The data keys, unwrapped through the KMS and cached (bounded, with a
     /// time-to-live); shared by every clone.
     data_keys: Arc<DataKeys>,
+    /// The inventory queries running, per caller; shared by every clone.
+    inventory: Arc<inventory::InventorySlots>,
 }
 
 impl Tenancy {
@@ -110,10 +117,12 @@ impl Tenancy {
             Arc::clone(&ports.clock),
             settings.data_key_cache,
         ));
+        let inventory = inventory::InventorySlots::new(settings.inventory_queries_per_caller);
         Self {
             ports,
             settings: Arc::new(settings),
             data_keys,
+            inventory,
         }
     }
 

@@ -303,8 +303,15 @@ impl Tenancy {
         } else {
             return Err(ListError::Forbidden);
         };
+        filter.check().map_err(ListError::InvalidFilter)?;
         let query = TenantQuery::new(filter, sort, cursor, limit)?;
-        let items = self.ports.tenants.list_tenants(&scope, &query).await?;
+        // Held until the store answers, or until this future is dropped.
+        let _slot = self.inventory.take(&ctx.principal).ok_or(ListError::Busy)?;
+        let items = match self.ports.tenants.list_tenants(&scope, &query).await {
+            Ok(items) => items,
+            Err(StoreError::QueryTooBroad) => return Err(ListError::TooBroad),
+            Err(e) => return Err(e.into()),
+        };
         Ok(Page::from_fetched(items, limit, |t| sort.position_of(t)))
     }
 
