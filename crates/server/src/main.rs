@@ -197,13 +197,16 @@ where
                 return ExitCode::FAILURE;
             }
         };
-        let store = match store::postgres(&database, &config.query_limits, CacheLimits::default(), kms).await {
-            Ok(store) => store,
-            Err(error) => {
-                tracing::error!("{error}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let store =
+            match store::postgres(&database, &config.query_limits, CacheLimits::default(), kms)
+                .await
+            {
+                Ok(store) => store,
+                Err(error) => {
+                    tracing::error!("{error}");
+                    return ExitCode::FAILURE;
+                }
+            };
         let code = work(Tenancy::new(store.ports.clone(), Settings::default())).await;
         store.close().await;
         code
