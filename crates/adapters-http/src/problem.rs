@@ -395,6 +395,17 @@ impl Problem {
         problem
     }
 
+    /// `400 validation_failed` naming one field and what is wrong with it.
+    pub(crate) fn field(field: &str, error: domain::InvalidValue) -> Self {
+        Self::fields(
+            Code::ValidationFailed,
+            vec![FieldError {
+                field: field.to_owned(),
+                message: error.to_string(),
+            }],
+        )
+    }
+
     pub(crate) fn not_found(what: &str) -> Self {
         Self::new(Code::NotFound, format!("No {what} matches this key or id."))
     }
@@ -630,6 +641,7 @@ impl From<ProvisionError> for Problem {
                 Code::RegionUnavailable,
                 format!("Region \"{code}\" does not accept new tenants."),
             ),
+            ProvisionError::TooManyNamespaces(error) => Self::field("namespaces", error),
             ProvisionError::DuplicateNamespace(key) => Self::new(
                 Code::DuplicateNamespace,
                 format!("The namespace key \"{key}\" is listed more than once."),
@@ -917,6 +929,7 @@ impl From<PageError> for Problem {
 impl From<ApiKeyError> for Problem {
     fn from(e: ApiKeyError) -> Self {
         match e {
+            ApiKeyError::TooManyResources(error) => Self::field("resources", error),
             ApiKeyError::OrgNotFound => Self::not_found("org"),
             ApiKeyError::TenantNotFound => Self::not_found("tenant"),
             ApiKeyError::NamespaceNotFound => Self::not_found("namespace"),

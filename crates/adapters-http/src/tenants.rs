@@ -422,9 +422,6 @@ impl Inventory {
             plan,
             metadata,
         };
-        if let Some((field, error)) = filter.control_character() {
-            query.add_error(field, error.to_string());
-        }
         Self { filter, sort, page }
     }
 }

@@ -123,7 +123,8 @@ impl TenantFilter {
     /// tenant can hold: a search term under [`Self::MIN_SEARCH_CHARS`] or over
     /// [`Self::MAX_SEARCH_CHARS`] characters, a metadata value over
     /// [`Self::MAX_METADATA_VALUE_BYTES`] bytes, more than
-    /// [`Self::MAX_METADATA_PAIRS`] metadata pairs. Every error found.
+    /// [`Self::MAX_METADATA_PAIRS`] metadata pairs, a control character in any
+    /// text. Every error found.
     pub fn check(&self) -> Result<(), Vec<InvalidFilter>> {
         let mut errors = Vec::new();
         if let Some(q) = &self.text {
@@ -162,6 +163,12 @@ impl TenantFilter {
                 });
             }
         }
+        if let Some((field, error)) = self.control_character() {
+            errors.push(InvalidFilter {
+                field,
+                message: error.to_string(),
+            });
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -189,8 +196,8 @@ impl TenantFilter {
 impl TenantFilter {
     /// The first text of the filter that holds a control character, named as
     /// its query parameter (`q`, `metadata.K`): such text can match no tenant,
-    /// and PostgreSQL cannot even compare a NUL.
-    pub fn control_character(&self) -> Option<(String, InvalidValue)> {
+    /// and PostgreSQL cannot even compare a NUL. Part of [`Self::check`].
+    pub(crate) fn control_character(&self) -> Option<(String, InvalidValue)> {
         let search = self.text.iter().map(|q| ("q".to_owned(), q.as_str()));
         let metadata = self.metadata.iter().flat_map(|(k, v)| {
             let field = format!("metadata.{k}");

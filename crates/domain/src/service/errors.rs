@@ -38,6 +38,10 @@ pub enum ProvisionError {
     RegionUnavailable(RegionCode),
     #[error("namespace key {0} appears more than once")]
     DuplicateNamespace(NamespaceKey),
+    /// More namespaces than one request may provision
+    /// ([`ProvisionTenant::MAX_NAMESPACES`](crate::tenant::ProvisionTenant::MAX_NAMESPACES)).
+    #[error("namespaces: {0}")]
+    TooManyNamespaces(InvalidValue),
     /// The key belongs to a tenant of another org, or to a deleted tenant.
     #[error("tenant key {0} is taken")]
     KeyTaken(TenantKey),
@@ -294,6 +298,10 @@ pub enum ApiKeyError {
     NotANamespaceKey,
     #[error("expiry must be in the future")]
     ExpiryInPast,
+    /// A resource restriction longer than
+    /// [`Access::MAX_RESOURCES`](crate::api_key::Access::MAX_RESOURCES).
+    #[error("resources: {0}")]
+    TooManyResources(InvalidValue),
     #[error("grace period must be between 0 and {max_days} days")]
     GraceOutOfRange { max_days: i64 },
     #[error(transparent)]

@@ -17,7 +17,7 @@ use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, Page};
 use crate::ports::{DataScope, StoreError};
 use crate::scope::{Role, Scope, Scopes};
-use crate::values::Name;
+use crate::values::{Name, check_list_len};
 
 /// The longest grace period a rotation may give the old secret.
 pub const MAX_GRACE_DAYS: i64 = 30;
@@ -113,6 +113,10 @@ impl Tenancy {
         let first = self.place(ctx, location, Scope::KeysWrite).await?;
         if new.expires_at.is_some_and(|e| e <= self.now()) {
             return Err(ApiKeyError::ExpiryInPast);
+        }
+        if let Some(resources) = &new.resources {
+            check_list_len(resources.len(), Access::MAX_RESOURCES)
+                .map_err(ApiKeyError::TooManyResources)?;
         }
         let access = match first.owner {
             KeyOwner::Org => Access {

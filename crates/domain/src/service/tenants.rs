@@ -19,7 +19,7 @@ use crate::ports::{DataScope, Provisioning, StoreError, Unique};
 use crate::query::{TenantFilter, TenantQuery, TenantSort};
 use crate::scope::Role;
 use crate::tenant::{Lifecycle, ProvisionTenant, ResolvedSpec, Tenant, TenantPatch};
-use crate::values::{Metadata, Name, Owner, Reason};
+use crate::values::{Metadata, Name, Owner, Reason, check_list_len};
 
 /// The outcome of provisioning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +155,8 @@ impl Tenancy {
                 mode: crate::values::Mode::Live,
             }]
         } else {
+            check_list_len(request.namespaces.len(), ProvisionTenant::MAX_NAMESPACES)
+                .map_err(ProvisionError::TooManyNamespaces)?;
             let mut seen = HashSet::new();
             for ns in &request.namespaces {
                 if !seen.insert(&ns.key) {

@@ -3,6 +3,7 @@
 //! as behaviour a caller sees.
 
 mod api_keys;
+mod bounds;
 mod failures;
 mod inventory;
 mod key_authority;
