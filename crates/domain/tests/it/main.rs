@@ -6,6 +6,7 @@ mod api_keys;
 mod bounds;
 mod failures;
 mod inventory;
+mod inventory_limits;
 mod key_authority;
 mod kms;
 mod lifecycle;
