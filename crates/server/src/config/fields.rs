@@ -22,7 +22,7 @@ use super::error::explain;
 const MAX_RETENTION_DAYS: i128 = 36_500;
 
 /// Largest verification cache accepted: about a few GiB of memory at most.
-pub(super) const MAX_CACHE_KEYS: i128 = 10_000_000;
+const MAX_CACHE_KEYS: i128 = 10_000_000;
 
 /// Largest resource quota accepted.
 const MAX_RESOURCES: i128 = 100_000_000;
