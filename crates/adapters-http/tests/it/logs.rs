@@ -136,7 +136,7 @@ async fn logs_carry_the_request_and_internal_errors_but_never_the_token() {
 async fn logs_never_carry_a_secret_or_its_hash() {
     let capture = Capture::start();
     let app = TestApp::start().await;
-    let story = crate::api_keys::a_key_and_everything_around_it(&app).await;
+    let story = crate::api_key_secrets::a_key_and_everything_around_it(&app).await;
     let logs = capture.text();
     assert!(
         logs.contains("/v1/keys/verify") && logs.contains("/v1/namespace/api-keys"),
@@ -144,7 +144,7 @@ async fn logs_never_carry_a_secret_or_its_hash() {
     );
     for secret in [&story.first, &story.secret, &story.rotated] {
         assert!(!logs.contains(secret.as_str()), "a secret leaked:\n{logs}");
-        for spelling in crate::api_keys::hash_spellings(secret) {
+        for spelling in crate::api_key_secrets::hash_spellings(secret) {
             assert!(!logs.contains(&spelling), "a hash leaked:\n{logs}");
         }
     }
