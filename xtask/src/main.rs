@@ -2,8 +2,9 @@
 //! `.cargo/config.toml`). Standard library only, so it builds in seconds and
 //! never drifts with the workspace's dependencies.
 //!
-//! Every command is one arm of the `match` in [`run`]; later ones (`openapi
-//! --check`) slot in the same way.
+//! Every command is one arm of the `match` in [`run`]; a new one slots in the
+//! same way. The tools the commands need are found in `tools.rs` and installed
+//! by `setup.rs`.
 
 mod db;
 mod kms;
