@@ -21,6 +21,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::tools::{find_bindir, find_pgbouncer};
 use crate::{Cargo, Failure};
 
 /// The cluster's first choice of port, and how many after it to try.
@@ -112,59 +113,11 @@ fn tools() -> Result<(), Failure> {
             .flatten()
             .collect();
             Err(Failure::Failed(format!(
-                "not installed: {} (on Debian: apt-get install postgresql postgresql-contrib pgbouncer)",
+                "not installed: {} (`cargo xtask setup` installs them)",
                 missing.join(" and ")
             )))
         }
     }
-}
-
-/// The directory holding `initdb` and `pg_ctl`: the one `pg_config --bindir`
-/// names, else one on the PATH, else the newest of the usual install places.
-fn find_bindir() -> Option<PathBuf> {
-    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    let from_pg_config = Command::new("pg_config")
-        .arg("--bindir")
-        .stderr(Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let on_path = env::split_paths(&env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
-    from_pg_config
-        .into_iter()
-        .chain(on_path)
-        .chain(usual_bindirs())
-        .find(|dir| has_server(dir))
-}
-
-/// `/usr/lib/postgresql/<version>/bin` (Debian, Ubuntu), newest version first,
-/// then `/usr/local/pgsql/bin` (a build from source).
-fn usual_bindirs() -> Vec<PathBuf> {
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            Some((version, entry.path().join("bin")))
-        })
-        .collect();
-    versions.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
-    versions
-        .into_iter()
-        .map(|(_, dir)| dir)
-        .chain([PathBuf::from("/usr/local/pgsql/bin")])
-        .collect()
-}
-
-/// `pgbouncer` on the PATH or in the system `sbin` directories, where Debian
-/// puts it (not on every user's PATH). The PgBouncer test looks the same way.
-fn find_pgbouncer() -> Option<PathBuf> {
-    env::split_paths(&env::var_os("PATH").unwrap_or_default())
-        .chain(["/usr/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join("pgbouncer"))
-        .find(|path| path.is_file())
 }
 
 /// The unprivileged user server commands run as when xtask runs as root.
@@ -209,8 +162,8 @@ impl Cluster {
         let bindir = find_bindir().ok_or_else(|| {
             Failure::Failed(
                 "no PostgreSQL server binaries (initdb, pg_ctl) found through `pg_config --bindir`, \
-                 the PATH or the usual install places. Install PostgreSQL (on Debian: \
-                 apt-get install postgresql postgresql-contrib pgbouncer), or set DATABASE_URL \
+                 the PATH or the usual install places. `cargo xtask setup` \
+                 installs them, or set DATABASE_URL \
                  to a server of your own."
                     .into(),
             )
@@ -516,7 +469,7 @@ fn id(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     id(&["-u"]).as_deref() == Some("0")
 }
 

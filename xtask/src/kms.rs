@@ -1,15 +1,8 @@
 //! `cargo xtask kms tools`: the AWS KMS adapter's tests run against a local
 //! `moto_server` (PyPI package `moto[server]`). This finds it on PATH and, when
-//! it is missing, installs it with pip, so a fresh machine needs no hand setup.
+//! it is missing, installs it with pip, as `cargo xtask setup` does for every tool.
 
-use std::env;
-use std::path::PathBuf;
-use std::process::Command;
-
-use crate::Failure;
-
-/// What pip installs.
-const PACKAGE: &str = "moto[server]";
+use crate::{Cargo, Failure, setup};
 
 pub(crate) fn command(args: &[String]) -> Result<(), Failure> {
     match args {
@@ -22,48 +15,9 @@ pub(crate) fn command(args: &[String]) -> Result<(), Failure> {
     }
 }
 
+/// The same lookup and install as `cargo xtask setup`, for moto alone.
 fn tools() -> Result<(), Failure> {
-    if let Some(found) = find_moto() {
-        eprintln!("moto_server: {}", found.display());
-        return Ok(());
-    }
-    eprintln!("xtask: moto_server is not on PATH: installing `{PACKAGE}` with pip");
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| Command::new(p).arg("--version").output().is_ok())
-        .ok_or_else(|| {
-            Failure::Failed(format!(
-                "moto_server is missing and no python3 was found to install it: install \
-                 Python 3 and pip, then `pip install '{PACKAGE}'`"
-            ))
-        })?;
-    let status = Command::new(python)
-        .args(["-m", "pip", "install", "--quiet", PACKAGE])
-        .status()
-        .map_err(|e| Failure::Failed(format!("could not run pip: {e}")))?;
-    if !status.success() {
-        return Err(Failure::Failed(format!(
-            "`{python} -m pip install '{PACKAGE}'` failed ({status})"
-        )));
-    }
-    match find_moto() {
-        Some(found) => {
-            eprintln!("moto_server: {}", found.display());
-            Ok(())
-        }
-        None => Err(Failure::Failed(format!(
-            "pip installed `{PACKAGE}` but moto_server is still not on PATH: add pip's \
-             scripts directory (`{python} -m site --user-base`/bin) to PATH"
-        ))),
-    }
-}
-
-/// `moto_server` in a directory of PATH.
-fn find_moto() -> Option<PathBuf> {
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join("moto_server"))
-        .find(|candidate| candidate.is_file())
+    setup::ensure(&Cargo::new(), &[setup::MOTO])
 }
 
 #[cfg(test)]

@@ -2,12 +2,15 @@
 //! `.cargo/config.toml`). Standard library only, so it builds in seconds and
 //! never drifts with the workspace's dependencies.
 //!
-//! Every command is one arm of the `match` in [`run`]; later ones (`openapi
-//! --check`) slot in the same way.
+//! Every command is one arm of the `match` in [`run`]; a new one slots in the
+//! same way. The tools the commands need are found in `tools.rs` and installed
+//! by `setup.rs`.
 
 mod db;
 mod kms;
 mod purity;
+mod setup;
+mod tools;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -17,8 +20,15 @@ const USAGE: &str = "\
 Usage: cargo xtask <command> [args]
 
 Commands:
-  ci        what CI runs, in order, stopping at the first failure:
-              formatting, domain purity, clippy (warnings are errors), every test
+  ci        what CI runs, in order, stopping at the first failure: `setup`,
+              formatting, domain purity, `cargo deny check`, clippy and
+              `cargo doc` (warnings are errors), every test
+  setup     finds the tools the tests need (the PostgreSQL server, PgBouncer,
+              curl, moto_server, cargo-deny) and installs what is missing: as root
+              with apt-get, with pip, with `cargo install --locked`; otherwise stops
+              with the one command to run. XTASK_TOOL_DIRS (PATH syntax), when set,
+              is where it looks instead of the PATH and the usual places, to try
+              the installs on a machine that has the tools
   test      every test of the workspace (`cargo test --workspace --locked`);
               extra args are passed on, e.g. `cargo xtask test -p domain -- lifecycle`
               (with `-p`, only those packages). `ci` and `test` give the Postgres tests
@@ -92,6 +102,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
             no_extra_args("ci", rest)?;
             ci()
         }
+        "setup" => setup::command(rest),
         "test" => test(rest),
         "db" => db::command(&Cargo::new(), rest),
         "kms" => kms::command(rest),
@@ -117,12 +128,14 @@ fn no_extra_args(command: &str, rest: &[String]) -> Result<(), Failure> {
     }
 }
 
-/// Mirrors CI. The cheap checks come first so a formatting slip fails in seconds,
-/// not after a full build.
+/// Mirrors CI. Setup comes first so a fresh machine needs nothing by hand; then
+/// the cheap checks, so a formatting slip fails in seconds, not after a full build.
 fn ci() -> Result<(), Failure> {
     let cargo = Cargo::new();
+    setup::ensure(&cargo, setup::TOOLS)?;
     cargo.step(&["fmt", "--all", "--check"])?;
     purity::check(&cargo)?;
+    cargo.step(&DENY)?;
     cargo.step(&[
         "clippy",
         "--workspace",
@@ -132,12 +145,20 @@ fn ci() -> Result<(), Failure> {
         "-D",
         "warnings",
     ])?;
+    let mut doc = Cargo::new();
+    doc.env.push(("RUSTDOCFLAGS".into(), "-D warnings".into()));
+    doc.step(&["doc", "--no-deps", "--workspace", "--locked"])?;
     with_test_database(cargo, |cargo| {
         cargo.step(&["test", "--workspace", "--locked"])
     })?;
     eprintln!("\nxtask: ci passed");
     Ok(())
 }
+
+/// `cargo deny check` of everything deny.toml checks but the RUSTSEC advisories:
+/// cargo-deny fetches their database from GitHub, which CI's machine cannot
+/// reach (deny.toml says more).
+const DENY: [&str; 5] = ["deny", "check", "licenses", "bans", "sources"];
 
 fn test(extra: &[String]) -> Result<(), Failure> {
     let args = test_args(extra);

@@ -79,7 +79,7 @@ pub(crate) struct ResolvedSpec {
     pub namespaces: Vec<NewNamespace>,
 }
 
-/// SHA-256 over a canonical encoding of a [`ResolvedSpec`].
+/// SHA-256 over a canonical encoding of a `ResolvedSpec`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SpecDigest([u8; 32]);
 

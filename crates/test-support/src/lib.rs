@@ -37,6 +37,8 @@
 
 pub mod contract;
 pub mod fixtures;
+#[cfg(test)]
+mod listing;
 
 use std::future::Future;
 use std::sync::Arc;
