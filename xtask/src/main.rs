@@ -248,7 +248,7 @@ fn bench(args: &[String]) -> Result<(), Failure> {
         tenancy: release.join("tenancy"),
     };
     match scenario {
-        // Over HTTP on the in-memory store, then (SPEC §8) the cache-miss path
+        // Over HTTP on the in-memory store, then (docs/benchmarks.md#targets) the cache-miss path
         // on PostgreSQL against `pgbench -S`.
         "verify" => {
             bench.run(&[], "verify", true, rest)?;

@@ -504,7 +504,7 @@ mod tests {
     }
 }
 
-/// The `Idempotency-Key` request header (SPEC §2), when sent: 1–255 visible
+/// The `Idempotency-Key` request header (docs/api.md §2), when sent: 1–255 visible
 /// ASCII characters, once. Anything else is a `400` before anything runs.
 #[derive(Debug)]
 pub(crate) struct IdempotencyHeader(pub Option<IdempotencyKey>);

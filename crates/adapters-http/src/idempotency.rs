@@ -1,4 +1,4 @@
-//! The `Idempotency-Key` protocol (SPEC §2) around a handler: a first request
+//! The `Idempotency-Key` protocol (docs/api.md §2) around a handler: a first request
 //! runs and its successful response is stored (sealed by the domain with the
 //! org's data key); a retry with the same key, method, path and body gets
 //! those bytes again, marked `Idempotent-Replayed: true`.

@@ -1,7 +1,7 @@
 //! # Tenancy's HTTP API
 //!
 //! The axum adapter in front of [`domain::Tenancy`]: JSON endpoints under `/v1`
-//! (SPEC §10), RFC 9457 problems for every error, bearer authentication (the
+//! (docs/api.md §6), RFC 9457 problems for every error, bearer authentication (the
 //! platform admin token and API keys) with per-route authorization, request ids,
 //! tracing, and an OpenAPI 3.1 document generated from the handlers.
 //!
@@ -62,7 +62,7 @@ pub use crate::health::Readiness;
 pub use crate::limits::{RequestLimitLayer, RequestLimits};
 pub use crate::serve::{ConnectionLimits, serve};
 
-/// Largest request body accepted (SPEC §9): 1 MiB.
+/// Largest request body accepted (docs/security.md): 1 MiB.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// What the HTTP adapter needs from configuration.

@@ -1,4 +1,4 @@
-//! The library (SPEC §4): `/v1/orgs/{org}/library/listings` (publish, grant,
+//! The library (docs/api.md §4): `/v1/orgs/{org}/library/listings` (publish, grant,
 //! read) and, for namespace keys, `/v1/namespace/resources`,
 //! `/v1/namespace/library` (try, customize, upgrade) and `/v1/namespace/installs`.
 //!

@@ -1,4 +1,4 @@
-//! `POST /v1/keys/verify`: judges a presented API key (SPEC §3).
+//! `POST /v1/keys/verify`: judges a presented API key (docs/api.md §3).
 //!
 //! This is the hot path: every request of every tenant goes through the same
 //! verification. The handler does one domain call and serializes the answer

@@ -1,4 +1,4 @@
-//! Cross-instance cache invalidation over `LISTEN`/`NOTIFY` (SPEC §8: a
+//! Cross-instance cache invalidation over `LISTEN`/`NOTIFY` (docs/benchmarks.md#targets: a
 //! suspension or revocation is visible on every instance).
 //!
 //! **Emitting.** The writes that can turn a cached "valid" stale send

@@ -1,6 +1,6 @@
 //! Tenancy's storage on PostgreSQL.
 //!
-//! Isolation is enforced twice (SPEC §9): the stores filter by org and tenant
+//! Isolation is enforced twice (docs/security.md): the stores filter by org and tenant
 //! like any other adapter, **and** every table carries row-level security
 //! policies keyed on transaction-local settings, so a query that forgets its
 //! filter still sees only its own scope's rows. The pieces:

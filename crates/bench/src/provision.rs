@@ -1,4 +1,4 @@
-//! Provisioning (SPEC §8: ≥ 0.5 × `pgbench`'s tpcb-like transactions/s on the
+//! Provisioning (docs/benchmarks.md#targets: ≥ 0.5 × `pgbench`'s tpcb-like transactions/s on the
 //! same database): `Tenancy::provision` on the PostgreSQL ports, from
 //! `connections` concurrent callers each provisioning tenants of their own
 //! keys, against `pgbench`'s default (tpcb-like) script with as many clients on
@@ -8,7 +8,7 @@
 //! looked up, the replay check by tenant key, a data key generated and wrapped
 //! by the local keyring KMS, then one transaction writing the tenant, its live
 //! namespace, its first API key, the wrapped data key and the audit event.
-//! There is no webhook outbox yet, so SPEC §8's "+ outbox" is not in it.
+//! There is no webhook outbox yet, so the "+ outbox" of docs/benchmarks.md#targets is not in it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -133,7 +133,7 @@ async fn scenario(o: Options) -> Result<(), String> {
     }
     let ratios: Vec<f64> = rounds.iter().map(|(t, p)| p / t).collect();
     println!(
-        "\nRatio {} (target, SPEC §8: ≥ 0.5). One provision: tenant, namespace, key, data \
+        "\nRatio {} (target, docs/benchmarks.md#targets: ≥ 0.5). One provision: tenant, namespace, key, data \
          key and audit event in one transaction (no webhook outbox yet).",
         crate::verify_miss::range(&ratios)
     );

@@ -1,4 +1,4 @@
-//! The verification scenario (SPEC §8): Tenancy's `POST /v1/keys/verify` and an
+//! The verification scenario (docs/benchmarks.md#targets): Tenancy's `POST /v1/keys/verify` and an
 //! authenticated `GET /v1/namespace`, against a bare axum handler returning the
 //! same bodies, all driven by the same generator in the same run.
 
@@ -181,7 +181,7 @@ async fn scenario(o: Options) -> Result<(), String> {
     );
     println!();
     println!(
-        "Targets (SPEC §8): verify ratio ≥ 0.80 → {:.2}; p99 ≤ 1 ms at half the maximum rate → {:.3} ms.",
+        "Targets (docs/benchmarks.md#targets): verify ratio ≥ 0.80 → {:.2}; p99 ≤ 1 ms at half the maximum rate → {:.3} ms.",
         tenancy_verify.rate() / bare_verify.rate(),
         tenancy_half.percentile_ms(0.99)
     );

@@ -1,4 +1,4 @@
-//! Verification when the cache misses (SPEC §8: ≥ 0.5 × `pgbench -S`
+//! Verification when the cache misses (docs/benchmarks.md#targets: ≥ 0.5 × `pgbench -S`
 //! transactions/s on the same database): `PgStore::find_key` — the one query a
 //! cache miss costs, as the runtime role — from `connections` concurrent
 //! callers, against `pgbench -S` with as many clients on the same database in
@@ -137,7 +137,7 @@ async fn scenario(o: Options) -> Result<(), String> {
     let ratios: Vec<f64> = rounds.iter().map(|(s, _, l)| l / s).collect();
     let server: Vec<f64> = rounds.iter().map(|(s, st, _)| st / s).collect();
     println!(
-        "\nRatio {} (target, SPEC §8: ≥ 0.5); the statement alone, driven by pgbench: {} \
+        "\nRatio {} (target, docs/benchmarks.md#targets: ≥ 0.5); the statement alone, driven by pgbench: {} \
          of `-S`.",
         range(&ratios),
         range(&server)

@@ -308,7 +308,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
     }
 }
 
-/// How often key uses are written back as `last_used_at` (SPEC §3: coarse).
+/// How often key uses are written back as `last_used_at` (docs/api.md §3: coarse).
 const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Serves until a shutdown signal, then lets in-flight requests finish and

@@ -1,4 +1,4 @@
-//! The retention job: deletes tenants whose retention period (SPEC §2) ended,
+//! The retention job: deletes tenants whose retention period (docs/api.md §2) ended,
 //! and idempotency records past their replay window.
 
 use std::time::Duration;

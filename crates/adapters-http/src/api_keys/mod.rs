@@ -1,5 +1,5 @@
 //! API keys: issuing, listing, revoking and rotating them at the three places
-//! keys live (SPEC §3) — an org's own keys (`/v1/orgs/{org}/api-keys`), a
+//! keys live (docs/api.md §3) — an org's own keys (`/v1/orgs/{org}/api-keys`), a
 //! namespace's keys reached from the org side
 //! (`/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/api-keys`) and the calling
 //! namespace key's own namespace (`/v1/namespace/api-keys`).

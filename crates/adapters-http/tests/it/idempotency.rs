@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on provisioning (SPEC §2): replays byte for byte, a reused
+//! `Idempotency-Key` on provisioning (docs/api.md §2): replays byte for byte, a reused
 //! key with another request is `422`, failures do not hold the key, and the
 //! window is 24 hours.
 

@@ -10,7 +10,7 @@ const STATES: [&str; 4] = ["active", "suspended", "deactivated", "deleted"];
 const ACTIONS: [&str; 5] = ["suspend", "reactivate", "deactivate", "restore", "delete"];
 
 /// Where each action leads from each state (`None`: refused), written out by hand
-/// from SPEC §2 rather than derived from the domain.
+/// from docs/api.md §2 rather than derived from the domain.
 fn expected(state: &str, action: &str) -> Option<&'static str> {
     match (state, action) {
         ("active", "suspend") => Some("suspended"),

@@ -1,4 +1,4 @@
-//! The same isolation behind PgBouncer in transaction pooling mode (SPEC §9:
+//! The same isolation behind PgBouncer in transaction pooling mode (docs/security.md:
 //! "no tenant context ever leaks from one transaction to the next"). With one
 //! server connection in the pool, every client's transactions take turns on the
 //! same backend (checked through `pg_backend_pid()`).

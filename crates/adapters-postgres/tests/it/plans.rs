@@ -1,4 +1,4 @@
-//! The inventory's plans (SPEC §8: a page in ≤ 10 ms over 1,000,000 tenants;
+//! The inventory's plans (docs/benchmarks.md#targets: a page in ≤ 10 ms over 1,000,000 tenants;
 //! `cargo xtask bench inventory` measures that). No timing here: each case of
 //! the benchmark is explained on a modestly seeded table, and the plan must
 //! have the shape that keeps a page's cost bounded by the page, not by the
