@@ -50,13 +50,20 @@ impl TenantStatus {
     pub fn transition(self, action: LifecycleAction) -> Result<Self, InvalidTransition> {
         use LifecycleAction as A;
         use TenantStatus as S;
+        // Every pair is written out, refusals too: a new state or action does not
+        // compile until this table says where it leads from everywhere.
         match (self, action) {
             (S::Active, A::Suspend) => Ok(S::Suspended),
             (S::Suspended, A::Reactivate) => Ok(S::Active),
             (S::Active | S::Suspended, A::Deactivate) => Ok(S::Deactivated),
             (S::Deactivated, A::Restore) => Ok(S::Active),
             (S::Deactivated, A::Delete) => Ok(S::Deleted),
-            (from, action) => Err(InvalidTransition { from, action }),
+            (S::Active, A::Reactivate | A::Restore | A::Delete)
+            | (S::Suspended, A::Suspend | A::Restore | A::Delete)
+            | (S::Deactivated, A::Suspend | A::Reactivate | A::Deactivate)
+            | (S::Deleted, A::Suspend | A::Reactivate | A::Deactivate | A::Restore | A::Delete) => {
+                Err(InvalidTransition { from: self, action })
+            }
         }
     }
 }
@@ -116,10 +123,11 @@ mod tests {
     use super::{LifecycleAction as A, TenantStatus as S, *};
 
     /// Every (state, action) pair, written out: a new state or action fails to
-    /// compile the exhaustive match above and fails this table until it is added.
+    /// compile the exhaustive match above, and once it is in `ALL` this table no
+    /// longer has the size of `ALL` and fails to compile until it is added.
     #[test]
     fn every_state_action_pair_follows_the_lifecycle_table() {
-        let table: [(S, [Option<S>; 5]); 4] = [
+        let table: [(S, [Option<S>; A::ALL.len()]); S::ALL.len()] = [
             //              suspend            reactivate       deactivate            restore          delete
             (
                 S::Active,
@@ -135,8 +143,14 @@ mod tests {
             ),
             (S::Deleted, [None, None, None, None, None]),
         ];
+        assert_eq!(
+            table.map(|(from, _)| from),
+            S::ALL,
+            "one row per state, in order"
+        );
         for (from, outcomes) in table {
-            for (action, expected) in A::ALL.into_iter().zip(outcomes) {
+            for (i, action) in A::ALL.into_iter().enumerate() {
+                let expected = outcomes[i];
                 let got = from.transition(action);
                 match expected {
                     Some(to) => assert_eq!(got, Ok(to), "{from} --{action}-->"),

@@ -139,6 +139,85 @@ impl<T> Page<T> {
     }
 }
 
+/// The order of listings sorted by id: oldest first, as ids are UUIDv7.
+const ORDER_BY_ID: &str = "id";
+
+/// Where an item of a listing sorted by id stands.
+pub(crate) fn id_position(id: Uuid) -> Position {
+    Position {
+        order: ORDER_BY_ID.to_owned(),
+        id,
+        text: None,
+    }
+}
+
+/// The steps of every keyset listing: decodes `cursor` into the bound a store
+/// takes (`decode`), fetches one item more than the page after it (`fetch`,
+/// given the bound and how many to fetch; it checks access and finishes the
+/// items too, so a bad cursor is refused before anything is read), and builds
+/// the page. `fetch` is a closure returning a future rather than an async
+/// closure, whose futures do not yet prove `Send` to the compiler.
+pub(crate) async fn fetch_page<A, T, E: From<PageError>, F>(
+    cursor: Option<&Cursor>,
+    limit: Limit,
+    decode: impl FnOnce(&Cursor) -> Result<A, PageError>,
+    fetch: impl FnOnce(Option<A>, usize) -> F,
+    position_of: impl Fn(&T) -> Position,
+) -> Result<Page<T>, E>
+where
+    F: Future<Output = Result<Vec<T>, E>>,
+{
+    let after = cursor.map(decode).transpose()?;
+    let items = fetch(after, limit.get() + 1).await?;
+    Ok(Page::from_fetched(items, limit, position_of))
+}
+
+/// [`fetch_page`] for a listing sorted by id (`id_of` each item).
+pub(crate) async fn fetch_page_by_id<T, E: From<PageError>, F>(
+    cursor: Option<&Cursor>,
+    limit: Limit,
+    fetch: impl FnOnce(Option<Uuid>, usize) -> F,
+    id_of: impl Fn(&T) -> Uuid,
+) -> Result<Page<T>, E>
+where
+    F: Future<Output = Result<Vec<T>, E>>,
+{
+    let decode = |c: &Cursor| c.decode(ORDER_BY_ID).map(|p| p.id);
+    fetch_page(cursor, limit, decode, fetch, |item| {
+        id_position(id_of(item))
+    })
+    .await
+}
+
+/// [`fetch_page`] for a listing sorted by a text key (then id) under the order
+/// name `order`: a cursor's text is read back with `parse` (`None`: not a
+/// cursor this API issued), and `key_of` says each item's text and id.
+pub(crate) async fn fetch_page_by_text<A, T, E: From<PageError>, F>(
+    order: &str,
+    cursor: Option<&Cursor>,
+    limit: Limit,
+    parse: impl FnOnce(&str) -> Option<A>,
+    fetch: impl FnOnce(Option<A>, usize) -> F,
+    key_of: impl Fn(&T) -> (&str, Uuid),
+) -> Result<Page<T>, E>
+where
+    F: Future<Output = Result<Vec<T>, E>>,
+{
+    let decode = |c: &Cursor| {
+        let text = c.decode(order)?.text.ok_or(PageError::Cursor)?;
+        parse(&text).ok_or(PageError::Cursor)
+    };
+    let position_of = |item: &T| {
+        let (text, id) = key_of(item);
+        Position {
+            order: order.to_owned(),
+            id,
+            text: Some(text.to_owned()),
+        }
+    };
+    fetch_page(cursor, limit, decode, fetch, position_of).await
+}
+
 /// Compares a `(text, id)` sort key with a cursor position, for keyset filters
 /// written in Rust (the in-memory store); SQL adapters use row comparisons.
 pub(crate) fn compare_key(text: Option<&str>, id: Uuid, position: &Position) -> Ordering {

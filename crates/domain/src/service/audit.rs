@@ -10,11 +10,10 @@ use super::Tenancy;
 use super::errors::{
     ApiKeyError, LibraryError, ListError, NamespaceError, SecretError, TenantError,
 };
-use super::orgs::{decode_id_cursor, id_position};
 use crate::audit::{AuditRecord, Context};
 use crate::ids::{OrgRef, TenantId, TenantRef};
 use crate::kms::{DataKey, EncryptionContext};
-use crate::page::{Cursor, Limit, Page};
+use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
 use crate::ports::{DataScope, StoreError};
 
 /// Why a record could not be sealed: its tenant's data key could not be read
@@ -119,27 +118,40 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<AuditRecord>, ListError> {
-        let after = decode_id_cursor(cursor)?;
-        let org = self
-            .find_org(ctx, org)
-            .await?
-            .ok_or(ListError::OrgNotFound)?;
-        let scope = ctx.principal.scope_in(org.id);
-        let tenant_id = match tenant {
-            Some(t) => match self.ports.tenants.get_tenant(&scope, t).await? {
-                Some(t) if t.org_id == org.id => Some(t.id),
-                _ => return Err(ListError::TenantNotFound),
-            },
-            None => None,
+        let fetch = |after: Option<uuid::Uuid>, n| async move {
+            let org = self
+                .find_org(ctx, org)
+                .await?
+                .ok_or(ListError::OrgNotFound)?;
+            let scope = ctx.principal.scope_in(org.id);
+            let tenant_id = match tenant {
+                Some(t) => match self.ports.tenants.get_tenant(&scope, t).await? {
+                    Some(t) if t.org_id == org.id => Some(t.id),
+                    _ => return Err(ListError::TenantNotFound),
+                },
+                None => None,
+            };
+            let mut items = self
+                .ports
+                .audit
+                .audit_records(&scope, org.id, tenant_id, after, n)
+                .await?;
+            self.open_trail(&scope, &mut items).await?;
+            Ok(items)
         };
-        let mut items = self
-            .ports
-            .audit
-            .audit_records(&scope, org.id, tenant_id, after, limit.get() + 1)
-            .await?;
+        fetch_page_by_id(cursor, limit, fetch, |r: &AuditRecord| r.id.as_uuid()).await
+    }
+
+    /// Opens sealed records with their tenant's data key (shredded when the
+    /// key is gone).
+    async fn open_trail(
+        &self,
+        scope: &DataScope,
+        items: &mut [AuditRecord],
+    ) -> Result<(), ListError> {
         // One key per tenant on the page, each looked up once.
         let mut keys: HashMap<TenantId, Option<Arc<DataKey>>> = HashMap::new();
-        for record in &mut items {
+        for record in items {
             let Some(tenant) = record.tenant_id else {
                 continue;
             };
@@ -150,7 +162,7 @@ impl Tenancy {
                 Some(key) => key.clone(),
                 None => {
                     let key = self
-                        .audit_key(&scope, tenant)
+                        .audit_key(scope, tenant)
                         .await
                         .map_err(|e| ListError::Unavailable(e.text()))?;
                     keys.insert(tenant, key.clone());
@@ -161,8 +173,6 @@ impl Tenancy {
                 .open(key.as_deref())
                 .map_err(|e| ListError::Unavailable(e.to_string()))?;
         }
-        Ok(Page::from_fetched(items, limit, |r| {
-            id_position(r.id.as_uuid())
-        }))
+        Ok(())
     }
 }

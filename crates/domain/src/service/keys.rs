@@ -1,21 +1,21 @@
 //! API key use cases: issue, list, revoke, rotate, and verification, the hot
 //! path every request of every tenant goes through (SPEC §3).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::errors::ApiKeyError;
-use super::orgs::{decode_id_cursor, id_position};
-use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
+use super::retry::{Step, retry_on_stale, written};
+use super::{Subject, Tenancy};
 use crate::api_key::{Access, ApiKey, KeyMode, KeyOwner, PlaintextKey};
 use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::auth::{KeyLookup, Principal, VerifyCode};
 use crate::ids::{ApiKeyId, NamespaceRef, OrgId, OrgRef, TenantRef};
 use crate::keys::ResourceKey;
 use crate::lifecycle::TenantStatus;
-use crate::page::{Cursor, Limit, Page};
-use crate::ports::{DataScope, StoreError};
+use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
+use crate::ports::DataScope;
 use crate::scope::{Role, Scope, Scopes};
 use crate::values::{Name, check_list_len};
 
@@ -134,45 +134,63 @@ impl Tenancy {
         }
         // The store re-checks, as it writes, that the namespace still exists and
         // its tenant is still active (`Stale` otherwise): decide again on a fresh read.
-        let mut place = first;
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
-                return Err(ApiKeyError::TenantNotActive(status));
-            }
-            let now = self.now();
-            let issued = self.mint(
-                ctx,
-                &place,
-                new.name.clone(),
-                access.clone(),
-                expires_at,
-                None,
-                now,
-            );
-            let mut audit = self.key_audit(
-                ctx,
-                now,
-                &issued.key,
-                AuditAction::ApiKeyCreated,
-                Vec::new(),
-            );
-            self.seal_audit(&place.scope, &mut audit).await?;
-            match self
-                .ports
-                .keys
-                .create_key(&place.scope, &issued.key, &audit)
-                .await
-            {
-                Ok(()) => return Ok(issued),
-                Err(StoreError::Stale) => {
-                    place = self.place(ctx, location, Scope::KeysWrite).await?;
+        // Each attempt takes the place the one before left it (the first read,
+        // then the fresh read after a lost race); the futures are `Send`, so a
+        // mutex, not a cell, passes it on.
+        let next_place = Mutex::new(Some(first));
+        let (new, access, next_place) = (&new, &access, &next_place);
+        retry_on_stale(
+            || {
+                ApiKeyError::Unavailable(
+                    "the namespace kept changing while a key was issued".into(),
+                )
+            },
+            || {
+                let place = next_place.lock().ok().and_then(|mut p| p.take());
+                async move {
+                    // Only a panic in an earlier attempt (a poisoned lock) leaves none.
+                    let Some(place) = place else {
+                        return Err(ApiKeyError::Unavailable("the key's place was lost".into()));
+                    };
+                    if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active)
+                    {
+                        return Err(ApiKeyError::TenantNotActive(status));
+                    }
+                    let now = self.now();
+                    let issued = self.mint(
+                        ctx,
+                        &place,
+                        new.name.clone(),
+                        access.clone(),
+                        expires_at,
+                        None,
+                        now,
+                    );
+                    let mut audit = self.key_audit(
+                        ctx,
+                        now,
+                        &issued.key,
+                        AuditAction::ApiKeyCreated,
+                        Vec::new(),
+                    );
+                    self.seal_audit(&place.scope, &mut audit).await?;
+                    let result = self
+                        .ports
+                        .keys
+                        .create_key(&place.scope, &issued.key, &audit)
+                        .await;
+                    let step = written(result, issued)?;
+                    if let Step::Retry = step {
+                        let fresh = self.place(ctx, location, Scope::KeysWrite).await?;
+                        if let Ok(mut next) = next_place.lock() {
+                            *next = Some(fresh);
+                        }
+                    }
+                    Ok(step)
                 }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiKeyError::Unavailable(
-            "the namespace kept changing while a key was issued".into(),
-        ))
+            },
+        )
+        .await
     }
 
     /// The keys at `location` (never their secrets), oldest first.
@@ -183,22 +201,15 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<ApiKey>, ApiKeyError> {
-        let after = decode_id_cursor(cursor)?.map(ApiKeyId::from_uuid);
-        let place = self.place(ctx, location, Scope::KeysRead).await?;
-        let items = self
-            .ports
-            .keys
-            .list_keys(
-                &place.scope,
-                place.org_id,
-                place.owner,
-                after,
-                limit.get() + 1,
-            )
-            .await?;
-        Ok(Page::from_fetched(items, limit, |k| {
-            id_position(k.id.as_uuid())
-        }))
+        let fetch = |after: Option<uuid::Uuid>, n| async move {
+            let after = after.map(ApiKeyId::from_uuid);
+            let place = self.place(ctx, location, Scope::KeysRead).await?;
+            let keys = &self.ports.keys;
+            Ok(keys
+                .list_keys(&place.scope, place.org_id, place.owner, after, n)
+                .await?)
+        };
+        fetch_page_by_id(cursor, limit, fetch, |k: &ApiKey| k.id.as_uuid()).await
     }
 
     /// Revokes a key at `location` for good. Revoking a revoked key changes nothing.
@@ -211,36 +222,35 @@ impl Tenancy {
         id: ApiKeyId,
     ) -> Result<ApiKey, ApiKeyError> {
         let place = self.place(ctx, location, Scope::KeysWrite).await?;
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.key_at(&place, id).await?;
-            if !ctx.principal.may_replace(&current) {
-                return Err(ApiKeyError::Escalation);
-            }
-            if current.revoked_at.is_some() {
-                return Ok(current);
-            }
-            let now = self.now();
-            let next = ApiKey {
-                revoked_at: Some(now),
-                version: current.version + 1,
-                ..current.clone()
-            };
-            let mut audit = self.key_audit(ctx, now, &next, AuditAction::ApiKeyRevoked, Vec::new());
-            self.seal_audit(&place.scope, &mut audit).await?;
-            match self
-                .ports
-                .keys
-                .update_key(&place.scope, &next, &audit)
-                .await
-            {
-                Ok(()) => return Ok(next),
-                Err(StoreError::Stale) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiKeyError::Unavailable(
-            "too many concurrent updates".into(),
-        ))
+        let place = &place;
+        retry_on_stale(
+            || ApiKeyError::Unavailable("too many concurrent updates".into()),
+            || async move {
+                let current = self.key_at(place, id).await?;
+                if !ctx.principal.may_replace(&current) {
+                    return Err(ApiKeyError::Escalation);
+                }
+                if current.revoked_at.is_some() {
+                    return Ok(Step::Done(current));
+                }
+                let now = self.now();
+                let next = ApiKey {
+                    revoked_at: Some(now),
+                    version: current.version + 1,
+                    ..current.clone()
+                };
+                let mut audit =
+                    self.key_audit(ctx, now, &next, AuditAction::ApiKeyRevoked, Vec::new());
+                self.seal_audit(&place.scope, &mut audit).await?;
+                let result = self
+                    .ports
+                    .keys
+                    .update_key(&place.scope, &next, &audit)
+                    .await;
+                Ok(written(result, next)?)
+            },
+        )
+        .await
     }
 
     /// Replaces a key's secret: a new key with the same name and access, while
@@ -259,67 +269,66 @@ impl Tenancy {
                 max_days: MAX_GRACE_DAYS,
             });
         }
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            let place = self.place(ctx, location, Scope::KeysWrite).await?;
-            if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
-                return Err(ApiKeyError::TenantNotActive(status));
-            }
-            let current = self.key_at(&place, id).await?;
-            // Without this, a key holding only `keys:write` could rotate the
-            // namespace's admin key and walk away with an admin secret.
-            if !ctx.principal.may_replace(&current) {
-                return Err(ApiKeyError::Escalation);
-            }
-            let now = self.now();
-            if current.revoked_at.is_some() || current.expires_at.is_some_and(|e| e <= now) {
-                return Err(ApiKeyError::KeyInactive);
-            }
-            let issued = self.mint(
-                ctx,
-                &place,
-                current.name.clone(),
-                current.access.clone(),
-                current.expires_at,
-                Some(current.id),
-                now,
-            );
-            let old = if grace.is_zero() {
-                ApiKey {
-                    revoked_at: Some(now),
-                    ..current.clone()
+        retry_on_stale(
+            || ApiKeyError::Unavailable("too many concurrent updates".into()),
+            || async move {
+                let place = self.place(ctx, location, Scope::KeysWrite).await?;
+                if let Some(status) = place.tenant_status.filter(|s| *s != TenantStatus::Active) {
+                    return Err(ApiKeyError::TenantNotActive(status));
                 }
-            } else {
-                let grace_end = now + grace;
-                ApiKey {
-                    expires_at: Some(current.expires_at.map_or(grace_end, |e| e.min(grace_end))),
-                    ..current.clone()
+                let current = self.key_at(&place, id).await?;
+                // Without this, a key holding only `keys:write` could rotate the
+                // namespace's admin key and walk away with an admin secret.
+                if !ctx.principal.may_replace(&current) {
+                    return Err(ApiKeyError::Escalation);
                 }
-            };
-            let old = ApiKey {
-                version: current.version + 1,
-                ..old
-            };
-            let changes = vec![Change {
-                field: "replacedBy",
-                from: None,
-                to: Some(issued.key.id.to_string()),
-            }];
-            let mut audit = self.key_audit(ctx, now, &old, AuditAction::ApiKeyRotated, changes);
-            self.seal_audit(&place.scope, &mut audit).await?;
-            match self
-                .ports
-                .keys
-                .rotate_key(&place.scope, &old, &issued.key, &audit)
-                .await
-            {
-                Ok(()) => return Ok(issued),
-                Err(StoreError::Stale) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiKeyError::Unavailable(
-            "too many concurrent updates".into(),
-        ))
+                let now = self.now();
+                if current.revoked_at.is_some() || current.expires_at.is_some_and(|e| e <= now) {
+                    return Err(ApiKeyError::KeyInactive);
+                }
+                let issued = self.mint(
+                    ctx,
+                    &place,
+                    current.name.clone(),
+                    current.access.clone(),
+                    current.expires_at,
+                    Some(current.id),
+                    now,
+                );
+                let old = if grace.is_zero() {
+                    ApiKey {
+                        revoked_at: Some(now),
+                        ..current.clone()
+                    }
+                } else {
+                    let grace_end = now + grace;
+                    ApiKey {
+                        expires_at: Some(
+                            current.expires_at.map_or(grace_end, |e| e.min(grace_end)),
+                        ),
+                        ..current.clone()
+                    }
+                };
+                let old = ApiKey {
+                    version: current.version + 1,
+                    ..old
+                };
+                let changes = vec![Change {
+                    field: "replacedBy",
+                    from: None,
+                    to: Some(issued.key.id.to_string()),
+                }];
+                let mut audit = self.key_audit(ctx, now, &old, AuditAction::ApiKeyRotated, changes);
+                self.seal_audit(&place.scope, &mut audit).await?;
+                let result = self
+                    .ports
+                    .keys
+                    .rotate_key(&place.scope, &old, &issued.key, &audit)
+                    .await;
+                Ok(written(result, issued)?)
+            },
+        )
+        .await
     }
 
     async fn key_at(&self, place: &Place, id: ApiKeyId) -> Result<ApiKey, ApiKeyError> {

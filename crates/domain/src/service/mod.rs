@@ -10,6 +10,8 @@ mod keys;
 mod library;
 mod namespaces;
 mod orgs;
+mod provision;
+mod retry;
 mod secrets;
 mod tenants;
 
@@ -28,8 +30,8 @@ pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};
 pub use library::{
     Installed, InstalledContent, ListingDetail, Published, StoredResource, Upgraded,
 };
+pub use provision::Provisioned;
 pub use secrets::{SecretOwner, SecretView};
-pub use tenants::Provisioned;
 
 use crate::api_key::KeyPrefix;
 use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind};
@@ -40,6 +42,7 @@ use crate::ports::{
     NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore,
 };
 use crate::region::Regions;
+use crate::values::Name;
 
 /// The adapters a [`Tenancy`] runs on.
 #[derive(Clone)]
@@ -93,10 +96,6 @@ impl Default for Settings {
         }
     }
 }
-
-/// How often a write that lost an optimistic-concurrency race is retried on a
-/// fresh read before giving up.
-const MAX_WRITE_ATTEMPTS: usize = 8;
 
 /// The application service: one value, cheap to clone, shared by every request.
 #[derive(Clone)]
@@ -162,4 +161,12 @@ struct Subject {
     org_id: OrgId,
     tenant_id: Option<TenantId>,
     changes: Vec<Change>,
+}
+
+/// The name a patch renames to and the audit change it makes; `None` when the
+/// patch leaves the name as it is (no name, or the same one).
+fn renamed(current: &Name, patch: Option<&Name>) -> Option<(Name, Change)> {
+    let name = patch?.clone();
+    let change = Change::of("name", current, &name, |n| Some(n.to_string()))?;
+    Some((name, change))
 }

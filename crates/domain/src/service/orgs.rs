@@ -1,29 +1,13 @@
 //! Org use cases.
 
 use super::errors::{ListError, OrgError};
-use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
-use crate::audit::{AuditAction, Change, Context, TargetKind};
+use super::retry::{Step, retry_on_stale, written};
+use super::{Subject, Tenancy, renamed};
+use crate::audit::{AuditAction, Context, TargetKind};
 use crate::ids::{OrgId, OrgRef};
 use crate::org::{NewOrg, Org, OrgPatch};
-use crate::page::{Cursor, Limit, Page, PageError, Position};
+use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
 use crate::ports::{DataScope, StoreError, Unique};
-
-const ORDER_BY_ID: &str = "id";
-
-pub(super) fn id_position(id: uuid::Uuid) -> Position {
-    Position {
-        order: ORDER_BY_ID.to_owned(),
-        id,
-        text: None,
-    }
-}
-
-pub(super) fn decode_id_cursor(cursor: Option<&Cursor>) -> Result<Option<uuid::Uuid>, PageError> {
-    Ok(cursor
-        .map(|c| c.decode(ORDER_BY_ID))
-        .transpose()?
-        .map(|p| p.id))
-}
 
 impl Tenancy {
     /// Creates an org. Its key must be unused on the platform.
@@ -79,15 +63,15 @@ impl Tenancy {
         if !ctx.principal.is_platform_admin() {
             return Err(ListError::Forbidden);
         }
-        let after = decode_id_cursor(cursor)?.map(OrgId::from_uuid);
-        let items = self
-            .ports
-            .orgs
-            .list_orgs(&DataScope::Platform, after, limit.get() + 1)
-            .await?;
-        Ok(Page::from_fetched(items, limit, |o| {
-            id_position(o.id.as_uuid())
-        }))
+        let fetch = |after: Option<uuid::Uuid>, n| async move {
+            let after = after.map(OrgId::from_uuid);
+            Ok(self
+                .ports
+                .orgs
+                .list_orgs(&DataScope::Platform, after, n)
+                .await?)
+        };
+        fetch_page_by_id(cursor, limit, fetch, |o: &Org| o.id.as_uuid()).await
     }
 
     /// Renames an org. The id and key never change.
@@ -97,49 +81,43 @@ impl Tenancy {
         org: &OrgRef,
         patch: OrgPatch,
     ) -> Result<Org, OrgError> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.get_org(ctx, org).await?;
-            let Some(name) = patch.name.clone() else {
-                return Ok(current);
-            };
-            let changes: Vec<Change> =
-                Change::of("name", &current.name, &name, |n| Some(n.to_string()))
-                    .into_iter()
-                    .collect();
-            if changes.is_empty() {
-                return Ok(current);
-            }
-            let now = self.now();
-            let next = Org {
-                name,
-                updated_at: now,
-                version: current.version + 1,
-                ..current
-            };
-            let audit = self.audit(
-                ctx,
-                now,
-                Subject {
-                    action: AuditAction::OrgUpdated,
-                    target_kind: TargetKind::Org,
-                    target_id: next.id.as_uuid(),
-                    org_id: next.id,
-                    tenant_id: None,
-                    changes,
-                },
-            );
-            match self
-                .ports
-                .orgs
-                .update_org(&ctx.principal.scope_in(next.id), &next, &audit)
-                .await
-            {
-                Ok(()) => return Ok(next),
-                Err(StoreError::Stale) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(OrgError::Unavailable("too many concurrent updates".into()))
+        let patch = &patch;
+        retry_on_stale(
+            || OrgError::Unavailable("too many concurrent updates".into()),
+            || async move {
+                let current = self.get_org(ctx, org).await?;
+                let Some((name, change)) = renamed(&current.name, patch.name.as_ref()) else {
+                    return Ok(Step::Done(current));
+                };
+                let changes = vec![change];
+                let now = self.now();
+                let next = Org {
+                    name,
+                    updated_at: now,
+                    version: current.version + 1,
+                    ..current
+                };
+                let audit = self.audit(
+                    ctx,
+                    now,
+                    Subject {
+                        action: AuditAction::OrgUpdated,
+                        target_kind: TargetKind::Org,
+                        target_id: next.id.as_uuid(),
+                        org_id: next.id,
+                        tenant_id: None,
+                        changes,
+                    },
+                );
+                let result = self
+                    .ports
+                    .orgs
+                    .update_org(&ctx.principal.scope_in(next.id), &next, &audit)
+                    .await;
+                Ok(written(result, next)?)
+            },
+        )
+        .await
     }
 
     /// Resolves an org reference for a caller: an org the caller may not manage

@@ -20,15 +20,16 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::errors::SecretError;
-use super::{MAX_WRITE_ATTEMPTS, Subject, Tenancy};
+use super::retry::{retry_on_stale, written};
+use super::{Subject, Tenancy};
 use crate::api_key::KeyMode;
 use crate::audit::{Actor, AuditAction, Change, Context, TargetKind};
 use crate::auth::{NamespacePrincipal, Principal};
 use crate::ids::{OrgRef, TenantRef};
 use crate::kms::{DataKey, EncryptionContext, KmsError, Sealed, open, seal};
 use crate::lifecycle::TenantStatus;
-use crate::page::{Cursor, Limit, Page, PageError, Position};
-use crate::ports::{DataScope, StoreError};
+use crate::page::{Cursor, Limit, Page, fetch_page_by_text};
+use crate::ports::DataScope;
 use crate::scope::Scope;
 use crate::secret::{SecretName, SecretValue, StoredSecret, legacy_secret_aad, secret_aad};
 use crate::tenant::Tenant;
@@ -99,84 +100,80 @@ impl Tenancy {
         name: SecretName,
         value: SecretValue,
     ) -> Result<(SecretView, bool), SecretError> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            let place = self.secret_place(ctx, owner, Trust::Write).await?;
-            require_active(&place.tenant)?;
-            let tenant = place.tenant.id;
-            let context = EncryptionContext::Tenant(tenant);
-            let (key, new_data_key) = match self
-                .ports
-                .tenant_secrets
-                .data_key(&place.scope, tenant)
-                .await?
-            {
-                Some(wrapped) => (
-                    self.data_keys
-                        .unwrap(&wrapped, &context)
-                        .await
-                        .map_err(kms_failed)?,
-                    None,
-                ),
-                // Provisioned before tenants had data keys: mint one now.
-                None => {
-                    let (key, wrapped) = self
-                        .data_keys
-                        .generate(&context)
-                        .await
-                        .map_err(kms_failed)?;
-                    (key, Some(wrapped))
-                }
-            };
-            let current = self
-                .ports
-                .tenant_secrets
-                .get_secret(&place.scope, tenant, &name)
-                .await?;
-            let now = self.now();
-            let version = current.as_ref().map_or(1, |current| current.version + 1);
-            let aad = secret_aad(tenant, &name, version);
-            let sealed = seal(
-                &key,
-                value.expose().as_bytes(),
-                &aad,
-                self.ports.secrets.as_ref(),
-            );
-            let secret = StoredSecret {
-                id: current
-                    .as_ref()
-                    .map_or_else(|| self.new_id(), |current| current.id),
-                org_id: place.tenant.org_id,
-                tenant_id: tenant,
-                name: name.clone(),
-                sealed: sealed.to_bytes(),
-                created_at: current.as_ref().map_or(now, |current| current.created_at),
-                updated_at: now,
-                updated_by: ctx.actor(),
-                version,
-            };
-            let mut audit = self.audit(
-                ctx,
-                now,
-                secret_subject(&secret, AuditAction::SecretWritten, current.as_ref()),
-            );
-            audit.seal(&key, self.ports.secrets.as_ref());
-            match self
-                .ports
-                .tenant_secrets
-                .put_secret(&place.scope, &secret, new_data_key.clone(), &audit)
-                .await
-            {
-                Ok(()) => {
-                    let view = view(&secret, &value, false);
-                    return Ok((view, current.is_none()));
-                }
-                Err(StoreError::Stale) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(SecretError::Unavailable(
-            "too many concurrent writes of one secret".into(),
-        ))
+        let name = &name;
+        let value = &value;
+        retry_on_stale(
+            || SecretError::Unavailable("too many concurrent writes of one secret".into()),
+            || async move {
+                let place = self.writable_place(ctx, owner).await?;
+                let tenant = place.tenant.id;
+                let context = EncryptionContext::Tenant(tenant);
+                let (key, new_data_key) = match self
+                    .ports
+                    .tenant_secrets
+                    .data_key(&place.scope, tenant)
+                    .await?
+                {
+                    Some(wrapped) => (
+                        self.data_keys
+                            .unwrap(&wrapped, &context)
+                            .await
+                            .map_err(kms_failed)?,
+                        None,
+                    ),
+                    // Provisioned before tenants had data keys: mint one now.
+                    None => {
+                        let (key, wrapped) = self
+                            .data_keys
+                            .generate(&context)
+                            .await
+                            .map_err(kms_failed)?;
+                        (key, Some(wrapped))
+                    }
+                };
+                let current = self
+                    .ports
+                    .tenant_secrets
+                    .get_secret(&place.scope, tenant, name)
+                    .await?;
+                let now = self.now();
+                let version = current.as_ref().map_or(1, |current| current.version + 1);
+                let aad = secret_aad(tenant, name, version);
+                let sealed = seal(
+                    &key,
+                    value.expose().as_bytes(),
+                    &aad,
+                    self.ports.secrets.as_ref(),
+                );
+                let secret = StoredSecret {
+                    id: current
+                        .as_ref()
+                        .map_or_else(|| self.new_id(), |current| current.id),
+                    org_id: place.tenant.org_id,
+                    tenant_id: tenant,
+                    name: name.clone(),
+                    sealed: sealed.to_bytes(),
+                    created_at: current.as_ref().map_or(now, |current| current.created_at),
+                    updated_at: now,
+                    updated_by: ctx.actor(),
+                    version,
+                };
+                let mut audit = self.audit(
+                    ctx,
+                    now,
+                    secret_subject(&secret, AuditAction::SecretWritten, current.as_ref()),
+                );
+                audit.seal(&key, self.ports.secrets.as_ref());
+                let result = self
+                    .ports
+                    .tenant_secrets
+                    .put_secret(&place.scope, &secret, new_data_key.clone(), &audit)
+                    .await;
+                let view = view(&secret, value, false);
+                Ok(written(result, (view, current.is_none()))?)
+            },
+        )
+        .await
     }
 
     /// A secret of a tenant, masked; with `reveal`, its value too, which needs
@@ -244,34 +241,27 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<SecretView>, SecretError> {
-        let after = match cursor {
-            None => None,
-            Some(cursor) => {
-                let position = cursor.decode(NAME_ORDER)?;
-                let name = position.text.as_deref().unwrap_or_default();
-                Some(SecretName::parse(name).map_err(|_| PageError::Cursor)?)
+        let fetch = |after, n| async move {
+            let place = self.secret_place(ctx, owner, Trust::Metadata).await?;
+            let stored = self
+                .ports
+                .tenant_secrets
+                .list_secrets(&place.scope, place.tenant.id, after, n)
+                .await?;
+            if stored.is_empty() {
+                return Ok(Vec::new());
             }
-        };
-        let place = self.secret_place(ctx, owner, Trust::Metadata).await?;
-        let stored = self
-            .ports
-            .tenant_secrets
-            .list_secrets(&place.scope, place.tenant.id, after, limit.get() + 1)
-            .await?;
-        let views = if stored.is_empty() {
-            Vec::new()
-        } else {
             let key = self.tenant_data_key(&place).await?;
             stored
                 .iter()
                 .map(|s| open_secret(&key, s).map(|value| view(s, &value, false)))
-                .collect::<Result<Vec<_>, _>>()?
+                .collect::<Result<Vec<_>, _>>()
         };
-        Ok(Page::from_fetched(views, limit, |v| Position {
-            order: NAME_ORDER.to_owned(),
-            id: v.id,
-            text: Some(v.name.as_str().to_owned()),
-        }))
+        let parse = |text: &str| SecretName::parse(text).ok();
+        fetch_page_by_text(NAME_ORDER, cursor, limit, parse, fetch, |v: &SecretView| {
+            (v.name.as_str(), v.id)
+        })
+        .await
     }
 
     /// Deletes a secret of a tenant. A namespace key needs the trust of a
@@ -282,51 +272,58 @@ impl Tenancy {
         owner: SecretOwner<'_>,
         name: &SecretName,
     ) -> Result<(), SecretError> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            let place = self.secret_place(ctx, owner, Trust::Write).await?;
-            require_active(&place.tenant)?;
-            let tenant = place.tenant.id;
-            let current = self
-                .ports
-                .tenant_secrets
-                .get_secret(&place.scope, tenant, name)
-                .await?
-                .ok_or_else(|| SecretError::NotFound(name.clone()))?;
-            let mut audit = self.audit(
-                ctx,
-                self.now(),
-                Subject {
-                    action: AuditAction::SecretDeleted,
-                    target_kind: TargetKind::Secret,
-                    target_id: current.id,
-                    org_id: current.org_id,
-                    tenant_id: Some(tenant),
-                    changes: vec![Change {
-                        field: "name",
-                        from: Some(name.to_string()),
-                        to: None,
-                    }],
-                },
-            );
-            self.seal_audit(&place.scope, &mut audit).await?;
-            match self
-                .ports
-                .tenant_secrets
-                .delete_secret(&place.scope, tenant, name, current.version, &audit)
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Stale) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(SecretError::Unavailable(
-            "too many concurrent writes of one secret".into(),
-        ))
+        retry_on_stale(
+            || SecretError::Unavailable("too many concurrent writes of one secret".into()),
+            || async move {
+                let place = self.writable_place(ctx, owner).await?;
+                let tenant = place.tenant.id;
+                let current = self
+                    .ports
+                    .tenant_secrets
+                    .get_secret(&place.scope, tenant, name)
+                    .await?
+                    .ok_or_else(|| SecretError::NotFound(name.clone()))?;
+                let mut audit = self.audit(
+                    ctx,
+                    self.now(),
+                    Subject {
+                        action: AuditAction::SecretDeleted,
+                        target_kind: TargetKind::Secret,
+                        target_id: current.id,
+                        org_id: current.org_id,
+                        tenant_id: Some(tenant),
+                        changes: vec![Change {
+                            field: "name",
+                            from: Some(name.to_string()),
+                            to: None,
+                        }],
+                    },
+                );
+                self.seal_audit(&place.scope, &mut audit).await?;
+                let result = self
+                    .ports
+                    .tenant_secrets
+                    .delete_secret(&place.scope, tenant, name, current.version, &audit)
+                    .await;
+                Ok(written(result, ())?)
+            },
+        )
+        .await
     }
 
     /// The tenant a secrets call works on: the namespace key's own (trusted
     /// with `needs`), or one the caller manages. Deleted tenants have no secrets.
+    /// The tenant a secret is written to or deleted from: it must be active.
+    async fn writable_place(
+        &self,
+        ctx: &Context,
+        owner: SecretOwner<'_>,
+    ) -> Result<Place, SecretError> {
+        let place = self.secret_place(ctx, owner, Trust::Write).await?;
+        require_active(&place.tenant)?;
+        Ok(place)
+    }
+
     async fn secret_place(
         &self,
         ctx: &Context,

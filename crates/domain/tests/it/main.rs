@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod bounds;
+mod deletion;
 mod failures;
 mod inventory;
 mod inventory_limits;

@@ -15,20 +15,24 @@
 //! its nonces come from the [`SecretSource`] port, like every other randomness
 //! of the domain. Plaintext keys live in [`DataKey`], which is zeroized when
 //! dropped and never printed.
+//!
+//! The envelope types and the port are here; sealing with a data key is in
+//! `seal.rs`, the cache of unwrapped keys in `cache.rs`.
 
-use std::collections::HashMap;
+mod cache;
+mod seal;
+
+pub use cache::{DataKeyCacheLimits, DataKeys};
+pub use seal::{OpenError, Sealed, aead_open, aead_seal, open, seal};
+
 use std::fmt;
-use std::sync::{Arc, Mutex};
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
 use crate::ids::{OrgId, TenantId};
-use crate::ports::{Clock, SecretSource};
+use crate::ports::SecretSource;
 
 /// Length of a data key and of a KEK: AES-256.
 pub const KEY_LEN: usize = 32;
@@ -410,306 +414,12 @@ pub trait Kms: Send + Sync {
     async fn retire(&self, version: KekVersion) -> Result<KeyInfo, KmsError>;
 }
 
-/// A value sealed with a data key: AES-256-GCM, a random 96-bit nonce, and the
-/// caller's associated data bound in (not stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sealed {
-    nonce: [u8; NONCE_LEN],
-    /// The encrypted value followed by the 16-byte tag.
-    ciphertext: Vec<u8>,
-}
-
-impl Sealed {
-    /// Nonce, then ciphertext and tag: one byte string for storage.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(NONCE_LEN + self.ciphertext.len());
-        bytes.extend_from_slice(&self.nonce);
-        bytes.extend_from_slice(&self.ciphertext);
-        bytes
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KmsValueError> {
-        if bytes.len() < NONCE_LEN + TAG_LEN {
-            return Err(KmsValueError::Sealed(format!(
-                "is {} bytes long, shorter than a nonce and a tag ({})",
-                bytes.len(),
-                NONCE_LEN + TAG_LEN
-            )));
-        }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let mut fixed = [0_u8; NONCE_LEN];
-        fixed.copy_from_slice(nonce);
-        Ok(Self {
-            nonce: fixed,
-            ciphertext: ciphertext.to_vec(),
-        })
-    }
-}
-
-/// Why [`open`] refused: the key, the associated data or the bytes are not the
-/// ones it was sealed with. Deliberately says no more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the sealed value does not open with this key and associated data")]
-pub struct OpenError;
-
-/// Encrypts `plaintext` with `key`, binding `aad` (e.g. the row's id, so a
-/// sealed value moved to another row no longer opens). The nonce comes from
-/// `secrets`.
-pub fn seal(key: &DataKey, plaintext: &[u8], aad: &[u8], secrets: &dyn SecretSource) -> Sealed {
-    let mut nonce = [0_u8; NONCE_LEN];
-    secrets.fill(&mut nonce);
-    Sealed {
-        nonce,
-        ciphertext: aead_seal(key.expose(), &nonce, plaintext, aad),
-    }
-}
-
-/// Decrypts what [`seal`] produced with the same key and associated data. The
-/// plaintext is zeroized when dropped.
-pub fn open(key: &DataKey, sealed: &Sealed, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
-    aead_open(key.expose(), &sealed.nonce, &sealed.ciphertext, aad).ok_or(OpenError)
-}
-
-/// AES-256-GCM encryption with a 32-byte key: ciphertext followed by the tag.
-/// For adapters that wrap keys themselves (the local keyring).
-pub fn aead_seal(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    plaintext: &[u8],
-    aad: &[u8],
-) -> Vec<u8> {
-    let cipher = Aes256Gcm::new(key.into());
-    // Encryption fails only for inputs beyond GCM's limit (64 GiB), which no
-    // key or secret comes near; an empty result then makes `open` fail cleanly.
-    cipher
-        .encrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .unwrap_or_default()
-}
-
-/// AES-256-GCM decryption; `None` when the key, nonce, associated data or bytes
-/// are not the ones it was sealed with.
-pub fn aead_open(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    ciphertext: &[u8],
-    aad: &[u8],
-) -> Option<Zeroizing<Vec<u8>>> {
-    let cipher = Aes256Gcm::new(key.into());
-    cipher
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .ok()
-        .map(Zeroizing::new)
-}
-
-/// Bounds of [`DataKeys`]' cache of unwrapped keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataKeyCacheLimits {
-    /// Most unwrapped keys held at once.
-    pub max_keys: usize,
-    /// How long an unwrapped key is kept after it was unwrapped.
-    pub ttl: chrono::Duration,
-}
-
-impl Default for DataKeyCacheLimits {
-    fn default() -> Self {
-        Self {
-            max_keys: 10_000,
-            ttl: chrono::Duration::minutes(5),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct CachedKey {
-    key: Arc<DataKey>,
-    expires: DateTime<Utc>,
-}
-
-/// Envelope encryption for the use cases: mints data keys through the [`Kms`],
-/// and unwraps them through a bounded cache with a time-to-live, so a busy
-/// tenant does not cost a KMS call per secret. Keys leave the cache (and are
-/// zeroized once the last user drops its `Arc`) when they expire, when the
-/// cache is full, or when [`DataKeys::forget`] is called for their context
-/// (crypto-shredding a deleted tenant).
-pub struct DataKeys {
-    kms: Arc<dyn Kms>,
-    clock: Arc<dyn Clock>,
-    limits: DataKeyCacheLimits,
-    cache: Mutex<HashMap<(EncryptionContext, WrappedKey), CachedKey>>,
-}
-
-impl fmt::Debug for DataKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataKeys")
-            .field("limits", &self.limits)
-            .field("cached", &self.cached())
-            .finish_non_exhaustive()
-    }
-}
-
-impl DataKeys {
-    pub fn new(kms: Arc<dyn Kms>, clock: Arc<dyn Clock>, limits: DataKeyCacheLimits) -> Self {
-        Self {
-            kms,
-            clock,
-            limits,
-            cache: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// A fresh data key for `context` ([`Kms::generate_data_key`]); the key is
-    /// cached under its wrapped form, as the caller stores that next.
-    pub async fn generate(
-        &self,
-        context: &EncryptionContext,
-    ) -> Result<(Arc<DataKey>, WrappedKey), KmsError> {
-        let generated = self.kms.generate_data_key(context).await?;
-        let key = Arc::new(generated.plaintext);
-        self.insert(context, &generated.wrapped, &key);
-        Ok((key, generated.wrapped))
-    }
-
-    /// The data key inside `wrapped`: from the cache when it holds it and it
-    /// has not expired, else from [`Kms::unwrap`] (errors as there).
-    pub async fn unwrap(
-        &self,
-        wrapped: &WrappedKey,
-        context: &EncryptionContext,
-    ) -> Result<Arc<DataKey>, KmsError> {
-        let now = self.clock.now();
-        let lookup = (*context, wrapped.clone());
-        if let Some(entry) = self.lock().get(&lookup) {
-            if entry.expires > now {
-                return Ok(Arc::clone(&entry.key));
-            }
-        }
-        let key = Arc::new(self.kms.unwrap(wrapped, context).await?);
-        self.insert(context, wrapped, &key);
-        Ok(key)
-    }
-
-    /// Drops every cached key of `context`.
-    pub fn forget(&self, context: &EncryptionContext) {
-        self.lock().retain(|(cached, _), _| cached != context);
-    }
-
-    /// How many keys the cache holds now (expired ones included until evicted).
-    pub fn cached(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn insert(&self, context: &EncryptionContext, wrapped: &WrappedKey, key: &Arc<DataKey>) {
-        if self.limits.max_keys == 0 {
-            return;
-        }
-        let now = self.clock.now();
-        let mut cache = self.lock();
-        if cache.len() >= self.limits.max_keys {
-            cache.retain(|_, entry| entry.expires > now);
-        }
-        while cache.len() >= self.limits.max_keys {
-            // Full of live keys: drop the one closest to expiry (the oldest).
-            let Some(oldest) = cache
-                .iter()
-                .min_by_key(|(_, entry)| entry.expires)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            cache.remove(&oldest);
-        }
-        cache.insert(
-            (*context, wrapped.clone()),
-            CachedKey {
-                key: Arc::clone(key),
-                expires: now + self.limits.ttl,
-            },
-        );
-    }
-
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(EncryptionContext, WrappedKey), CachedKey>> {
-        // A panic elsewhere while holding the lock leaves a map that is still
-        // consistent (every operation is a single insert or removal).
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Counting "randomness": distinct nonces and keys, reproducible.
-    struct Counter(Mutex<u8>);
-
-    impl SecretSource for Counter {
-        fn fill(&self, buf: &mut [u8]) {
-            let mut n = self.0.lock().unwrap();
-            for b in buf {
-                *n = n.wrapping_add(1);
-                *b = *n;
-            }
-        }
-    }
-
-    fn secrets() -> Counter {
-        Counter(Mutex::new(0))
-    }
-
     fn tenant(n: u128) -> EncryptionContext {
         EncryptionContext::Tenant(TenantId::from_uuid(Uuid::from_u128(n)))
-    }
-
-    #[test]
-    fn a_sealed_value_opens_with_its_key_and_associated_data_only() {
-        let s = secrets();
-        let key = DataKey::generate(&s);
-        let other = DataKey::generate(&s);
-        let sealed = seal(&key, b"webhook secret", b"row-1", &s);
-        assert_eq!(
-            open(&key, &sealed, b"row-1").unwrap().as_slice(),
-            b"webhook secret"
-        );
-        assert_eq!(open(&key, &sealed, b"row-2"), Err(OpenError));
-        assert_eq!(open(&other, &sealed, b"row-1"), Err(OpenError));
-        let mut bytes = sealed.to_bytes();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        let tampered = Sealed::from_bytes(&bytes).unwrap();
-        assert_eq!(open(&key, &tampered, b"row-1"), Err(OpenError));
-    }
-
-    #[test]
-    fn sealing_twice_uses_two_nonces() {
-        let s = secrets();
-        let key = DataKey::generate(&s);
-        let a = seal(&key, b"same", b"", &s);
-        let b = seal(&key, b"same", b"", &s);
-        assert_ne!(a.to_bytes(), b.to_bytes());
-        assert_eq!(Sealed::from_bytes(&a.to_bytes()).unwrap(), a);
-    }
-
-    #[test]
-    fn short_sealed_bytes_are_refused_not_panicked_on() {
-        for len in [0, 1, NONCE_LEN, NONCE_LEN + TAG_LEN - 1] {
-            assert!(Sealed::from_bytes(&vec![0; len]).is_err(), "{len}");
-        }
-        assert!(Sealed::from_bytes(&[0; NONCE_LEN + TAG_LEN]).is_ok());
     }
 
     #[test]
