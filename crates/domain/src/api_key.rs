@@ -1,4 +1,4 @@
-//! API keys (SPEC §3): their format, minting, and what is stored of them.
+//! API keys (docs/api.md §3): their format, minting, and what is stored of them.
 //!
 //! A key reads `{prefix}_{mode}_{body}`: `tny_live_3Jf…`. The body is 40 random
 //! base62 characters (≥ 238 bits) and 6 base62 characters of the CRC32 of

@@ -1,5 +1,5 @@
 //! Audit records: who did what to which object, written in the same atomic store
-//! operation as the change itself (SPEC §7). Records bind to ids, never to names,
+//! operation as the change itself (docs/api.md §5). Records bind to ids, never to names,
 //! so they survive renames and tenant deletion.
 //!
 //! A tenant's records hold personal data in their details (old and new names,

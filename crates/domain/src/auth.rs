@@ -1,5 +1,5 @@
 //! Who is calling (the [`Principal`]) and how a presented key is judged
-//! ([`VerifyCode`], SPEC §3). Judging is a pure function of the stored key, its
+//! ([`VerifyCode`], docs/api.md §3). Judging is a pure function of the stored key, its
 //! tenant's state and the time, so every instance and every cache agrees.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! Idempotent responses (SPEC §2): a request carrying an `Idempotency-Key` is
+//! Idempotent responses (docs/api.md §2): a request carrying an `Idempotency-Key` is
 //! answered once; a replay within [`REPLAY_WINDOW`] gets the first response
 //! byte for byte, stored sealed with the org's data key.
 //!

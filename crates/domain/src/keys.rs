@@ -1,6 +1,6 @@
 //! Human keys: the URL-safe slugs that name orgs, tenants and namespaces.
 //!
-//! SPEC §1: 3–63 characters of `[a-z0-9-]`, starting and ending with a letter or
+//! docs/api.md §1: 3–63 characters of `[a-z0-9-]`, starting and ending with a letter or
 //! digit, unique within the parent. A tenant key is also its subdomain, so it is
 //! unique platform-wide and may not be one of [`RESERVED_TENANT_KEYS`].
 

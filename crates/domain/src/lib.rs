@@ -2,7 +2,7 @@
 //!
 //! The pure core of Tenancy, a multi-tenant control plane: orgs (the SaaS builders),
 //! their tenants (end-customers) and the tenants' namespaces, the lifecycle of
-//! SPEC §2, and the [ports] through which all of it is stored. No I/O happens
+//! docs/api.md §2, and the [ports] through which all of it is stored. No I/O happens
 //! here: storage, time and ids come in through the ports, so any runtime and any
 //! store can carry it.
 //!

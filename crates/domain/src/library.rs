@@ -1,4 +1,4 @@
-//! The library (SPEC §4): versioned namespace resources, listings an org
+//! The library (docs/api.md §4): versioned namespace resources, listings an org
 //! publishes for many namespaces, grants that decide who sees a listing, installs
 //! that pin a listing's version in place, and forks that copy it into a
 //! namespace with its provenance.

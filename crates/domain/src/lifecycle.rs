@@ -1,4 +1,4 @@
-//! The tenant lifecycle of SPEC §2 as a state machine.
+//! The tenant lifecycle of docs/api.md §2 as a state machine.
 //!
 //! ```text
 //!   active ──suspend──▶ suspended ──deactivate──▶ deactivated ──delete──▶ deleted

@@ -1,4 +1,4 @@
-//! The tenant inventory query (SPEC §10 `GET /v1/tenants`), with its matching and
+//! The tenant inventory query (docs/api.md §6 `GET /v1/tenants`), with its matching and
 //! ordering rules written once here: the in-memory store applies them directly and
 //! SQL stores translate them.
 

@@ -1,4 +1,4 @@
-//! What a key may do: the scopes of SPEC §3 and the roles that bundle them.
+//! What a key may do: the scopes of docs/api.md §3 and the roles that bundle them.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Tenant secrets (SPEC §9): integration credentials such as SMTP passwords, SSO
+//! Tenant secrets (docs/security.md): integration credentials such as SMTP passwords, SSO
 //! client secrets and webhook signing secrets, stored only sealed with the
 //! tenant's data key.
 //!

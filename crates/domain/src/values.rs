@@ -206,7 +206,7 @@ impl Reason {
     }
 }
 
-/// Whether a namespace serves real traffic or tests (SPEC §1). Fixed at creation:
+/// Whether a namespace serves real traffic or tests (docs/api.md §1). Fixed at creation:
 /// API keys carry the mode in their prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {

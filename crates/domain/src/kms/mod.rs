@@ -1,4 +1,4 @@
-//! Per-tenant encryption (SPEC §9): the [`Kms`] port that wraps and unwraps data
+//! Per-tenant encryption (docs/security.md): the [`Kms`] port that wraps and unwraps data
 //! keys under a versioned key-encryption key (KEK), the envelope types it trades
 //! in, sealing of secrets with a data key (AES-256-GCM), and [`DataKeys`], the
 //! bounded, time-limited cache of unwrapped keys the use cases go through.

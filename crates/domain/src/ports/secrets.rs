@@ -111,7 +111,7 @@ pub trait SecretStore: Send + Sync {
     async fn count_data_keys(&self, kek: &KekId, version: KekVersion) -> Result<u64, StoreError>;
 }
 
-/// Idempotent responses (SPEC §2) and the org data keys that seal them. A
+/// Idempotent responses (docs/api.md §2) and the org data keys that seal them. A
 /// store sees responses sealed only. Records belong to an org: an org scope
 /// sees its own, a tenant scope none.
 #[cfg_attr(feature = "mock", mockall::automock)]

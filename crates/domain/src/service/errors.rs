@@ -90,7 +90,7 @@ pub enum NamespaceError {
     NotFound,
     #[error("namespace key {0} is taken in this tenant")]
     KeyTaken(NamespaceKey),
-    /// Tenant writes are refused unless the tenant is active (SPEC §2).
+    /// Tenant writes are refused unless the tenant is active (docs/api.md §2).
     #[error("tenant is {0}")]
     TenantNotActive(TenantStatus),
     #[error("storage unavailable: {0}")]
@@ -177,7 +177,7 @@ pub enum LibraryError {
         used: u64,
         limit: u64,
     },
-    /// Tenant writes are refused unless the tenant is active (SPEC §2).
+    /// Tenant writes are refused unless the tenant is active (docs/api.md §2).
     #[error("tenant is {0}")]
     TenantNotActive(TenantStatus),
     #[error(transparent)]
@@ -208,7 +208,7 @@ pub enum SecretError {
     /// resources may neither reveal nor write them, whatever its scopes.
     #[error("a key restricted to some resources cannot reveal or write secrets")]
     RestrictedKey,
-    /// Tenant writes are refused unless the tenant is active (SPEC §2).
+    /// Tenant writes are refused unless the tenant is active (docs/api.md §2).
     #[error("tenant is {0}")]
     TenantNotActive(TenantStatus),
     #[error(transparent)]

@@ -1,4 +1,4 @@
-//! Idempotent requests (SPEC §2): the first response to a request with an
+//! Idempotent requests (docs/api.md §2): the first response to a request with an
 //! `Idempotency-Key` is stored sealed with the org's data key and replayed,
 //! byte for byte, to every retry within the replay window.
 //!

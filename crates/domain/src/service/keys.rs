@@ -1,5 +1,5 @@
 //! API key use cases: issue, list, revoke, rotate, and verification, the hot
-//! path every request of every tenant goes through (SPEC §3).
+//! path every request of every tenant goes through (docs/api.md §3).
 
 use std::sync::{Arc, Mutex};
 

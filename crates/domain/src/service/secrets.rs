@@ -1,4 +1,4 @@
-//! Tenant secrets (envelope encryption, SPEC §9).
+//! Tenant secrets (envelope encryption, docs/security.md).
 //!
 //! A secret's value is sealed with its tenant's data key (AES-256-GCM, with the
 //! tenant id and the secret's name as associated data) before it reaches a

@@ -119,7 +119,7 @@ impl Tenancy {
         .await
     }
 
-    /// Assigns a new owner (SPEC seed 001: owner recovery). Refused for tombstones.
+    /// Assigns a new owner (owner recovery, as operators of a tenant console expect). Refused for tombstones.
     pub async fn set_owner(
         &self,
         ctx: &Context,

@@ -293,7 +293,7 @@ async fn provisioning_takes_its_ids_and_time_from_the_ports() {
     );
 }
 
-/// SPEC §2: a deleted tenant's data is purged. A namespace created by a request
+/// docs/api.md §2: a deleted tenant's data is purged. A namespace created by a request
 /// that read the tenant just before another request deleted it must not
 /// survive next to the tombstone. The read is replayed here by a tenant store
 /// that still answers with the tenant as it was.

@@ -1,4 +1,4 @@
-//! SPEC §2: the lifecycle through `Tenancy::transition` and `delete_tenant`, the
+//! docs/api.md §2: the lifecycle through `Tenancy::transition` and `delete_tenant`, the
 //! retention period, who may restore and who may make the other moves (deletion
 //! and the purge job are in `deletion.rs`).
 

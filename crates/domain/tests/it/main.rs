@@ -1,5 +1,5 @@
 //! The domain's use cases, end to end through [`domain::Tenancy`] on the
-//! in-memory store, a manual clock and sequential ids: every rule of SPEC §1–§2
+//! in-memory store, a manual clock and sequential ids: every rule of docs/api.md §1–§2
 //! as behaviour a caller sees.
 
 mod api_keys;

@@ -7,11 +7,11 @@ use domain::{Metadata, NamespaceKey, TenantKey, TenantRef};
 use proptest::prelude::*;
 use regex::Regex;
 
-/// SPEC §1, verbatim.
+/// docs/api.md §1, verbatim.
 const KEY_PATTERN: &str = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$";
 
 fn spec_says_valid(raw: &str) -> bool {
-    let pattern = Regex::new(KEY_PATTERN).expect("the SPEC pattern compiles");
+    let pattern = Regex::new(KEY_PATTERN).expect("the documented pattern compiles");
     let len = raw.chars().count();
     pattern.is_match(raw) && (MIN_KEY_LEN..=MAX_KEY_LEN).contains(&len)
 }
@@ -28,7 +28,7 @@ fn key_like() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Keys the SPEC allows and `TenantKey::parse` accepts.
+/// Keys docs/api.md §1 allows and `TenantKey::parse` accepts.
 fn valid_tenant_key() -> impl Strategy<Value = TenantKey> {
     "[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])?"
         .prop_filter_map("reserved or too short", |raw| TenantKey::parse(&raw).ok())
@@ -116,7 +116,7 @@ proptest! {
         }
     }
 
-    /// The API's `{tenant}` path segment takes an id or a key (SPEC §10), so a
+    /// The API's `{tenant}` path segment takes an id or a key (docs/api.md §6), so a
     /// key the domain accepts must still name that key when it comes back in a
     /// path. Hex strings of UUID shape are valid keys.
     #[test]

@@ -1,4 +1,4 @@
-//! SPEC §2: provisioning is atomic and idempotent on the tenant key; regions
+//! docs/api.md §2: provisioning is atomic and idempotent on the tenant key; regions
 //! come from configuration.
 
 use domain::ports::DataScope;

@@ -1,4 +1,4 @@
-//! Library use cases (SPEC §4): an org publishes listings and grants them; a
+//! Library use cases (docs/api.md §4): an org publishes listings and grants them; a
 //! namespace key stores its own resources, sees the listings granted to it,
 //! tries them in place (a pin), upgrades pins, and customizes listings into
 //! forks that carry their provenance.
