@@ -9,7 +9,7 @@
 //! request id attached.
 //!
 //! Authorization is declared per route, once, as an [`Access`] in the route table
-//! of `openapi.rs`: the same value becomes the route's guard here and its security
+//! of `routes.rs`: the same value becomes the route's guard here and its security
 //! requirement in the OpenAPI document, so the two cannot disagree. The domain
 //! checks again (an org key reaches only its own org, a namespace key only its own
 //! namespace); this layer refuses the wrong kind of principal before any handler

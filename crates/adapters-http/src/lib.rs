@@ -34,6 +34,7 @@ mod page;
 mod problem;
 mod regions;
 mod request_id;
+mod routes;
 mod secrets;
 mod serve;
 mod telemetry;

@@ -1,37 +1,22 @@
-//! The route table and the OpenAPI document, built from the same registrations.
-//!
-//! Every endpoint is registered here through utoipa-axum, once: the axum route and
-//! its OpenAPI operation come from the same `#[utoipa::path]`, so the document
-//! cannot list a route that does not exist or miss one that does.
-//!
-//! Each authenticated route is registered with its [`Access`] — platform admin,
-//! org (admin token or org key), or namespace key with the one scope it needs —
-//! in [`authenticated_routes`], and nowhere else. [`guarded`] turns that one value
-//! into both the route's guard (`auth::authorize`) and the operation's security
-//! requirement, so what is enforced and what is documented cannot diverge. The
-//! router puts authentication in front of the whole group; `public_routes` need
-//! no token.
+//! The OpenAPI document: its description, security schemes and shared
+//! responses, assembled from the route table in `routes.rs`, where every
+//! endpoint is registered once, so the document cannot list a route that does
+//! not exist or miss one that does. Also the handlers that serve it
+//! (`/openapi.json`, `/docs`).
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse};
-use domain::Scope;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{self as oa, Ref, RefOr};
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
-use utoipa_axum::routes;
 use utoipa_scalar::Scalar;
 
-use crate::auth::Access;
 use crate::problem::{Code, Extensions, FieldError, ProblemDocument};
-use crate::{
-    AppState, api_keys, audit, health, library, namespaces, orgs, regions, secrets, tenants, verify,
-};
+use crate::{AppState, api_keys};
 
 /// The bearer scheme of the platform admin token.
 pub(crate) const ADMIN_TOKEN: &str = "adminToken";
@@ -143,191 +128,11 @@ impl utoipa::Modify for BearerSchemes {
     }
 }
 
-/// Every authenticated route with who may call it. A namespace route's scope is
-/// written here once: the guard enforces it and the document shows it.
-fn authenticated_routes() -> OpenApiRouter<AppState> {
-    use Access::{Namespace, Org, Platform};
-    OpenApiRouter::new()
-        .routes(guarded(Platform, routes!(orgs::create, orgs::list)))
-        .routes(guarded(Org, routes!(orgs::get, orgs::update)))
-        .routes(guarded(Platform, routes!(tenants::inventory)))
-        .routes(guarded(
-            Org,
-            routes!(tenants::provision, tenants::org_inventory),
-        ))
-        .routes(guarded(
-            Org,
-            routes!(tenants::get, tenants::update, tenants::delete),
-        ))
-        .routes(guarded(Org, routes!(tenants::set_owner)))
-        .routes(guarded(Org, routes!(tenants::suspend)))
-        .routes(guarded(Org, routes!(tenants::reactivate)))
-        .routes(guarded(Org, routes!(tenants::deactivate)))
-        .routes(guarded(Platform, routes!(tenants::restore)))
-        .routes(guarded(Org, routes!(namespaces::create, namespaces::list)))
-        .routes(guarded(Org, routes!(namespaces::get, namespaces::update)))
-        .routes(guarded(Org, routes!(audit::list)))
-        .routes(guarded(
-            Org,
-            routes!(api_keys::create_org_key, api_keys::list_org_keys),
-        ))
-        .routes(guarded(Org, routes!(api_keys::revoke_org_key)))
-        .routes(guarded(Org, routes!(api_keys::rotate_org_key)))
-        .routes(guarded(
-            Org,
-            routes!(
-                api_keys::create_namespace_key,
-                api_keys::list_namespace_keys
-            ),
-        ))
-        .routes(guarded(Org, routes!(api_keys::revoke_namespace_key)))
-        .routes(guarded(Org, routes!(api_keys::rotate_namespace_key)))
-        .routes(guarded(
-            Org,
-            routes!(library::publish, library::list_listings),
-        ))
-        .routes(guarded(Org, routes!(library::get_listing)))
-        .routes(guarded(Org, routes!(library::get_listing_version)))
-        .routes(guarded(Org, routes!(library::set_grants)))
-        .routes(guarded(
-            Namespace(Scope::ResourcesRead),
-            routes!(library::list_resources),
-        ))
-        .routes(guarded(
-            Namespace(Scope::ResourcesWrite),
-            routes!(library::create_resource),
-        ))
-        .routes(guarded(
-            Namespace(Scope::ResourcesRead),
-            routes!(library::get_resource),
-        ))
-        .routes(guarded(
-            Namespace(Scope::ResourcesRead),
-            routes!(library::get_resource_version),
-        ))
-        .routes(guarded(
-            Namespace(Scope::LibraryRead),
-            routes!(library::library),
-        ))
-        .routes(guarded(
-            Namespace(Scope::LibraryRead),
-            routes!(library::library_listing),
-        ))
-        .routes(guarded(
-            Namespace(Scope::LibraryWrite),
-            routes!(library::try_listing),
-        ))
-        .routes(guarded(
-            Namespace(Scope::LibraryWrite),
-            routes!(library::upgrade),
-        ))
-        .routes(guarded(
-            Namespace(Scope::LibraryWrite),
-            routes!(library::customize),
-        ))
-        .routes(guarded(
-            Namespace(Scope::LibraryRead),
-            routes!(library::list_installs),
-        ))
-        .routes(guarded(
-            Namespace(Scope::LibraryRead),
-            routes!(library::install_content),
-        ))
-        .routes(guarded(
-            Org,
-            routes!(
-                secrets::put_tenant,
-                secrets::get_tenant,
-                secrets::delete_tenant
-            ),
-        ))
-        .routes(guarded(Org, routes!(secrets::list_tenant)))
-        // Reading needs `secrets:read`, writing and deleting `secrets:reveal`;
-        // `?reveal=true` needs both; and every use of `secrets:reveal` a live
-        // key restricted to no resources. The guards check the scope each
-        // route always needs; the domain checks the rest.
-        .routes(guarded(
-            Namespace(Scope::SecretsReveal),
-            routes!(secrets::put_own, secrets::delete_own),
-        ))
-        .routes(guarded(
-            Namespace(Scope::SecretsRead),
-            routes!(secrets::get_own),
-        ))
-        .routes(guarded(Namespace(Scope::TenantRead), routes!(tenants::own)))
-        .routes(guarded(
-            Namespace(Scope::TenantRead),
-            routes!(namespaces::own),
-        ))
-        .routes(guarded(
-            Namespace(Scope::KeysRead),
-            routes!(api_keys::list_own_keys),
-        ))
-        .routes(guarded(
-            Namespace(Scope::KeysWrite),
-            routes!(api_keys::create_own_key),
-        ))
-        .routes(guarded(
-            Namespace(Scope::KeysWrite),
-            routes!(api_keys::revoke_own_key),
-        ))
-        .routes(guarded(
-            Namespace(Scope::KeysWrite),
-            routes!(api_keys::rotate_own_key),
-        ))
-}
-
-fn public_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(verify::verify))
-        .routes(routes!(regions::list))
-        .routes(routes!(health::healthz))
-        .routes(routes!(health::readyz))
-        .routes(routes!(openapi_json))
-        .routes(routes!(docs))
-}
-
-/// Puts `access` on the route twice from the same value: as its guard, and as
-/// the security requirement (and the refusals that come with it) of each of its
-/// operations.
-fn guarded(
-    access: Access,
-    (schemas, mut paths, method_router): UtoipaMethodRouter<AppState>,
-) -> UtoipaMethodRouter<AppState> {
-    for operation in paths.paths.values_mut().flat_map(operations) {
-        operation.security = Some(security(access));
-        add_response(operation, "401", "Unauthorized");
-        add_response(operation, "403", "Forbidden");
-        // Every authenticated route reaches the store, if only to verify the key.
-        add_response(operation, "503", "Unavailable");
-    }
-    // A route layer: a method the route does not have stays a 405, not a 403.
-    let method_router =
-        method_router.route_layer(middleware::from_fn(move |request: Request, next: Next| {
-            crate::auth::authorize(access, request, next)
-        }));
-    (schemas, paths, method_router)
-}
-
-/// The document's form of an [`Access`]: any one of the listed schemes will do.
-fn security(access: Access) -> Vec<SecurityRequirement> {
-    let none = Vec::<String>::new;
-    match access {
-        Access::Platform => vec![SecurityRequirement::new(ADMIN_TOKEN, none())],
-        Access::Org => vec![
-            SecurityRequirement::new(ADMIN_TOKEN, none()),
-            SecurityRequirement::new(ORG_KEY, none()),
-        ],
-        Access::Namespace(scope) => {
-            vec![SecurityRequirement::new(NAMESPACE_KEY, [scope.as_str()])]
-        }
-    }
-}
-
 /// Builds both route groups and the document.
 pub(crate) fn api() -> Api {
-    let (authenticated, authenticated_paths) = authenticated_routes().split_for_parts();
-    let (public, public_paths) = public_routes().split_for_parts();
+    let (authenticated, authenticated_paths) =
+        crate::routes::authenticated_routes().split_for_parts();
+    let (public, public_paths) = crate::routes::public_routes().split_for_parts();
     let mut document = ApiDoc::openapi();
     document.merge(authenticated_paths);
     document.merge(public_paths);
@@ -345,7 +150,7 @@ pub(crate) fn api() -> Api {
     }
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+pub(crate) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         &mut item.get,
         &mut item.put,
@@ -360,7 +165,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
-fn add_response(operation: &mut Operation, status: &str, component: &str) {
+pub(crate) fn add_response(operation: &mut Operation, status: &str, component: &str) {
     operation
         .responses
         .responses
@@ -396,7 +201,7 @@ impl Published {
     tag = "meta",
     responses((status = 200, description = "The OpenAPI document.", content_type = "application/json", body = Object))
 )]
-async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "application/json")],
         state.docs.json.clone(),
@@ -411,7 +216,7 @@ async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     tag = "meta",
     responses((status = 200, description = "An HTML page.", content_type = "text/html", body = String))
 )]
-async fn docs(State(state): State<AppState>) -> Html<String> {
+pub(crate) async fn docs(State(state): State<AppState>) -> Html<String> {
     Html(state.docs.html.clone())
 }
 
