@@ -1,4 +1,5 @@
-//! `IdempotencyStore` in memory: org data keys and idempotency records, kept
+//! `IdempotencyStore` in memory: idempotency records (and the state of org
+//! data keys, whose port `DataKeyStore` is in `data_keys.rs`), kept
 //! to the same rules as the PostgreSQL tables (org-level rows: an org scope
 //! sees its own, a tenant scope none).
 
@@ -6,7 +7,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::kms::{KekId, KekVersion, WrappedKey};
+use domain::kms::WrappedKey;
 use domain::ports::{DataScope, IdempotencyStore, StoreError};
 use domain::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId, TenantId, TenantStatus,
@@ -14,11 +15,10 @@ use domain::{
 use uuid::Uuid;
 
 use crate::MemoryStore;
-use crate::store::after;
 
 #[derive(Default)]
 pub(crate) struct IdempotencyState {
-    org_data_keys: BTreeMap<OrgId, WrappedKey>,
+    pub(crate) org_data_keys: BTreeMap<OrgId, WrappedKey>,
     records: BTreeMap<(OrgId, IdempotencyKey), IdempotencyRecord>,
 }
 
@@ -45,7 +45,7 @@ impl IdempotencyState {
     }
 }
 
-fn out_of_scope_unless(allowed: bool) -> Result<(), StoreError> {
+pub(crate) fn out_of_scope_unless(allowed: bool) -> Result<(), StoreError> {
     if allowed {
         Ok(())
     } else {
@@ -55,32 +55,6 @@ fn out_of_scope_unless(allowed: bool) -> Result<(), StoreError> {
 
 #[async_trait]
 impl IdempotencyStore for MemoryStore {
-    async fn org_data_key(
-        &self,
-        scope: &DataScope,
-        org: OrgId,
-    ) -> Result<Option<WrappedKey>, StoreError> {
-        if !scope.sees_org_level(org) {
-            return Ok(None);
-        }
-        Ok(self.read().idempotency.org_data_keys.get(&org).cloned())
-    }
-
-    async fn put_org_data_key(
-        &self,
-        scope: &DataScope,
-        org: OrgId,
-        wrapped: &WrappedKey,
-    ) -> Result<(), StoreError> {
-        out_of_scope_unless(scope.sees_org_level(org))?;
-        let mut s = self.write();
-        if !s.orgs.contains_key(&org) || s.idempotency.org_data_keys.contains_key(&org) {
-            return Err(StoreError::Stale);
-        }
-        s.idempotency.org_data_keys.insert(org, wrapped.clone());
-        Ok(())
-    }
-
     async fn claim(
         &self,
         scope: &DataScope,
@@ -167,50 +141,5 @@ impl IdempotencyStore for MemoryStore {
             s.idempotency.records.remove(slot);
         }
         Ok(expired.len())
-    }
-
-    async fn org_data_keys(
-        &self,
-        after_org: Option<OrgId>,
-        limit: usize,
-    ) -> Result<Vec<(OrgId, WrappedKey)>, StoreError> {
-        Ok(self
-            .read()
-            .idempotency
-            .org_data_keys
-            .range(after(after_org))
-            .take(limit)
-            .map(|(org, wrapped)| (*org, wrapped.clone()))
-            .collect())
-    }
-
-    async fn replace_org_data_key(
-        &self,
-        org: OrgId,
-        old: &WrappedKey,
-        new: &WrappedKey,
-    ) -> Result<(), StoreError> {
-        let mut s = self.write();
-        match s.idempotency.org_data_keys.get_mut(&org) {
-            Some(stored) if stored == old => {
-                *stored = new.clone();
-                Ok(())
-            }
-            _ => Err(StoreError::Stale),
-        }
-    }
-
-    async fn count_org_data_keys(
-        &self,
-        kek: &KekId,
-        version: KekVersion,
-    ) -> Result<u64, StoreError> {
-        let s = self.read();
-        let wrapped_by = |key: &&WrappedKey| key.kek_id() == kek && key.kek_version() == version;
-        Ok(s.idempotency
-            .org_data_keys
-            .values()
-            .filter(wrapped_by)
-            .count() as u64)
     }
 }

@@ -11,6 +11,7 @@
 //! It passes the same contract suite (`test-support`) as every other adapter.
 
 mod clock;
+mod data_keys;
 mod idempotency;
 mod kms;
 mod library;

@@ -1,11 +1,12 @@
-//! `SecretStore` in memory: tenant data keys (wrapped) and sealed secrets.
+//! `SecretStore` in memory: sealed secrets, and the state of tenant data
+//! keys (wrapped), whose port `DataKeyStore` is in `data_keys.rs`.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use async_trait::async_trait;
-use domain::kms::{KekId, KekVersion, WrappedKey};
-use domain::ports::{DataScope, SecretStore, StoreError, StoredDataKey};
+use domain::kms::WrappedKey;
+use domain::ports::{DataScope, SecretStore, StoreError};
 use domain::{AuditRecord, OrgId, SecretName, StoredSecret, Tenant, TenantId};
 
 use crate::MemoryStore;
@@ -13,7 +14,7 @@ use crate::store::in_scope;
 
 #[derive(Default)]
 pub(crate) struct SecretsState {
-    data_keys: BTreeMap<TenantId, (OrgId, WrappedKey)>,
+    pub(crate) data_keys: BTreeMap<TenantId, (OrgId, WrappedKey)>,
     secrets: BTreeMap<(TenantId, SecretName), StoredSecret>,
 }
 
@@ -29,7 +30,7 @@ impl SecretsState {
         self.secrets.retain(|(t, _), _| *t != tenant);
     }
 
-    fn visible_key(&self, scope: &DataScope, tenant: TenantId) -> Option<&WrappedKey> {
+    pub(crate) fn visible_key(&self, scope: &DataScope, tenant: TenantId) -> Option<&WrappedKey> {
         self.data_keys
             .get(&tenant)
             .filter(|(org, _)| scope.sees_tenant(*org, tenant))
@@ -50,14 +51,6 @@ impl SecretsState {
 
 #[async_trait]
 impl SecretStore for MemoryStore {
-    async fn data_key(
-        &self,
-        scope: &DataScope,
-        tenant: TenantId,
-    ) -> Result<Option<WrappedKey>, StoreError> {
-        Ok(self.read().secrets.visible_key(scope, tenant).cloned())
-    }
-
     async fn put_secret(
         &self,
         scope: &DataScope,
@@ -178,50 +171,5 @@ impl SecretStore for MemoryStore {
         s.secrets.secrets.remove(&(tenant, name.clone()));
         s.append(audit);
         Ok(())
-    }
-
-    async fn data_keys(
-        &self,
-        after: Option<TenantId>,
-        limit: usize,
-    ) -> Result<Vec<StoredDataKey>, StoreError> {
-        let s = self.read();
-        let range = match after {
-            Some(t) => (Bound::Excluded(t), Bound::Unbounded),
-            None => (Bound::Unbounded, Bound::Unbounded),
-        };
-        Ok(s.secrets
-            .data_keys
-            .range(range)
-            .take(limit)
-            .map(|(tenant, (org, wrapped))| StoredDataKey {
-                org_id: *org,
-                tenant_id: *tenant,
-                wrapped: wrapped.clone(),
-            })
-            .collect())
-    }
-
-    async fn replace_data_key(
-        &self,
-        tenant: TenantId,
-        old: &WrappedKey,
-        new: &WrappedKey,
-    ) -> Result<(), StoreError> {
-        let mut s = self.write();
-        match s.secrets.data_keys.get_mut(&tenant) {
-            Some((_, stored)) if stored == old => {
-                *stored = new.clone();
-                Ok(())
-            }
-            _ => Err(StoreError::Stale),
-        }
-    }
-
-    async fn count_data_keys(&self, kek: &KekId, version: KekVersion) -> Result<u64, StoreError> {
-        let s = self.read();
-        let wrapped_by =
-            |(_, key): &&(OrgId, WrappedKey)| key.kek_id() == kek && key.kek_version() == version;
-        Ok(s.secrets.data_keys.values().filter(wrapped_by).count() as u64)
     }
 }

@@ -73,6 +73,7 @@ impl MemoryStore {
             keys: self.clone(),
             audit: self.clone(),
             library: self.clone(),
+            data_keys: self.clone(),
             tenant_secrets: self.clone(),
             idempotency: self.clone(),
             clock,

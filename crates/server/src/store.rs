@@ -12,8 +12,8 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore, SecretStore,
-    TenantStore,
+    ApiKeyStore, AuditLog, DataKeyStore, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
+    SecretStore, TenantStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -93,6 +93,7 @@ where
         + ApiKeyStore
         + AuditLog
         + LibraryStore
+        + DataKeyStore
         + SecretStore
         + IdempotencyStore
         + 'static,
@@ -104,6 +105,7 @@ where
         keys: cached,
         audit: store.clone(),
         library: store.clone(),
+        data_keys: store.clone(),
         tenant_secrets: store.clone(),
         idempotency: store,
         clock: Arc::new(adapters_system::SystemClock),

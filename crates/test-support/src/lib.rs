@@ -45,8 +45,8 @@ use std::sync::Arc;
 
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore, SecretStore,
-    TenantStore,
+    ApiKeyStore, AuditLog, DataKeyStore, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
+    SecretStore, TenantStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -57,6 +57,7 @@ pub trait Stores:
     + ApiKeyStore
     + AuditLog
     + LibraryStore
+    + DataKeyStore
     + SecretStore
     + IdempotencyStore
     + 'static
@@ -70,6 +71,7 @@ impl<T> Stores for T where
         + ApiKeyStore
         + AuditLog
         + LibraryStore
+        + DataKeyStore
         + SecretStore
         + IdempotencyStore
         + 'static
@@ -98,6 +100,7 @@ pub struct StorePorts {
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub library: Arc<dyn LibraryStore>,
+    pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
 }
@@ -112,6 +115,7 @@ impl StorePorts {
             keys: store.clone(),
             audit: store.clone(),
             library: store.clone(),
+            data_keys: store.clone(),
             secrets: store.clone(),
             idempotency: store,
         }
@@ -239,6 +243,13 @@ macro_rules! store_contract {
                 library_writes_for_a_tenant_that_is_not_active_are_stale,
                 a_tombstone_purges_the_tenants_resources_and_installs_and_no_others,
             }
+            data_keys {
+                data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
+                data_keys_are_counted_by_kek_and_version_over_every_tenant,
+                an_org_data_key_is_stored_once_and_seen_by_its_org_only,
+                org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
+                org_data_keys_are_counted_by_kek_and_version_over_every_org,
+            }
             secrets {
                 provisioning_stores_the_data_key_and_a_tombstone_destroys_it_with_the_secrets,
                 a_secret_is_stored_replaced_and_deleted_by_version_with_its_audit_records,
@@ -247,20 +258,15 @@ macro_rules! store_contract {
                 secret_writes_for_a_tenant_that_is_not_active_are_stale_and_write_nothing,
                 a_new_data_key_is_stored_with_a_secret_only_for_a_tenant_without_one,
                 another_tenants_secrets_and_data_key_are_invisible_and_untouchable,
-                data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
-                data_keys_are_counted_by_kek_and_version_over_every_tenant,
             }
             idempotency {
-                an_org_data_key_is_stored_once_and_seen_by_its_org_only,
                 a_claim_holds_its_key_until_completed_and_then_returns_the_response,
                 a_lapsed_claim_yields_to_its_retry_and_an_expired_record_to_anyone,
                 releasing_frees_the_key_for_the_holder_only,
                 another_orgs_records_are_invisible_and_untouchable,
                 purging_deletes_records_past_their_window_only,
-                org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value,
                 a_tombstone_purges_the_responses_about_its_tenant_and_no_others,
                 completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale,
-                org_data_keys_are_counted_by_kek_and_version_over_every_org,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

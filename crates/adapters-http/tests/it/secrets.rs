@@ -1,7 +1,7 @@
 //! Tenant secrets over HTTP: namespace keys and the org side, masking, reveal
 //! with its scope and audit record, validation, and what a KMS outage does.
 
-use domain::ports::{DataScope, SecretStore};
+use domain::ports::{DataKeyStore, DataScope, SecretStore};
 use domain::{SecretName, TenantId};
 use reqwest::Method;
 use serde_json::json;

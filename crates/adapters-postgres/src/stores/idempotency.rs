@@ -1,9 +1,8 @@
-//! `IdempotencyStore`: `org_data_keys` and `idempotency_records` (sealed
-//! responses only).
+//! `IdempotencyStore`: `idempotency_records` (sealed responses only); the org
+//! data keys that seal them are `DataKeyStore`'s, in `data_keys.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::kms::{KekId, KekVersion, WrappedKey};
 use domain::ports::{DataScope, IdempotencyStore, StoreError};
 use domain::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, OrgId, RequestFingerprint,
@@ -13,11 +12,10 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::rows::{corrupt, get, parsed};
-use super::secrets::{WrappedIn, kek_version, wrapped};
 use super::{PgStore, commit, sql_limit};
 use crate::error::{translate, translate_write};
 
-fn out_of_scope_unless(allowed: bool) -> Result<(), StoreError> {
+pub(super) fn out_of_scope_unless(allowed: bool) -> Result<(), StoreError> {
     if allowed {
         Ok(())
     } else {
@@ -45,45 +43,6 @@ fn record(row: &PgRow) -> Result<IdempotencyRecord, StoreError> {
 
 #[async_trait]
 impl IdempotencyStore for PgStore {
-    async fn org_data_key(
-        &self,
-        scope: &DataScope,
-        org: OrgId,
-    ) -> Result<Option<WrappedKey>, StoreError> {
-        let query = self
-            .db
-            .query("SELECT wrapped FROM org_data_keys WHERE org_id = $1")
-            .bind(org.as_uuid());
-        self.read_one(scope, query, wrapped).await
-    }
-
-    async fn put_org_data_key(
-        &self,
-        scope: &DataScope,
-        org: OrgId,
-        key: &WrappedKey,
-    ) -> Result<(), StoreError> {
-        out_of_scope_unless(scope.sees_org_level(org))?;
-        let mut tx = self.begin(scope).await?;
-        let inserted = self
-            .db
-            .query(
-                "INSERT INTO org_data_keys (org_id, wrapped, kek_id, kek_version) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO NOTHING",
-            )
-            .bind(org.as_uuid())
-            .bind(key.to_bytes())
-            .bind(key.kek_id().as_str())
-            .bind(kek_version(key))
-            .execute(&mut *tx)
-            .await
-            .map_err(translate_write)?;
-        if inserted.rows_affected() != 1 {
-            return Err(StoreError::Stale);
-        }
-        commit(tx).await
-    }
-
     async fn claim(
         &self,
         scope: &DataScope,
@@ -230,43 +189,5 @@ impl IdempotencyStore for PgStore {
             .map_err(translate)?;
         commit(tx).await?;
         Ok(usize::try_from(deleted.rows_affected()).unwrap_or(usize::MAX))
-    }
-
-    async fn org_data_keys(
-        &self,
-        after: Option<OrgId>,
-        limit: usize,
-    ) -> Result<Vec<(OrgId, WrappedKey)>, StoreError> {
-        let query = self
-            .db
-            .query(
-                "SELECT org_id, wrapped FROM org_data_keys \
-                 WHERE $1::uuid IS NULL OR org_id > $1 ORDER BY org_id LIMIT $2",
-            )
-            .bind(after.map(|o| o.as_uuid()))
-            .bind(sql_limit(limit));
-        self.read_all(&DataScope::Platform, query, |row| {
-            Ok((OrgId::from_uuid(get(row, "org_id")?), wrapped(row)?))
-        })
-        .await
-    }
-
-    async fn replace_org_data_key(
-        &self,
-        org: OrgId,
-        old: &WrappedKey,
-        new: &WrappedKey,
-    ) -> Result<(), StoreError> {
-        self.replace_wrapped(WrappedIn::OrgDataKeys, org.as_uuid(), old, new)
-            .await
-    }
-
-    async fn count_org_data_keys(
-        &self,
-        kek: &KekId,
-        version: KekVersion,
-    ) -> Result<u64, StoreError> {
-        self.count_wrapped(WrappedIn::OrgDataKeys, kek, version)
-            .await
     }
 }

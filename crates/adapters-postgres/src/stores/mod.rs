@@ -27,6 +27,7 @@
 //!   their transaction ([`crate::invalidation`]), sent only if it commits.
 
 mod audit;
+mod data_keys;
 mod idempotency;
 mod keys;
 mod library;

@@ -1,8 +1,9 @@
-//! `SecretStore`: `tenant_data_keys` and `tenant_secrets` (sealed values only).
+//! `SecretStore`: `tenant_secrets` (sealed values only), with the helpers on
+//! wrapped keys that `data_keys.rs` uses for `tenant_data_keys`.
 
 use async_trait::async_trait;
 use domain::kms::{KekId, KekVersion, WrappedKey};
-use domain::ports::{DataScope, SecretStore, StoreError, StoredDataKey};
+use domain::ports::{DataScope, SecretStore, StoreError};
 use domain::{AuditRecord, OrgId, SecretName, StoredSecret, Tenant, TenantId};
 use sqlx::postgres::PgRow;
 
@@ -162,18 +163,6 @@ impl PgStore {
 
 #[async_trait]
 impl SecretStore for PgStore {
-    async fn data_key(
-        &self,
-        scope: &DataScope,
-        tenant: TenantId,
-    ) -> Result<Option<WrappedKey>, StoreError> {
-        let query = self
-            .db
-            .query("SELECT wrapped FROM tenant_data_keys WHERE tenant_id = $1")
-            .bind(tenant.as_uuid());
-        self.read_one(scope, query, wrapped).await
-    }
-
     async fn put_secret(
         &self,
         scope: &DataScope,
@@ -341,48 +330,5 @@ impl SecretStore for PgStore {
         in_scope(true, scope, audit)?;
         self.append(&mut tx, audit).await?;
         commit(tx).await
-    }
-
-    async fn data_keys(
-        &self,
-        after: Option<TenantId>,
-        limit: usize,
-    ) -> Result<Vec<StoredDataKey>, StoreError> {
-        let mut tx = self.begin(&DataScope::Platform).await?;
-        let found = self
-            .db
-            .query(
-                "SELECT tenant_id, org_id, wrapped FROM tenant_data_keys \
-                 WHERE $1::uuid IS NULL OR tenant_id > $1 ORDER BY tenant_id LIMIT $2",
-            )
-            .bind(after.map(|t| t.as_uuid()))
-            .bind(sql_limit(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(translate)?;
-        let keys = rows::all(&found, |row| {
-            Ok(StoredDataKey {
-                org_id: OrgId::from_uuid(get(row, "org_id")?),
-                tenant_id: TenantId::from_uuid(get(row, "tenant_id")?),
-                wrapped: wrapped(row)?,
-            })
-        })?;
-        commit(tx).await?;
-        Ok(keys)
-    }
-
-    async fn replace_data_key(
-        &self,
-        tenant: TenantId,
-        old: &WrappedKey,
-        new: &WrappedKey,
-    ) -> Result<(), StoreError> {
-        self.replace_wrapped(WrappedIn::TenantDataKeys, tenant.as_uuid(), old, new)
-            .await
-    }
-
-    async fn count_data_keys(&self, kek: &KekId, version: KekVersion) -> Result<u64, StoreError> {
-        self.count_wrapped(WrappedIn::TenantDataKeys, kek, version)
-            .await
     }
 }

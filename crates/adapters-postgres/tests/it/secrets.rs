@@ -8,7 +8,7 @@ use adapters_memory::{ManualClock, MemoryKms, MemoryStore};
 use adapters_postgres::PgStore;
 use adapters_postgres::testing::TestDatabase;
 use domain::kms::{EncryptionContext, Kms, Sealed, WrappedKey, open};
-use domain::ports::{DataScope, SecretStore};
+use domain::ports::{DataKeyStore, DataScope};
 use domain::{
     Context, IdempotencyKey, Idempotent, LifecycleAction, Name, NewOrg, OrgKey, OrgRef, Ports,
     ProvisionTenant, Reason, RequestFingerprint, SecretName, SecretOwner, SecretValue, Settings,
@@ -32,6 +32,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         keys: store.clone(),
         audit: store.clone(),
         library: store.clone(),
+        data_keys: store.clone(),
         tenant_secrets: store.clone(),
         idempotency: store.clone(),
         kms,

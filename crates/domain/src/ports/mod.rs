@@ -14,15 +14,18 @@
 //!
 //! One file a port family: `system.rs` (clock, ids, randomness, key usage),
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
-//! keys), `library.rs` and `secrets.rs` (data keys, secrets, idempotency).
+//! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
+//! `secrets.rs` (secrets, idempotency).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
+mod data_keys;
 mod keys;
 mod library;
 mod secrets;
 mod stores;
 mod system;
 
+pub use data_keys::*;
 pub use keys::*;
 pub use library::*;
 pub use secrets::*;

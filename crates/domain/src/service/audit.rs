@@ -97,7 +97,7 @@ impl Tenancy {
         scope: &DataScope,
         tenant: TenantId,
     ) -> Result<Option<Arc<DataKey>>, SealFailed> {
-        let Some(wrapped) = self.ports.tenant_secrets.data_key(scope, tenant).await? else {
+        let Some(wrapped) = self.ports.data_keys.data_key(scope, tenant).await? else {
             return Ok(None);
         };
         self.data_keys

@@ -174,7 +174,7 @@ impl Tenancy {
     ) -> Result<Arc<DataKey>, IdempotencyError> {
         let context = EncryptionContext::Org(org);
         for _ in 0..2 {
-            if let Some(wrapped) = self.ports.idempotency.org_data_key(scope, org).await? {
+            if let Some(wrapped) = self.ports.data_keys.org_data_key(scope, org).await? {
                 return self
                     .data_keys
                     .unwrap(&wrapped, &context)
@@ -188,7 +188,7 @@ impl Tenancy {
                 .map_err(kms_failed)?;
             match self
                 .ports
-                .idempotency
+                .data_keys
                 .put_org_data_key(scope, org, &wrapped)
                 .await
             {

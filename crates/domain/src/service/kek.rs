@@ -92,7 +92,7 @@ impl Tenancy {
         let batch = batch.max(1);
         let mut after = None;
         loop {
-            let keys = self.ports.tenant_secrets.data_keys(after, batch).await?;
+            let keys = self.ports.data_keys.data_keys(after, batch).await?;
             let Some(last) = keys.last() else {
                 break;
             };
@@ -105,7 +105,7 @@ impl Tenancy {
                 {
                     let replaced = self
                         .ports
-                        .tenant_secrets
+                        .data_keys
                         .replace_data_key(stored.tenant_id, &stored.wrapped, &new)
                         .await;
                     count_replaced(replaced, &mut done)?;
@@ -115,7 +115,7 @@ impl Tenancy {
         }
         let mut after = None;
         loop {
-            let keys = self.ports.idempotency.org_data_keys(after, batch).await?;
+            let keys = self.ports.data_keys.org_data_keys(after, batch).await?;
             let Some((last, _)) = keys.last() else {
                 return Ok(done);
             };
@@ -125,7 +125,7 @@ impl Tenancy {
                 if let Some(new) = self.rewrapped(&info, &wrapped, &context, &mut done).await? {
                     let replaced = self
                         .ports
-                        .idempotency
+                        .data_keys
                         .replace_org_data_key(org, &wrapped, &new)
                         .await;
                     count_replaced(replaced, &mut done)?;
@@ -175,12 +175,12 @@ impl Tenancy {
         }
         let tenant_keys = self
             .ports
-            .tenant_secrets
+            .data_keys
             .count_data_keys(&info.kek_id, version)
             .await?;
         let org_keys = self
             .ports
-            .idempotency
+            .data_keys
             .count_org_data_keys(&info.kek_id, version)
             .await?;
         if tenant_keys + org_keys > 0 {

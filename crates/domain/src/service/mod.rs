@@ -38,8 +38,8 @@ use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, Targ
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Clock, IdGenerator, IdempotencyStore, KeyUsage, LibraryStore,
-    NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, Clock, DataKeyStore, IdGenerator, IdempotencyStore, KeyUsage,
+    LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -53,9 +53,11 @@ pub struct Ports {
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub library: Arc<dyn LibraryStore>,
-    /// Tenant data keys and sealed tenant secrets.
+    /// Tenant and org data keys, wrapped.
+    pub data_keys: Arc<dyn DataKeyStore>,
+    /// Sealed tenant secrets.
     pub tenant_secrets: Arc<dyn SecretStore>,
-    /// Idempotent responses and the org data keys that seal them.
+    /// Idempotent responses, sealed.
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,

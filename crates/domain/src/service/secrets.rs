@@ -108,29 +108,25 @@ impl Tenancy {
                 let place = self.writable_place(ctx, owner).await?;
                 let tenant = place.tenant.id;
                 let context = EncryptionContext::Tenant(tenant);
-                let (key, new_data_key) = match self
-                    .ports
-                    .tenant_secrets
-                    .data_key(&place.scope, tenant)
-                    .await?
-                {
-                    Some(wrapped) => (
-                        self.data_keys
-                            .unwrap(&wrapped, &context)
-                            .await
-                            .map_err(kms_failed)?,
-                        None,
-                    ),
-                    // Provisioned before tenants had data keys: mint one now.
-                    None => {
-                        let (key, wrapped) = self
-                            .data_keys
-                            .generate(&context)
-                            .await
-                            .map_err(kms_failed)?;
-                        (key, Some(wrapped))
-                    }
-                };
+                let (key, new_data_key) =
+                    match self.ports.data_keys.data_key(&place.scope, tenant).await? {
+                        Some(wrapped) => (
+                            self.data_keys
+                                .unwrap(&wrapped, &context)
+                                .await
+                                .map_err(kms_failed)?,
+                            None,
+                        ),
+                        // Provisioned before tenants had data keys: mint one now.
+                        None => {
+                            let (key, wrapped) = self
+                                .data_keys
+                                .generate(&context)
+                                .await
+                                .map_err(kms_failed)?;
+                            (key, Some(wrapped))
+                        }
+                    };
                 let current = self
                     .ports
                     .tenant_secrets
@@ -396,7 +392,7 @@ impl Tenancy {
         let tenant = place.tenant.id;
         let wrapped = self
             .ports
-            .tenant_secrets
+            .data_keys
             .data_key(&place.scope, tenant)
             .await?
             .ok_or_else(|| {

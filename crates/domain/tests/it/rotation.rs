@@ -3,7 +3,7 @@
 //! version's retirement.
 
 use domain::kms::KekVersion;
-use domain::ports::{IdempotencyStore, SecretStore};
+use domain::ports::DataKeyStore;
 use domain::{
     IdempotencyKey, Idempotent, OrgRef, RequestFingerprint, RetireError, RewrapProgress,
     SecretName, SecretOwner, SecretValue, StoredResponse, TenantRef,

@@ -1,9 +1,10 @@
-//! `IdempotencyStore`: org data keys, claims, completion, release and purge.
+//! `IdempotencyStore`: claims, completion, release and purge (org data keys
+//! are in `data_keys.rs`).
 
 use domain::ports::{DataScope, StoreError};
 use domain::{
-    AuditAction, Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, KekId, KekVersion,
-    Org, RequestFingerprint, Tenant, TenantStatus, WrappedKey,
+    AuditAction, Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, Org,
+    RequestFingerprint, Tenant, TenantStatus,
 };
 
 use super::{seed_org, seed_tenant};
@@ -28,66 +29,11 @@ fn claim(
     IdempotencyClaim::new(org.id, key(raw), fingerprint, uuid(token), at(minute))
 }
 
-/// An envelope of the right shape for `org` at KEK version `version`.
-fn org_key(org: &Org, version: u32) -> WrappedKey {
-    let mut ciphertext = org.id.as_uuid().as_bytes().to_vec();
-    ciphertext.extend_from_slice(&version.to_be_bytes());
-    WrappedKey::new(
-        KekId::parse("fixture-kek").expect("a valid KEK id"),
-        KekVersion::new(version).expect("a version above 0"),
-        ciphertext,
-    )
-}
-
 fn held(outcome: Claimed) -> IdempotencyRecord {
     match outcome {
         Claimed::Held(record) => record,
         Claimed::New => panic!("the claim was stored where a record held the key"),
     }
-}
-
-pub async fn an_org_data_key_is_stored_once_and_seen_by_its_org_only(store: StorePorts) {
-    let f = Fixtures::new();
-    let org = seed_org(&store, &f, "signstack").await;
-    let other = seed_org(&store, &f, "quillpay").await;
-    let scope = DataScope::Org(org.id);
-    let ids = &store.idempotency;
-    assert_eq!(ids.org_data_key(&scope, org.id).await.unwrap(), None);
-    ids.put_org_data_key(&scope, org.id, &org_key(&org, 1))
-        .await
-        .unwrap();
-    assert_eq!(
-        ids.put_org_data_key(&scope, org.id, &org_key(&org, 2))
-            .await,
-        Err(StoreError::Stale),
-        "a second first key must not replace the first"
-    );
-    assert_eq!(
-        ids.org_data_key(&scope, org.id).await.unwrap(),
-        Some(org_key(&org, 1))
-    );
-    assert_eq!(
-        ids.org_data_key(&DataScope::Org(other.id), org.id)
-            .await
-            .unwrap(),
-        None,
-        "another org's scope sees the key"
-    );
-    let tenant = seed_tenant(&store, &f, &org, "t-one", &["t-one-live"]).await;
-    let tenant_scope = DataScope::Tenant {
-        org: org.id,
-        tenant: tenant.tenant.id,
-    };
-    assert_eq!(
-        ids.org_data_key(&tenant_scope, org.id).await.unwrap(),
-        None,
-        "a tenant scope sees its org's data key"
-    );
-    assert_eq!(
-        ids.put_org_data_key(&DataScope::Org(other.id), org.id, &org_key(&org, 3))
-            .await,
-        Err(StoreError::OutOfScope)
-    );
 }
 
 pub async fn a_claim_holds_its_key_until_completed_and_then_returns_the_response(
@@ -307,47 +253,6 @@ pub async fn purging_deletes_records_past_their_window_only(store: StorePorts) {
     );
 }
 
-pub async fn org_data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value(
-    store: StorePorts,
-) {
-    let f = Fixtures::new();
-    let mut orgs = Vec::new();
-    for key in ["o-one", "o-two", "o-three"] {
-        let org = seed_org(&store, &f, key).await;
-        store
-            .idempotency
-            .put_org_data_key(&DataScope::Org(org.id), org.id, &org_key(&org, 1))
-            .await
-            .unwrap();
-        orgs.push(org);
-    }
-    let ids = &store.idempotency;
-    let first = ids.org_data_keys(None, 2).await.unwrap();
-    let rest = ids.org_data_keys(Some(first[1].0), 2).await.unwrap();
-    assert_eq!((first.len(), rest.len()), (2, 1));
-    let mut expected: Vec<_> = orgs.iter().map(|o| (o.id, org_key(o, 1))).collect();
-    expected.sort_by_key(|(id, _)| *id);
-    let listed: Vec<_> = first.into_iter().chain(rest).collect();
-    assert_eq!(listed, expected);
-
-    let target = &orgs[0];
-    ids.replace_org_data_key(target.id, &org_key(target, 1), &org_key(target, 2))
-        .await
-        .unwrap();
-    assert_eq!(
-        ids.replace_org_data_key(target.id, &org_key(target, 1), &org_key(target, 3))
-            .await,
-        Err(StoreError::Stale),
-        "a rewrap from a value no longer stored replaced it"
-    );
-    assert_eq!(
-        ids.org_data_key(&DataScope::Platform, target.id)
-            .await
-            .unwrap(),
-        Some(org_key(target, 2))
-    );
-}
-
 /// Deactivates `tenant`, then stores its tombstone; returns the tombstone.
 async fn delete_tenant(store: &StorePorts, f: &Fixtures, tenant: &Tenant) -> Tenant {
     let deactivated = moved(tenant, TenantStatus::Deactivated, at(1));
@@ -478,30 +383,4 @@ pub async fn completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale(store
     ids.complete(&scope, org.id, &first.key, first.token, None, b"sealed")
         .await
         .unwrap();
-}
-
-/// The count retiring a KEK version goes by: every org's data key at that KEK
-/// and version, and no other.
-pub async fn org_data_keys_are_counted_by_kek_and_version_over_every_org(store: StorePorts) {
-    let f = Fixtures::new();
-    let kek = KekId::parse("fixture-kek").unwrap();
-    let v = |n| KekVersion::new(n).unwrap();
-    let ids = &store.idempotency;
-    assert_eq!(ids.count_org_data_keys(&kek, v(1)).await.unwrap(), 0);
-    let mut orgs = Vec::new();
-    for key in ["o-one", "o-two", "o-three"] {
-        let org = seed_org(&store, &f, key).await;
-        ids.put_org_data_key(&DataScope::Org(org.id), org.id, &org_key(&org, 1))
-            .await
-            .unwrap();
-        orgs.push(org);
-    }
-    assert_eq!(ids.count_org_data_keys(&kek, v(1)).await.unwrap(), 3);
-    ids.replace_org_data_key(orgs[0].id, &org_key(&orgs[0], 1), &org_key(&orgs[0], 2))
-        .await
-        .unwrap();
-    assert_eq!(ids.count_org_data_keys(&kek, v(1)).await.unwrap(), 2);
-    assert_eq!(ids.count_org_data_keys(&kek, v(2)).await.unwrap(), 1);
-    let elsewhere = KekId::parse("another-kek").unwrap();
-    assert_eq!(ids.count_org_data_keys(&elsewhere, v(2)).await.unwrap(), 0);
 }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod concurrency;
+pub mod data_keys;
 pub mod idempotency;
 pub mod ids;
 pub mod inventory;

@@ -1,6 +1,6 @@
-//! `SecretStore`: tenant data keys and sealed secrets.
+//! `SecretStore`: sealed secrets, and the tenant data keys written with
+//! them or with a provisioning (read through `DataKeyStore`).
 
-use domain::kms::{KekId, KekVersion};
 use domain::ports::{DataScope, StoreError};
 use domain::{AuditAction, Org, SecretName, StoredSecret, TenantStatus};
 
@@ -54,7 +54,7 @@ pub async fn provisioning_stores_the_data_key_and_a_tombstone_destroys_it_with_t
     let scope = DataScope::Platform;
     assert_eq!(
         store
-            .secrets
+            .data_keys
             .data_key(&scope, acme.tenant.id)
             .await
             .unwrap(),
@@ -78,7 +78,7 @@ pub async fn provisioning_stores_the_data_key_and_a_tombstone_destroys_it_with_t
         .unwrap();
     assert!(
         store
-            .secrets
+            .data_keys
             .data_key(&scope, acme.tenant.id)
             .await
             .unwrap()
@@ -98,7 +98,7 @@ pub async fn provisioning_stores_the_data_key_and_a_tombstone_destroys_it_with_t
 
     assert_eq!(
         store
-            .secrets
+            .data_keys
             .data_key(&scope, acme.tenant.id)
             .await
             .unwrap(),
@@ -116,7 +116,7 @@ pub async fn provisioning_stores_the_data_key_and_a_tombstone_destroys_it_with_t
     assert!(secret_names(&store, &acme_secret).await.is_empty());
     assert_eq!(
         store
-            .secrets
+            .data_keys
             .data_keys(None, ALL)
             .await
             .unwrap()
@@ -128,7 +128,7 @@ pub async fn provisioning_stores_the_data_key_and_a_tombstone_destroys_it_with_t
     );
     assert_eq!(
         store
-            .secrets
+            .data_keys
             .data_key(&scope, beta.tenant.id)
             .await
             .unwrap(),
@@ -395,7 +395,7 @@ pub async fn a_new_data_key_is_stored_with_a_secret_only_for_a_tenant_without_on
     );
     assert_eq!(
         store
-            .secrets
+            .data_keys
             .data_key(&scope, acme.tenant.id)
             .await
             .unwrap(),
@@ -427,7 +427,7 @@ pub async fn another_tenants_secrets_and_data_key_are_invisible_and_untouchable(
     for scope in [beta_scope, foreign_org] {
         assert_eq!(
             store
-                .secrets
+                .data_keys
                 .data_key(&scope, acme.tenant.id)
                 .await
                 .unwrap(),
@@ -490,105 +490,4 @@ pub async fn another_tenants_secrets_and_data_key_are_invisible_and_untouchable(
             .unwrap(),
         Some(secret)
     );
-}
-
-/// The rewrap listing walks every data key in tenant id order; a replacement
-/// applies only over the value it was computed from.
-pub async fn data_keys_are_listed_for_rewrap_and_replaced_only_from_their_stored_value(
-    store: StorePorts,
-) {
-    let f = Fixtures::new();
-    let org = seed_org(&store, &f, "signstack").await;
-    let mut provisioned = Vec::new();
-    for key in ["t-one", "t-two", "t-three"] {
-        provisioned.push(seed_tenant(&store, &f, &org, key, &[&format!("{key}-live")]).await);
-    }
-    let first = store.secrets.data_keys(None, 2).await.unwrap();
-    assert_eq!(first.len(), 2);
-    let rest = store
-        .secrets
-        .data_keys(Some(first[1].tenant_id), 2)
-        .await
-        .unwrap();
-    assert_eq!(rest.len(), 1);
-    let mut ids: Vec<_> = provisioned.iter().map(|p| p.tenant.id).collect();
-    ids.sort();
-    let listed: Vec<_> = first.iter().chain(&rest).map(|k| k.tenant_id).collect();
-    assert_eq!(listed, ids);
-    for listed in first.iter().chain(&rest) {
-        let p = provisioned
-            .iter()
-            .find(|p| p.tenant.id == listed.tenant_id)
-            .unwrap();
-        assert_eq!(listed.wrapped, p.data_key);
-        assert_eq!(listed.org_id, org.id);
-    }
-
-    let target = &provisioned[0];
-    let v2 = f.wrapped_key(&target.tenant, 2);
-    store
-        .secrets
-        .replace_data_key(target.tenant.id, &target.data_key, &v2)
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .secrets
-            .data_key(&DataScope::Platform, target.tenant.id)
-            .await
-            .unwrap(),
-        Some(v2.clone())
-    );
-    let v3 = f.wrapped_key(&target.tenant, 3);
-    assert_eq!(
-        store
-            .secrets
-            .replace_data_key(target.tenant.id, &target.data_key, &v3)
-            .await,
-        Err(StoreError::Stale),
-        "a replacement computed from an old value"
-    );
-    assert_eq!(
-        store
-            .secrets
-            .data_key(&DataScope::Platform, target.tenant.id)
-            .await
-            .unwrap(),
-        Some(v2)
-    );
-}
-
-/// The count retiring a KEK version goes by: every tenant's data key at that
-/// KEK and version, whatever its org, and no other.
-pub async fn data_keys_are_counted_by_kek_and_version_over_every_tenant(store: StorePorts) {
-    let f = Fixtures::new();
-    let kek = KekId::parse("fixture-kek").unwrap();
-    let v = |n| KekVersion::new(n).unwrap();
-    let count = async |kek: &KekId, n| store.secrets.count_data_keys(kek, v(n)).await.unwrap();
-    assert_eq!(count(&kek, 1).await, 0, "no tenant yet");
-    let signstack = seed_org(&store, &f, "signstack").await;
-    let other = seed_org(&store, &f, "other").await;
-    let mut provisioned = Vec::new();
-    for (org, key) in [
-        (&signstack, "t-one"),
-        (&signstack, "t-two"),
-        (&other, "t-three"),
-    ] {
-        provisioned.push(seed_tenant(&store, &f, org, key, &[&format!("{key}-live")]).await);
-    }
-    assert_eq!(count(&kek, 1).await, 3, "across orgs");
-    assert_eq!(count(&kek, 2).await, 0);
-    let target = &provisioned[0];
-    store
-        .secrets
-        .replace_data_key(
-            target.tenant.id,
-            &target.data_key,
-            &f.wrapped_key(&target.tenant, 2),
-        )
-        .await
-        .unwrap();
-    assert_eq!((count(&kek, 1).await, count(&kek, 2).await), (2, 1));
-    let elsewhere = KekId::parse("another-kek").unwrap();
-    assert_eq!(count(&elsewhere, 1).await, 0, "another KEK's version 1");
 }
