@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::api_key::{Access, ApiKey, KeyOwner};
 use crate::audit::{Actor, ActorKind};
 use crate::ids::{ApiKeyId, NamespaceId, OrgId, TenantId};
-use crate::keys::{NamespaceKey, TenantKey};
+use crate::slug::{NamespaceKey, TenantKey};
 use crate::lifecycle::TenantStatus;
 use crate::ports::DataScope;
 use crate::scope::{Scope, Scopes};

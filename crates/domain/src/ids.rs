@@ -4,7 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::keys::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
+use crate::slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {

@@ -59,7 +59,7 @@ pub mod audit;
 pub mod auth;
 pub mod idempotency;
 pub mod ids;
-pub mod keys;
+pub mod slug;
 pub mod kms;
 pub mod library;
 pub mod lifecycle;
@@ -91,7 +91,7 @@ pub use ids::{
     ApiKeyId, AuditId, InstallId, ListingId, ListingRef, NamespaceId, NamespaceRef, OrgId, OrgRef,
     ResourceId, TenantId, TenantRef,
 };
-pub use keys::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
+pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use kms::{
     DataKey, DataKeyCacheLimits, DataKeys, EncryptionContext, GeneratedKey, KekId, KekVersion,
     KeyInfo, Kms, KmsError, KmsValueError, OpenError, Sealed, WrappedKey,

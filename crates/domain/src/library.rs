@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::Actor;
 use crate::ids::{InstallId, ListingId, NamespaceId, OrgId, ResourceId, TenantId};
-use crate::keys::{NamespaceKey, ResourceKey};
+use crate::slug::{NamespaceKey, ResourceKey};
 use crate::values::{InvalidValue, Name};
 
 /// A semantic version (`MAJOR.MINOR.PATCH`, optionally `-pre.release`), ordered

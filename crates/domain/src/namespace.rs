@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{NamespaceId, OrgId, TenantId};
-use crate::keys::NamespaceKey;
+use crate::slug::NamespaceKey;
 use crate::values::{Mode, Name};
 
 /// A namespace as it exists.

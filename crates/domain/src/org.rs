@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::OrgId;
-use crate::keys::OrgKey;
+use crate::slug::OrgKey;
 use crate::values::Name;
 
 /// An org as it exists.

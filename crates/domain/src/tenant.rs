@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::Actor;
 use crate::ids::{OrgId, TenantId};
-use crate::keys::TenantKey;
+use crate::slug::TenantKey;
 use crate::lifecycle::TenantStatus;
 use crate::namespace::NewNamespace;
 use crate::region::RegionCode;

@@ -6,7 +6,7 @@ use super::{DataScope, StoreError};
 use crate::audit::AuditRecord;
 use crate::ids::ListingRef;
 use crate::ids::{InstallId, ListingId, NamespaceId, OrgId};
-use crate::keys::{NamespaceKey, ResourceKey};
+use crate::slug::{NamespaceKey, ResourceKey};
 use crate::library::{Install, Listing, ListingVersion, Resource, Semver, VersionInfo};
 
 /// The library: namespace resources, listings with their versions and grants,

@@ -2,7 +2,7 @@
 //! `Unavailable` for storage failures (its text is for logs, never for callers).
 
 use crate::ids::TenantId;
-use crate::keys::{NamespaceKey, OrgKey, ResourceKey, TenantKey};
+use crate::slug::{NamespaceKey, OrgKey, ResourceKey, TenantKey};
 use crate::library::{ResourceType, Semver, VersionRefused};
 use crate::lifecycle::{InvalidTransition, TenantStatus};
 use crate::page::PageError;

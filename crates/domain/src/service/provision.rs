@@ -276,6 +276,6 @@ pub(super) fn new_namespace(
 }
 
 /// A namespace named by nobody is named after its key.
-fn default_name(key: &crate::keys::NamespaceKey) -> Name {
+fn default_name(key: &crate::slug::NamespaceKey) -> Name {
     Name::parse(key.as_str()).expect("a key is a valid name")
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::keys::{MAX_KEY_LEN, MIN_KEY_LEN, RESERVED_TENANT_KEYS};
+use domain::slug::{MAX_KEY_LEN, MIN_KEY_LEN, RESERVED_TENANT_KEYS};
 use domain::{Metadata, NamespaceKey, TenantKey, TenantRef};
 use proptest::prelude::*;
 use regex::Regex;

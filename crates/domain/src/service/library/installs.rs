@@ -10,7 +10,7 @@ use super::{
 use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::auth::NamespacePrincipal;
 use crate::ids::{InstallId, ListingId, ListingRef};
-use crate::keys::ResourceKey;
+use crate::slug::ResourceKey;
 use crate::library::{Install, Listing, ListingVersion, NewResource, Provenance, Resource, Semver};
 use crate::namespace::Namespace;
 use crate::page::{Cursor, Limit, Page, fetch_page_by_id};

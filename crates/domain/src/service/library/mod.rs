@@ -18,7 +18,7 @@ mod resources;
 use super::errors::{ApiKeyError, LibraryError};
 use crate::audit::Context;
 use crate::auth::{NamespacePrincipal, Principal};
-use crate::keys::ResourceKey;
+use crate::slug::ResourceKey;
 use crate::library::{
     Grant, Install, Listing, ListingVersion, NamespaceSelector, Resource, Semver, VersionInfo,
 };

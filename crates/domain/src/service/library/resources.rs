@@ -4,7 +4,7 @@ use super::{StoredResource, fetch_page_by_key, may_touch, namespace_caller};
 use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::auth::NamespacePrincipal;
 use crate::ids::ResourceId;
-use crate::keys::ResourceKey;
+use crate::slug::ResourceKey;
 use crate::library::{Admitted, NewResource, Provenance, Resource, Semver, admit_version};
 use crate::lifecycle::TenantStatus;
 use crate::namespace::Namespace;
