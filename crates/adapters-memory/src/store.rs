@@ -78,7 +78,7 @@ impl MemoryStore {
             idempotency: self.clone(),
             clock,
             ids: Arc::new(SequentialIds::default()),
-            secrets: Arc::new(SeededSecrets::default()),
+            entropy: Arc::new(SeededSecrets::default()),
             key_usage: self.clone(),
             kms: Arc::new(MemoryKms::default()),
         }

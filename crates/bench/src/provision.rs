@@ -82,7 +82,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         idempotency: store,
         clock: Arc::new(SystemClock),
         ids: ids.clone(),
-        secrets: Arc::new(OsSecrets),
+        entropy: Arc::new(OsSecrets),
         key_usage: Arc::new(NoUsage),
         kms: Arc::new(LocalKeyring::ephemeral(Arc::new(OsSecrets))),
     };

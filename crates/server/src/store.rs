@@ -110,7 +110,7 @@ where
         idempotency: store,
         clock: Arc::new(adapters_system::SystemClock),
         ids: Arc::new(adapters_system::UuidV7Ids),
-        secrets: Arc::new(adapters_system::OsSecrets),
+        entropy: Arc::new(adapters_system::OsSecrets),
         key_usage: usage,
         kms,
     }

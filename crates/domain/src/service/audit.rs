@@ -85,7 +85,7 @@ impl Tenancy {
             return Ok(());
         };
         if let Some(key) = self.audit_key(scope, tenant).await? {
-            record.seal(&key, self.ports.secrets.as_ref());
+            record.seal(&key, self.ports.entropy.as_ref());
         }
         Ok(())
     }

@@ -118,7 +118,7 @@ impl Tenancy {
             &data_key,
             &response.to_bytes(),
             &response_aad(request.org, &request.key),
-            self.ports.secrets.as_ref(),
+            self.ports.entropy.as_ref(),
         );
         let completed = self
             .ports

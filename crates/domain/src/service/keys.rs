@@ -466,7 +466,7 @@ impl Tenancy {
         let minted = self
             .settings
             .key_prefix
-            .mint(place.mode, self.ports.secrets.as_ref());
+            .mint(place.mode, self.ports.entropy.as_ref());
         IssuedKey {
             key: ApiKey {
                 id: ApiKeyId::from_uuid(self.new_id()),

@@ -61,7 +61,8 @@ pub struct Ports {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
-    pub secrets: Arc<dyn SecretSource>,
+    /// Randomness for secrets, keys and nonces.
+    pub entropy: Arc<dyn SecretSource>,
     pub key_usage: Arc<dyn KeyUsage>,
     /// Wraps and unwraps the per-tenant data keys; [`Tenancy`] puts its
     /// bounded cache of unwrapped keys ([`DataKeys`]) in front of it.

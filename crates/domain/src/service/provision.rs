@@ -71,7 +71,7 @@ impl Tenancy {
         let (mut provisioning, secret) =
             self.build_provisioning(ctx, &org, &spec, digest, tenant_id, data_key);
         // The tenant's records are sealed from its first one on.
-        provisioning.audit.seal(&key, self.ports.secrets.as_ref());
+        provisioning.audit.seal(&key, self.ports.entropy.as_ref());
         match self.ports.tenants.provision(&scope, &provisioning).await {
             Ok(()) => {
                 let Provisioning {

@@ -139,7 +139,7 @@ impl Tenancy {
                     &key,
                     value.expose().as_bytes(),
                     &aad,
-                    self.ports.secrets.as_ref(),
+                    self.ports.entropy.as_ref(),
                 );
                 let secret = StoredSecret {
                     id: current
@@ -159,7 +159,7 @@ impl Tenancy {
                     now,
                     secret_subject(&secret, AuditAction::SecretWritten, current.as_ref()),
                 );
-                audit.seal(&key, self.ports.secrets.as_ref());
+                audit.seal(&key, self.ports.entropy.as_ref());
                 let result = self
                     .ports
                     .tenant_secrets
