@@ -3,8 +3,9 @@
 //! The cache is `quick_cache` (S3-FIFO eviction, no background threads): on the
 //! verification profile its lookups cost a fraction of moka's, which showed as
 //! the largest single user-space cost of `POST /v1/keys/verify`. It has no
-//! time-to-live of its own, so each entry carries the instant it was filled and
-//! reads past the TTL count as misses.
+//! time-to-live of its own, so each entry carries the time it was filled and
+//! reads past the TTL count as misses. That time is read from the `Clock` port
+//! the cache is built with, so tests move it by hand instead of sleeping.
 //!
 //! Keys the store does not know are remembered too, in a cache of their own
 //! (so a flood of random keys evicts only other unknown keys, never a known
@@ -20,11 +21,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use domain::ports::{ApiKeyStore, DataScope, Provisioning, StoreError, TenantStore};
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::ports::{ApiKeyStore, Clock, DataScope, Provisioning, StoreError, TenantStore};
 use domain::{
     ApiKey, ApiKeyId, AuditRecord, KeyHash, KeyLookup, KeyOwner, OrgId, Tenant, TenantId,
     TenantQuery, TenantRef,
@@ -61,10 +62,12 @@ impl Default for CacheLimits {
 pub struct CachedStore<S> {
     inner: Arc<S>,
     keys: Cache<KeyHash, Entry>,
-    time_to_live: Duration,
+    time_to_live: TimeDelta,
     /// Hashes the store did not know, and when it said so.
-    unknown: Cache<KeyHash, Instant>,
-    unknown_time_to_live: Duration,
+    unknown: Cache<KeyHash, DateTime<Utc>>,
+    unknown_time_to_live: TimeDelta,
+    /// What "when" means for the time-to-live.
+    clock: Arc<dyn Clock>,
     /// Bumped by every invalidation. A lookup that missed the cache stores its
     /// answer only if no invalidation happened while it read the store, so a
     /// change that raced with the read can never be papered over by it.
@@ -75,19 +78,34 @@ pub struct CachedStore<S> {
 #[derive(Clone)]
 struct Entry {
     lookup: Arc<KeyLookup>,
-    filled: Instant,
+    filled: DateTime<Utc>,
+}
+
+/// Whether something filled at `filled` may still be served at `now`. A clock
+/// that stepped back before `filled` makes it stale rather than fresh for
+/// longer: the TTL is the backstop against missed invalidations, so it must not
+/// stretch.
+fn fresh(filled: DateTime<Utc>, now: DateTime<Utc>, time_to_live: TimeDelta) -> bool {
+    filled <= now && now - filled < time_to_live
+}
+
+/// A `Duration` as chrono's, saturating (a TTL of centuries is forever).
+fn delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
 }
 
 impl<S> CachedStore<S> {
-    pub fn new(inner: Arc<S>, limits: CacheLimits) -> Self {
+    /// The cache over `inner`; `clock` tells the entries' ages.
+    pub fn new(inner: Arc<S>, limits: CacheLimits, clock: Arc<dyn Clock>) -> Self {
         let capacity = usize::try_from(limits.max_keys.max(1)).unwrap_or(usize::MAX);
         let unknown = usize::try_from(limits.max_unknown_keys.max(1)).unwrap_or(usize::MAX);
         Self {
             inner,
             keys: Cache::new(capacity),
-            time_to_live: limits.time_to_live,
+            time_to_live: delta(limits.time_to_live),
             unknown: Cache::new(unknown),
-            unknown_time_to_live: limits.unknown_time_to_live,
+            unknown_time_to_live: delta(limits.unknown_time_to_live),
+            clock,
             epoch: AtomicU64::new(0),
         }
     }
@@ -162,14 +180,15 @@ where
     }
 
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
+        let now = self.clock.now();
         if let Some(hit) = self.keys.get(hash) {
-            if hit.filled.elapsed() < self.time_to_live {
+            if fresh(hit.filled, now, self.time_to_live) {
                 return Ok(Some(hit.lookup));
             }
             self.keys.remove(hash);
         }
         if let Some(missed) = self.unknown.get(hash) {
-            if missed.elapsed() < self.unknown_time_to_live {
+            if fresh(missed, now, self.unknown_time_to_live) {
                 return Ok(None);
             }
             self.unknown.remove(hash);
@@ -180,12 +199,12 @@ where
             Some(lookup) => {
                 let entry = Entry {
                     lookup: Arc::clone(lookup),
-                    filled: Instant::now(),
+                    filled: self.clock.now(),
                 };
                 self.fill(&self.keys, hash, epoch, entry);
             }
             None if !self.unknown_time_to_live.is_zero() => {
-                self.fill(&self.unknown, hash, epoch, Instant::now());
+                self.fill(&self.unknown, hash, epoch, self.clock.now());
             }
             None => {}
         }

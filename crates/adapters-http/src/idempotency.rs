@@ -25,26 +25,19 @@ use crate::problem::{Code, Problem};
 pub(crate) const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 /// What identifies a request for its idempotency key.
-pub(crate) struct RequestParts<'a> {
-    method: &'a str,
-    path: &'a str,
-    /// The body's canonical JSON text: two spellings of the same JSON are one
-    /// request.
-    canonical_body: Vec<u8>,
+pub(crate) struct RequestParts {
+    /// What the request is known by; the domain decides how its JSON body
+    /// counts (by its canonical text).
+    fingerprint: RequestFingerprint,
 }
 
-impl<'a> RequestParts<'a> {
+impl RequestParts {
     /// A request with a JSON body (already parsed by the handler, so known to
-    /// be JSON): `serde_json` sorts object keys, so its text is canonical.
-    pub(crate) fn json(method: &'a str, path: &'a str, body: &[u8]) -> Result<Self, Problem> {
-        let canonical_body = serde_json::from_slice::<serde_json::Value>(body)
-            .and_then(|value| serde_json::to_vec(&value))
+    /// be JSON).
+    pub(crate) fn json(method: &str, path: &str, body: &[u8]) -> Result<Self, Problem> {
+        let fingerprint = RequestFingerprint::of_json(method, path, body)
             .map_err(|_| Problem::new(Code::MalformedJson, "The body is not JSON."))?;
-        Ok(Self {
-            method,
-            path,
-            canonical_body,
-        })
+        Ok(Self { fingerprint })
     }
 }
 
@@ -63,7 +56,7 @@ pub(crate) async fn run<F, Fut>(
     ctx: &Context,
     org: &OrgRef,
     key: Option<IdempotencyKey>,
-    request: RequestParts<'_>,
+    request: RequestParts,
     handler: F,
 ) -> Result<Response, Problem>
 where
@@ -75,7 +68,7 @@ where
             .await
             .map(|answer| respond(answer.response, false));
     };
-    let fingerprint = RequestFingerprint::of(request.method, request.path, &request.canonical_body);
+    let fingerprint = request.fingerprint;
     let claim = match state
         .tenancy
         .begin_idempotent(ctx, org, key, fingerprint)

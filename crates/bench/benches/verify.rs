@@ -16,7 +16,11 @@ const TENANTS: usize = 1_000;
 
 fn tenancy(cached: bool) -> Tenancy {
     let store = Arc::new(MemoryStore::new());
-    let cache = Arc::new(CachedStore::new(store.clone(), CacheLimits::default()));
+    let cache = Arc::new(CachedStore::new(
+        store.clone(),
+        CacheLimits::default(),
+        Arc::new(adapters_system::SystemClock),
+    ));
     let (tenants, keys): (
         Arc<dyn domain::ports::TenantStore>,
         Arc<dyn domain::ports::ApiKeyStore>,

@@ -68,6 +68,14 @@ impl RequestFingerprint {
         Self(hash.finalize().into())
     }
 
+    /// The fingerprint of a request with a JSON body: the body counts by its
+    /// canonical text ([`crate::canonical`]), so two spellings of the same JSON
+    /// are one request. Refuses a body that is not JSON.
+    pub fn of_json(method: &str, path: &str, body: &[u8]) -> Result<Self, InvalidValue> {
+        let canonical = crate::canonical::canonicalize(body)?;
+        Ok(Self::of(method, path, canonical.as_bytes()))
+    }
+
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
@@ -272,6 +280,16 @@ mod tests {
         for bad in ["", "with space", "tab\there", "ünï", &"k".repeat(256)] {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn json_fingerprints_count_the_body_by_its_canonical_text() {
+        let path = "/v1/orgs/acme/tenants";
+        let canonical = RequestFingerprint::of("POST", path, r#"{"a":1,"b":"é"}"#.as_bytes());
+        let spelled =
+            RequestFingerprint::of_json("POST", path, b" { \"b\": \"\\u00e9\", \"a\": 1 } ");
+        assert_eq!(spelled.unwrap(), canonical);
+        assert!(RequestFingerprint::of_json("POST", path, b"{").is_err());
     }
 
     #[test]

@@ -57,6 +57,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod auth;
+pub mod canonical;
 pub mod idempotency;
 pub mod ids;
 pub mod slug;
@@ -83,6 +84,7 @@ pub use audit::{
     Actor, ActorKind, AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind,
 };
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
+pub use canonical::{canonical_json, canonicalize};
 pub use idempotency::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, RequestFingerprint,
     StoredResponse,

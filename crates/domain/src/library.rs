@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::audit::Actor;
+use crate::canonical::{canonical_json, canonicalize};
 use crate::ids::{InstallId, ListingId, NamespaceId, OrgId, ResourceId, TenantId};
 use crate::slug::{NamespaceKey, ResourceKey};
 use crate::values::{InvalidValue, Name};
@@ -84,11 +85,12 @@ impl fmt::Debug for ContentDigest {
     }
 }
 
-/// The content of a resource or listing version: JSON text, at most 1 MiB.
+/// The content of a resource or listing version: JSON text in its canonical
+/// form ([`crate::canonical`]), at most 1 MiB of it.
 ///
-/// The domain does not parse JSON; the adapter that received the document
-/// parsed it and hands over its canonical text (so two spellings of the same
-/// JSON are one document). Cheap to clone: the text is shared.
+/// Two spellings of the same JSON are one document: both constructors store
+/// the canonical text, which is what is digested and compared on a replay.
+/// Cheap to clone: the text is shared.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Document {
     json: Arc<str>,
@@ -96,11 +98,27 @@ pub struct Document {
 }
 
 impl Document {
-    /// Largest document, in bytes of its text.
+    /// Largest document, in bytes of its canonical text.
     pub const MAX_BYTES: usize = 1 << 20;
 
+    /// The document of JSON `json`, canonicalised; refuses text that is not
+    /// JSON. Canonical text (what a store hands back) is kept as it is.
     pub fn new(json: impl Into<Arc<str>>) -> Result<Self, InvalidValue> {
         let json: Arc<str> = json.into();
+        let canonical = canonicalize(json.as_bytes())?;
+        if *canonical == *json {
+            Self::sized(json)
+        } else {
+            Self::sized(canonical.into())
+        }
+    }
+
+    /// The document of a parsed JSON value, in its canonical text.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, InvalidValue> {
+        Self::sized(canonical_json(value).into())
+    }
+
+    fn sized(json: Arc<str>) -> Result<Self, InvalidValue> {
         if json.len() > Self::MAX_BYTES {
             return Err(InvalidValue::new(format!(
                 "must be at most {} bytes of JSON (got {})",
@@ -476,6 +494,18 @@ mod tests {
         assert_eq!(doc(&fits).len(), limit);
         let over = format!("\"{}\"", "a".repeat(limit - 1));
         assert!(Document::new(over).is_err());
+    }
+
+    #[test]
+    fn documents_are_stored_in_canonical_form() {
+        let spelled = doc("{ \"b\": [1, {\"z\": 1, \"y\": 2}], \"a\": \"\\u00e9\" }");
+        assert_eq!(
+            spelled.as_str(),
+            "{\"a\":\"é\",\"b\":[1,{\"y\":2,\"z\":1}]}"
+        );
+        let value = serde_json::json!({"b": [1, {"z": 1, "y": 2}], "a": "é"});
+        assert_eq!(Document::from_json(&value).unwrap(), spelled);
+        assert!(Document::new("{not json}").is_err());
     }
 
     #[test]

@@ -123,7 +123,11 @@ pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
          a restart"
     );
     let store = Arc::new(adapters_memory::MemoryStore::new());
-    let cached = Arc::new(CachedStore::new(store.clone(), cache));
+    let cached = Arc::new(CachedStore::new(
+        store.clone(),
+        cache,
+        Arc::new(adapters_system::SystemClock),
+    ));
     let usage = UsageBatcher::new(cached.clone());
     let ports = system_ports(store, cached, usage.clone(), kms);
     Store {
@@ -160,7 +164,11 @@ pub async fn postgres(
         )
     })?;
     let store = Arc::new(PgStore::new(database.clone()));
-    let cached = Arc::new(CachedStore::new(store.clone(), cache));
+    let cached = Arc::new(CachedStore::new(
+        store.clone(),
+        cache,
+        Arc::new(adapters_system::SystemClock),
+    ));
     let listener = InvalidationListener::spawn(
         settings.listen_url.expose(),
         Arc::new(CacheInvalidation(cached.clone())),

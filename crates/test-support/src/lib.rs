@@ -86,7 +86,7 @@ impl<T> Stores for T where
 ///
 /// ```ignore
 /// let inner = Arc::new(MemoryStore::new());
-/// let cached = Arc::new(CachedStore::new(inner.clone(), CacheLimits::default()));
+/// let cached = Arc::new(CachedStore::new(inner.clone(), CacheLimits::default(), clock));
 /// StorePorts { tenants: cached.clone(), keys: cached, ..StorePorts::all(inner) }
 /// ```
 ///

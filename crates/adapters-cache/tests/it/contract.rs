@@ -11,7 +11,11 @@ use test_support::StorePorts;
 /// ports straight to that store.
 fn cached_ports() -> StorePorts {
     let inner = Arc::new(MemoryStore::new());
-    let cached = Arc::new(CachedStore::new(inner.clone(), CacheLimits::default()));
+    let cached = Arc::new(CachedStore::new(
+        inner.clone(),
+        CacheLimits::default(),
+        Arc::new(adapters_memory::ManualClock::default()),
+    ));
     StorePorts {
         tenants: cached.clone(),
         keys: cached,

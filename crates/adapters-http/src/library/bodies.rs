@@ -11,21 +11,14 @@ use uuid::Uuid;
 
 use crate::validate::Validator;
 
-/// The canonical text of a JSON value: what is stored and digested.
+/// The document of a JSON value; its canonical form is the domain's rule
+/// ([`Document::from_json`]).
 pub(super) fn document(v: &mut Validator, field: &str, content: Option<Value>) -> Option<Document> {
     let Some(content) = content else {
         v.add(field, "is required");
         return None;
     };
-    // `serde_json` orders object keys (its map is a `BTreeMap`), so this text
-    // is canonical: a test pins that down.
-    match serde_json::to_string(&content) {
-        Ok(text) => v.check(field, Document::new(text)),
-        Err(_) => {
-            v.add(field, "must be a JSON value");
-            None
-        }
-    }
+    v.check(field, Document::from_json(&content))
 }
 
 /// Access to a listing for one org's namespaces.

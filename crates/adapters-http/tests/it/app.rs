@@ -105,8 +105,13 @@ impl Builder {
 
     pub async fn start(self) -> TestApp {
         let store = self.store.unwrap_or_default();
-        let cached = Arc::new(CachedStore::new(store.clone(), CacheLimits::default()));
         let clock = Arc::new(ManualClock::default());
+        // The cache tells its entries' ages by the app's clock, as in the server.
+        let cached = Arc::new(CachedStore::new(
+            store.clone(),
+            CacheLimits::default(),
+            clock.clone(),
+        ));
         let kms = Arc::new(MemoryKms::default());
         let ports = Ports {
             tenants: self.tenants.unwrap_or_else(|| cached.clone()),

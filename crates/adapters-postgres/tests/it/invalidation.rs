@@ -68,7 +68,11 @@ struct Instance {
 impl Instance {
     async fn start(test: &Arc<TestDatabase>) -> Self {
         let store = PgStore::new(test.runtime().await).holding(Arc::clone(test));
-        let cache = Arc::new(CachedStore::new(Arc::new(store), CacheLimits::default()));
+        let cache = Arc::new(CachedStore::new(
+            Arc::new(store),
+            CacheLimits::default(),
+            Arc::new(adapters_memory::ManualClock::default()),
+        ));
         let sink = Arc::new(CountingSink {
             cache: Arc::clone(&cache),
             keys: AtomicUsize::new(0),
