@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use crate::api_key::{Access, ApiKey, KeyOwner};
 use crate::audit::{Actor, ActorKind};
 use crate::ids::{ApiKeyId, NamespaceId, OrgId, TenantId};
-use crate::slug::{NamespaceKey, TenantKey};
 use crate::lifecycle::TenantStatus;
 use crate::ports::DataScope;
 use crate::scope::{Scope, Scopes};
+use crate::slug::{NamespaceKey, TenantKey};
 
 /// The outcome of verifying a key, as `POST /v1/keys/verify` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

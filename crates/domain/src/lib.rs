@@ -60,7 +60,6 @@ pub mod auth;
 pub mod canonical;
 pub mod idempotency;
 pub mod ids;
-pub mod slug;
 pub mod kms;
 pub mod library;
 pub mod lifecycle;
@@ -73,6 +72,7 @@ pub mod region;
 pub mod scope;
 pub mod secret;
 pub mod service;
+pub mod slug;
 pub mod tenant;
 pub mod values;
 
@@ -93,7 +93,6 @@ pub use ids::{
     ApiKeyId, AuditId, InstallId, ListingId, ListingRef, NamespaceId, NamespaceRef, OrgId, OrgRef,
     ResourceId, TenantId, TenantRef,
 };
-pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use kms::{
     DataKey, DataKeyCacheLimits, DataKeys, EncryptionContext, GeneratedKey, KekId, KekVersion,
     KeyInfo, Kms, KmsError, KmsValueError, OpenError, Sealed, WrappedKey,
@@ -118,6 +117,7 @@ pub use service::{
     SecretError, SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError, Upgraded,
     Verification,
 };
+pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{
     Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId, check_list_len,

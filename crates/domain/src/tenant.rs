@@ -7,10 +7,10 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::Actor;
 use crate::ids::{OrgId, TenantId};
-use crate::slug::TenantKey;
 use crate::lifecycle::TenantStatus;
 use crate::namespace::NewNamespace;
 use crate::region::RegionCode;
+use crate::slug::TenantKey;
 use crate::values::{Metadata, Name, Owner, Plan, Reason};
 
 /// A tenant as it exists. A deleted tenant is a tombstone: id, key, org, and the

@@ -6,8 +6,8 @@ use super::{DataScope, StoreError};
 use crate::audit::AuditRecord;
 use crate::ids::ListingRef;
 use crate::ids::{InstallId, ListingId, NamespaceId, OrgId};
-use crate::slug::{NamespaceKey, ResourceKey};
 use crate::library::{Install, Listing, ListingVersion, Resource, Semver, VersionInfo};
+use crate::slug::{NamespaceKey, ResourceKey};
 
 /// The library: namespace resources, listings with their versions and grants,
 /// and installs. Versions are immutable: nothing here updates or deletes one.

@@ -2,7 +2,6 @@
 //! `Unavailable` for storage failures (its text is for logs, never for callers).
 
 use crate::ids::TenantId;
-use crate::slug::{NamespaceKey, OrgKey, ResourceKey, TenantKey};
 use crate::library::{ResourceType, Semver, VersionRefused};
 use crate::lifecycle::{InvalidTransition, TenantStatus};
 use crate::page::PageError;
@@ -11,6 +10,7 @@ use crate::query::InvalidFilter;
 use crate::region::RegionCode;
 use crate::scope::Scope;
 use crate::secret::SecretName;
+use crate::slug::{NamespaceKey, OrgKey, ResourceKey, TenantKey};
 use crate::values::InvalidValue;
 
 /// Creating, reading and updating orgs.

@@ -12,11 +12,11 @@ use crate::api_key::{Access, ApiKey, KeyMode, KeyOwner, PlaintextKey};
 use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::auth::{KeyLookup, Principal, VerifyCode};
 use crate::ids::{ApiKeyId, NamespaceRef, OrgId, OrgRef, TenantRef};
-use crate::slug::ResourceKey;
 use crate::lifecycle::TenantStatus;
 use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
 use crate::ports::DataScope;
 use crate::scope::{Role, Scope, Scopes};
+use crate::slug::ResourceKey;
 use crate::values::{Name, check_list_len};
 
 /// The longest grace period a rotation may give the old secret.

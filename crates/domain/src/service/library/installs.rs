@@ -10,7 +10,6 @@ use super::{
 use crate::audit::{AuditAction, AuditRecord, Change, Context, TargetKind};
 use crate::auth::NamespacePrincipal;
 use crate::ids::{InstallId, ListingId, ListingRef};
-use crate::slug::ResourceKey;
 use crate::library::{Install, Listing, ListingVersion, NewResource, Provenance, Resource, Semver};
 use crate::namespace::Namespace;
 use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
@@ -19,6 +18,7 @@ use crate::scope::Scope;
 use crate::service::errors::LibraryError;
 use crate::service::retry::{Step, retry_on_stale, written};
 use crate::service::{Subject, Tenancy};
+use crate::slug::ResourceKey;
 
 impl Tenancy {
     /// The listings granted to the calling namespace (`library:read`).

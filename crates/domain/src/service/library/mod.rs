@@ -18,12 +18,12 @@ mod resources;
 use super::errors::{ApiKeyError, LibraryError};
 use crate::audit::Context;
 use crate::auth::{NamespacePrincipal, Principal};
-use crate::slug::ResourceKey;
 use crate::library::{
     Grant, Install, Listing, ListingVersion, NamespaceSelector, Resource, Semver, VersionInfo,
 };
 use crate::page::{Cursor, Limit, Page, fetch_page_by_text};
 use crate::scope::Scope;
+use crate::slug::ResourceKey;
 
 /// The sort order of key-ordered pages (resources, an org's listings).
 const ORDER_BY_KEY: &str = "key";

@@ -4,7 +4,6 @@ use super::{StoredResource, fetch_page_by_key, may_touch, namespace_caller};
 use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::auth::NamespacePrincipal;
 use crate::ids::ResourceId;
-use crate::slug::ResourceKey;
 use crate::library::{Admitted, NewResource, Provenance, Resource, Semver, admit_version};
 use crate::lifecycle::TenantStatus;
 use crate::namespace::Namespace;
@@ -15,6 +14,7 @@ use crate::service::audit::SealFailed;
 use crate::service::errors::LibraryError;
 use crate::service::retry::{Step, retry_on_stale, written};
 use crate::service::{Subject, Tenancy};
+use crate::slug::ResourceKey;
 
 impl Tenancy {
     /// The calling key's namespace, refusing writes unless its tenant is active.
