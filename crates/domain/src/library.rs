@@ -113,6 +113,13 @@ impl Document {
         }
     }
 
+    /// The document of text a store wrote from a [`Document`]: canonical
+    /// already, so it is not parsed again on every read (only its size and
+    /// digest are taken). A store must never hand other text to it.
+    pub fn stored(canonical: impl Into<Arc<str>>) -> Result<Self, InvalidValue> {
+        Self::sized(canonical.into())
+    }
+
     /// The document of a parsed JSON value, in its canonical text.
     pub fn from_json(value: &serde_json::Value) -> Result<Self, InvalidValue> {
         Self::sized(canonical_json(value).into())

@@ -29,7 +29,7 @@ pub(super) fn resources_lock_key(tenant: TenantId) -> i64 {
 
 pub(super) fn document(row: &PgRow, column: &str) -> Result<Document, StoreError> {
     let text: String = get(row, column)?;
-    Document::new(text).map_err(|_| corrupt(column))
+    Document::stored(text).map_err(|_| corrupt(column))
 }
 
 pub(super) fn actor(row: &PgRow, kind: &str, id: &str) -> Result<Actor, StoreError> {
