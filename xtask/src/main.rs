@@ -24,9 +24,9 @@ Commands:
               formatting, domain purity, `cargo deny check`, clippy and
               `cargo doc` (warnings are errors), every test
   setup     finds the tools the tests need (the PostgreSQL server, PgBouncer,
-              curl, moto_server, cargo-deny) and installs what is missing: as root
-              with apt-get, with pip, with `cargo install --locked`; otherwise stops
-              with the one command to run. XTASK_TOOL_DIRS (PATH syntax), when set,
+              curl, moto_server, cargo-deny, Python's standardwebhooks) and
+              installs what is missing: as root with apt-get, with pip, with
+              `cargo install --locked`; otherwise stops with the one command to run. XTASK_TOOL_DIRS (PATH syntax), when set,
               is where it looks instead of the PATH and the usual places, to try
               the installs on a machine that has the tools
   test      every test of the workspace (`cargo test --workspace --locked`);

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::env;
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::tools::{self, Places};
@@ -27,6 +28,14 @@ pub(crate) struct Tool {
     files: &'static [&'static str],
     places: Places,
     install: Install,
+}
+
+impl Tool {
+    /// The first of `dirs` that holds the tool's files, when it provides the
+    /// tool: the `python3` that runs must be the one that imports the module.
+    fn found_in(&self, dirs: &[PathBuf]) -> Option<PathBuf> {
+        tools::first_holding(dirs, self.files).filter(|dir| self.places.provided_by(dir))
+    }
 }
 
 /// The package that provides a tool, by package manager.
@@ -81,7 +90,17 @@ pub(crate) const TOOLS: &[Tool] = &[
         places: Places::CargoBin,
         install: Install::Cargo("cargo-deny"),
     },
+    WEBHOOK_VERIFIER,
 ];
+
+/// The webhook sender's tests verify its signatures with another
+/// implementation of Standard Webhooks, the PyPI package's `Webhook.verify`.
+pub(crate) const WEBHOOK_VERIFIER: Tool = Tool {
+    name: "the Python module standardwebhooks",
+    files: &["python3"],
+    places: Places::PythonModule("standardwebhooks"),
+    install: Install::Pip("standardwebhooks"),
+};
 
 pub(crate) fn command(args: &[String]) -> Result<(), Failure> {
     crate::no_extra_args("setup", args)?;
@@ -96,7 +115,7 @@ pub(crate) fn ensure(cargo: &Cargo, wanted: &[Tool]) -> Result<(), Failure> {
         .iter()
         .filter(|tool| {
             let dirs = tools::search_dirs(override_dirs.clone(), tool.places.defaults());
-            match tools::first_holding(&dirs, tool.files) {
+            match tool.found_in(&dirs) {
                 Some(dir) => {
                     eprintln!("{}: {}", tool.name, dir.display());
                     false
@@ -128,7 +147,7 @@ pub(crate) fn ensure(cargo: &Cargo, wanted: &[Tool]) -> Result<(), Failure> {
     // described the machine before setup, no longer applies.
     let still_missing: Vec<&str> = missing
         .iter()
-        .filter(|tool| tools::first_holding(&tool.places.defaults(), tool.files).is_none())
+        .filter(|tool| tool.found_in(&tool.places.defaults()).is_none())
         .map(|tool| tool.name)
         .collect();
     if still_missing.is_empty() {
@@ -298,7 +317,7 @@ mod tests {
         );
         assert_eq!(
             plan.pip.iter().copied().collect::<Vec<_>>(),
-            ["moto[server]"]
+            ["moto[server]", "standardwebhooks"]
         );
         assert_eq!(plan.cargo_args(), ["install", "--locked", "cargo-deny"]);
     }

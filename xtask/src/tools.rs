@@ -1,5 +1,6 @@
 //! Where the tools the tests and checks need are found: the PostgreSQL server
-//! binaries, PgBouncer, curl, moto_server and cargo-deny.
+//! binaries, PgBouncer, curl, moto_server, cargo-deny, and Python modules the
+//! tests import (`standardwebhooks`).
 //!
 //! Each lookup walks a list of directories. By default that list is the PATH
 //! plus the places an installer puts the tool when they are not on every user's
@@ -52,6 +53,8 @@ pub(crate) enum Places {
     /// The PATH, then cargo's `bin` (`$CARGO_HOME/bin`, else `~/.cargo/bin`),
     /// where `cargo install` puts binaries even when it is not on the PATH.
     CargoBin,
+    /// The PATH, where the first `python3` must also import this module.
+    PythonModule(&'static str),
 }
 
 impl Places {
@@ -64,10 +67,24 @@ impl Places {
         match self {
             Self::PostgresServer => dirs.extend(usual_bindirs()),
             Self::SystemSbin => dirs.extend(["/usr/sbin", "/usr/local/sbin"].map(PathBuf::from)),
-            Self::Path => {}
+            Self::Path | Self::PythonModule(_) => {}
             Self::CargoBin => dirs.extend(cargo_bin()),
         }
         dirs
+    }
+
+    /// Whether `dir`, which holds a tool's files, provides the tool: for a
+    /// Python module, that the directory's `python3` imports it.
+    pub(crate) fn provided_by(self, dir: &Path) -> bool {
+        match self {
+            Self::PythonModule(module) => Command::new(dir.join("python3"))
+                .args(["-c", &format!("import {module}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success()),
+            _ => true,
+        }
     }
 }
 
@@ -198,6 +215,18 @@ mod tests {
             first_holding(&[first.clone(), second], &["curl"]),
             Some(first)
         );
+    }
+
+    #[test]
+    fn a_python_module_is_provided_only_where_python3_imports_it() {
+        let Some(dir) = first_holding(&path_dirs(), &["python3"]) else {
+            panic!("python3 must be on PATH: the tests use it");
+        };
+        assert!(Places::PythonModule("json").provided_by(&dir));
+        assert!(!Places::PythonModule("no_such_module_tenancy").provided_by(&dir));
+        let scratch = Scratch::new("python");
+        assert!(!Places::PythonModule("json").provided_by(&scratch.0));
+        assert!(Places::Path.provided_by(&scratch.0));
     }
 
     #[test]

@@ -143,14 +143,23 @@ pub(crate) fn failed(error: &reqwest::Error, latency: Duration) -> Outcome {
     Outcome::Failed { reason, latency }
 }
 
-/// rustls reports through `std::io::Error`, whose `source` skips the error it
-/// wraps, so that one is looked at directly.
+/// rustls reports through `std::io::Error`s (one inside another, as the
+/// connector wraps the TLS stream's), whose `source` skips the error they
+/// wrap, so each is opened directly.
 fn is_tls(error: &(dyn StdError + 'static)) -> bool {
-    error.is::<rustls::Error>()
-        || error
+    let mut current = error;
+    loop {
+        if current.is::<rustls::Error>() {
+            return true;
+        }
+        match current
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            Some(inner) => current = inner,
+            None => return false,
+        }
+    }
 }
 
 #[cfg(test)]
