@@ -1,8 +1,9 @@
 //! Sends one webhook request and tells what came of it.
 //!
-//! - [`signing`]: `whsec_` secrets ([`SigningSecret`]) and the Standard
-//!   Webhooks `webhook-signature` header, one `v1,` entry per secret.
-//! - [`address`] and [`guard`]: the SSRF guard. Only `https` URLs without a
+//! - `signing.rs`: `whsec_` secrets ([`SigningSecret`]) and the Standard
+//!   Webhooks `webhook-signature` header, one `v1,` entry per secret, and why
+//!   it is built on `hmac` rather than the `standardwebhooks` crate.
+//! - `address.rs` and `guard.rs`: the SSRF guard. Only `https` URLs without a
 //!   user name or password, to public addresses, checked after DNS resolution
 //!   by the client's own resolver so it connects to exactly the checked
 //!   addresses; [`SenderConfig::allow_private`] lifts the address and scheme
@@ -16,13 +17,13 @@
 //! It knows nothing of the domain: the delivery worker decides what an outcome
 //! means (retry, disable, log); this crate only makes the request honestly.
 
-pub mod address;
-pub mod guard;
+mod address;
+mod guard;
 mod outcome;
 mod sender;
-pub mod signing;
+mod signing;
 
-pub use address::AddressRange;
+pub use address::{AddressRange, forbidden_range};
 pub use guard::Refusal;
 pub use outcome::{EXCERPT_LIMIT, FailureKind, Outcome};
 pub use sender::{BuildError, Outgoing, Sender, SenderConfig};
