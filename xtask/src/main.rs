@@ -26,9 +26,10 @@ Commands:
   setup     finds the tools the tests need (the PostgreSQL server, PgBouncer,
               curl, moto_server, cargo-deny, Python's standardwebhooks) and
               installs what is missing: as root with apt-get, with pip, with
-              `cargo install --locked`; otherwise stops with the one command to run. XTASK_TOOL_DIRS (PATH syntax), when set,
-              is where it looks instead of the PATH and the usual places, to try
-              the installs on a machine that has the tools
+              `cargo install --locked`; otherwise stops with the one command to
+              run. XTASK_TOOL_DIRS (PATH syntax), when set, is where it looks
+              instead of the PATH and the usual places, to try the installs on a
+              machine that has the tools
   test      every test of the workspace (`cargo test --workspace --locked`);
               extra args are passed on, e.g. `cargo xtask test -p domain -- lifecycle`
               (with `-p`, only those packages). `ci` and `test` give the Postgres tests

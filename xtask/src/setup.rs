@@ -95,7 +95,7 @@ pub(crate) const TOOLS: &[Tool] = &[
 
 /// The webhook sender's tests verify its signatures with another
 /// implementation of Standard Webhooks, the PyPI package's `Webhook.verify`.
-pub(crate) const WEBHOOK_VERIFIER: Tool = Tool {
+const WEBHOOK_VERIFIER: Tool = Tool {
     name: "the Python module standardwebhooks",
     files: &["python3"],
     places: Places::PythonModule("standardwebhooks"),
