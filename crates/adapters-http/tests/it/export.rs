@@ -4,16 +4,20 @@
 //! in its own test binary (`tests/export_memory.rs`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use adapters_memory::MemoryStore;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use domain::ports::{DataScope, SecretStore};
+use domain::ports::{DataScope, SecretStore, StoreError, TenantStore};
 use domain::{KeyHash, SecretName, TenantId};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::app::{TestApp, key_id_of, secret_of};
+use crate::app::{TestApp, key_id_of, ready, secret_of};
 use crate::library::{LISTINGS, nda};
 
 const EXPORT: &str = "/v1/orgs/signstack/tenants/acme/export";
@@ -447,5 +451,63 @@ async fn org_keys_export_their_own_tenants_and_every_other_caller_is_refused() {
         app.visible_state().await,
         before,
         "a refused export records nothing"
+    );
+}
+
+/// Tenant port on `store` whose reads fail once `reads_left` is used up.
+fn tenants_failing_after(
+    store: Arc<MemoryStore>,
+    reads_left: Arc<AtomicUsize>,
+) -> domain::ports::MockTenantStore {
+    let mut mock = domain::ports::MockTenantStore::new();
+    let reads = store.clone();
+    mock.expect_get_tenant().returning(move |scope, r| {
+        let left = reads_left.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(StoreError::Unavailable("the store went away".into()));
+        }
+        reads_left.store(left - 1, Ordering::SeqCst);
+        ready(reads.get_tenant(scope, r))
+    });
+    mock.expect_provision()
+        .returning(move |scope, p| ready(store.provision(scope, p)));
+    mock
+}
+
+#[tokio::test]
+async fn an_export_that_fails_after_its_first_byte_is_cut_without_its_end_line() {
+    let store = Arc::new(MemoryStore::new());
+    let reads_left = Arc::new(AtomicUsize::new(usize::MAX));
+    let app = TestApp::builder()
+        .store(store.clone())
+        .tenants(Arc::new(tenants_failing_after(store, reads_left.clone())))
+        .start()
+        .await;
+    app.org("signstack").await;
+    app.tenant("signstack", "acme").await;
+    // Two reads of the tenant: one before the first byte, one before the
+    // `end` line. With both, the export is complete.
+    reads_left.store(2, Ordering::SeqCst);
+    let whole = app.get(EXPORT).await;
+    assert_eq!(whole.status, 200);
+    assert!(whole.text.contains(r#"{"type":"end""#), "{}", whole.text);
+
+    // With the second failing, the status is sent (or about to be) and can
+    // no longer change: the body is cut, without its `end` line.
+    reads_left.store(1, Ordering::SeqCst);
+    let cut = match app.request(Method::GET, EXPORT).send().await {
+        // The cut came before hyper flushed anything.
+        Err(e) => format!("{e:?}"),
+        Ok(response) => {
+            assert_eq!(response.status(), 200);
+            match response.text().await {
+                Err(e) => format!("{e:?}"),
+                Ok(text) => panic!("a whole body for a cut export: {text}"),
+            }
+        }
+    };
+    assert!(
+        cut.contains("IncompleteMessage") || cut.contains("Body") || cut.contains("Decode"),
+        "{cut}"
     );
 }
