@@ -12,6 +12,7 @@
 //! - `orgs`, `tenants`, `namespaces`, `api_keys`, `library`, `audit`, `regions`, `health`: one
 //!   module per resource, each with its handlers and its request/response bodies;
 //! - `verify`: `POST /v1/keys/verify`, the hot path;
+//! - `export`: a tenant's data streamed as NDJSON;
 //! - `openapi`: which routes exist, who may call each (and with which scope), and
 //!   the document;
 //! - `problem`: error codes, domain error translation, rendering;
@@ -22,6 +23,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod export;
 mod extract;
 mod health;
 mod idempotency;

@@ -22,3 +22,4 @@ mod views;
 // utoipa's generated `__path_*` structs that `routes!` needs next to each.
 pub(crate) use namespace::*;
 pub(crate) use org::*;
+pub(crate) use views::{InstallView, ProvenanceView, raw_json};

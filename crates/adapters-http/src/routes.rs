@@ -22,7 +22,8 @@ use crate::openapi::{
     openapi_json, operations,
 };
 use crate::{
-    AppState, api_keys, audit, health, library, namespaces, orgs, regions, secrets, tenants, verify,
+    AppState, api_keys, audit, export, health, library, namespaces, orgs, regions, secrets,
+    tenants, verify,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -42,6 +43,7 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
             routes!(tenants::get, tenants::update, tenants::delete),
         ))
         .routes(guarded(Org, routes!(tenants::set_owner)))
+        .routes(guarded(Org, routes!(export::export)))
         .routes(guarded(Org, routes!(tenants::suspend)))
         .routes(guarded(Org, routes!(tenants::reactivate)))
         .routes(guarded(Org, routes!(tenants::deactivate)))

@@ -278,6 +278,13 @@ impl OrgStore for MemoryStore {
 
 #[async_trait]
 impl AuditLog for MemoryStore {
+    async fn append(&self, scope: &DataScope, record: &AuditRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        in_scope(true, scope, record)?;
+        s.append(record);
+        Ok(())
+    }
+
     async fn audit_records(
         &self,
         scope: &DataScope,

@@ -126,11 +126,13 @@ pub enum AuditAction {
     SecretWritten,
     SecretRevealed,
     SecretDeleted,
+    /// A tenant's data was exported (docs/api.md, export): a read worth a record.
+    TenantExported,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -155,6 +157,7 @@ impl AuditAction {
         Self::SecretWritten,
         Self::SecretRevealed,
         Self::SecretDeleted,
+        Self::TenantExported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -183,6 +186,7 @@ impl AuditAction {
             Self::SecretWritten => "secret.written",
             Self::SecretRevealed => "secret.revealed",
             Self::SecretDeleted => "secret.deleted",
+            Self::TenantExported => "tenant.exported",
         }
     }
 }

@@ -58,6 +58,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod canonical;
+pub mod export;
 pub mod idempotency;
 pub mod ids;
 pub mod kms;
@@ -85,6 +86,7 @@ pub use audit::{
 };
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use canonical::{canonical_json, canonicalize};
+pub use export::{ExportCounts, ExportRecord, ExportedSecret};
 pub use idempotency::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, RequestFingerprint,
     StoredResponse,
@@ -114,8 +116,8 @@ pub use service::{
     ApiKeyError, IdempotencyError, Idempotent, IdempotentRequest, Installed, InstalledContent,
     IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail, NamespaceError, NewApiKey,
     OrgError, Ports, ProvisionError, Provisioned, Published, RetireError, RewrapProgress,
-    SecretError, SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError, Upgraded,
-    Verification,
+    SecretError, SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError,
+    TenantExport, Upgraded, Verification,
 };
 pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};

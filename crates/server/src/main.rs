@@ -1,6 +1,7 @@
 //! `tenancy`: the Tenancy server. Reads the configuration, wires the adapters
 //! into a [`domain::Tenancy`], serves the HTTP API and runs the retention job
-//! until SIGINT or SIGTERM; `tenancy migrate` applies the database migrations.
+//! until SIGINT or SIGTERM; `tenancy migrate` applies the database migrations;
+//! `tenancy export` writes a tenant's export from a running server to a file.
 
 mod commands;
 mod config;
@@ -83,6 +84,8 @@ these environment variables (highest precedence):
   TENANCY_VERIFY_UNKNOWN_TTL_MS  how long an unknown key is remembered; 0: not
                           at all                          [default: 5000]
 
+`tenancy export` reads its bearer token from TENANCY_TOKEN (or --token-file).
+
 Logs go to standard error. An invalid setting stops the server with exit code 2."
 )]
 struct Cli {
@@ -111,6 +114,10 @@ enum Command {
     /// Manage the key-encryption key that wraps data keys
     #[command(subcommand)]
     Kms(commands::kms::KmsCommand),
+    /// Write a tenant's export (NDJSON) from a running server to a file; the
+    /// token (the admin token or an org key) comes from TENANCY_TOKEN or
+    /// --token-file
+    Export(commands::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -127,6 +134,7 @@ fn main() -> ExitCode {
         Command::Serve { admin_token_file } => serve(config_file, admin_token_file),
         Command::Migrate => migrate(config_file),
         Command::Kms(command) => commands::kms::run(command, config_file),
+        Command::Export(args) => commands::export::run(args),
     }
 }
 

@@ -223,6 +223,7 @@ macro_rules! store_contract {
                 every_successful_write_appends_exactly_its_own_audit_record,
                 failed_writes_append_no_audit_record,
                 audit_records_outlive_the_tenant_they_are_about,
+                an_appended_record_joins_the_trail_and_is_refused_outside_its_scope,
                 sealed_details_are_stored_and_read_back_exactly_beside_clear_ones,
             }
             scopes {

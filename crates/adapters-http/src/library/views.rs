@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub(super) fn raw_json(document: &Document) -> Box<RawValue> {
+pub(crate) fn raw_json(document: &Document) -> Box<RawValue> {
     RawValue::from_string(document.as_str().to_owned())
         .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
 }

@@ -131,7 +131,7 @@ pub(crate) enum AnyTenantView {
 }
 
 impl AnyTenantView {
-    pub(super) fn new(tenant: Tenant, base_domain: Option<&str>) -> Self {
+    pub(crate) fn new(tenant: Tenant, base_domain: Option<&str>) -> Self {
         let status = tenant.lifecycle.status;
         if status == TenantStatus::Deleted {
             return Self::Tombstone(TombstoneView {

@@ -27,6 +27,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/v1/orgs/{org}/tenants/{tenant}/deactivate"),
     ("post", "/v1/orgs/{org}/tenants/{tenant}/restore"),
     ("put", "/v1/orgs/{org}/tenants/{tenant}/owner"),
+    ("get", "/v1/orgs/{org}/tenants/{tenant}/export"),
     ("get", "/v1/orgs/{org}/tenants/{tenant}/namespaces"),
     ("post", "/v1/orgs/{org}/tenants/{tenant}/namespaces"),
     ("get", "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}"),

@@ -12,6 +12,13 @@ use crate::error::translate;
 
 #[async_trait]
 impl AuditLog for PgStore {
+    async fn append(&self, scope: &DataScope, record: &AuditRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin(scope).await?;
+        // Row-level security's `WITH CHECK` refuses a record outside the scope.
+        PgStore::append(self, &mut tx, record).await?;
+        commit(tx).await
+    }
+
     async fn audit_records(
         &self,
         scope: &DataScope,

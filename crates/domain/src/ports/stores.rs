@@ -156,10 +156,16 @@ pub trait NamespaceStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// Reads the audit trail.
+/// Reads the audit trail, and appends the records of reads worth auditing.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AuditLog: Send + Sync {
+    /// Appends `record` on its own: for a read that is audited but changes
+    /// nothing (a tenant export). Every change writes its record in its own
+    /// operation instead. `OutOfScope` if the record's org or tenant is not
+    /// visible in `scope`.
+    async fn append(&self, scope: &DataScope, record: &AuditRecord) -> Result<(), StoreError>;
+
     /// The org's records in the order written (which may differ from id order
     /// when writers race), optionally only one tenant's, strictly after the
     /// record `after` in that order, at most `limit`. An `after` the store does

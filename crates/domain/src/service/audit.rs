@@ -144,7 +144,7 @@ impl Tenancy {
 
     /// Opens sealed records with their tenant's data key (shredded when the
     /// key is gone).
-    async fn open_trail(
+    pub(super) async fn open_trail(
         &self,
         scope: &DataScope,
         items: &mut [AuditRecord],

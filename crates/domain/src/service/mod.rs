@@ -3,6 +3,7 @@
 
 mod audit;
 mod errors;
+mod export;
 mod idempotency;
 mod inventory;
 mod kek;
@@ -24,6 +25,7 @@ pub use errors::{
     ApiKeyError, IdempotencyError, LibraryError, ListError, NamespaceError, OrgError,
     ProvisionError, SecretError, TenantError,
 };
+pub use export::TenantExport;
 pub use idempotency::{Idempotent, IdempotentRequest};
 pub use kek::{RetireError, RewrapProgress};
 pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};

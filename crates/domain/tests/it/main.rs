@@ -5,6 +5,7 @@
 mod api_keys;
 mod bounds;
 mod deletion;
+mod export;
 mod failures;
 mod inventory;
 mod inventory_limits;

@@ -3,6 +3,7 @@
 
 mod crash;
 mod edge;
+mod export;
 mod postgres;
 mod readme;
 

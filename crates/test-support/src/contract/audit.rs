@@ -521,3 +521,71 @@ pub async fn sealed_details_are_stored_and_read_back_exactly_beside_clear_ones(s
         assert_eq!(records, expected, "in {scope:?}");
     }
 }
+
+pub async fn an_appended_record_joins_the_trail_and_is_refused_outside_its_scope(
+    store: StorePorts,
+) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let other = seed_org(&store, &f, "tigris").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
+    let beta = seed_tenant(&store, &f, &org, "beta", &["beta-live"]).await;
+    let before = trail(&store, &org).await;
+
+    let exported = f.tenant_audit(&acme.tenant, AuditAction::TenantExported);
+    let acme_scope = DataScope::Tenant {
+        org: org.id,
+        tenant: acme.tenant.id,
+    };
+    store
+        .audit
+        .append(&DataScope::Org(org.id), &exported)
+        .await
+        .expect("an org scope appends its tenant's record");
+    let in_tenant_scope = f.tenant_audit(&acme.tenant, AuditAction::TenantExported);
+    store
+        .audit
+        .append(&acme_scope, &in_tenant_scope)
+        .await
+        .expect("a tenant scope appends its own record");
+
+    let refused = [
+        (
+            "another org's scope",
+            DataScope::Org(other.id),
+            f.tenant_audit(&acme.tenant, AuditAction::TenantExported),
+        ),
+        (
+            "another tenant's scope",
+            DataScope::Tenant {
+                org: org.id,
+                tenant: beta.tenant.id,
+            },
+            f.tenant_audit(&acme.tenant, AuditAction::TenantExported),
+        ),
+        (
+            "an org-level record in a tenant scope",
+            acme_scope,
+            f.org_audit(&org, AuditAction::OrgUpdated),
+        ),
+    ];
+    for (what, scope, record) in refused {
+        assert_eq!(
+            store.audit.append(&scope, &record).await,
+            Err(StoreError::OutOfScope),
+            "{what}"
+        );
+    }
+
+    let after = trail(&store, &org).await;
+    assert_eq!(
+        after,
+        [before, vec![exported, in_tenant_scope]].concat(),
+        "exactly the appended records, in the order appended"
+    );
+    assert_eq!(
+        trail(&store, &other).await.len(),
+        1,
+        "nothing reached the other org"
+    );
+}
