@@ -2,6 +2,7 @@
 //! top of the ports. Adapters call these and nothing else.
 
 mod audit;
+mod audit_chain;
 mod errors;
 mod idempotency;
 mod inventory;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+pub use audit_chain::{AuditChainError, CheckpointKey, SignedCheckpoint};
 pub use errors::{
     ApiKeyError, IdempotencyError, LibraryError, ListError, NamespaceError, OrgError,
     ProvisionError, SecretError, TenantError,
@@ -110,6 +112,9 @@ pub struct Tenancy {
     data_keys: Arc<DataKeys>,
     /// The inventory queries running, per caller; shared by every clone.
     inventory: Arc<inventory::InventorySlots>,
+    /// Signs audit checkpoints (`with_checkpoint_signer`); none: unsigned
+    /// checkpoints are refused.
+    checkpoints: Option<Arc<dyn crate::ports::CheckpointSigner>>,
 }
 
 impl Tenancy {
@@ -125,6 +130,7 @@ impl Tenancy {
             settings: Arc::new(settings),
             data_keys,
             inventory,
+            checkpoints: None,
         }
     }
 
