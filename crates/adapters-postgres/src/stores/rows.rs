@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use domain::ports::StoreError;
 use domain::{
     Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditDetails, AuditId, AuditLink,
-    AuditRecord, ChainHash, ChainHead, Change, Email, KeyHash, KeyMode, KeyOwner, Lifecycle, Metadata, Mode, Name, Namespace,
-    NamespaceId, NamespaceKey, Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Role, Scopes,
-    SpecDigest, TargetKind, Tenant, TenantId, TenantKey, TenantStatus, UserId,
+    AuditRecord, ChainHash, ChainHead, Change, Email, KeyHash, KeyMode, KeyOwner, Lifecycle,
+    Metadata, Mode, Name, Namespace, NamespaceId, NamespaceKey, Org, OrgId, OrgKey, Owner, Plan,
+    Reason, RegionCode, Role, Scopes, SpecDigest, TargetKind, Tenant, TenantId, TenantKey,
+    TenantStatus, UserId,
 };
 use serde_json::{Value, json};
 use sqlx::Row;

@@ -63,7 +63,11 @@ impl ChainHash {
         if text.len() != 64 {
             return None;
         }
-        let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+        let digit = |c: u8| {
+            char::from(c)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        };
         let mut out = [0u8; 32];
         for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
             *byte = (digit(pair[0])? << 4) | digit(pair[1])?;

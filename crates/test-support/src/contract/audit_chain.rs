@@ -126,7 +126,12 @@ pub async fn every_store_links_each_orgs_records_as_the_domain_defines_the_chain
 
     for (o, expected) in [(&org, 6u64), (&other, 2)] {
         let written = trail(&store, o).await;
-        assert_eq!(written.len() as u64, expected, "records of {}", o.key.as_str());
+        assert_eq!(
+            written.len() as u64,
+            expected,
+            "records of {}",
+            o.key.as_str()
+        );
         for page in [1, 2, ALL] {
             let links = chain(&store, &DataScope::Platform, o.id, page).await;
             let seqs: Vec<u64> = links.iter().map(|l| l.seq).collect();
@@ -238,13 +243,7 @@ pub async fn audit_events_are_filtered_by_tenant_action_actor_and_time(store: St
         async move {
             store
                 .audit
-                .audit_events(
-                    &DataScope::Org(org.id),
-                    org.id,
-                    &filter,
-                    after,
-                    ALL,
-                )
+                .audit_events(&DataScope::Org(org.id), org.id, &filter, after, ALL)
                 .await
                 .unwrap()
                 .into_iter()
