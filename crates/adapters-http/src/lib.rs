@@ -21,6 +21,7 @@
 
 mod api_keys;
 mod audit;
+mod audit_chain;
 mod auth;
 mod extract;
 mod health;
