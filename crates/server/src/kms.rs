@@ -124,7 +124,8 @@ pub fn init(path: &Path) -> Result<String, String> {
         .location()
         .unwrap_or_else(|| path.display().to_string());
     Ok(format!(
-        "created keyring {kek} (mode 0600) with one master key; start the server with \
+        "created keyring {kek} (mode 0600) with one master key and the audit checkpoint \
+         signing key; start the server with \
          TENANCY_KEYRING={} and keep a backup of the file: data keys wrapped by it cannot \
          be recovered without it",
         path.display()

@@ -383,6 +383,16 @@ impl From<ApiKeyError> for Problem {
     }
 }
 
+impl From<AuditChainError> for Problem {
+    fn from(e: AuditChainError) -> Self {
+        match e {
+            AuditChainError::OrgNotFound => Self::not_found("org"),
+            AuditChainError::NoSigningKey => crate::audit_chain::no_signing_key(),
+            AuditChainError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,15 +490,5 @@ mod tests {
         let body = serde_json::to_string(&problem.document(None)).unwrap();
         assert!(!body.contains("connection refused"), "{body}");
         assert_eq!(problem.code(), Code::Unavailable);
-    }
-}
-
-impl From<AuditChainError> for Problem {
-    fn from(e: AuditChainError) -> Self {
-        match e {
-            AuditChainError::OrgNotFound => Self::not_found("org"),
-            AuditChainError::NoSigningKey => crate::audit_chain::no_signing_key(),
-            AuditChainError::Unavailable(message) => Self::unavailable(&message),
-        }
     }
 }

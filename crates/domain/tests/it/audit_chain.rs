@@ -97,7 +97,7 @@ async fn only_the_orgs_own_callers_verify_and_a_checkpoint_signs_the_documented_
     assert_eq!(signed.key_id, "recorder");
     assert_eq!(signed.at, app.now());
     let message = checkpoint_message(org.id, &signed.head, signed.at, "recorder");
-    assert_eq!(recorder.0.lock().unwrap().as_slice(), [message.clone()]);
+    assert_eq!(*recorder.0.lock().unwrap(), vec![message.clone()]);
     let text = String::from_utf8(message).unwrap();
     assert_eq!(
         text,
