@@ -229,6 +229,7 @@ macro_rules! store_contract {
                 every_store_links_each_orgs_records_as_the_domain_defines_the_chain,
                 a_tenant_scope_reads_only_its_own_links_of_the_orgs_chain,
                 audit_events_are_filtered_by_tenant_action_actor_and_time,
+                concurrent_writers_of_one_org_leave_a_gapless_chain_that_verifies,
             }
             scopes {
                 a_tenant_scope_sees_its_own_rows_and_nothing_of_other_tenants,

@@ -312,3 +312,56 @@ pub async fn audit_events_are_filtered_by_tenant_action_actor_and_time(store: St
     };
     assert!(listed(both, None).await.is_empty());
 }
+
+pub async fn concurrent_writers_of_one_org_leave_a_gapless_chain_that_verifies(store: StorePorts) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(24));
+    let tasks: Vec<_> = (0..24)
+        .map(|n| {
+            let (store, start) = (store.clone(), start.clone());
+            // Org keys (org scope) and namespace keys (the tenant's scope)
+            // interleaved: both kinds of writer move the one org head.
+            let (key, scope) = if n % 2 == 0 {
+                (
+                    f.org_api_key(&org, &format!("org key {n}")),
+                    DataScope::Org(org.id),
+                )
+            } else {
+                (
+                    f.namespace_api_key(&acme.namespaces[0], &format!("ns key {n}")),
+                    DataScope::Tenant {
+                        org: org.id,
+                        tenant: acme.tenant.id,
+                    },
+                )
+            };
+            let audit = f.key_audit(&key, AuditAction::ApiKeyCreated);
+            tokio::spawn(async move {
+                start.wait().await;
+                store.keys.create_key(&scope, &key, &audit).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .expect("the write task panicked")
+            .expect("creating a key");
+    }
+    let links = chain(&store, &DataScope::Platform, org.id, 7).await;
+    assert_eq!(
+        links.iter().map(|l| l.seq).collect::<Vec<_>>(),
+        (1..=26).collect::<Vec<u64>>(),
+        "the org's creation, the provisioning and 24 keys, numbered without gaps"
+    );
+    let report = verify(&links, None);
+    assert!(report.intact, "{report:?}");
+    let written: Vec<_> = trail(&store, &org)
+        .await
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let chained: Vec<_> = links.iter().map(|l| l.record.id).collect();
+    assert_eq!(chained, written, "chain order is the order written");
+}
