@@ -1,9 +1,10 @@
-//! `GET /v1/orgs/{org}/audit-events`: an org's audit trail, optionally one tenant's.
+//! `GET /v1/orgs/{org}/audit-events`: an org's audit trail, narrowed by tenant,
+//! action, actor and time, each event with its link in the org's hash chain.
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use domain::{Actor, AuditDetails, AuditRecord, Change, TenantRef};
+use domain::{Actor, AuditAction, AuditDetails, AuditFilter, AuditLink, Change, TenantRef};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::path::{Parameter, ParameterIn};
@@ -43,6 +44,13 @@ impl From<&Actor> for ActorView {
 #[schema(as = AuditEvent)]
 pub(crate) struct AuditEventView {
     id: Uuid,
+    /// The event's number in its org's hash chain: 1, 2, 3… in the order
+    /// written, with no gaps.
+    #[schema(example = 42)]
+    seq: u64,
+    /// SHA-256 of the previous event's `hash` and this event's canonical form,
+    /// lowercase hex (`GET .../audit-events/verify` recomputes it).
+    hash: String,
     at: DateTime<Utc>,
     actor: ActorView,
     /// What happened, e.g. `tenant.suspended`.
@@ -91,10 +99,13 @@ pub(crate) struct ChangeView {
     to: Option<String>,
 }
 
-impl From<AuditRecord> for AuditEventView {
-    fn from(r: AuditRecord) -> Self {
+impl From<AuditLink> for AuditEventView {
+    fn from(link: AuditLink) -> Self {
+        let r = link.record;
         Self {
             id: r.id.as_uuid(),
+            seq: link.seq,
+            hash: link.hash.to_hex(),
             at: r.at,
             actor: ActorView::from(&r.actor),
             action: r.action.as_str(),
@@ -134,16 +145,26 @@ pub(crate) enum AuditParams {}
 
 impl utoipa::IntoParams for AuditParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let mut params = vec![query_parameter(
-            "tenant",
-            "Only this tenant's events (key or id).",
-        )];
+        let mut params = vec![
+            query_parameter("tenant", "Only this tenant's events (key or id)."),
+            query_parameter(
+                "action",
+                "Only events of this action, e.g. `tenant.suspended`.",
+            ),
+            query_parameter(
+                "actor",
+                "Only events by this principal id (`admin`, a key id or a job name).",
+            ),
+            query_parameter("since", "Only events at or after this time (RFC 3339)."),
+            query_parameter("until", "Only events strictly before this time (RFC 3339)."),
+        ];
         params.extend(page_parameters());
         params
     }
 }
 
-/// The org's audit events in the order they were written.
+/// The org's audit events in the order they were written, narrowed by the
+/// filters given (all of them must match).
 #[utoipa::path(
     get,
     path = "/v1/orgs/{org}/audit-events",
@@ -163,6 +184,15 @@ pub(crate) async fn list(
     mut query: QueryParams,
 ) -> Result<Json<ListBody<AuditEventView>>, Problem> {
     let tenant = query.take("tenant");
+    let filter = AuditFilter {
+        tenant: None,
+        action: query.parse("action", |raw| {
+            AuditAction::parse(raw).ok_or("is not an audit action")
+        }),
+        actor: query.take("actor"),
+        since: query.parse("since", time),
+        until: query.parse("until", time),
+    };
     let page = PageRequest::take(&mut query);
     query.finish()?;
     let tenant = match tenant {
@@ -171,13 +201,21 @@ pub(crate) async fn list(
     };
     let events = state
         .tenancy
-        .list_audit(
+        .list_audit_events(
             &ctx,
             &path.org,
             tenant.as_ref(),
+            filter,
             page.cursor.as_ref(),
             page.limit,
         )
         .await?;
     Ok(Json(ListBody::from_page(events, AuditEventView::from)))
+}
+
+/// An RFC 3339 time with its offset, e.g. `2026-01-01T00:00:00Z`.
+fn time(raw: &str) -> Result<DateTime<Utc>, &'static str> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be an RFC 3339 time, e.g. 2026-01-01T00:00:00Z")
 }

@@ -21,7 +21,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use domain::{AuditRecord, ExportCounts, ExportRecord, ExportedSecret, Resource, TenantExport};
+use domain::{ExportCounts, ExportRecord, ExportedSecret, Resource, TenantExport};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -122,8 +122,12 @@ enum Line {
     Resource(ResourceLine),
     Install(InNamespace<InstallView>),
     Secret(SecretLine),
-    AuditEvent(AuditLine),
-    End { counts: CountsView },
+    /// As the audit listing shows it, with its `seq` and `hash` in the org's
+    /// tamper-evident chain.
+    AuditEvent(AuditEventView),
+    End {
+        counts: CountsView,
+    },
 }
 
 impl Line {
@@ -213,47 +217,6 @@ impl From<ExportedSecret> for SecretLine {
             updated_at: s.updated_at,
             updated_by: ActorView::from(&s.updated_by),
             version: s.version,
-        }
-    }
-}
-
-/// An audit event as the audit listing shows it, plus its place in the
-/// org's hash chain.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AuditLine {
-    #[serde(flatten)]
-    event: AuditEventView,
-    /// CHAIN: the event's `seq` and `hash` in its org's tamper-evident chain
-    /// (SPEC §7), written once audit records carry them; absent until then.
-    #[serde(flatten)]
-    chain: ChainView,
-}
-
-/// CHAIN: where the hash chain's fields go. [`ChainView::of`] is the one
-/// place to fill them from the record when audit records carry `seq` and
-/// `hash`.
-#[derive(Serialize, Default)]
-struct ChainView {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
-    /// Hex, as the chain's verification endpoint shows it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hash: Option<String>,
-}
-
-impl ChainView {
-    fn of(_record: &AuditRecord) -> Self {
-        Self::default()
-    }
-}
-
-impl From<AuditRecord> for AuditLine {
-    fn from(r: AuditRecord) -> Self {
-        let chain = ChainView::of(&r);
-        Self {
-            event: r.into(),
-            chain,
         }
     }
 }

@@ -22,6 +22,7 @@
 
 mod api_keys;
 mod audit;
+mod audit_chain;
 mod auth;
 mod export;
 mod extract;

@@ -25,7 +25,12 @@
 //! unwraps, oldest first; `retired` (absent until a version is retired, e.g.
 //! `"retired": [1]`) lists the versions whose key material was destroyed.
 //! Versions count 1, 2, 3… without gaps, each in `keys` or in `retired`, and the
-//! current one is the newest key. Rotation appends a version, retirement moves
+//! current one is the newest key. `checkpoint_seed` (32 bytes, standard base64)
+//! is the seed of the deployment's Ed25519 key that signs audit checkpoints
+//! (`crate::signing`): written by `tenancy kms init`, added by the next
+//! rotation to a keyring made before it, and never changed or removed after,
+//! so checkpoints signed before a rotation or a retirement still verify with
+//! the published public key. Rotation appends a version, retirement moves
 //! one from `keys` to `retired`, and both replace the file atomically (a
 //! temporary file in the same directory, created exclusively with mode 0600,
 //! synced, renamed over the old one).
@@ -56,6 +61,8 @@ use domain::kms::{
 };
 use domain::ports::SecretSource;
 use zeroize::Zeroizing;
+
+use crate::signing::{CheckpointKey, SEED_LEN};
 
 /// Nonce, encrypted data key, tag.
 const WRAPPED_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
@@ -97,6 +104,9 @@ struct MasterKey {
 struct Versions {
     keys: Vec<MasterKey>,
     retired: Vec<KekVersion>,
+    /// The seed of the audit checkpoint key ([`crate::signing`]); `None` in a
+    /// keyring made before checkpoints, until its next rotation adds one.
+    checkpoint_seed: Option<Zeroizing<[u8; SEED_LEN]>>,
 }
 
 impl Versions {
@@ -212,6 +222,7 @@ impl LocalKeyring {
             versions: RwLock::new(Versions {
                 keys: vec![first],
                 retired: Vec::new(),
+                checkpoint_seed: Some(CheckpointKey::new_seed(secrets.as_ref())),
             }),
             rotating: Mutex::new(()),
             secrets,
@@ -245,6 +256,16 @@ impl LocalKeyring {
 
     fn to_text(&self) -> Zeroizing<String> {
         file::serialize(&self.kek_id, &self.read())
+    }
+
+    /// The audit checkpoint key of this keyring, if it has one (module
+    /// [`crate::signing`]). A file reloaded after another process rotated it
+    /// keeps the key it had; the seed never changes once written.
+    pub fn checkpoint_key(&self) -> Option<CheckpointKey> {
+        self.read()
+            .checkpoint_seed
+            .as_ref()
+            .map(CheckpointKey::from_seed)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Versions> {
@@ -426,6 +447,9 @@ impl LocalKeyring {
         versions
             .keys
             .push(new_master_key(next, self.secrets.as_ref()));
+        if versions.checkpoint_seed.is_none() {
+            versions.checkpoint_seed = Some(CheckpointKey::new_seed(self.secrets.as_ref()));
+        }
         self.persist(versions, "rotate")
     }
 

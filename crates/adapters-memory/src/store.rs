@@ -13,20 +13,20 @@ use std::sync::Arc;
 
 use domain::Ports;
 use domain::ports::{
-    ApiKeyStore, AuditLog, Clock, DataScope, KeyUsage, NamespaceStore, OrgStore, Provisioning,
-    StoreError, TenantStore, Unique,
+    ApiKeyStore, Clock, DataScope, KeyUsage, NamespaceStore, OrgStore, Provisioning, StoreError,
+    TenantStore, Unique,
 };
 use domain::{ApiKey, ApiKeyId, KeyHash, KeyLookup, KeyOwner, NamespaceBrief, TenantBrief};
 use domain::{
     AuditRecord, Namespace, NamespaceId, NamespaceKey, NamespaceRef, Org, OrgId, OrgKey, OrgRef,
     Tenant, TenantId, TenantKey, TenantQuery, TenantRef, TenantSort, TenantStatus,
 };
-use uuid::Uuid;
 
 use crate::library::LibraryState;
 use crate::secrets::SecretsState;
 use crate::{MemoryKms, SeededSecrets, SequentialIds};
 
+mod audit;
 mod keys;
 mod tenants;
 
@@ -40,10 +40,8 @@ pub(crate) struct State {
     namespace_keys: HashMap<(TenantId, NamespaceKey), NamespaceId>,
     keys: BTreeMap<ApiKeyId, ApiKey>,
     key_hashes: HashMap<KeyHash, ApiKeyId>,
-    /// In the order written (ids are minted before the lock, so racing writers
-    /// may append out of id order), with each record's position by id.
-    audit: Vec<AuditRecord>,
-    audit_positions: HashMap<Uuid, usize>,
+    /// Every record in the order written, with each org's hash chain.
+    audit: audit::AuditTrail,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -182,9 +180,7 @@ impl State {
     }
 
     pub(crate) fn append(&mut self, audit: &AuditRecord) {
-        self.audit_positions
-            .insert(audit.id.as_uuid(), self.audit.len());
-        self.audit.push(audit.clone());
+        self.audit.append(audit);
     }
 }
 
@@ -273,43 +269,5 @@ impl OrgStore for MemoryStore {
         s.orgs.insert(org.id, org.clone());
         s.append(audit);
         Ok(())
-    }
-}
-
-#[async_trait]
-impl AuditLog for MemoryStore {
-    async fn append(&self, scope: &DataScope, record: &AuditRecord) -> Result<(), StoreError> {
-        let mut s = self.write();
-        in_scope(true, scope, record)?;
-        s.append(record);
-        Ok(())
-    }
-
-    async fn audit_records(
-        &self,
-        scope: &DataScope,
-        org: OrgId,
-        tenant: Option<TenantId>,
-        after_id: Option<Uuid>,
-        limit: usize,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        let s = self.read();
-        let start = match after_id {
-            None => 0,
-            Some(id) => match s.audit_positions.get(&id) {
-                Some(position) => position + 1,
-                None => return Ok(Vec::new()),
-            },
-        };
-        Ok(s.audit[start..]
-            .iter()
-            .filter(|r| {
-                r.org_id == org
-                    && tenant.is_none_or(|t| r.tenant_id == Some(t))
-                    && scope.sees(r.org_id, r.tenant_id)
-            })
-            .take(limit)
-            .cloned()
-            .collect())
     }
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::api_key::ApiKey;
-use crate::audit::{Actor, AuditRecord};
+use crate::audit::{Actor, AuditLink};
 use crate::library::{Install, Resource};
 use crate::namespace::Namespace;
 use crate::secret::{SecretName, StoredSecret};
@@ -38,7 +38,7 @@ pub enum ExportRecord {
     Secret(ExportedSecret),
     /// One of the tenant's audit events, in the order written, its details
     /// opened with the tenant's data key.
-    AuditEvent(AuditRecord),
+    AuditEvent(AuditLink),
     /// Always last: how many records of each type came before.
     End(ExportCounts),
 }

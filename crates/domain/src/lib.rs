@@ -82,7 +82,8 @@ pub use api_key::{
     PresentedKey,
 };
 pub use audit::{
-    Actor, ActorKind, AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind,
+    Actor, ActorKind, AuditAction, AuditDetails, AuditFilter, AuditLink, AuditRecord, ChainHash,
+    ChainHead, ChainReport, Change, Context, TargetKind,
 };
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use canonical::{canonical_json, canonicalize};
@@ -113,11 +114,11 @@ pub use region::{Region, RegionCode, Regions, RegionsError};
 pub use scope::{Role, Scope, Scopes};
 pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
-    ApiKeyError, IdempotencyError, Idempotent, IdempotentRequest, Installed, InstalledContent,
-    IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail, NamespaceError, NewApiKey,
-    OrgError, Ports, ProvisionError, Provisioned, Published, RetireError, RewrapProgress,
-    SecretError, SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError,
-    TenantExport, Upgraded, Verification,
+    ApiKeyError, AuditChainError, CheckpointKey, IdempotencyError, Idempotent, IdempotentRequest,
+    Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail,
+    NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned, Published,
+    RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings, SignedCheckpoint,
+    StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification,
 };
 pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};

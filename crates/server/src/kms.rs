@@ -13,6 +13,7 @@ use std::time::Duration;
 use adapters_kms::{AwsCredentials, AwsKms, AwsKmsConfig, LocalKeyring};
 use adapters_system::OsSecrets;
 use domain::kms::{KeyInfo, Kms};
+use domain::ports::CheckpointSigner;
 
 use crate::config::KmsSettings;
 
@@ -30,14 +31,29 @@ const AWS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens the configured KMS and logs what it is (never a key).
 pub async fn open(settings: &KmsSettings) -> Result<Arc<dyn Kms>, OpenError> {
+    open_with_checkpoint_key(settings).await.map(|(kms, _)| kms)
+}
+
+/// [`open`], and the audit checkpoint key a keyring holds (`None` with AWS
+/// KMS, and with a keyring made before checkpoint keys until its next
+/// `tenancy kms rotate`; checkpoints are then refused, which is logged).
+pub async fn open_with_checkpoint_key(
+    settings: &KmsSettings,
+) -> Result<(Arc<dyn Kms>, Option<Arc<dyn CheckpointSigner>>), OpenError> {
     let secrets = Arc::new(OsSecrets);
-    let kms: Arc<dyn Kms> = match settings {
-        KmsSettings::Ephemeral => Arc::new(LocalKeyring::ephemeral(secrets)),
-        KmsSettings::KeyringFile(path) => Arc::new(
+    let keyring = |keyring: LocalKeyring| {
+        let signer = keyring
+            .checkpoint_key()
+            .map(|k| Arc::new(k) as Arc<dyn CheckpointSigner>);
+        (Arc::new(keyring) as Arc<dyn Kms>, signer)
+    };
+    let (kms, signer) = match settings {
+        KmsSettings::Ephemeral => keyring(LocalKeyring::ephemeral(secrets)),
+        KmsSettings::KeyringFile(path) => keyring(
             LocalKeyring::open(path, secrets)
                 .map_err(|e| OpenError::Config(format!("TENANCY_KEYRING: {e}")))?,
         ),
-        KmsSettings::KeyringText(text) => Arc::new(
+        KmsSettings::KeyringText(text) => keyring(
             LocalKeyring::from_text(text.expose(), "TENANCY_KEYRING_JSON", secrets)
                 .map_err(|e| OpenError::Config(e.to_string()))?,
         ),
@@ -45,17 +61,20 @@ pub async fn open(settings: &KmsSettings) -> Result<Arc<dyn Kms>, OpenError> {
             key_id,
             region,
             endpoint,
-        } => Arc::new(
-            AwsKms::connect(&AwsKmsConfig {
-                key_id: key_id.clone(),
-                region: region.clone(),
-                endpoint_url: endpoint.clone(),
-                credentials: AwsCredentials::DefaultChain,
-                max_attempts: 3,
-                timeout: AWS_TIMEOUT,
-            })
-            .await
-            .map_err(|e| OpenError::Unavailable(e.to_string()))?,
+        } => (
+            Arc::new(
+                AwsKms::connect(&AwsKmsConfig {
+                    key_id: key_id.clone(),
+                    region: region.clone(),
+                    endpoint_url: endpoint.clone(),
+                    credentials: AwsCredentials::DefaultChain,
+                    max_attempts: 3,
+                    timeout: AWS_TIMEOUT,
+                })
+                .await
+                .map_err(|e| OpenError::Unavailable(e.to_string()))?,
+            ) as Arc<dyn Kms>,
+            None,
         ),
     };
     let info = kms
@@ -63,7 +82,13 @@ pub async fn open(settings: &KmsSettings) -> Result<Arc<dyn Kms>, OpenError> {
         .await
         .map_err(|e| OpenError::Unavailable(e.to_string()))?;
     log(&info, settings);
-    Ok(kms)
+    match &signer {
+        Some(key) => tracing::info!(key = %key.key_id(), "audit checkpoints are signed"),
+        None => tracing::warn!(
+            "no audit checkpoint key: GET .../audit-events/checkpoint answers 503; a keyring              gets one at its next `tenancy kms rotate` (AWS KMS: not supported yet)"
+        ),
+    }
+    Ok((kms, signer))
 }
 
 fn log(info: &KeyInfo, settings: &KmsSettings) {
@@ -99,7 +124,8 @@ pub fn init(path: &Path) -> Result<String, String> {
         .location()
         .unwrap_or_else(|| path.display().to_string());
     Ok(format!(
-        "created keyring {kek} (mode 0600) with one master key; start the server with \
+        "created keyring {kek} (mode 0600) with one master key and the audit checkpoint \
+         signing key; start the server with \
          TENANCY_KEYRING={} and keep a backup of the file: data keys wrapped by it cannot \
          be recovered without it",
         path.display()

@@ -283,8 +283,8 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         unknown_time_to_live: query_limits.unknown_key_ttl,
         ..CacheLimits::default()
     };
-    let kms = match runtime.block_on(kms::open(&kms)) {
-        Ok(kms) => kms,
+    let (kms, checkpoints) = match runtime.block_on(kms::open_with_checkpoint_key(&kms)) {
+        Ok(opened) => opened,
         Err(kms::OpenError::Config(message)) => {
             tracing::error!("configuration error: {message}");
             return ExitCode::from(EXIT_CONFIG);
@@ -305,6 +305,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         listen,
         settings,
         storage,
+        checkpoints,
         http,
         http_limits.connections,
     )) {
@@ -325,13 +326,17 @@ async fn run(
     listen: std::net::SocketAddr,
     settings: Settings,
     storage: Storage,
+    checkpoints: Option<Arc<dyn domain::ports::CheckpointSigner>>,
     mut http: adapters_http::HttpConfig,
     connections: adapters_http::ConnectionLimits,
 ) -> Result<(), String> {
     let store = storage.open().await?;
     http.readiness.clone_from(&store.readiness);
     let usage = Arc::clone(&store.usage);
-    let tenancy = Tenancy::new(store.ports.clone(), settings);
+    let mut tenancy = Tenancy::new(store.ports.clone(), settings);
+    if let Some(signer) = checkpoints {
+        tenancy = tenancy.with_checkpoint_signer(signer);
+    }
     let flusher = usage.spawn_flusher(USAGE_FLUSH);
     let shutdown =
         shutdown_signals().map_err(|e| format!("could not listen for shutdown signals: {e}"))?;

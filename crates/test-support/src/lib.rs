@@ -226,6 +226,12 @@ macro_rules! store_contract {
                 an_appended_record_joins_the_trail_and_is_refused_outside_its_scope,
                 sealed_details_are_stored_and_read_back_exactly_beside_clear_ones,
             }
+            audit_chain {
+                every_store_links_each_orgs_records_as_the_domain_defines_the_chain,
+                a_tenant_scope_reads_only_its_own_links_of_the_orgs_chain,
+                audit_events_are_filtered_by_tenant_action_actor_and_time,
+                concurrent_writers_of_one_org_leave_a_gapless_chain_that_verifies,
+            }
             scopes {
                 a_tenant_scope_sees_its_own_rows_and_nothing_of_other_tenants,
                 an_org_scope_sees_its_org_and_nothing_of_other_orgs,

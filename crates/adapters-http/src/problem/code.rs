@@ -94,6 +94,7 @@ problem_codes! {
     NotReady => "not_ready", StatusCode::SERVICE_UNAVAILABLE, "The server cannot serve traffic right now";
     Overloaded => "overloaded", StatusCode::SERVICE_UNAVAILABLE, "The server is at its limit of requests in flight";
     TimedOut => "timed_out", StatusCode::SERVICE_UNAVAILABLE, "The request took too long";
+    SigningKeyUnavailable => "signing_key_unavailable", StatusCode::SERVICE_UNAVAILABLE, "No audit checkpoint signing key is configured";
 }
 
 impl Code {

@@ -2,8 +2,9 @@
 //! variant, so a new variant does not compile until it has its code and sentence.
 
 use domain::{
-    ApiKeyError, IdempotencyError, InvalidTransition, LibraryError, ListError, NamespaceError,
-    OrgError, PageError, ProvisionError, SecretError, TenantError, TenantStatus, VersionRefused,
+    ApiKeyError, AuditChainError, IdempotencyError, InvalidTransition, LibraryError, ListError,
+    NamespaceError, OrgError, PageError, ProvisionError, SecretError, TenantError, TenantStatus,
+    VersionRefused,
 };
 
 use super::{Cause, Code, FieldError, Problem};
@@ -378,6 +379,16 @@ impl From<ApiKeyError> for Problem {
                 "The API key is revoked or expired; only active keys can be rotated.",
             ),
             ApiKeyError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+impl From<AuditChainError> for Problem {
+    fn from(e: AuditChainError) -> Self {
+        match e {
+            AuditChainError::OrgNotFound => Self::not_found("org"),
+            AuditChainError::NoSigningKey => crate::audit_chain::no_signing_key(),
+            AuditChainError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }

@@ -126,8 +126,12 @@ impl Builder {
                 .unwrap_or(Settings::default().max_resources_per_tenant),
             ..Settings::default()
         };
+        // The deployment's checkpoint key, as the server opens it from a keyring.
+        let checkpoints = adapters_kms::CheckpointKey::from_seed(
+            &adapters_kms::CheckpointKey::new_seed(&adapters_memory::SeededSecrets::default()),
+        );
         let app = router(
-            Tenancy::new(ports, settings),
+            Tenancy::new(ports, settings).with_checkpoint_signer(Arc::new(checkpoints)),
             HttpConfig {
                 admin_token: TOKEN.to_owned(),
                 base_domain: self.base_domain,

@@ -5,6 +5,7 @@ mod api_key_secrets;
 mod api_keys;
 mod app;
 mod audit;
+mod audit_chain;
 mod bad_requests;
 mod bounds;
 mod control_characters;

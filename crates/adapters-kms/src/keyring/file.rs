@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::{KeyringError, MasterKey, Versions};
+use crate::signing::SEED_LEN;
 
 /// The `format` field of a keyring file.
 const FORMAT: &str = "tenancy-keyring";
@@ -34,6 +35,18 @@ struct KeyringFile {
     /// and write as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     retired: Vec<u32>,
+    /// The audit checkpoint key's seed (`crate::signing`), base64. Absent
+    /// in keyrings made before checkpoints, until their next rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checkpoint_seed: Option<String>,
+}
+
+impl Drop for KeyringFile {
+    fn drop(&mut self) {
+        if let Some(seed) = &mut self.checkpoint_seed {
+            seed.zeroize();
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -133,7 +146,33 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<(KekId, Versions), 
             "a retired version is newer than the current one ({newest})"
         )));
     }
-    Ok((kek_id, Versions { keys, retired }))
+    let checkpoint_seed = match &file.checkpoint_seed {
+        None => None,
+        Some(text) => {
+            let decoded = Zeroizing::new(
+                STANDARD
+                    .decode(text.trim())
+                    .map_err(|_| invalid("`checkpoint_seed` is not base64".to_owned()))?,
+            );
+            let mut seed = Zeroizing::new([0_u8; SEED_LEN]);
+            if decoded.len() != SEED_LEN {
+                return Err(invalid(format!(
+                    "`checkpoint_seed` is {} bytes, expected {SEED_LEN}",
+                    decoded.len()
+                )));
+            }
+            seed.copy_from_slice(&decoded);
+            Some(seed)
+        }
+    };
+    Ok((
+        kek_id,
+        Versions {
+            keys,
+            retired,
+            checkpoint_seed,
+        },
+    ))
 }
 
 /// The text of a keyring file holding `versions`.
@@ -152,6 +191,10 @@ pub(super) fn serialize(kek_id: &KekId, versions: &Versions) -> Zeroizing<String
             })
             .collect(),
         retired: versions.retired.iter().map(|v| v.get()).collect(),
+        checkpoint_seed: versions
+            .checkpoint_seed
+            .as_ref()
+            .map(|seed| STANDARD.encode(seed.as_slice())),
     };
     // A struct of strings and numbers always serializes.
     let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();

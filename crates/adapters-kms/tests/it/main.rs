@@ -4,6 +4,7 @@
 //! endpoint that stops answering).
 
 mod aws;
+mod checkpoint_key;
 mod keyring;
 mod retire;
 mod support;

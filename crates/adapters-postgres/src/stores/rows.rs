@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use domain::ports::StoreError;
 use domain::{
-    Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditDetails, AuditId, AuditRecord,
-    Change, Email, KeyHash, KeyMode, KeyOwner, Lifecycle, Metadata, Mode, Name, Namespace,
-    NamespaceId, NamespaceKey, Org, OrgId, OrgKey, Owner, Plan, Reason, RegionCode, Role, Scopes,
-    SpecDigest, TargetKind, Tenant, TenantId, TenantKey, TenantStatus, UserId,
+    Access, Actor, ActorKind, ApiKey, ApiKeyId, AuditAction, AuditDetails, AuditId, AuditLink,
+    AuditRecord, ChainHash, ChainHead, Change, Email, KeyHash, KeyMode, KeyOwner, Lifecycle,
+    Metadata, Mode, Name, Namespace, NamespaceId, NamespaceKey, Org, OrgId, OrgKey, Owner, Plan,
+    Reason, RegionCode, Role, Scopes, SpecDigest, TargetKind, Tenant, TenantId, TenantKey,
+    TenantStatus, UserId,
 };
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -34,8 +35,9 @@ pub(crate) const KEY_COMMON_COLUMNS: &str = "id, org_id, hash, display, name, mo
      scopes, resources, expires_at, last_used_at, revoked_at, rotated_from, created_at, \
      created_by_kind, created_by_id, version";
 
+/// An audit record's columns and its link in its org's chain (0040).
 pub(crate) const AUDIT_COLUMNS: &str = "id, org_id, tenant_id, at, actor_kind, actor_id, \
-     action, target_type, target_id, request_id, reason, changes, sealed_details";
+     action, target_type, target_id, request_id, reason, changes, sealed_details, chain_seq, hash";
 
 /// A stored value the domain does not accept.
 pub(crate) fn corrupt(column: &str) -> StoreError {
@@ -296,6 +298,26 @@ pub(crate) fn audit(row: &PgRow) -> Result<AuditRecord, StoreError> {
                 changes: changes_from_json(&changes)?,
             },
         },
+    })
+}
+
+/// A chain position from `chain_seq` and `hash`.
+pub(crate) fn chain_head(row: &PgRow) -> Result<ChainHead, StoreError> {
+    let seq: i64 = get(row, "chain_seq")?;
+    let hash: Vec<u8> = get(row, "hash")?;
+    Ok(ChainHead {
+        seq: u64::try_from(seq).map_err(|_| corrupt("chain_seq"))?,
+        hash: ChainHash::from_slice(&hash).ok_or_else(|| corrupt("hash"))?,
+    })
+}
+
+/// A record of [`AUDIT_COLUMNS`] with its link.
+pub(crate) fn audit_link(row: &PgRow) -> Result<AuditLink, StoreError> {
+    let head = chain_head(row)?;
+    Ok(AuditLink {
+        seq: head.seq,
+        hash: head.hash,
+        record: audit(row)?,
     })
 }
 

@@ -40,12 +40,15 @@ pub const TABLES_WITHOUT_ID: [&str; 2] = ["library_grants", "library_listing_ver
 /// `idempotency::another_orgs_records_are_invisible_and_untouchable`,
 /// `data_keys::an_org_data_key_is_stored_once_and_seen_by_its_org_only`),
 /// which runs on PostgreSQL as the runtime role, so row-level security is
-/// what it exercises.
-pub const TABLES_CHECKED_BY_CONTRACT: [&str; 4] = [
+/// what it exercises. `audit_chain_heads` (written by the linking trigger in
+/// every scope, the contract) is checked by
+/// `audit_chain::a_scope_sees_and_moves_only_its_own_orgs_chain_head`.
+pub const TABLES_CHECKED_BY_CONTRACT: [&str; 5] = [
     "tenant_data_keys",
     "tenant_secrets",
     "org_data_keys",
     "idempotency_records",
+    "audit_chain_heads",
 ];
 
 /// One tenant and what it holds.

@@ -3,6 +3,7 @@
 //! `cargo xtask test` provides one.
 
 mod audit;
+mod audit_chain;
 mod contract;
 mod errors;
 mod find_key;

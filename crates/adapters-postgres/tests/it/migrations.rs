@@ -142,6 +142,10 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         // Append-only.
         "audit_events SELECT",
         "audit_events INSERT",
+        // Each org's chain head moves forward with every event, never deleted.
+        "audit_chain_heads SELECT",
+        "audit_chain_heads INSERT",
+        "audit_chain_heads UPDATE",
         // Versions are immutable; the `latest` flag moves; purged with their tenant.
         "resources SELECT",
         "resources INSERT",

@@ -22,6 +22,7 @@ mod data_keys;
 mod keys;
 mod library;
 mod secrets;
+mod signing;
 mod stores;
 mod system;
 
@@ -29,6 +30,7 @@ pub use data_keys::*;
 pub use keys::*;
 pub use library::*;
 pub use secrets::*;
+pub use signing::*;
 pub use stores::*;
 pub use system::*;
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{DataScope, StoreError};
 use crate::api_key::ApiKey;
-use crate::audit::AuditRecord;
+use crate::audit::{AuditFilter, AuditLink, AuditRecord, ChainHead};
 use crate::ids::{NamespaceId, OrgId, TenantId};
 use crate::ids::{NamespaceRef, OrgRef, TenantRef};
 use crate::kms::WrappedKey;
@@ -169,7 +169,7 @@ pub trait AuditLog: Send + Sync {
     /// The org's records in the order written (which may differ from id order
     /// when writers race), optionally only one tenant's, strictly after the
     /// record `after` in that order, at most `limit`. An `after` the store does
-    /// not know yields nothing.
+    /// not know yields nothing. [`Self::audit_events`] without their links.
     async fn audit_records(
         &self,
         scope: &DataScope,
@@ -177,5 +177,42 @@ pub trait AuditLog: Send + Sync {
         tenant: Option<TenantId>,
         after: Option<Uuid>,
         limit: usize,
-    ) -> Result<Vec<AuditRecord>, StoreError>;
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let links = self
+            .audit_events(scope, org, &AuditFilter::tenant(tenant), after, limit)
+            .await?;
+        Ok(links.into_iter().map(|l| l.record).collect())
+    }
+
+    /// The org's records that `filter` matches ([`AuditFilter::matches`]),
+    /// each with its chain link as stored, in the order written, strictly
+    /// after the record `after` in that order (whether or not it matches),
+    /// at most `limit`. An `after` the store does not know yields nothing.
+    async fn audit_events(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        filter: &AuditFilter,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<AuditLink>, StoreError>;
+
+    /// The org's chain as stored: its links with `seq` strictly greater than
+    /// `after_seq`, in `seq` order, at most `limit`. Records out of the
+    /// scope's sight are left out (a tenant scope sees gaps). The store MUST
+    /// have assigned each appended record the next `seq` of its org (1, 2, 3…
+    /// with no gaps, in the order written) and the hash
+    /// [`crate::audit::ChainHead::next`] computes from the previous link, in
+    /// the same atomic operation as the append.
+    async fn audit_chain(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditLink>, StoreError>;
+
+    /// The org's last link in sight (greatest `seq`): the genesis head
+    /// ([`ChainHead::GENESIS`]) when it has none.
+    async fn audit_head(&self, scope: &DataScope, org: OrgId) -> Result<ChainHead, StoreError>;
 }

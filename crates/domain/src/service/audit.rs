@@ -10,7 +10,7 @@ use super::Tenancy;
 use super::errors::{
     ApiKeyError, LibraryError, ListError, NamespaceError, SecretError, TenantError,
 };
-use crate::audit::{AuditRecord, Context};
+use crate::audit::{AuditFilter, AuditLink, AuditRecord, Context};
 use crate::ids::{OrgRef, TenantId, TenantRef};
 use crate::kms::{DataKey, EncryptionContext};
 use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
@@ -118,6 +118,29 @@ impl Tenancy {
         cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<AuditRecord>, ListError> {
+        let page = self
+            .list_audit_events(ctx, org, tenant, AuditFilter::default(), cursor, limit)
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|l| l.record).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// [`Self::list_audit`] narrowed by `filter` (its `tenant` is replaced by
+    /// `tenant`, resolved within the org), each record with its chain link.
+    /// A cursor is a record's position in the order written, so a page after
+    /// it neither skips nor repeats records while others are appended.
+    pub async fn list_audit_events(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        tenant: Option<&TenantRef>,
+        filter: AuditFilter,
+        cursor: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<AuditLink>, ListError> {
+        let filter = &filter;
         let fetch = |after: Option<uuid::Uuid>, n| async move {
             let org = self
                 .find_org(ctx, org)
@@ -131,23 +154,28 @@ impl Tenancy {
                 },
                 None => None,
             };
+            let filter = AuditFilter {
+                tenant: tenant_id,
+                ..filter.clone()
+            };
             let mut items = self
                 .ports
                 .audit
-                .audit_records(&scope, org.id, tenant_id, after, n)
+                .audit_events(&scope, org.id, &filter, after, n)
                 .await?;
-            self.open_trail(&scope, &mut items).await?;
+            self.open_trail(&scope, items.iter_mut().map(|l| &mut l.record))
+                .await?;
             Ok(items)
         };
-        fetch_page_by_id(cursor, limit, fetch, |r: &AuditRecord| r.id.as_uuid()).await
+        fetch_page_by_id(cursor, limit, fetch, |l: &AuditLink| l.record.id.as_uuid()).await
     }
 
     /// Opens sealed records with their tenant's data key (shredded when the
     /// key is gone).
-    pub(super) async fn open_trail(
+    pub(super) async fn open_trail<'a>(
         &self,
         scope: &DataScope,
-        items: &mut [AuditRecord],
+        items: impl Iterator<Item = &'a mut AuditRecord>,
     ) -> Result<(), ListError> {
         // One key per tenant on the page, each looked up once.
         let mut keys: HashMap<TenantId, Option<Arc<DataKey>>> = HashMap::new();

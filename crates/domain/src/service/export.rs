@@ -19,7 +19,7 @@ use super::Tenancy;
 use super::errors::ListError;
 use super::tenants::tenant_subject;
 use crate::api_key::KeyOwner;
-use crate::audit::{AuditAction, Context};
+use crate::audit::{AuditAction, AuditFilter, Context};
 use crate::export::{ExportCounts, ExportRecord, ExportedSecret};
 use crate::ids::{ApiKeyId, InstallId, NamespaceId, OrgRef, TenantRef};
 use crate::library::Semver;
@@ -320,13 +320,18 @@ impl TenantExport {
                 (records, next)
             }
             Phase::Audit(after) => {
+                let filter = AuditFilter::tenant(Some(tenant.id));
                 let mut page = ports
                     .audit
-                    .audit_records(scope, tenant.org_id, Some(tenant.id), after, PAGE)
+                    .audit_events(scope, tenant.org_id, &filter, after, PAGE)
                     .await?;
-                self.tenancy.open_trail(scope, &mut page).await?;
+                self.tenancy
+                    .open_trail(scope, page.iter_mut().map(|l| &mut l.record))
+                    .await?;
                 let next = match page.last() {
-                    Some(last) if page.len() == PAGE => Phase::Audit(Some(last.id.as_uuid())),
+                    Some(last) if page.len() == PAGE => {
+                        Phase::Audit(Some(last.record.id.as_uuid()))
+                    }
                     _ => Phase::End,
                 };
                 (

@@ -2,6 +2,7 @@
 //! top of the ports. Adapters call these and nothing else.
 
 mod audit;
+mod audit_chain;
 mod errors;
 mod export;
 mod idempotency;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+pub use audit_chain::{AuditChainError, CheckpointKey, SignedCheckpoint};
 pub use errors::{
     ApiKeyError, IdempotencyError, LibraryError, ListError, NamespaceError, OrgError,
     ProvisionError, SecretError, TenantError,
@@ -112,6 +114,9 @@ pub struct Tenancy {
     data_keys: Arc<DataKeys>,
     /// The inventory queries running, per caller; shared by every clone.
     inventory: Arc<inventory::InventorySlots>,
+    /// Signs audit checkpoints (`with_checkpoint_signer`); none: unsigned
+    /// checkpoints are refused.
+    checkpoints: Option<Arc<dyn crate::ports::CheckpointSigner>>,
 }
 
 impl Tenancy {
@@ -127,6 +132,7 @@ impl Tenancy {
             settings: Arc::new(settings),
             data_keys,
             inventory,
+            checkpoints: None,
         }
     }
 

@@ -72,10 +72,21 @@ async fn an_export_walks_every_page_once_and_ends_with_its_counts() {
     let exported: Vec<AuditRecord> = records
         .iter()
         .filter_map(|r| match r {
-            ExportRecord::AuditEvent(e) => Some(e.clone()),
+            ExportRecord::AuditEvent(e) => Some(e.record.clone()),
             _ => None,
         })
         .collect();
+    let seqs: Vec<u64> = records
+        .iter()
+        .filter_map(|r| match r {
+            ExportRecord::AuditEvent(e) => Some(e.seq),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "each event carries its place in the chain, in order: {seqs:?}"
+    );
     let trail = app.trail(&org, Some(acme.id)).await;
     assert_eq!(exported, trail, "the tenant's whole trail, in order, once");
     let last_event = trail.last().unwrap();

@@ -3,6 +3,7 @@
 //! as behaviour a caller sees.
 
 mod api_keys;
+mod audit_chain;
 mod bounds;
 mod deletion;
 mod export;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{Server, refused};
 
+mod audit_checkpoints;
 mod export;
 mod kms_retire;
 mod kms_rotate;

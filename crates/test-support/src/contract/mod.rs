@@ -6,6 +6,7 @@
 //! storage macro: call its functions from the generator's own tests.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod concurrency;
 pub mod data_keys;
 pub mod idempotency;
