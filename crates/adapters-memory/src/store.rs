@@ -27,6 +27,7 @@ use crate::library::LibraryState;
 use crate::secrets::SecretsState;
 use crate::{MemoryKms, SeededSecrets, SequentialIds};
 
+mod events;
 mod keys;
 mod tenants;
 
@@ -44,6 +45,8 @@ pub(crate) struct State {
     /// may append out of id order), with each record's position by id.
     audit: Vec<AuditRecord>,
     audit_positions: HashMap<Uuid, usize>,
+    /// The outbox: each audit record's event, appended with it (`events.rs`).
+    outbox: events::Outbox,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -72,6 +75,7 @@ impl MemoryStore {
             namespaces: self.clone(),
             keys: self.clone(),
             audit: self.clone(),
+            events: self.clone(),
             library: self.clone(),
             data_keys: self.clone(),
             tenant_secrets: self.clone(),
@@ -185,6 +189,9 @@ impl State {
         self.audit_positions
             .insert(audit.id.as_uuid(), self.audit.len());
         self.audit.push(audit.clone());
+        if let Some(event) = domain::Event::of_audit(audit) {
+            self.outbox.push(event);
+        }
     }
 }
 

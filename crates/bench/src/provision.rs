@@ -76,6 +76,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         namespaces: store.clone(),
         keys: store.clone(),
         audit: store.clone(),
+        events: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -126,11 +126,17 @@ pub enum AuditAction {
     SecretWritten,
     SecretRevealed,
     SecretDeleted,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDeleted,
+    WebhookSecretRotated,
+    /// The delivery worker disabled an endpoint (410, or failing too long).
+    WebhookEndpointDisabled,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 29] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -155,6 +161,11 @@ impl AuditAction {
         Self::SecretWritten,
         Self::SecretRevealed,
         Self::SecretDeleted,
+        Self::WebhookEndpointCreated,
+        Self::WebhookEndpointUpdated,
+        Self::WebhookEndpointDeleted,
+        Self::WebhookSecretRotated,
+        Self::WebhookEndpointDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -183,6 +194,11 @@ impl AuditAction {
             Self::SecretWritten => "secret.written",
             Self::SecretRevealed => "secret.revealed",
             Self::SecretDeleted => "secret.deleted",
+            Self::WebhookEndpointCreated => "webhook.endpoint_created",
+            Self::WebhookEndpointUpdated => "webhook.endpoint_updated",
+            Self::WebhookEndpointDeleted => "webhook.endpoint_deleted",
+            Self::WebhookSecretRotated => "webhook.secret_rotated",
+            Self::WebhookEndpointDisabled => "webhook.endpoint_disabled",
         }
     }
 }
@@ -198,11 +214,12 @@ pub enum TargetKind {
     Listing,
     Install,
     Secret,
+    WebhookEndpoint,
 }
 
 impl TargetKind {
     /// Every kind, for adapters that read records back by name.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Org,
         Self::Tenant,
         Self::Namespace,
@@ -211,6 +228,7 @@ impl TargetKind {
         Self::Listing,
         Self::Install,
         Self::Secret,
+        Self::WebhookEndpoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -223,6 +241,7 @@ impl TargetKind {
             Self::Listing => "listing",
             Self::Install => "install",
             Self::Secret => "secret",
+            Self::WebhookEndpoint => "webhook_endpoint",
         }
     }
 }

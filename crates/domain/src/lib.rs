@@ -58,6 +58,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod canonical;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod kms;
@@ -85,6 +86,7 @@ pub use audit::{
 };
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use canonical::{canonical_json, canonicalize};
+pub use events::{Event, EventData, EventFilter, EventType};
 pub use idempotency::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, RequestFingerprint,
     StoredResponse,

@@ -12,7 +12,7 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
+    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
     SecretStore, TenantStore,
 };
 use domain::{KeyHash, Ports, TenantId};
@@ -92,6 +92,7 @@ where
         + NamespaceStore
         + ApiKeyStore
         + AuditLog
+        + EventLog
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -104,6 +105,7 @@ where
         namespaces: store.clone(),
         keys: cached,
         audit: store.clone(),
+        events: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -45,7 +45,7 @@ use std::sync::Arc;
 
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
+    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
     SecretStore, TenantStore,
 };
 
@@ -56,6 +56,7 @@ pub trait Stores:
     + NamespaceStore
     + ApiKeyStore
     + AuditLog
+    + EventLog
     + LibraryStore
     + DataKeyStore
     + SecretStore
@@ -70,6 +71,7 @@ impl<T> Stores for T where
         + NamespaceStore
         + ApiKeyStore
         + AuditLog
+        + EventLog
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -99,6 +101,7 @@ pub struct StorePorts {
     pub namespaces: Arc<dyn NamespaceStore>,
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub events: Arc<dyn EventLog>,
     pub library: Arc<dyn LibraryStore>,
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
@@ -114,6 +117,7 @@ impl StorePorts {
             namespaces: store.clone(),
             keys: store.clone(),
             audit: store.clone(),
+            events: store.clone(),
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),
@@ -267,6 +271,11 @@ macro_rules! store_contract {
                 purging_deletes_records_past_their_window_only,
                 a_tombstone_purges_the_responses_about_its_tenant_and_no_others,
                 completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale,
+            }
+            events {
+                every_audited_change_writes_exactly_its_event_in_the_order_written,
+                failed_and_refused_changes_write_no_event,
+                events_resume_after_an_event_and_filter_by_type_time_and_scope,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

@@ -11,6 +11,7 @@ mod invalidation;
 mod isolation;
 mod key_copies;
 mod migrations;
+mod outbox;
 mod pgbouncer;
 mod plans;
 mod roles;

@@ -181,6 +181,9 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "idempotency_records INSERT",
         "idempotency_records UPDATE",
         "idempotency_records DELETE",
+        // The outbox: appended with the audit trail, marked fanned out.
+        "event_outbox SELECT",
+        "event_outbox INSERT",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

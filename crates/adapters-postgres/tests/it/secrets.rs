@@ -31,6 +31,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         namespaces: store.clone(),
         keys: store.clone(),
         audit: store.clone(),
+        events: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

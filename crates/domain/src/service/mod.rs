@@ -38,7 +38,7 @@ use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, Targ
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Clock, DataKeyStore, IdGenerator, IdempotencyStore, KeyUsage,
+    ApiKeyStore, AuditLog, Clock, DataKeyStore, EventLog, IdGenerator, IdempotencyStore, KeyUsage,
     LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore,
 };
 use crate::region::Regions;
@@ -52,6 +52,8 @@ pub struct Ports {
     pub namespaces: Arc<dyn NamespaceStore>,
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
+    /// The outbox's events (written by the stores with each audit record).
+    pub events: Arc<dyn EventLog>,
     pub library: Arc<dyn LibraryStore>,
     /// Tenant and org data keys, wrapped.
     pub data_keys: Arc<dyn DataKeyStore>,
