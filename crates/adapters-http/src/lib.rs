@@ -9,7 +9,7 @@
 //! router serves at `/openapi.json`, for tools that want it without a server.
 //!
 //! Code map:
-//! - `orgs`, `tenants`, `namespaces`, `api_keys`, `library`, `audit`, `regions`, `health`: one
+//! - `orgs`, `tenants`, `namespaces`, `api_keys`, `library`, `audit`, `events`, `regions`, `health`: one
 //!   module per resource, each with its handlers and its request/response bodies;
 //! - `verify`: `POST /v1/keys/verify`, the hot path;
 //! - `openapi`: which routes exist, who may call each (and with which scope), and
@@ -22,6 +22,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod events;
 mod extract;
 mod health;
 mod idempotency;

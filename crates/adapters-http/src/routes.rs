@@ -22,7 +22,8 @@ use crate::openapi::{
     openapi_json, operations,
 };
 use crate::{
-    AppState, api_keys, audit, health, library, namespaces, orgs, regions, secrets, tenants, verify,
+    AppState, api_keys, audit, events, health, library, namespaces, orgs, regions, secrets,
+    tenants, verify,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -49,6 +50,7 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
         .routes(guarded(Org, routes!(namespaces::create, namespaces::list)))
         .routes(guarded(Org, routes!(namespaces::get, namespaces::update)))
         .routes(guarded(Org, routes!(audit::list)))
+        .routes(guarded(Org, routes!(events::list)))
         .routes(guarded(
             Org,
             routes!(api_keys::create_org_key, api_keys::list_org_keys),

@@ -12,8 +12,8 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
-    SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore,
+    OrgStore, SecretStore, TenantStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;

@@ -45,8 +45,8 @@ use std::sync::Arc;
 
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
-    SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore,
+    OrgStore, SecretStore, TenantStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.

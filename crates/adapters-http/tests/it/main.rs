@@ -8,6 +8,7 @@ mod audit;
 mod bad_requests;
 mod bounds;
 mod control_characters;
+mod events;
 mod failing_store;
 mod idempotency;
 mod inventory;

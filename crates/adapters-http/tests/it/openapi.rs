@@ -32,6 +32,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}"),
     ("patch", "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}"),
     ("get", "/v1/orgs/{org}/audit-events"),
+    ("get", "/v1/orgs/{org}/events"),
     ("post", "/v1/orgs/{org}/api-keys"),
     ("get", "/v1/orgs/{org}/api-keys"),
     ("delete", "/v1/orgs/{org}/api-keys/{id}"),

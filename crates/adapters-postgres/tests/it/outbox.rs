@@ -69,7 +69,11 @@ async fn a_change_whose_transaction_rolls_back_at_commit_emits_no_event() {
         .provision(&DataScope::Platform, &doomed)
         .await
         .expect_err("the commit fails");
-    assert_eq!(event_types(&store, &org).await, [], "no event without its change");
+    assert_eq!(
+        event_types(&store, &org).await,
+        [],
+        "no event without its change"
+    );
 
     let acme = f.provisioning(&org, "acme", &["acme-live"]);
     store.provision(&DataScope::Platform, &acme).await.unwrap();

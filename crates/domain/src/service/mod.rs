@@ -3,6 +3,7 @@
 
 mod audit;
 mod errors;
+mod events;
 mod idempotency;
 mod inventory;
 mod kek;

@@ -40,12 +40,14 @@ fn types_of(events: &[Event]) -> Vec<EventType> {
     events.iter().map(|e| e.event_type).collect()
 }
 
-pub async fn every_audited_change_writes_exactly_its_event_in_the_order_written(
-    store: StorePorts,
-) {
+pub async fn every_audited_change_writes_exactly_its_event_in_the_order_written(store: StorePorts) {
     let f = Fixtures::new();
     let org = seed_org(&store, &f, "signstack").await;
-    assert_eq!(feed(&store, &org).await, [], "creating an org emits nothing");
+    assert_eq!(
+        feed(&store, &org).await,
+        [],
+        "creating an org emits nothing"
+    );
     let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
     let ns = &acme.namespaces[0];
 
@@ -125,11 +127,7 @@ pub async fn every_audited_change_writes_exactly_its_event_in_the_order_written(
         )
         .await
         .unwrap();
-    store
-        .keys
-        .record_usage(&[(key.id, at(6))])
-        .await
-        .unwrap();
+    store.keys.record_usage(&[(key.id, at(6))]).await.unwrap();
     let dead = tombstone(&active);
     store
         .tenants
@@ -233,7 +231,11 @@ pub async fn failed_and_refused_changes_write_no_event(store: StorePorts) {
         assert!(result.is_err(), "{what} succeeded");
         assert_eq!(feed(&store, &org).await, before, "{what} wrote an event");
     }
-    assert_eq!(feed(&store, &other).await, [], "nothing reached the other org");
+    assert_eq!(
+        feed(&store, &other).await,
+        [],
+        "nothing reached the other org"
+    );
 }
 
 pub async fn events_resume_after_an_event_and_filter_by_type_time_and_scope(store: StorePorts) {
@@ -326,14 +328,7 @@ pub async fn events_resume_after_an_event_and_filter_by_type_time_and_scope(stor
         "a tenant scope sees its own events only"
     );
     assert!(seen.iter().all(|e| e.tenant_id == Some(acme.tenant.id)));
-    let past_globex = feed_of(
-        &store,
-        &as_acme,
-        &org,
-        Some(all[1].id),
-        &EventFilter::all(),
-    )
-    .await;
+    let past_globex = feed_of(&store, &as_acme, &org, Some(all[1].id), &EventFilter::all()).await;
     assert_eq!(
         past_globex,
         [],
