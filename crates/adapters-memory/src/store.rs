@@ -30,6 +30,7 @@ use crate::{MemoryKms, SeededSecrets, SequentialIds};
 mod events;
 mod keys;
 mod tenants;
+mod webhooks;
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -47,6 +48,8 @@ pub(crate) struct State {
     audit_positions: HashMap<Uuid, usize>,
     /// The outbox: each audit record's event, appended with it (`events.rs`).
     outbox: events::Outbox,
+    /// Webhook endpoints, by id (`webhooks.rs`).
+    webhooks: BTreeMap<domain::WebhookId, domain::WebhookEndpoint>,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -76,6 +79,7 @@ impl MemoryStore {
             keys: self.clone(),
             audit: self.clone(),
             events: self.clone(),
+            webhooks: self.clone(),
             library: self.clone(),
             data_keys: self.clone(),
             tenant_secrets: self.clone(),

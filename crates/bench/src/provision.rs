@@ -77,6 +77,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         keys: store.clone(),
         audit: store.clone(),
         events: store.clone(),
+        webhooks: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

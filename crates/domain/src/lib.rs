@@ -76,6 +76,7 @@ pub mod service;
 pub mod slug;
 pub mod tenant;
 pub mod values;
+pub mod webhook;
 
 pub use api_key::{
     Access, ApiKey, KeyHash, KeyMode, KeyOwner, KeyPrefix, MalformedKey, MintedKey, PlaintextKey,
@@ -117,11 +118,15 @@ pub use service::{
     IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail, NamespaceError, NewApiKey,
     OrgError, Ports, ProvisionError, Provisioned, Published, RetireError, RewrapProgress,
     SecretError, SecretOwner, SecretView, Settings, StoredResource, Tenancy, TenantError, Upgraded,
-    Verification,
+    Verification, WebhookError, WebhookWithSecret,
 };
 pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{
     Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId, check_list_len,
     check_text, is_refused_in_text,
+};
+pub use webhook::{
+    EndpointSecrets, GracePeriod, NewWebhook, RetiringSecret, SealedSecret, SigningSecret,
+    WebhookEndpoint, WebhookId, WebhookPatch, WebhookUrl,
 };

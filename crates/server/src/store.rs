@@ -13,7 +13,7 @@ use adapters_postgres::{
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore,
-    OrgStore, SecretStore, TenantStore,
+    OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -93,6 +93,7 @@ where
         + ApiKeyStore
         + AuditLog
         + EventLog
+        + WebhookStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -106,6 +107,7 @@ where
         keys: cached,
         audit: store.clone(),
         events: store.clone(),
+        webhooks: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -46,7 +46,7 @@ use std::sync::Arc;
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore,
-    OrgStore, SecretStore, TenantStore,
+    OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -57,6 +57,7 @@ pub trait Stores:
     + ApiKeyStore
     + AuditLog
     + EventLog
+    + WebhookStore
     + LibraryStore
     + DataKeyStore
     + SecretStore
@@ -72,6 +73,7 @@ impl<T> Stores for T where
         + ApiKeyStore
         + AuditLog
         + EventLog
+        + WebhookStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -102,6 +104,7 @@ pub struct StorePorts {
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub events: Arc<dyn EventLog>,
+    pub webhooks: Arc<dyn WebhookStore>,
     pub library: Arc<dyn LibraryStore>,
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
@@ -118,6 +121,7 @@ impl StorePorts {
             keys: store.clone(),
             audit: store.clone(),
             events: store.clone(),
+            webhooks: store.clone(),
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),
@@ -276,6 +280,11 @@ macro_rules! store_contract {
                 every_audited_change_writes_exactly_its_event_in_the_order_written,
                 failed_and_refused_changes_write_no_event,
                 events_resume_after_an_event_and_filter_by_type_time_and_scope,
+            }
+            webhooks {
+                an_endpoint_is_stored_read_back_exactly_and_listed_by_org_in_id_order,
+                endpoint_updates_and_deletions_go_by_version_with_one_audit_record_each,
+                another_orgs_endpoints_are_invisible_and_untouchable,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

@@ -37,6 +37,7 @@ mod orgs;
 mod rows;
 mod secrets;
 mod tenants;
+mod webhooks;
 
 pub use events::OUTBOX_CHANNEL;
 

@@ -39,15 +39,17 @@ pub const TABLES_WITHOUT_ID: [&str; 2] = ["library_grants", "library_listing_ver
 /// (`secrets::another_tenants_secrets_and_data_key_are_invisible_and_untouchable`,
 /// `idempotency::another_orgs_records_are_invisible_and_untouchable`,
 /// `data_keys::an_org_data_key_is_stored_once_and_seen_by_its_org_only`,
-/// `events::events_resume_after_an_event_and_filter_by_type_time_and_scope`),
+/// `events::events_resume_after_an_event_and_filter_by_type_time_and_scope`,
+/// `webhooks::another_orgs_endpoints_are_invisible_and_untouchable`),
 /// which runs on PostgreSQL as the runtime role, so row-level security is
 /// what it exercises.
-pub const TABLES_CHECKED_BY_CONTRACT: [&str; 5] = [
+pub const TABLES_CHECKED_BY_CONTRACT: [&str; 6] = [
     "tenant_data_keys",
     "tenant_secrets",
     "org_data_keys",
     "idempotency_records",
     "event_outbox",
+    "webhook_endpoints",
 ];
 
 /// One tenant and what it holds.

@@ -184,6 +184,11 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         // The outbox: appended with the audit trail, marked fanned out.
         "event_outbox SELECT",
         "event_outbox INSERT",
+        // Created, updated (secrets rotated, disabled) and deleted.
+        "webhook_endpoints SELECT",
+        "webhook_endpoints INSERT",
+        "webhook_endpoints UPDATE",
+        "webhook_endpoints DELETE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

@@ -32,6 +32,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         keys: store.clone(),
         audit: store.clone(),
         events: store.clone(),
+        webhooks: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -1,4 +1,5 @@
-//! The event outbox, as readers see it: the pull feed. Writing is not a port
+//! The event outbox, as readers see it (the pull feed), and the webhook
+//! endpoints events are pushed to. Writing is not a port
 //! method: every store writes an audit record's event ([`crate::Event::of_audit`])
 //! inside the same atomic operation that appends the record.
 
@@ -7,8 +8,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{DataScope, StoreError};
+use crate::audit::AuditRecord;
 use crate::events::{Event, EventFilter};
 use crate::ids::OrgId;
+use crate::webhook::{WebhookEndpoint, WebhookId};
 
 /// The events written to the outbox.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -29,4 +32,54 @@ pub trait EventLog: Send + Sync {
         types: &EventFilter,
         limit: usize,
     ) -> Result<Vec<Event>, StoreError>;
+}
+
+/// Webhook endpoints. Every write stores its audit record with it, atomically.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Inserts `endpoint` with its audit record. `Stale` if its org does not
+    /// exist; `OutOfScope` outside the org's scope.
+    async fn create_endpoint(
+        &self,
+        scope: &DataScope,
+        endpoint: &WebhookEndpoint,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The org's endpoint with this id, if any (and visible).
+    async fn get_endpoint(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        id: WebhookId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+
+    /// The org's endpoints in id order, strictly after `after`, at most `limit`.
+    async fn list_endpoints(
+        &self,
+        scope: &DataScope,
+        org: OrgId,
+        after: Option<WebhookId>,
+        limit: usize,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError>;
+
+    /// Replaces the endpoint whose stored version is `endpoint.version - 1`,
+    /// with its audit record. `Stale` if the stored version differs or the
+    /// endpoint is gone.
+    async fn update_endpoint(
+        &self,
+        scope: &DataScope,
+        endpoint: &WebhookEndpoint,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the endpoint stored at `version`, with its audit record.
+    /// `Stale` if the stored version differs or the endpoint is gone.
+    async fn delete_endpoint(
+        &self,
+        scope: &DataScope,
+        endpoint: &WebhookEndpoint,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError>;
 }

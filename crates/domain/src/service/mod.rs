@@ -15,6 +15,7 @@ mod provision;
 mod retry;
 mod secrets;
 mod tenants;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub use library::{
 };
 pub use provision::Provisioned;
 pub use secrets::{SecretOwner, SecretView};
+pub use webhooks::{WebhookError, WebhookWithSecret};
 
 use crate::api_key::KeyPrefix;
 use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind};
@@ -40,7 +42,7 @@ use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
     ApiKeyStore, AuditLog, Clock, DataKeyStore, EventLog, IdGenerator, IdempotencyStore, KeyUsage,
-    LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore,
+    LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore, WebhookStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -55,6 +57,7 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
     /// The outbox's events (written by the stores with each audit record).
     pub events: Arc<dyn EventLog>,
+    pub webhooks: Arc<dyn WebhookStore>,
     pub library: Arc<dyn LibraryStore>,
     /// Tenant and org data keys, wrapped.
     pub data_keys: Arc<dyn DataKeyStore>,
@@ -88,6 +91,10 @@ pub struct Settings {
     /// Most inventory queries one caller (the admin token, each key) may have
     /// running at once; more are refused with `ListError::Busy`.
     pub inventory_queries_per_caller: u32,
+    /// Whether webhook endpoints may be `http` URLs and private, loopback or
+    /// link-local addresses (`TENANCY_WEBHOOK_ALLOW_PRIVATE`): development
+    /// and tests only, never a shared deployment (SSRF).
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -99,6 +106,7 @@ impl Default for Settings {
             max_resources_per_tenant: 1000,
             data_key_cache: DataKeyCacheLimits::default(),
             inventory_queries_per_caller: 2,
+            webhook_allow_private: false,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod orgs;
 pub mod scopes;
 pub mod secrets;
 pub mod tenants;
+pub mod webhooks;
 
 use domain::ports::DataScope;
 use domain::ports::Provisioning;
