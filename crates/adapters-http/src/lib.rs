@@ -42,6 +42,7 @@ mod telemetry;
 mod tenants;
 mod validate;
 mod verify;
+mod webhooks;
 
 use std::fmt;
 use std::sync::Arc;

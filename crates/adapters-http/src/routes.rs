@@ -23,7 +23,7 @@ use crate::openapi::{
 };
 use crate::{
     AppState, api_keys, audit, events, health, library, namespaces, orgs, regions, secrets,
-    tenants, verify,
+    tenants, verify, webhooks,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -51,6 +51,12 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
         .routes(guarded(Org, routes!(namespaces::get, namespaces::update)))
         .routes(guarded(Org, routes!(audit::list)))
         .routes(guarded(Org, routes!(events::list)))
+        .routes(guarded(Org, routes!(webhooks::create, webhooks::list)))
+        .routes(guarded(
+            Org,
+            routes!(webhooks::get, webhooks::update, webhooks::delete),
+        ))
+        .routes(guarded(Org, routes!(webhooks::rotate_secret)))
         .routes(guarded(
             Org,
             routes!(api_keys::create_org_key, api_keys::list_org_keys),

@@ -33,3 +33,4 @@ mod request_ids;
 mod secret_scopes;
 mod secrets;
 mod verification;
+mod webhooks;

@@ -19,3 +19,4 @@ mod provisioning;
 mod rotation;
 mod support;
 mod updates;
+mod webhooks;
