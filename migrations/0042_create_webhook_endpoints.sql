@@ -11,6 +11,9 @@ CREATE TABLE webhook_endpoints (
     -- The event types it receives; empty: every type.
     event_types text[] NOT NULL DEFAULT '{}',
     enabled boolean NOT NULL,
+    -- Since when deliveries have failed without a success in between; the
+    -- delivery worker disables the endpoint after 5 days of it.
+    failing_since timestamptz,
     secret bytea NOT NULL,
     previous_secret bytea,
     previous_secret_until timestamptz,

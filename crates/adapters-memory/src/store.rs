@@ -27,6 +27,7 @@ use crate::library::LibraryState;
 use crate::secrets::SecretsState;
 use crate::{MemoryKms, SeededSecrets, SequentialIds};
 
+mod deliveries;
 mod events;
 mod keys;
 mod tenants;
@@ -50,6 +51,8 @@ pub(crate) struct State {
     outbox: events::Outbox,
     /// Webhook endpoints, by id (`webhooks.rs`).
     webhooks: BTreeMap<domain::WebhookId, domain::WebhookEndpoint>,
+    /// The webhook delivery queue (`deliveries.rs`).
+    deliveries: deliveries::Deliveries,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -80,6 +83,7 @@ impl MemoryStore {
             audit: self.clone(),
             events: self.clone(),
             webhooks: self.clone(),
+            deliveries: self.clone(),
             library: self.clone(),
             data_keys: self.clone(),
             tenant_secrets: self.clone(),

@@ -78,6 +78,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         audit: store.clone(),
         events: store.clone(),
         webhooks: store.clone(),
+        deliveries: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -77,6 +77,7 @@ pub mod slug;
 pub mod tenant;
 pub mod values;
 pub mod webhook;
+pub mod webhook_delivery;
 
 pub use api_key::{
     Access, ApiKey, KeyHash, KeyMode, KeyOwner, KeyPrefix, MalformedKey, MintedKey, PlaintextKey,

@@ -270,6 +270,10 @@ pub struct WebhookEndpoint {
     /// Whether deliveries go out: the org turns it off and on; the worker
     /// turns it off when it answers `410 Gone` or fails for too long.
     pub enabled: bool,
+    /// Since when deliveries have failed without a success in between
+    /// (`None`: the last one succeeded). Written by the delivery worker only;
+    /// after [`crate::webhook_delivery::DISABLE_AFTER`] it disables the endpoint.
+    pub failing_since: Option<DateTime<Utc>>,
     pub secrets: EndpointSecrets,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -12,8 +12,8 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore,
-    OrgStore, SecretStore, TenantStore, WebhookStore,
+    ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
+    NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -94,6 +94,7 @@ where
         + AuditLog
         + EventLog
         + WebhookStore
+        + DeliveryStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -108,6 +109,7 @@ where
         audit: store.clone(),
         events: store.clone(),
         webhooks: store.clone(),
+        deliveries: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

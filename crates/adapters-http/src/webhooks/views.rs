@@ -194,6 +194,7 @@ impl From<WebhookError> for Problem {
         match e {
             WebhookError::OrgNotFound => Self::not_found("org"),
             WebhookError::NotFound => Self::not_found("webhook"),
+            WebhookError::DeliveryNotFound => Self::not_found("delivery"),
             WebhookError::Invalid(field, error) => Self::field(field, error),
             WebhookError::Page(e) => e.into(),
             WebhookError::Conflict => Self::new(

@@ -73,7 +73,15 @@ impl WebhookStore for MemoryStore {
             _ => return Err(StoreError::Stale),
         }
         in_scope(true, scope, audit)?;
-        s.webhooks.insert(endpoint.id, endpoint.clone());
+        // `failing_since` is the delivery worker's to write.
+        let failing_since = s.webhooks.get(&endpoint.id).and_then(|e| e.failing_since);
+        s.webhooks.insert(
+            endpoint.id,
+            WebhookEndpoint {
+                failing_since,
+                ..endpoint.clone()
+            },
+        );
         s.append(audit);
         Ok(())
     }

@@ -13,7 +13,8 @@ use super::rows::{self, corrupt, get, stored_version};
 use super::{PgStore, commit, in_scope, sql_limit};
 use crate::error::{translate, translate_write};
 
-const ENDPOINT_COLUMNS: &str = "id, org_id, url, description, event_types, enabled, secret, \
+const ENDPOINT_COLUMNS: &str = "id, org_id, url, description, event_types, enabled, \
+     failing_since, secret, \
      previous_secret, previous_secret_until, created_at, updated_at, version";
 
 fn event_types(endpoint: &WebhookEndpoint) -> Vec<&'static str> {
@@ -184,6 +185,7 @@ fn endpoint(row: &PgRow) -> Result<WebhookEndpoint, StoreError> {
             .transpose()?,
         event_types: EventFilter::of(types),
         enabled: get(row, "enabled")?,
+        failing_since: get(row, "failing_since")?,
         secrets: EndpointSecrets {
             current: SealedSecret(get(row, "secret")?),
             previous,

@@ -33,6 +33,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         audit: store.clone(),
         events: store.clone(),
         webhooks: store.clone(),
+        deliveries: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

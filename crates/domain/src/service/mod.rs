@@ -15,6 +15,7 @@ mod provision;
 mod retry;
 mod secrets;
 mod tenants;
+mod webhook_deliveries;
 mod webhooks;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use library::{
 };
 pub use provision::Provisioned;
 pub use secrets::{SecretOwner, SecretView};
+pub use webhook_deliveries::DELIVERY_WORKER;
 pub use webhooks::{WebhookError, WebhookWithSecret};
 
 use crate::api_key::KeyPrefix;
@@ -41,8 +43,9 @@ use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, Targ
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Clock, DataKeyStore, EventLog, IdGenerator, IdempotencyStore, KeyUsage,
-    LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore, WebhookStore,
+    ApiKeyStore, AuditLog, Clock, DataKeyStore, DeliveryStore, EventLog, IdGenerator,
+    IdempotencyStore, KeyUsage, LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore,
+    TenantStore, WebhookStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -58,6 +61,8 @@ pub struct Ports {
     /// The outbox's events (written by the stores with each audit record).
     pub events: Arc<dyn EventLog>,
     pub webhooks: Arc<dyn WebhookStore>,
+    /// The webhook delivery queue.
+    pub deliveries: Arc<dyn DeliveryStore>,
     pub library: Arc<dyn LibraryStore>,
     /// Tenant and org data keys, wrapped.
     pub data_keys: Arc<dyn DataKeyStore>,

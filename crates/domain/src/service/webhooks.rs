@@ -31,6 +31,8 @@ pub enum WebhookError {
     OrgNotFound,
     #[error("webhook endpoint not found")]
     NotFound,
+    #[error("delivery not found")]
+    DeliveryNotFound,
     /// A field of the request is not acceptable: the field and why.
     #[error("invalid {0}: {1}")]
     Invalid(&'static str, InvalidValue),
@@ -95,6 +97,7 @@ impl Tenancy {
             description: new.description,
             event_types: new.event_types,
             enabled: new.enabled,
+            failing_since: None,
             secrets: EndpointSecrets {
                 current: self.seal_secret(&key, &org, id, &secret),
                 previous: None,

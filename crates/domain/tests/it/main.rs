@@ -19,4 +19,5 @@ mod provisioning;
 mod rotation;
 mod support;
 mod updates;
+mod webhook_deliveries;
 mod webhooks;

@@ -20,6 +20,7 @@ fn endpoint(f: &Fixtures, org: &Org, path: &str) -> WebhookEndpoint {
         description: Some(domain::Description::parse("billing").expect("a description")),
         event_types: EventFilter::of(vec![EventType::TenantSuspended, EventType::ApiKeyRevoked]),
         enabled: true,
+        failing_since: None,
         secrets: EndpointSecrets {
             current: SealedSecret(vec![1, 2, 3]),
             previous: None,
