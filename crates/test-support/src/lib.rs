@@ -45,8 +45,8 @@ use std::sync::Arc;
 
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, EventLog, IdempotencyStore, LibraryStore, NamespaceStore,
-    OrgStore, SecretStore, TenantStore, WebhookStore,
+    ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
+    NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -58,6 +58,7 @@ pub trait Stores:
     + AuditLog
     + EventLog
     + WebhookStore
+    + DeliveryStore
     + LibraryStore
     + DataKeyStore
     + SecretStore
@@ -74,6 +75,7 @@ impl<T> Stores for T where
         + AuditLog
         + EventLog
         + WebhookStore
+        + DeliveryStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -105,6 +107,7 @@ pub struct StorePorts {
     pub audit: Arc<dyn AuditLog>,
     pub events: Arc<dyn EventLog>,
     pub webhooks: Arc<dyn WebhookStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
     pub library: Arc<dyn LibraryStore>,
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
@@ -122,6 +125,7 @@ impl StorePorts {
             audit: store.clone(),
             events: store.clone(),
             webhooks: store.clone(),
+            deliveries: store.clone(),
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),
@@ -285,6 +289,13 @@ macro_rules! store_contract {
                 an_endpoint_is_stored_read_back_exactly_and_listed_by_org_in_id_order,
                 endpoint_updates_and_deletions_go_by_version_with_one_audit_record_each,
                 another_orgs_endpoints_are_invisible_and_untouchable,
+            }
+            deliveries {
+                fan_out_queues_one_message_per_subscribed_enabled_endpoint_once,
+                claims_take_each_endpoints_oldest_pending_message_until_its_lease_ends,
+                recording_attempts_moves_messages_and_endpoints_and_a_disable_is_audited,
+                redelivery_and_recovery_requeue_exactly_the_chosen_messages,
+                concurrent_claimers_never_take_one_message_twice,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

@@ -28,6 +28,7 @@
 
 mod audit;
 mod data_keys;
+mod deliveries;
 mod events;
 mod idempotency;
 mod keys;

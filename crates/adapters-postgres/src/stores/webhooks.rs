@@ -13,7 +13,7 @@ use super::rows::{self, corrupt, get, stored_version};
 use super::{PgStore, commit, in_scope, sql_limit};
 use crate::error::{translate, translate_write};
 
-const ENDPOINT_COLUMNS: &str = "id, org_id, url, description, event_types, enabled, \
+pub(super) const ENDPOINT_COLUMNS: &str = "id, org_id, url, description, event_types, enabled, \
      failing_since, secret, \
      previous_secret, previous_secret_until, created_at, updated_at, version";
 
@@ -159,7 +159,7 @@ impl WebhookStore for PgStore {
 }
 
 /// A stored endpoint.
-fn endpoint(row: &PgRow) -> Result<WebhookEndpoint, StoreError> {
+pub(super) fn endpoint(row: &PgRow) -> Result<WebhookEndpoint, StoreError> {
     let types: Vec<String> = get(row, "event_types")?;
     let types = types
         .iter()

@@ -40,16 +40,18 @@ pub const TABLES_WITHOUT_ID: [&str; 2] = ["library_grants", "library_listing_ver
 /// `idempotency::another_orgs_records_are_invisible_and_untouchable`,
 /// `data_keys::an_org_data_key_is_stored_once_and_seen_by_its_org_only`,
 /// `events::events_resume_after_an_event_and_filter_by_type_time_and_scope`,
-/// `webhooks::another_orgs_endpoints_are_invisible_and_untouchable`),
+/// `webhooks::another_orgs_endpoints_are_invisible_and_untouchable`,
+/// `deliveries::redelivery_and_recovery_requeue_exactly_the_chosen_messages`),
 /// which runs on PostgreSQL as the runtime role, so row-level security is
 /// what it exercises.
-pub const TABLES_CHECKED_BY_CONTRACT: [&str; 6] = [
+pub const TABLES_CHECKED_BY_CONTRACT: [&str; 7] = [
     "tenant_data_keys",
     "tenant_secrets",
     "org_data_keys",
     "idempotency_records",
     "event_outbox",
     "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 /// One tenant and what it holds.

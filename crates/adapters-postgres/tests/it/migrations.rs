@@ -189,6 +189,10 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "webhook_endpoints INSERT",
         "webhook_endpoints UPDATE",
         "webhook_endpoints DELETE",
+        // Queued, claimed, recorded; deleted only with their endpoint.
+        "webhook_deliveries SELECT",
+        "webhook_deliveries INSERT",
+        "webhook_deliveries UPDATE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

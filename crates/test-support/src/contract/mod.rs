@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod concurrency;
 pub mod data_keys;
+pub mod deliveries;
 pub mod events;
 pub mod idempotency;
 pub mod ids;

@@ -11,7 +11,7 @@ use super::{ALL, seed_org, seed_tenant, trail};
 use crate::StorePorts;
 use crate::fixtures::{Fixtures, at, epoch, operator};
 
-fn endpoint(f: &Fixtures, org: &Org, path: &str) -> WebhookEndpoint {
+pub(super) fn endpoint(f: &Fixtures, org: &Org, path: &str) -> WebhookEndpoint {
     WebhookEndpoint {
         id: WebhookId::from_uuid(f.id()),
         org_id: org.id,
@@ -31,7 +31,7 @@ fn endpoint(f: &Fixtures, org: &Org, path: &str) -> WebhookEndpoint {
     }
 }
 
-fn audit(f: &Fixtures, e: &WebhookEndpoint, action: AuditAction) -> AuditRecord {
+pub(super) fn audit(f: &Fixtures, e: &WebhookEndpoint, action: AuditAction) -> AuditRecord {
     AuditRecord {
         id: AuditId::from_uuid(f.id()),
         at: e.updated_at,
@@ -46,7 +46,7 @@ fn audit(f: &Fixtures, e: &WebhookEndpoint, action: AuditAction) -> AuditRecord 
     }
 }
 
-async fn create(store: &StorePorts, f: &Fixtures, e: &WebhookEndpoint) {
+pub(super) async fn create(store: &StorePorts, f: &Fixtures, e: &WebhookEndpoint) {
     store
         .webhooks
         .create_endpoint(
