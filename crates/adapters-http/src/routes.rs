@@ -57,6 +57,9 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
             routes!(webhooks::get, webhooks::update, webhooks::delete),
         ))
         .routes(guarded(Org, routes!(webhooks::rotate_secret)))
+        .routes(guarded(Org, routes!(webhooks::deliveries::list)))
+        .routes(guarded(Org, routes!(webhooks::deliveries::redeliver)))
+        .routes(guarded(Org, routes!(webhooks::deliveries::recover)))
         .routes(guarded(
             Org,
             routes!(api_keys::create_org_key, api_keys::list_org_keys),

@@ -2,6 +2,7 @@
 //! admin and the org's keys. Secrets appear in the answers that create or
 //! rotate them, and nowhere else.
 
+pub(crate) mod deliveries;
 mod views;
 
 use axum::Json;

@@ -39,6 +39,12 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("patch", "/v1/orgs/{org}/webhooks/{webhook}"),
     ("delete", "/v1/orgs/{org}/webhooks/{webhook}"),
     ("post", "/v1/orgs/{org}/webhooks/{webhook}/rotate-secret"),
+    ("get", "/v1/orgs/{org}/webhooks/{webhook}/deliveries"),
+    (
+        "post",
+        "/v1/orgs/{org}/webhooks/{webhook}/deliveries/{delivery}/redeliver",
+    ),
+    ("post", "/v1/orgs/{org}/webhooks/{webhook}/recover"),
     ("post", "/v1/orgs/{org}/api-keys"),
     ("get", "/v1/orgs/{org}/api-keys"),
     ("delete", "/v1/orgs/{org}/api-keys/{id}"),

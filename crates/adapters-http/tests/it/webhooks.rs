@@ -147,3 +147,54 @@ async fn only_the_orgs_keys_and_the_admin_manage_its_endpoints() {
     .await
     .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn the_delivery_log_lists_queued_messages_and_redelivery_and_recovery_take_exactly_them() {
+    use domain::ports::DeliveryStore;
+    let app = TestApp::start().await;
+    app.org("signstack").await;
+    let endpoint = app
+        .post(HOOKS, &json!({"url": "https://hooks.example.com/all"}))
+        .await
+        .expect(201);
+    let path = format!("{HOOKS}/{}", endpoint["id"].as_str().unwrap());
+    app.tenant("signstack", "acme").await;
+    app.store.fan_out(app.now(), 100).await.unwrap();
+
+    let log = app.all_pages(&format!("{path}/deliveries")).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["state"], "pending");
+    assert_eq!(log[0]["event"]["type"], "tenant.provisioned");
+    assert_eq!(log[0]["attempts"], json!([]));
+    let id = log[0]["id"].as_str().unwrap();
+    let reply = app
+        .post(&format!("{path}/deliveries/{id}/redeliver"), &json!(null))
+        .await;
+    assert_eq!(reply.status, 202);
+    app.post(
+        &format!("{path}/deliveries/{}/redeliver", uuid::Uuid::nil()),
+        &json!(null),
+    )
+    .await
+    .expect_problem(404, "not_found");
+
+    let now = app.now();
+    let recovered = app
+        .post(
+            &format!("{path}/recover"),
+            &json!({"since": now - chrono::Duration::minutes(1), "until": now + chrono::Duration::minutes(1)}),
+        )
+        .await;
+    assert_eq!(recovered.status, 202);
+    assert_eq!(recovered.json()["queued"], 1);
+    app.post(
+        &format!("{path}/recover"),
+        &json!({"since": now, "until": now - chrono::Duration::minutes(1)}),
+    )
+    .await
+    .expect_problem(400, "validation_failed");
+    app.post(&format!("{path}/recover"), &json!({"since": "yesterday"}))
+        .await
+        .expect_problem(400, "malformed_json");
+    assert_eq!(app.all_pages(&format!("{path}/deliveries")).await.len(), 1);
+}
