@@ -214,7 +214,7 @@ impl DeliveryStore for MemoryStore {
             .values()
             .filter(|(seq, d)| d.endpoint_id == endpoint && *seq < bound)
             .collect();
-        found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        found.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
         Ok(found
             .into_iter()
             .take(limit)

@@ -18,11 +18,15 @@ use domain::{
 
 use crate::support::{App, admin, spec};
 
+/// One request as received: URL, event id, the secrets it was signed with,
+/// its timestamp.
+type Seen = (String, String, Vec<String>, DateTime<Utc>);
+
 /// Answers each URL from its script (then 200), and records every request.
 #[derive(Default)]
 struct Receiver {
     scripts: Mutex<HashMap<String, VecDeque<u16>>>,
-    seen: Mutex<Vec<(String, String, Vec<String>, DateTime<Utc>)>>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 impl Receiver {

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use domain::ports::{DataScope, DeliveryStore, EndpointChange, StoreError};
+use domain::ports::{DataScope, EndpointChange, StoreError};
 use domain::webhook_delivery::{Attempt, DeliveryId, DeliveryState, Next};
 use domain::{AuditAction, EventFilter, EventType, Org, WebhookEndpoint};
 

@@ -109,7 +109,7 @@ pub async fn an_endpoint_is_stored_read_back_exactly_and_listed_by_org_in_id_ord
         .list_endpoints(&scope, org.id, Some(first.id), 1)
         .await
         .unwrap();
-    assert_eq!(after_first, [second.clone()]);
+    assert_eq!(after_first, std::slice::from_ref(&second));
     let created: Vec<AuditAction> = trail(&store, &org)
         .await
         .iter()
