@@ -62,6 +62,10 @@ pub(crate) struct WebhookView {
     /// Whether deliveries go out. Turned off by the org, or by the delivery
     /// worker when the endpoint answers `410 Gone` or fails for 5 days.
     enabled: bool,
+    /// Since when deliveries have failed without a success; `null` when the
+    /// last one succeeded. After 5 days the endpoint is disabled.
+    #[schema(required = true)]
+    failing_since: Option<DateTime<Utc>>,
     /// Until when the secret replaced by the last rotation signs deliveries
     /// beside the current one (a past time: it no longer does); `null`
     /// before the first rotation.
@@ -80,6 +84,7 @@ impl From<WebhookEndpoint> for WebhookView {
             description: e.description.map(|d| d.as_str().to_owned()),
             event_types: e.event_types.types().iter().map(|t| t.as_str()).collect(),
             enabled: e.enabled,
+            failing_since: e.failing_since,
             previous_secret_expires_at: e.secrets.previous.map(|p| p.until),
             created_at: e.created_at,
             updated_at: e.updated_at,

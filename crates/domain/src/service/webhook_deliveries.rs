@@ -3,11 +3,12 @@
 //! `webhook_delivery::judge`'s), and, for the org, the log, redelivery of one
 //! message and recovery of a time range.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::Tenancy;
 use super::webhooks::WebhookError;
 use crate::audit::{Actor, AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind};
+use crate::events::FEED_WINDOW_DAYS;
 use crate::ids::{AuditId, OrgRef};
 use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
 use crate::ports::{EndpointChange, WebhookSender};
@@ -150,6 +151,15 @@ impl Tenancy {
             return Err(WebhookError::Invalid(
                 "until",
                 InvalidValue::new("must be later than `since`"),
+            ));
+        }
+        // Bounded work per request: one recovery spans at most the feed's window.
+        if until - since > Duration::days(FEED_WINDOW_DAYS) {
+            return Err(WebhookError::Invalid(
+                "until",
+                InvalidValue::new(format!(
+                    "must be at most {FEED_WINDOW_DAYS} days after `since`; recover a longer time in parts"
+                )),
             ));
         }
         let found = self.get_webhook(ctx, org, endpoint).await?;

@@ -349,6 +349,20 @@ async fn redelivery_and_recovery_resend_exactly_the_chosen_messages() {
         backwards,
         Err(domain::WebhookError::Invalid("until", _))
     ));
+    let too_long = app
+        .tenancy
+        .recover_webhook(
+            &admin(),
+            &at,
+            hook.endpoint.id,
+            since,
+            since + Duration::days(31),
+        )
+        .await;
+    assert!(matches!(
+        too_long,
+        Err(domain::WebhookError::Invalid("until", _))
+    ));
 }
 
 #[tokio::test]
