@@ -26,6 +26,12 @@ pub(crate) struct Deliveries {
 }
 
 impl Deliveries {
+    /// Drops every message of a deleted endpoint (Postgres: the cascade).
+    pub(crate) fn forget_endpoint(&mut self, endpoint: WebhookId) {
+        self.rows.retain(|_, (_, d)| d.endpoint_id != endpoint);
+        self.by_pair.retain(|(_, e), _| *e != endpoint);
+    }
+
     fn seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq

@@ -102,6 +102,7 @@ impl WebhookStore for MemoryStore {
         }
         in_scope(true, scope, audit)?;
         s.webhooks.remove(&endpoint.id);
+        s.deliveries.forget_endpoint(endpoint.id);
         s.append(audit);
         Ok(())
     }

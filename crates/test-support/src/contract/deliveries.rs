@@ -317,6 +317,26 @@ pub async fn redelivery_and_recovery_requeue_exactly_the_chosen_messages(store: 
     );
     let states: Vec<DeliveryState> = log(&store, &a).await.iter().map(|d| d.state).collect();
     assert_eq!(states, [DeliveryState::Pending; 3]);
+
+    // Deleting the endpoint deletes its messages.
+    store
+        .webhooks
+        .delete_endpoint(
+            &scope,
+            &a,
+            &audit(&f, &a, AuditAction::WebhookEndpointDeleted),
+        )
+        .await
+        .unwrap();
+    assert_eq!(log(&store, &a).await, []);
+    assert_eq!(
+        store
+            .deliveries
+            .claim_due(at(600), at(601), ALL)
+            .await
+            .unwrap(),
+        []
+    );
 }
 
 pub async fn concurrent_claimers_never_take_one_message_twice(store: StorePorts) {
