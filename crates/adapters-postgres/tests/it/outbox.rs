@@ -1,6 +1,7 @@
 //! The transactional outbox on PostgreSQL: an event commits with its change
 //! or not at all, and the commit wakes the delivery workers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use adapters_postgres::testing::TestDatabase;
@@ -99,4 +100,141 @@ async fn a_committed_event_wakes_the_listeners_of_the_outbox_channel() {
         .expect("a notification before the deadline")
         .unwrap();
     assert_eq!(woken.channel(), OUTBOX_CHANNEL);
+}
+
+/// Records every event id it is sent; answers 200.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl domain::ports::WebhookSender for Recorder {
+    async fn send(
+        &self,
+        request: &domain::webhook_delivery::OutgoingWebhook,
+    ) -> domain::webhook_delivery::SendOutcome {
+        self.0.lock().unwrap().push(request.message_id.clone());
+        tokio::task::yield_now().await;
+        domain::webhook_delivery::SendOutcome::Answered {
+            status: 200,
+            retry_after: None,
+            latency_ms: 1,
+            excerpt: String::new(),
+        }
+    }
+}
+
+fn ports_on(store: &Arc<PgStore>, base: domain::Ports) -> domain::Ports {
+    domain::Ports {
+        orgs: store.clone(),
+        tenants: store.clone(),
+        namespaces: store.clone(),
+        keys: store.clone(),
+        audit: store.clone(),
+        events: store.clone(),
+        webhooks: store.clone(),
+        deliveries: store.clone(),
+        library: store.clone(),
+        data_keys: store.clone(),
+        tenant_secrets: store.clone(),
+        idempotency: store.clone(),
+        ..base
+    }
+}
+
+#[tokio::test]
+async fn two_instances_deliver_every_event_once_and_lose_none() {
+    use adapters_memory::{ManualClock, MemoryKms, MemoryStore};
+    use domain::{Context, Metadata, Name, NewOrg, NewWebhook, OrgKey, OrgRef, ProvisionTenant};
+    use domain::{Settings, Tenancy, TenantKey};
+
+    let test = TestDatabase::new().await;
+    let harness = Arc::new(MemoryStore::new());
+    let base = domain::Ports {
+        kms: Arc::new(MemoryKms::default()),
+        ..harness.ports(Arc::new(ManualClock::default()))
+    };
+    let one = Arc::new(PgStore::new(test.runtime().await));
+    let two = Arc::new(PgStore::new(test.runtime().await));
+    let first = Tenancy::new(ports_on(&one, base.clone()), Settings::default());
+    let second = Tenancy::new(ports_on(&two, base), Settings::default());
+    let admin = Context::platform_admin();
+    let org = first
+        .create_org(
+            &admin,
+            NewOrg {
+                key: OrgKey::parse("signstack").unwrap(),
+                name: Name::parse("SignStack").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    let at = OrgRef::Id(org.id);
+    for path in ["a", "b", "c"] {
+        first
+            .create_webhook(
+                &admin,
+                &at,
+                NewWebhook {
+                    url: format!("https://hooks.example.com/{path}"),
+                    description: None,
+                    event_types: EventFilter::of(vec![EventType::TenantProvisioned]),
+                    enabled: true,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    for n in 0..12 {
+        first
+            .provision(
+                &admin,
+                &at,
+                ProvisionTenant {
+                    key: TenantKey::parse(&format!("tenant-{n}")).unwrap(),
+                    name: Name::parse("Tenant").unwrap(),
+                    plan: None,
+                    region: None,
+                    owner: None,
+                    metadata: Metadata::default(),
+                    namespaces: vec![],
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let recorder = Arc::new(Recorder::default());
+    let work = |tenancy: Tenancy, recorder: Arc<Recorder>| async move {
+        let mut idle = 0;
+        while idle < 3 {
+            let claimed = tenancy.claim_webhook_deliveries(4).await.unwrap();
+            if claimed.is_empty() {
+                idle += 1;
+                tokio::task::yield_now().await;
+                continue;
+            }
+            idle = 0;
+            for message in &claimed {
+                tenancy
+                    .deliver_webhook(message, recorder.as_ref())
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    let (x, y) = tokio::join!(
+        tokio::spawn(work(first, recorder.clone())),
+        tokio::spawn(work(second, recorder.clone()))
+    );
+    x.unwrap();
+    y.unwrap();
+    let sent = recorder.0.lock().unwrap().clone();
+    let mut counts = std::collections::HashMap::new();
+    for id in &sent {
+        *counts.entry(id.clone()).or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 12, "every event delivered");
+    assert!(
+        counts.values().all(|n| *n == 3),
+        "once to each of the three endpoints: {counts:?}"
+    );
 }
