@@ -9,7 +9,7 @@
 //! router serves at `/openapi.json`, for tools that want it without a server.
 //!
 //! Code map:
-//! - `orgs`, `tenants`, `namespaces`, `api_keys`, `library`, `audit`, `regions`, `health`: one
+//! - `orgs`, `tenants`, `namespaces`, `api_keys`, `library`, `audit`, `events`, `regions`, `health`: one
 //!   module per resource, each with its handlers and its request/response bodies;
 //! - `verify`: `POST /v1/keys/verify`, the hot path;
 //! - `export`: a tenant's data streamed as NDJSON;
@@ -24,6 +24,7 @@ mod api_keys;
 mod audit;
 mod audit_chain;
 mod auth;
+mod events;
 mod export;
 mod extract;
 mod health;
@@ -44,6 +45,7 @@ mod telemetry;
 mod tenants;
 mod validate;
 mod verify;
+mod webhooks;
 
 use std::fmt;
 use std::sync::Arc;

@@ -69,6 +69,7 @@ pub(crate) struct Api {
             use `secrets:reveal`, and only the `admin` role holds either. Deleting the tenant \
             destroys its data key, and with it every copy of its secrets."),
         (name = "audit", description = "Who did what, when, and why."),
+        (name = "events", description = "What happened, for the builder's systems: the pull feed, and the webhooks that push the same events."),
         (name = "regions", description = "Where tenants can live."),
         (name = "health", description = "Probes for orchestrators."),
         (name = "meta", description = "This document and its browsable rendering."),

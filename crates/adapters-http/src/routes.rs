@@ -22,8 +22,8 @@ use crate::openapi::{
     openapi_json, operations,
 };
 use crate::{
-    AppState, api_keys, audit, audit_chain, export, health, library, namespaces, orgs, regions,
-    secrets, tenants, verify,
+    AppState, api_keys, audit, audit_chain, events, export, health, library, namespaces, orgs,
+    regions, secrets, tenants, verify, webhooks,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -54,6 +54,16 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
         .routes(guarded(Org, routes!(audit_chain::verify)))
         .routes(guarded(Org, routes!(audit_chain::checkpoint)))
         .routes(guarded(Org, routes!(audit_chain::signing_key)))
+        .routes(guarded(Org, routes!(events::list)))
+        .routes(guarded(Org, routes!(webhooks::create, webhooks::list)))
+        .routes(guarded(
+            Org,
+            routes!(webhooks::get, webhooks::update, webhooks::delete),
+        ))
+        .routes(guarded(Org, routes!(webhooks::rotate_secret)))
+        .routes(guarded(Org, routes!(webhooks::deliveries::list)))
+        .routes(guarded(Org, routes!(webhooks::deliveries::redeliver)))
+        .routes(guarded(Org, routes!(webhooks::deliveries::recover)))
         .routes(guarded(
             Org,
             routes!(api_keys::create_org_key, api_keys::list_org_keys),

@@ -27,8 +27,11 @@ use crate::secrets::SecretsState;
 use crate::{MemoryKms, SeededSecrets, SequentialIds};
 
 mod audit;
+mod deliveries;
+mod events;
 mod keys;
 mod tenants;
+mod webhooks;
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -42,6 +45,12 @@ pub(crate) struct State {
     key_hashes: HashMap<KeyHash, ApiKeyId>,
     /// Every record in the order written, with each org's hash chain.
     audit: audit::AuditTrail,
+    /// The outbox: each audit record's event, appended with it (`events.rs`).
+    outbox: events::Outbox,
+    /// Webhook endpoints, by id (`webhooks.rs`).
+    webhooks: BTreeMap<domain::WebhookId, domain::WebhookEndpoint>,
+    /// The webhook delivery queue (`deliveries.rs`).
+    deliveries: deliveries::Deliveries,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -70,6 +79,9 @@ impl MemoryStore {
             namespaces: self.clone(),
             keys: self.clone(),
             audit: self.clone(),
+            events: self.clone(),
+            webhooks: self.clone(),
+            deliveries: self.clone(),
             library: self.clone(),
             data_keys: self.clone(),
             tenant_secrets: self.clone(),
@@ -181,6 +193,9 @@ impl State {
 
     pub(crate) fn append(&mut self, audit: &AuditRecord) {
         self.audit.append(audit);
+        if let Some(event) = domain::Event::of_audit(audit) {
+            self.outbox.push(event);
+        }
     }
 }
 

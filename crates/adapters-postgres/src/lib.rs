@@ -37,4 +37,4 @@ pub use invalidation::{
     INVALIDATION_CHANNEL, InvalidationListener, InvalidationSink, LISTENER_APPLICATION_NAME,
     ListenError,
 };
-pub use stores::PgStore;
+pub use stores::{OUTBOX_CHANNEL, PgStore};

@@ -58,6 +58,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod canonical;
+pub mod events;
 pub mod export;
 pub mod idempotency;
 pub mod ids;
@@ -76,6 +77,8 @@ pub mod service;
 pub mod slug;
 pub mod tenant;
 pub mod values;
+pub mod webhook;
+pub mod webhook_delivery;
 
 pub use api_key::{
     Access, ApiKey, KeyHash, KeyMode, KeyOwner, KeyPrefix, MalformedKey, MintedKey, PlaintextKey,
@@ -87,6 +90,7 @@ pub use audit::{
 };
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use canonical::{canonical_json, canonicalize};
+pub use events::{Event, EventData, EventFilter, EventType};
 pub use export::{ExportCounts, ExportRecord, ExportedSecret};
 pub use idempotency::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyRecord, RequestFingerprint,
@@ -118,11 +122,16 @@ pub use service::{
     Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail,
     NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned, Published,
     RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings, SignedCheckpoint,
-    StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification,
+    StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification, WebhookError,
+    WebhookWithSecret,
 };
 pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};
 pub use values::{
     Email, InvalidValue, Metadata, Mode, Name, Owner, Plan, Reason, UserId, check_list_len,
     check_text, is_refused_in_text,
+};
+pub use webhook::{
+    EndpointSecrets, GracePeriod, NewWebhook, RetiringSecret, SealedSecret, SigningSecret,
+    WebhookEndpoint, WebhookId, WebhookPatch, WebhookUrl,
 };

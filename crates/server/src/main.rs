@@ -10,6 +10,10 @@ mod retention;
 mod store;
 mod telemetry;
 mod token_file;
+// Not started yet: it needs the real `WebhookSender` (crate `adapters-webhooks`,
+// being written beside it), which `serve` will hand it.
+#[allow(dead_code)]
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +87,9 @@ these environment variables (highest precedence):
   TENANCY_VERIFY_UNKNOWN_KEYS  unknown keys remembered     [default: 100000]
   TENANCY_VERIFY_UNKNOWN_TTL_MS  how long an unknown key is remembered; 0: not
                           at all                          [default: 5000]
+  TENANCY_WEBHOOK_ALLOW_PRIVATE  true: webhook endpoints may be http and private,
+                          loopback or link-local addresses (development only)
+                                                          [default: false]
 
 `tenancy export` reads its bearer token from TENANCY_TOKEN (or --token-file).
 
@@ -212,6 +219,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         kms,
         http_limits,
         query_limits,
+        webhook_allow_private,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -269,6 +277,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         key_prefix,
         max_resources_per_tenant,
         inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
+        webhook_allow_private,
         ..Settings::default()
     };
     let http = adapters_http::HttpConfig {

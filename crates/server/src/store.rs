@@ -12,8 +12,8 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
-    SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
+    NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -92,6 +92,9 @@ where
         + NamespaceStore
         + ApiKeyStore
         + AuditLog
+        + EventLog
+        + WebhookStore
+        + DeliveryStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -104,6 +107,9 @@ where
         namespaces: store.clone(),
         keys: cached,
         audit: store.clone(),
+        events: store.clone(),
+        webhooks: store.clone(),
+        deliveries: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -45,8 +45,8 @@ use std::sync::Arc;
 
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, IdempotencyStore, LibraryStore, NamespaceStore, OrgStore,
-    SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
+    NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -56,6 +56,9 @@ pub trait Stores:
     + NamespaceStore
     + ApiKeyStore
     + AuditLog
+    + EventLog
+    + WebhookStore
+    + DeliveryStore
     + LibraryStore
     + DataKeyStore
     + SecretStore
@@ -70,6 +73,9 @@ impl<T> Stores for T where
         + NamespaceStore
         + ApiKeyStore
         + AuditLog
+        + EventLog
+        + WebhookStore
+        + DeliveryStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -99,6 +105,9 @@ pub struct StorePorts {
     pub namespaces: Arc<dyn NamespaceStore>,
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub events: Arc<dyn EventLog>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
     pub library: Arc<dyn LibraryStore>,
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
@@ -114,6 +123,9 @@ impl StorePorts {
             namespaces: store.clone(),
             keys: store.clone(),
             audit: store.clone(),
+            events: store.clone(),
+            webhooks: store.clone(),
+            deliveries: store.clone(),
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),
@@ -274,6 +286,23 @@ macro_rules! store_contract {
                 purging_deletes_records_past_their_window_only,
                 a_tombstone_purges_the_responses_about_its_tenant_and_no_others,
                 completing_a_claim_about_a_deleted_or_foreign_tenant_is_stale,
+            }
+            events {
+                every_audited_change_writes_exactly_its_event_in_the_order_written,
+                failed_and_refused_changes_write_no_event,
+                events_resume_after_an_event_and_filter_by_type_time_and_scope,
+            }
+            webhooks {
+                an_endpoint_is_stored_read_back_exactly_and_listed_by_org_in_id_order,
+                endpoint_updates_and_deletions_go_by_version_with_one_audit_record_each,
+                another_orgs_endpoints_are_invisible_and_untouchable,
+            }
+            deliveries {
+                fan_out_queues_one_message_per_subscribed_enabled_endpoint_once,
+                claims_take_each_endpoints_oldest_pending_message_until_its_lease_ends,
+                recording_attempts_moves_messages_and_endpoints_and_a_disable_is_audited,
+                redelivery_and_recovery_requeue_exactly_the_chosen_messages,
+                concurrent_claimers_never_take_one_message_twice,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

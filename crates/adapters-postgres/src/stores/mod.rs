@@ -28,6 +28,8 @@
 
 mod audit;
 mod data_keys;
+mod deliveries;
+mod events;
 mod idempotency;
 mod keys;
 mod library;
@@ -36,13 +38,16 @@ mod orgs;
 mod rows;
 mod secrets;
 mod tenants;
+mod webhooks;
+
+pub use events::OUTBOX_CHANNEL;
 
 use std::any::Any;
 use std::sync::Arc;
 
 use domain::OrgId;
 use domain::ports::{DataScope, StoreError};
-use domain::{AuditDetails, AuditRecord};
+use domain::{AuditDetails, AuditRecord, Event};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
@@ -150,9 +155,18 @@ impl PgStore {
         // the org waits on this lock until the holder commits, so each round
         // trip less while holding it is time the others wait less
         // (provisioning from 8 callers in one org queued here).
+        // The record's event, if it emits one, goes to the outbox in the same
+        // statement (a second data-modifying CTE, skipped when `$15` is NULL),
+        // under the same lock, so its `seq` is commit order too; its RETURNING
+        // queues the wake-up of the delivery workers, sent at commit only.
+        let event = Event::of_audit(audit).map(|e| e.event_type.as_str());
         self.db
             .query(
-                "WITH audit_lock AS (SELECT pg_advisory_xact_lock($13)) \
+                "WITH audit_lock AS (SELECT pg_advisory_xact_lock($13)), \
+                 outbox AS (INSERT INTO event_outbox (id, org_id, tenant_id, event_type, at, \
+                 actor_kind, actor_id, target_type, target_id, request_id) \
+                 SELECT $1, $2, $3, $15, $4, $5, $6, $8, $9, $10 FROM audit_lock \
+                 WHERE $15::text IS NOT NULL RETURNING pg_notify('tenancy_outbox', '')) \
                  INSERT INTO audit_events (id, org_id, tenant_id, at, actor_kind, actor_id, \
                  action, target_type, target_id, request_id, reason, changes, sealed_details) \
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14 FROM audit_lock",
@@ -171,6 +185,7 @@ impl PgStore {
             .bind(rows::changes_json(changes))
             .bind(audit_lock_key(audit.org_id))
             .bind(sealed)
+            .bind(event)
             .execute(&mut **tx)
             .await
             .map_err(translate_write)?;

@@ -38,17 +38,23 @@ pub const TABLES_WITHOUT_ID: [&str; 2] = ["library_grants", "library_listing_ver
 /// Tables not seeded here: their isolation is checked by the store contract
 /// (`secrets::another_tenants_secrets_and_data_key_are_invisible_and_untouchable`,
 /// `idempotency::another_orgs_records_are_invisible_and_untouchable`,
-/// `data_keys::an_org_data_key_is_stored_once_and_seen_by_its_org_only`),
+/// `data_keys::an_org_data_key_is_stored_once_and_seen_by_its_org_only`,
+/// `events::events_resume_after_an_event_and_filter_by_type_time_and_scope`,
+/// `webhooks::another_orgs_endpoints_are_invisible_and_untouchable`,
+/// `deliveries::redelivery_and_recovery_requeue_exactly_the_chosen_messages`),
 /// which runs on PostgreSQL as the runtime role, so row-level security is
 /// what it exercises. `audit_chain_heads` (written by the linking trigger in
 /// every scope, the contract) is checked by
 /// `audit_chain::a_scope_sees_and_moves_only_its_own_orgs_chain_head`.
-pub const TABLES_CHECKED_BY_CONTRACT: [&str; 5] = [
+pub const TABLES_CHECKED_BY_CONTRACT: [&str; 8] = [
     "tenant_data_keys",
     "tenant_secrets",
     "org_data_keys",
     "idempotency_records",
     "audit_chain_heads",
+    "event_outbox",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 /// One tenant and what it holds.

@@ -12,6 +12,7 @@ mod invalidation;
 mod isolation;
 mod key_copies;
 mod migrations;
+mod outbox;
 mod pgbouncer;
 mod plans;
 mod roles;

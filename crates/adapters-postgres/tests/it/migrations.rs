@@ -185,6 +185,18 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "idempotency_records INSERT",
         "idempotency_records UPDATE",
         "idempotency_records DELETE",
+        // The outbox: appended with the audit trail, marked fanned out.
+        "event_outbox SELECT",
+        "event_outbox INSERT",
+        // Created, updated (secrets rotated, disabled) and deleted.
+        "webhook_endpoints SELECT",
+        "webhook_endpoints INSERT",
+        "webhook_endpoints UPDATE",
+        "webhook_endpoints DELETE",
+        // Queued, claimed, recorded; deleted only with their endpoint.
+        "webhook_deliveries SELECT",
+        "webhook_deliveries INSERT",
+        "webhook_deliveries UPDATE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

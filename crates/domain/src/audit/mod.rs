@@ -134,11 +134,17 @@ pub enum AuditAction {
     SecretDeleted,
     /// A tenant's data was exported (docs/api.md, export): a read worth a record.
     TenantExported,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDeleted,
+    WebhookSecretRotated,
+    /// The delivery worker disabled an endpoint (410, or failing too long).
+    WebhookEndpointDisabled,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 30] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -164,6 +170,11 @@ impl AuditAction {
         Self::SecretRevealed,
         Self::SecretDeleted,
         Self::TenantExported,
+        Self::WebhookEndpointCreated,
+        Self::WebhookEndpointUpdated,
+        Self::WebhookEndpointDeleted,
+        Self::WebhookSecretRotated,
+        Self::WebhookEndpointDisabled,
     ];
 
     /// The action with this dotted name, if any.
@@ -198,6 +209,11 @@ impl AuditAction {
             Self::SecretRevealed => "secret.revealed",
             Self::SecretDeleted => "secret.deleted",
             Self::TenantExported => "tenant.exported",
+            Self::WebhookEndpointCreated => "webhook.endpoint_created",
+            Self::WebhookEndpointUpdated => "webhook.endpoint_updated",
+            Self::WebhookEndpointDeleted => "webhook.endpoint_deleted",
+            Self::WebhookSecretRotated => "webhook.secret_rotated",
+            Self::WebhookEndpointDisabled => "webhook.endpoint_disabled",
         }
     }
 }
@@ -213,11 +229,12 @@ pub enum TargetKind {
     Listing,
     Install,
     Secret,
+    WebhookEndpoint,
 }
 
 impl TargetKind {
     /// Every kind, for adapters that read records back by name.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Org,
         Self::Tenant,
         Self::Namespace,
@@ -226,6 +243,7 @@ impl TargetKind {
         Self::Listing,
         Self::Install,
         Self::Secret,
+        Self::WebhookEndpoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -238,6 +256,7 @@ impl TargetKind {
             Self::Listing => "listing",
             Self::Install => "install",
             Self::Secret => "secret",
+            Self::WebhookEndpoint => "webhook_endpoint",
         }
     }
 }

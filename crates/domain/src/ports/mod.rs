@@ -15,10 +15,11 @@
 //! One file a port family: `system.rs` (clock, ids, randomness, key usage),
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
-//! `secrets.rs` (secrets, idempotency).
+//! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
+mod events;
 mod keys;
 mod library;
 mod secrets;
@@ -27,6 +28,7 @@ mod stores;
 mod system;
 
 pub use data_keys::*;
+pub use events::*;
 pub use keys::*;
 pub use library::*;
 pub use secrets::*;

@@ -167,7 +167,7 @@ impl Tenancy {
 
     /// The org's data key, unwrapped through the cache; minted and stored on
     /// first use, the first of concurrent first uses winning.
-    async fn org_data_key(
+    pub(super) async fn org_data_key(
         &self,
         scope: &DataScope,
         org: OrgId,

@@ -4,6 +4,7 @@
 mod audit;
 mod audit_chain;
 mod errors;
+mod events;
 mod export;
 mod idempotency;
 mod inventory;
@@ -16,6 +17,8 @@ mod provision;
 mod retry;
 mod secrets;
 mod tenants;
+mod webhook_deliveries;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -36,14 +39,17 @@ pub use library::{
 };
 pub use provision::Provisioned;
 pub use secrets::{SecretOwner, SecretView};
+pub use webhook_deliveries::DELIVERY_WORKER;
+pub use webhooks::{WebhookError, WebhookWithSecret};
 
 use crate::api_key::KeyPrefix;
 use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind};
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Clock, DataKeyStore, IdGenerator, IdempotencyStore, KeyUsage,
-    LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore, TenantStore,
+    ApiKeyStore, AuditLog, Clock, DataKeyStore, DeliveryStore, EventLog, IdGenerator,
+    IdempotencyStore, KeyUsage, LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore,
+    TenantStore, WebhookStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -56,6 +62,11 @@ pub struct Ports {
     pub namespaces: Arc<dyn NamespaceStore>,
     pub keys: Arc<dyn ApiKeyStore>,
     pub audit: Arc<dyn AuditLog>,
+    /// The outbox's events (written by the stores with each audit record).
+    pub events: Arc<dyn EventLog>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// The webhook delivery queue.
+    pub deliveries: Arc<dyn DeliveryStore>,
     pub library: Arc<dyn LibraryStore>,
     /// Tenant and org data keys, wrapped.
     pub data_keys: Arc<dyn DataKeyStore>,
@@ -89,6 +100,10 @@ pub struct Settings {
     /// Most inventory queries one caller (the admin token, each key) may have
     /// running at once; more are refused with `ListError::Busy`.
     pub inventory_queries_per_caller: u32,
+    /// Whether webhook endpoints may be `http` URLs and private, loopback or
+    /// link-local addresses (`TENANCY_WEBHOOK_ALLOW_PRIVATE`): development
+    /// and tests only, never a shared deployment (SSRF).
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -100,6 +115,7 @@ impl Default for Settings {
             max_resources_per_tenant: 1000,
             data_key_cache: DataKeyCacheLimits::default(),
             inventory_queries_per_caller: 2,
+            webhook_allow_private: false,
         }
     }
 }

@@ -21,3 +21,5 @@ mod provisioning;
 mod rotation;
 mod support;
 mod updates;
+mod webhook_deliveries;
+mod webhooks;

@@ -27,6 +27,7 @@ pub(super) struct Defaults {
     db_lookup_timeout_ms: u32,
     verify_unknown_keys: u64,
     verify_unknown_ttl_ms: u32,
+    webhook_allow_private: bool,
 }
 
 pub(super) const DEFAULTS: Defaults = Defaults {
@@ -51,4 +52,5 @@ pub(super) const DEFAULTS: Defaults = Defaults {
     db_lookup_timeout_ms: 1_000,
     verify_unknown_keys: 100_000,
     verify_unknown_ttl_ms: 5_000,
+    webhook_allow_private: false,
 };

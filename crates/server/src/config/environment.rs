@@ -52,6 +52,8 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_DB_LOOKUP_TIMEOUT_MS", "db_lookup_timeout_ms"),
     ("TENANCY_VERIFY_UNKNOWN_KEYS", "verify_unknown_keys"),
     ("TENANCY_VERIFY_UNKNOWN_TTL_MS", "verify_unknown_ttl_ms"),
+    // Webhooks.
+    ("TENANCY_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
 ];
 
 /// The environment variable that sets `key`, or `key` itself if none does.

@@ -74,6 +74,9 @@ pub struct Config {
     pub http_limits: HttpLimits,
     /// What one caller can make the store do.
     pub query_limits: QueryLimits,
+    /// Whether webhook endpoints may be `http` and private, loopback or
+    /// link-local addresses (development and tests only: SSRF).
+    pub webhook_allow_private: bool,
 }
 
 /// The merged layers, each field already validated on its own by its type's
@@ -126,6 +129,7 @@ struct Fields {
     db_lookup_timeout_ms: Whole<StatementMillis>,
     verify_unknown_keys: Whole<CacheKeys>,
     verify_unknown_ttl_ms: Whole<TtlMillis>,
+    webhook_allow_private: Flag,
 }
 
 impl Config {
@@ -172,6 +176,7 @@ impl Config {
             kms,
             http_limits,
             query_limits,
+            webhook_allow_private: fields.webhook_allow_private.0,
         })
     }
 }

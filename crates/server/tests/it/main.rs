@@ -49,6 +49,7 @@ const SERVER_VARIABLES: &[&str] = &[
     "TENANCY_REQUEST_TIMEOUT_MS",
     "TENANCY_MAX_CONNECTIONS",
     "TENANCY_MAX_IN_FLIGHT",
+    "TENANCY_WEBHOOK_ALLOW_PRIVATE",
 ];
 
 /// A keyring for servers on a database (which refuse to start without a

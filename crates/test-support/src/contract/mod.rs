@@ -9,6 +9,8 @@ pub mod audit;
 pub mod audit_chain;
 pub mod concurrency;
 pub mod data_keys;
+pub mod deliveries;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod inventory;
@@ -20,6 +22,7 @@ pub mod orgs;
 pub mod scopes;
 pub mod secrets;
 pub mod tenants;
+pub mod webhooks;
 
 use domain::ports::DataScope;
 use domain::ports::Provisioning;

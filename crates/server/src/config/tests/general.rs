@@ -157,3 +157,11 @@ fn generated_admin_tokens_are_long_url_safe_and_distinct() {
     assert_ne!(a, b);
     assert!(!format!("{a:?}").contains(a.expose()));
 }
+
+#[test]
+fn private_webhook_addresses_are_refused_unless_the_deployment_allows_them() {
+    assert!(!from_env(&[]).unwrap().webhook_allow_private);
+    let allowed = from_env(&[("TENANCY_WEBHOOK_ALLOW_PRIVATE", "true")]).unwrap();
+    assert!(allowed.webhook_allow_private);
+    assert!(from_env(&[("TENANCY_WEBHOOK_ALLOW_PRIVATE", "yes")]).is_err());
+}
