@@ -3,7 +3,7 @@
 //!
 //! A URL must be `https` (or `http` too when private addresses are allowed,
 //! for tests and local development), carry no user name or password, and name
-//! a host. An IP literal is judged as it stands ([`crate::address`]). A name is
+//! a host. An IP literal is judged as it stands ([`domain::address`]). A name is
 //! resolved by [`GuardedResolver`], the HTTP client's only resolver: it checks
 //! every address the name resolves to and hands the client exactly those, so
 //! the client connects to nothing else and a DNS answer that changes between
@@ -16,7 +16,7 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::address::{AddressRange, forbidden_range};
+use domain::address::{AddressRange, forbidden_range};
 
 /// Why a URL may not receive webhooks. Its text is safe to show to whoever
 /// gave the URL: it never repeats a user name or password.

@@ -17,13 +17,13 @@
 //! It knows nothing of the domain: the delivery worker decides what an outcome
 //! means (retry, disable, log); this crate only makes the request honestly.
 
-mod address;
 mod guard;
 mod outcome;
+mod port;
 mod sender;
 mod signing;
 
-pub use address::{AddressRange, forbidden_range};
+pub use domain::address::{AddressRange, forbidden_range};
 pub use guard::Refusal;
 pub use outcome::{EXCERPT_LIMIT, FailureKind, Outcome};
 pub use sender::{BuildError, Outgoing, Sender, SenderConfig};

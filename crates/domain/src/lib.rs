@@ -54,6 +54,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod address;
 pub mod api_key;
 pub mod audit;
 pub mod auth;

@@ -102,36 +102,11 @@ impl WebhookUrl {
     }
 }
 
-/// Whether deliveries may reach `ip` without the private-address allowance:
-/// not loopback, private (RFC 1918, unique local), link-local, unspecified,
-/// shared (RFC 6598), documentation, broadcast or multicast. The sender
-/// applies the same rule to every address a name resolves to.
+/// Whether `ip` may be a webhook's target: an address in none of the ranges
+/// of [`crate::address`] (the one rule, also applied by the sender to every
+/// address a name resolves to).
 pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
+    crate::address::forbidden_range(ip).is_none()
 }
 
 /// A signing secret in clear: `whsec_` and base64. Never in a `Debug`.

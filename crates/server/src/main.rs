@@ -12,7 +12,6 @@ mod telemetry;
 mod token_file;
 // Not started yet: it needs the real `WebhookSender` (crate `adapters-webhooks`,
 // being written beside it), which `serve` will hand it.
-#[allow(dead_code)]
 mod webhooks;
 
 use std::path::PathBuf;
@@ -330,7 +329,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
 const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Serves until a shutdown signal, then lets in-flight requests finish and
-/// stops the retention job.
+/// stops the retention job and the webhook delivery worker.
 async fn run(
     listen: std::net::SocketAddr,
     settings: Settings,
@@ -341,6 +340,11 @@ async fn run(
 ) -> Result<(), String> {
     let store = storage.open().await?;
     http.readiness.clone_from(&store.readiness);
+    let sender = adapters_webhooks::Sender::new(adapters_webhooks::SenderConfig {
+        allow_private: settings.webhook_allow_private,
+        ..adapters_webhooks::SenderConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
     let usage = Arc::clone(&store.usage);
     let mut tenancy = Tenancy::new(store.ports.clone(), settings);
     if let Some(signer) = checkpoints {
@@ -357,7 +361,28 @@ async fn run(
         .map_err(|e| format!("could not read the listening address: {e}"))?;
 
     let (stop, stopped) = watch::channel(false);
-    let retention = tokio::spawn(retention::run(tenancy.clone(), stopped));
+    let retention = tokio::spawn(retention::run(tenancy.clone(), stopped.clone()));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let worker_settings = match store.outbox_listen {
+        // Woken at each commit that writes an event; the poll is the backstop.
+        Some(_) => webhooks::WorkerSettings::default(),
+        // Nothing wakes it in memory: poll often, it costs a lock and a scan.
+        None => webhooks::WorkerSettings {
+            poll: std::time::Duration::from_millis(100),
+            ..webhooks::WorkerSettings::default()
+        },
+    };
+    let worker = tokio::spawn(webhooks::run(
+        tenancy.clone(),
+        Arc::new(sender),
+        Arc::clone(&wake),
+        worker_settings,
+        stopped.clone(),
+    ));
+    let wakeups = store
+        .outbox_listen
+        .clone()
+        .map(|url| tokio::spawn(webhooks::outbox_wakeups(url, wake, stopped)));
     let app = adapters_http::router(tenancy, http);
 
     tracing::info!("listening on {address}");
@@ -371,6 +396,14 @@ async fn run(
 
     if let Err(error) = retention.await {
         tracing::error!(%error, "the retention job ended abnormally");
+    }
+    if let Err(error) = worker.await {
+        tracing::error!(%error, "the webhook delivery worker ended abnormally");
+    }
+    if let Some(wakeups) = wakeups
+        && let Err(error) = wakeups.await
+    {
+        tracing::error!(%error, "the outbox listener ended abnormally");
     }
     flusher.abort();
     usage.flush().await;

@@ -63,6 +63,10 @@ pub struct Store {
     pub usage: Arc<UsageBatcher>,
     /// `/readyz`'s probe; `None` for the in-memory store, always ready.
     pub readiness: Option<Arc<dyn Readiness>>,
+    /// Where the webhook worker listens for committed events (PostgreSQL's
+    /// `tenancy_outbox` channel, on a direct connection); `None` in memory,
+    /// where the worker polls.
+    pub outbox_listen: Option<String>,
     /// The PostgreSQL pool and the listener feeding the cache, if any.
     database: Option<(Database, InvalidationListener)>,
 }
@@ -140,6 +144,7 @@ pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
         ports,
         usage,
         readiness: None,
+        outbox_listen: None,
         database: None,
     }
 }
@@ -205,6 +210,7 @@ pub async fn postgres(
         ports,
         usage,
         readiness: Some(Arc::new(DatabaseReadiness(database.clone()))),
+        outbox_listen: Some(settings.listen_url.expose().to_owned()),
         database: Some((database, listener)),
     })
 }

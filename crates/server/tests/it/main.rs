@@ -6,6 +6,7 @@ mod edge;
 mod export;
 mod postgres;
 mod readme;
+mod webhooks;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
