@@ -15,6 +15,15 @@ use crate::Server;
 /// The README's address, which every quickstart command names.
 const README_ADDRESS: &str = "127.0.0.1:8080";
 
+/// The webhook receiver's address in the README; each run gets a free port.
+const README_RECEIVER: &str = "127.0.0.1:9000";
+
+/// The tests' keyring with the checkpoint key `tenancy kms init` adds.
+const KEYRING_WITH_CHECKPOINT_KEY: &str = r#"{"format":"tenancy-keyring","format_version":1,
+"kek_id":"local:7e57000000000000","current":1,
+"keys":[{"version":1,"key":"dGVzdHMtb25seS10ZXN0cy1vbmx5LXRlc3RzLW9ubHk="}],
+"checkpoint_seed":"dGVzdHMtb25seS1jaGVja3BvaW50LXNlZWQtMzJieXQ="}"#;
+
 /// Separates the blocks' outputs.
 const MARK: &str = "<<<end of block>>>";
 
@@ -48,10 +57,13 @@ fn sh_blocks(readme: &str, title: &str) -> Vec<String> {
 #[test]
 fn the_readme_quickstart_runs_verbatim_in_order() {
     let server = Server::start(
-        &[(
-            "TENANCY_ADMIN_TOKEN",
-            "dev-admin-token-not-for-production-use",
-        )],
+        &[
+            (
+                "TENANCY_ADMIN_TOKEN",
+                "dev-admin-token-not-for-production-use",
+            ),
+            ("TENANCY_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ],
         &[],
     );
     run_quickstart(&server);
@@ -68,6 +80,9 @@ async fn the_readme_quickstart_runs_verbatim_on_postgres() {
                 "dev-admin-token-not-for-production-use",
             ),
             ("DATABASE_URL", db.runtime_url()),
+            ("TENANCY_WEBHOOK_ALLOW_PRIVATE", "true"),
+            // As `tenancy kms init` makes it: with a checkpoint signing key.
+            ("TENANCY_KEYRING_JSON", KEYRING_WITH_CHECKPOINT_KEY),
         ],
         &[],
     );
@@ -85,23 +100,33 @@ fn run_quickstart(server: &Server) {
         .partition(|block| block.contains("cargo run --bin tenancy"));
     assert_eq!(
         start,
-        ["TENANCY_ADMIN_TOKEN=dev-admin-token-not-for-production-use cargo run --bin tenancy"],
+        [
+            "TENANCY_ADMIN_TOKEN=dev-admin-token-not-for-production-use \
+             TENANCY_WEBHOOK_ALLOW_PRIVATE=true cargo run --bin tenancy"
+        ],
         "the quickstart starts the server once, with the admin token this test uses"
     );
     assert!(steps.len() >= 8, "only {} steps found", steps.len());
 
     let address = server.address().to_string();
+    let receiver = free_loopback_address();
     let script: String = steps
         .iter()
         .map(|step| {
             format!(
                 "{}\necho; echo '{MARK}'\n",
                 step.replace(README_ADDRESS, &address)
+                    .replace(README_RECEIVER, &receiver)
             )
         })
         .collect();
+    // Files a step writes (the webhook log) land in a directory of their own.
+    let workdir =
+        std::env::temp_dir().join(format!("tenancy-readme-{}", address.replace(':', "-")));
+    std::fs::create_dir_all(&workdir).expect("a working directory");
     let run = Command::new("bash")
         .args(["-e", "-c", &script])
+        .current_dir(&workdir)
         // The server is on loopback: a proxy configured for the machine must
         // not carry curl's requests elsewhere.
         .env("NO_PROXY", "*")
@@ -137,4 +162,15 @@ fn run_quickstart(server: &Server) {
     answered("\"valid\":true,\"code\":\"valid\"");
     answered("\"status\":\"suspended\"");
     answered("\"provenance\":{");
+    // The webhook receiver printed the reactivation (the pull feed step asks
+    // for suspensions only), and the audit chain verifies.
+    answered("\"type\":\"tenant.reactivated\"");
+    answered("\"intact\":true");
+    let _ = std::fs::remove_dir_all(&workdir);
+}
+
+/// A loopback address with a port free right now, for the README's receiver.
+fn free_loopback_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").to_string()
 }
