@@ -1,7 +1,10 @@
 //! Crash safety: `kill -9` in the middle of a provisioning load. A provisioning
 //! is one transaction, so whatever the moment of the crash, the database holds
 //! whole tenants or nothing of them, and every `201` the clients received is in
-//! it. Checked in the database itself, then through a restarted server.
+//! it. Checked in the database itself, then through a restarted server; and
+//! every stored tenant's `tenant.provisioned` event reaches a webhook receiver
+//! after the restart, signed, while no event exists without its tenant (the
+//! outbox is written in the provisioning's transaction).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
@@ -14,7 +17,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::{PATIENCE, Server};
+use crate::webhooks::Receiver;
+use crate::{PATIENCE, Server, TempFile};
 
 const TOKEN: &str = "test-admin-token-0123456789abcdef";
 const ORG: &str = "crashco";
@@ -30,6 +34,7 @@ fn serve_on(db: &TestDatabase) -> Server {
         &[
             ("TENANCY_ADMIN_TOKEN", TOKEN),
             ("DATABASE_URL", db.runtime_url()),
+            ("TENANCY_WEBHOOK_ALLOW_PRIVATE", "true"),
         ],
         &[],
     )
@@ -271,6 +276,18 @@ async fn a_server_killed_during_a_provisioning_load_leaves_only_whole_tenants_an
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let secret_file = TempFile::new("crash-webhook-secret", "");
+    let receiver = Receiver::start(&secret_file);
+    let (status, endpoint) = post(
+        &client,
+        &base,
+        &format!("/v1/orgs/{ORG}/webhooks"),
+        &json!({"url": format!("http://127.0.0.1:{}/hooks", receiver.port),
+                "eventTypes": ["tenant.provisioned"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+    std::fs::write(secret_file.path(), endpoint["secret"].as_str().unwrap()).unwrap();
 
     let next = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -360,4 +377,30 @@ async fn a_server_killed_during_a_provisioning_load_leaves_only_whole_tenants_an
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["tenant"]["id"].as_str(), Some(id.as_str()), "{body}");
     assert!(body.get("secret").is_none(), "{body}");
+
+    // Every stored tenant's event arrives (one claimed by the killed server
+    // comes once its lease ends), and none for a tenant that is not stored.
+    let ids: BTreeSet<String> = stored.values().map(|t| t.id.clone()).collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let received = receiver.received();
+        let delivered: BTreeSet<String> = received
+            .iter()
+            .map(|(verified, event)| {
+                assert!(verified, "a signature the verifier refused: {event}");
+                event["data"]["tenantId"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert!(delivered.is_subset(&ids), "an event without its tenant");
+        if delivered == ids {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} provisioned tenants' events never arrived",
+            ids.len() - delivered.len(),
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

@@ -46,14 +46,14 @@ print("port", server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
     lines: Lines,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Receiver {
-    fn start(secret_file: &TempFile) -> Self {
+    pub(crate) fn start(secret_file: &TempFile) -> Self {
         let mut child = Command::new("python3")
             .args(["-c", RECEIVER])
             .arg(secret_file.path())
@@ -73,7 +73,7 @@ impl Receiver {
     }
 
     /// Every request received so far: (verified, event).
-    fn received(&self) -> Vec<(bool, Value)> {
+    pub(crate) fn received(&self) -> Vec<(bool, Value)> {
         self.lines
             .all()
             .iter()
