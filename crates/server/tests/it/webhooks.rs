@@ -220,30 +220,22 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
         ),
     )
     .await;
-    let reason = || Some(json!({"reason": "testing the webhooks"}));
-    call(&client, "POST", v1(&format!("{tenant}/suspend")), reason()).await;
-    call(
-        &client,
-        "POST",
-        v1(&format!("{tenant}/reactivate")),
-        reason(),
-    )
-    .await;
-    call(
-        &client,
-        "POST",
-        v1(&format!("{tenant}/deactivate")),
-        reason(),
-    )
-    .await;
-    call(&client, "POST", v1(&format!("{tenant}/restore")), reason()).await;
-    call(
-        &client,
-        "POST",
-        v1(&format!("{tenant}/deactivate")),
-        reason(),
-    )
-    .await;
+    for action in [
+        "suspend",
+        "reactivate",
+        "deactivate",
+        "restore",
+        "deactivate",
+    ] {
+        let reason = json!({"reason": "testing the webhooks"});
+        call(
+            &client,
+            "POST",
+            v1(&format!("{tenant}/{action}")),
+            Some(reason),
+        )
+        .await;
+    }
     call(
         &client,
         "DELETE",
