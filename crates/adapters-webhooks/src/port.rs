@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use domain::ports::WebhookSender;
 use domain::webhook_delivery::{OutgoingWebhook, SendOutcome};
 
+use crate::guard::Refusal;
 use crate::outcome::Outcome;
 use crate::sender::{Outgoing, Sender};
 use crate::signing::SigningSecret;
@@ -59,6 +60,16 @@ impl WebhookSender for Sender {
             Outcome::Refused(refusal) => SendOutcome::Refused {
                 reason: refusal.to_string(),
             },
+        }
+    }
+
+    async fn check_target(&self, url: &str) -> Result<(), String> {
+        match self.check_url(url).await {
+            // A name that does not resolve yet (DNS set up after the
+            // endpoint) is no SSRF: its deliveries fail and are retried, and
+            // each is checked again.
+            Ok(()) | Err(Refusal::Unresolved { .. }) => Ok(()),
+            Err(refusal) => Err(refusal.to_string()),
         }
     }
 }

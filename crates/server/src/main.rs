@@ -345,8 +345,10 @@ async fn run(
         ..adapters_webhooks::SenderConfig::default()
     })
     .map_err(|e| e.to_string())?;
+    let sender: Arc<dyn domain::ports::WebhookSender> = Arc::new(sender);
     let usage = Arc::clone(&store.usage);
-    let mut tenancy = Tenancy::new(store.ports.clone(), settings);
+    let mut tenancy =
+        Tenancy::new(store.ports.clone(), settings).with_webhook_sender(Arc::clone(&sender));
     if let Some(signer) = checkpoints {
         tenancy = tenancy.with_checkpoint_signer(signer);
     }
@@ -374,7 +376,7 @@ async fn run(
     };
     let worker = tokio::spawn(webhooks::run(
         tenancy.clone(),
-        Arc::new(sender),
+        sender,
         Arc::clone(&wake),
         worker_settings,
         stopped.clone(),

@@ -162,6 +162,11 @@ mod tests {
 
     #[async_trait]
     impl WebhookSender for Recorder {
+        /// Every target resolves to a public address here.
+        async fn check_target(&self, _url: &str) -> Result<(), String> {
+            Ok(())
+        }
+
         async fn send(&self, request: &OutgoingWebhook) -> SendOutcome {
             self.0.lock().unwrap().push(request.payload.clone());
             SendOutcome::Answered {

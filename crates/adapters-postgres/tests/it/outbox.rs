@@ -108,6 +108,11 @@ struct Recorder(std::sync::Mutex<Vec<String>>);
 
 #[async_trait::async_trait]
 impl domain::ports::WebhookSender for Recorder {
+    /// Every target resolves to a public address here.
+    async fn check_target(&self, _url: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     async fn send(
         &self,
         request: &domain::webhook_delivery::OutgoingWebhook,

@@ -107,3 +107,28 @@ async fn a_name_that_does_not_resolve_is_refused_by_the_check() {
         Err(Refusal::Unresolved { host: host.into() })
     );
 }
+
+/// The domain's check when an endpoint is saved: a name is judged by what it
+/// resolves to (here `localhost`, through the system's resolver: this guard
+/// has no list of names), while a name that does not resolve yet is left to
+/// the deliveries, each of which is checked again.
+#[tokio::test]
+async fn saving_an_endpoint_refuses_a_name_that_resolves_to_loopback() {
+    use domain::ports::WebhookSender;
+    let sender = crate::strict();
+    let refused = sender
+        .check_target("https://localhost/hooks")
+        .await
+        .unwrap_err();
+    assert!(refused.contains("loopback"), "{refused}");
+    assert_eq!(
+        sender
+            .check_target("https://hooks.tenancy-test.invalid/")
+            .await,
+        Ok(())
+    );
+    assert_eq!(
+        crate::loose().check_target("http://127.0.0.1:9/").await,
+        Ok(())
+    );
+}

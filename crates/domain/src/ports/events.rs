@@ -184,4 +184,11 @@ pub trait WebhookSender: Send + Sync {
     /// Sends `request` signed with each of its secrets and tells what came of
     /// it; never panics, never fails otherwise (every failure is an outcome).
     async fn send(&self, request: &OutgoingWebhook) -> SendOutcome;
+
+    /// Whether `url` may be a webhook's target as the network sees it now:
+    /// `Err` with the reason when its host resolves to an address the
+    /// deployment refuses (the SSRF rule of [`crate::address`], applied after
+    /// DNS resolution) or does not resolve at all. Checked when an endpoint
+    /// is saved; [`Self::send`] applies the same rule again at every delivery.
+    async fn check_target(&self, url: &str) -> Result<(), String>;
 }

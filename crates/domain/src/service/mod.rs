@@ -133,6 +133,9 @@ pub struct Tenancy {
     /// Signs audit checkpoints (`with_checkpoint_signer`); none: unsigned
     /// checkpoints are refused.
     checkpoints: Option<Arc<dyn crate::ports::CheckpointSigner>>,
+    /// Resolves a webhook endpoint's host when it is saved
+    /// (`with_webhook_sender`); none: only the URL's own form is checked.
+    webhook_targets: Option<Arc<dyn crate::ports::WebhookSender>>,
 }
 
 impl Tenancy {
@@ -149,6 +152,7 @@ impl Tenancy {
             data_keys,
             inventory,
             checkpoints: None,
+            webhook_targets: None,
         }
     }
 

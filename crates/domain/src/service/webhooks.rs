@@ -16,7 +16,7 @@ use crate::ids::{AuditId, OrgRef};
 use crate::kms::{DataKey, Sealed, open, seal};
 use crate::org::Org;
 use crate::page::{Cursor, Limit, Page, PageError, fetch_page_by_id};
-use crate::ports::{DataScope, StoreError};
+use crate::ports::{DataScope, StoreError, WebhookSender};
 use crate::service::IdempotencyError;
 use crate::values::InvalidValue;
 use crate::webhook::{
@@ -83,7 +83,7 @@ impl Tenancy {
         org: &OrgRef,
         new: NewWebhook,
     ) -> Result<WebhookWithSecret, WebhookError> {
-        let url = self.webhook_url(&new.url)?;
+        let url = self.webhook_url(&new.url).await?;
         let org = self.webhook_org(ctx, org).await?;
         let scope = ctx.principal.scope_in(org.id);
         let id = WebhookId::from_uuid(self.new_id());
@@ -159,11 +159,10 @@ impl Tenancy {
         id: WebhookId,
         patch: WebhookPatch,
     ) -> Result<WebhookEndpoint, WebhookError> {
-        let url = patch
-            .url
-            .as_deref()
-            .map(|u| self.webhook_url(u))
-            .transpose()?;
+        let url = match patch.url.as_deref() {
+            Some(u) => Some(self.webhook_url(u).await?),
+            None => None,
+        };
         let org = self.webhook_org(ctx, org).await?;
         let scope = ctx.principal.scope_in(org.id);
         retry_on_stale(
@@ -328,9 +327,30 @@ impl Tenancy {
             .collect()
     }
 
-    fn webhook_url(&self, raw: &str) -> Result<WebhookUrl, WebhookError> {
-        WebhookUrl::parse(raw, self.settings.webhook_allow_private)
-            .map_err(|e| WebhookError::Invalid("url", e))
+    /// The URL as given, checked in form (`WebhookUrl::parse`) and, with a
+    /// sender configured and private addresses not allowed, by resolving its
+    /// host: a name that leads to a private, loopback or link-local address
+    /// is refused as its literal would be.
+    async fn webhook_url(&self, raw: &str) -> Result<WebhookUrl, WebhookError> {
+        let url = WebhookUrl::parse(raw, self.settings.webhook_allow_private)
+            .map_err(|e| WebhookError::Invalid("url", e))?;
+        if let Some(targets) = &self.webhook_targets
+            && !self.settings.webhook_allow_private
+        {
+            targets
+                .check_target(url.as_str())
+                .await
+                .map_err(|reason| WebhookError::Invalid("url", InvalidValue::new(reason)))?;
+        }
+        Ok(url)
+    }
+
+    /// Endpoints' hosts are resolved by `sender` when they are saved (see
+    /// [`WebhookSender::check_target`]); the server passes the sender that
+    /// delivers.
+    pub fn with_webhook_sender(mut self, sender: Arc<dyn WebhookSender>) -> Self {
+        self.webhook_targets = Some(sender);
+        self
     }
 
     async fn webhook_org(&self, ctx: &Context, org: &OrgRef) -> Result<Org, WebhookError> {

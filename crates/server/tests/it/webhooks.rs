@@ -288,3 +288,69 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Issue 14, acceptance 6: without the allowance, endpoints on loopback,
+/// private and link-local addresses are refused when saved, and so is a
+/// name that resolves to one (this machine's own name, when it does, as it
+/// does in containers: the domain's rules cannot know it, the resolver can).
+#[tokio::test]
+async fn endpoints_on_private_addresses_and_names_that_resolve_to_them_are_refused() {
+    let server = Server::start(&[("TENANCY_ADMIN_TOKEN", TOKEN)], &[]);
+    let client = reqwest::Client::new();
+    call(
+        &client,
+        "POST",
+        server.url("/v1/orgs"),
+        Some(json!({"key": "signstack", "name": "SignStack"})),
+    )
+    .await;
+    let mut targets: Vec<String> = [
+        "127.0.0.1",
+        "10.0.0.1",
+        "169.254.169.254",
+        "[::1]",
+        "localhost",
+    ]
+    .iter()
+    .map(|host| format!("https://{host}/hooks"))
+    .collect();
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
+    let host = host.trim();
+    let resolved: Vec<std::net::IpAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, 443))
+        .map(|addrs| addrs.map(|a| a.ip()).collect())
+        .unwrap_or_default();
+    if !resolved.is_empty()
+        && resolved
+            .iter()
+            .all(|ip| domain::address::forbidden_range(*ip).is_some())
+    {
+        targets.push(format!("https://{host}/hooks"));
+    } else {
+        eprintln!("`{host}` resolves to {resolved:?}: not a private name here");
+    }
+    for url in &targets {
+        let response = client
+            .post(server.url("/v1/orgs/signstack/webhooks"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"url": url}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_client_error(), "{url}: {status} {body}");
+        assert_eq!(
+            body["status"],
+            status.as_u16(),
+            "{url}: a problem document: {body}"
+        );
+    }
+    let listed = call(
+        &client,
+        "GET",
+        server.url("/v1/orgs/signstack/webhooks"),
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"], json!([]), "nothing was saved");
+}
