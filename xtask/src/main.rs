@@ -212,8 +212,8 @@ fn bench(args: &[String]) -> Result<(), Failure> {
     let cargo = Cargo::new();
     let Some((scenario, rest)) = args.split_first() else {
         return Err(Failure::Usage(
-            "`bench` needs a scenario: verify, verify-miss, provision, inventory, invalidation \
-             or micro"
+            "`bench` needs a scenario: verify, verify-miss, provision, inventory, invalidation, \
+             webhooks or micro"
                 .into(),
         ));
     };
@@ -229,6 +229,7 @@ fn bench(args: &[String]) -> Result<(), Failure> {
         "provision",
         "inventory",
         "invalidation",
+        "webhooks",
     ]
     .contains(&scenario)
     {
@@ -257,7 +258,7 @@ fn bench(args: &[String]) -> Result<(), Failure> {
                 bench.run(&cargo.env, "verify-miss", false, &[])
             })
         }
-        "invalidation" => {
+        "invalidation" | "webhooks" => {
             with_test_database(cargo, |cargo| bench.run(&cargo.env, scenario, true, rest))
         }
         _ => with_test_database(cargo, |cargo| bench.run(&cargo.env, scenario, false, rest)),

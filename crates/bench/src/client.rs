@@ -21,6 +21,8 @@ pub struct Call {
     pub method: Method,
     pub uri: Uri,
     pub bearer: Option<HeaderValue>,
+    /// An `x-request-id` to send, which Tenancy keeps and records.
+    pub request_id: Option<HeaderValue>,
     pub body: Bytes,
 }
 
@@ -48,6 +50,9 @@ impl Connection {
         }
         if let Some(bearer) = &call.bearer {
             request = request.header(AUTHORIZATION, bearer.clone());
+        }
+        if let Some(id) = &call.request_id {
+            request = request.header("x-request-id", id.clone());
         }
         let request = request
             .body(Full::new(call.body.clone()))
@@ -81,11 +86,18 @@ impl Call {
             uri: Uri::try_from(path).expect("a valid path"),
             bearer: bearer
                 .map(|b| HeaderValue::from_str(&format!("Bearer {b}")).expect("a valid header")),
+            request_id: None,
             body: if body.is_null() {
                 Bytes::new()
             } else {
                 Bytes::from(body.to_string())
             },
         }
+    }
+
+    /// The same call, sent with `x-request-id: id`.
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        self.request_id = Some(HeaderValue::from_str(id).expect("a valid request id"));
+        self
     }
 }

@@ -59,10 +59,10 @@ pub fn run(options: Options) -> Result<(), String> {
 /// A keyring for this run, made by `tenancy kms init`: on PostgreSQL the
 /// server needs a durable KMS for the tenants' data keys, and both instances
 /// must unwrap what the other wrapped, so they share it. Removed on drop.
-struct Keyring(PathBuf);
+pub(crate) struct Keyring(PathBuf);
 
 impl Keyring {
-    fn create(tenancy: &Path) -> Result<Self, String> {
+    pub(crate) fn create(tenancy: &Path) -> Result<Self, String> {
         let path =
             std::env::temp_dir().join(format!("tenancy-bench-keyring-{}.json", std::process::id()));
         let _ = std::fs::remove_file(&path);
@@ -90,6 +90,11 @@ impl Drop for Keyring {
 
 /// `tenancy serve` on the runtime role of `database`, with `keyring`.
 fn instance(tenancy: &Path, database: &TestDatabase, keyring: &Keyring) -> Result<Server, String> {
+    Server::start(serve_command(tenancy, database, keyring))
+}
+
+/// The command of [`instance`], for a scenario to add settings to.
+pub(crate) fn serve_command(tenancy: &Path, database: &TestDatabase, keyring: &Keyring) -> Command {
     let mut command = Command::new(tenancy);
     command
         .arg("serve")
@@ -102,7 +107,7 @@ fn instance(tenancy: &Path, database: &TestDatabase, keyring: &Keyring) -> Resul
         .env_remove("TENANCY_LISTEN_DATABASE_URL")
         .env_remove("TENANCY_KMS")
         .env_remove("TENANCY_CONFIG");
-    Server::start(command)
+    command
 }
 
 /// One provisioned tenant: what the changes and the polling need.
@@ -300,11 +305,17 @@ async fn verdict(to_b: &mut Connection, verify: &Call) -> Result<String, String>
         .ok_or_else(|| format!("a verification answer without a code: {body}"))
 }
 
-fn created((status, body): (StatusCode, bytes::Bytes), what: &str) -> Result<Value, String> {
+pub(crate) fn created(
+    (status, body): (StatusCode, bytes::Bytes),
+    what: &str,
+) -> Result<Value, String> {
     expect((status, body), StatusCode::CREATED, what)
 }
 
-fn expect_ok((status, body): (StatusCode, bytes::Bytes), what: &str) -> Result<Value, String> {
+pub(crate) fn expect_ok(
+    (status, body): (StatusCode, bytes::Bytes),
+    what: &str,
+) -> Result<Value, String> {
     expect((status, body), StatusCode::OK, what)
 }
 

@@ -20,6 +20,7 @@ mod provision;
 mod seed;
 mod verify;
 mod verify_miss;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -60,6 +61,13 @@ Scenarios:
            needs TEST_DATABASE_URL: run it through `cargo xtask bench invalidation`)
     --tenancy PATH       the tenancy binary to start (required)
     --tenants N          changes of each kind (default 200)
+  webhooks  outbox to delivery at a fixed event rate, then deliveries/s over a
+           burst, to a receiver in this process (PostgreSQL: run it through
+           `cargo xtask bench webhooks`)
+    --tenancy PATH       the tenancy binary to start (required)
+    --rate N             events per second of the latency run (default 200)
+    --seconds N          length of the latency run (default 10)
+    --burst N            events of the throughput run (default 5000)
   bare     the baseline server (started by `verify` itself)
 ";
 
@@ -74,6 +82,7 @@ fn main() -> ExitCode {
         Some("invalidation") => {
             invalidation::Options::parse(&args[1..]).and_then(invalidation::run)
         }
+        Some("webhooks") => webhooks::Options::parse(&args[1..]).and_then(webhooks::run),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

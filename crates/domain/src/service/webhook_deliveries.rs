@@ -21,6 +21,11 @@ use crate::webhook_delivery::{
 /// The actor of what the delivery worker writes.
 pub const DELIVERY_WORKER: &str = "webhook-delivery";
 
+/// Outbox events turned into messages per store call, and calls per round:
+/// at most 10,000 events a round, so one round's work stays bounded.
+const FAN_OUT_BATCH: usize = 500;
+const FAN_OUT_BATCHES: usize = 20;
+
 impl Tenancy {
     /// The worker's first step: queues messages for new outbox events (up to
     /// `limit` events), then claims up to `limit` due messages, each the
@@ -30,7 +35,15 @@ impl Tenancy {
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, WebhookError> {
         let now = self.now();
-        self.ports.deliveries.fan_out(now, limit).await?;
+        // The outbox is drained into messages first, in bounded batches: an
+        // event no endpoint wants makes no message, so a round that claims
+        // nothing may still have had a backlog of those to get through, and
+        // must not leave it to the next poll.
+        for _ in 0..FAN_OUT_BATCHES {
+            if self.ports.deliveries.fan_out(now, FAN_OUT_BATCH).await? < FAN_OUT_BATCH {
+                break;
+            }
+        }
         Ok(self
             .ports
             .deliveries

@@ -402,3 +402,41 @@ async fn during_a_rotations_grace_both_secrets_sign_and_after_it_only_the_new_on
         .collect();
     assert_eq!(secrets, [vec![new.clone(), old], vec![new]]);
 }
+
+/// A backlog of events no endpoint wants (here 240 suspensions and
+/// reactivations, more than a round claims) does not hold back the next
+/// event an endpoint does want: one round fans the whole backlog out.
+#[tokio::test]
+async fn events_nobody_subscribed_to_do_not_delay_the_next_round() {
+    let app = App::new();
+    let receiver = Receiver::default();
+    let org = app.org("signstack").await;
+    endpoint(&app, &org, A).await;
+    let busy = app.provision(&org, spec("busy")).await;
+    for round_trip in 0..120 {
+        for action in [
+            domain::LifecycleAction::Suspend,
+            domain::LifecycleAction::Reactivate,
+        ] {
+            app.tenancy
+                .transition(
+                    &admin(),
+                    &OrgRef::Id(org.id),
+                    &domain::TenantRef::Id(busy.tenant.id),
+                    action,
+                    domain::Reason::parse(&format!("round trip {round_trip}")).unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    app.provision(&org, spec("late")).await;
+    // One message of the endpoint at a time: `busy`'s, then `late`'s.
+    let first = round(&app, &receiver).await;
+    let second = round(&app, &receiver).await;
+    assert_eq!(
+        (first.len(), second.len()),
+        (1, 1),
+        "the late provisioning in the second round, the backlog notwithstanding"
+    );
+}
