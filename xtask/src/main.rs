@@ -65,6 +65,9 @@ Commands:
   bench invalidation
             two `tenancy serve` instances on one database: the delay from a
               suspension or revocation through one to the other refusing the key
+  bench webhooks [--rate N] [--seconds N] [--burst N]
+            one `tenancy serve` on PostgreSQL and a local receiver: outbox-to-
+              delivery delay at a fixed event rate, then deliveries/s over a burst
   bench micro
             the criterion micro-benchmarks (`cargo bench -p bench --bench verify`)
   help      this text
