@@ -1,8 +1,9 @@
 //! `DeliveryStore`: the webhook delivery queue (migration 0043). Fan-out is
 //! serialised by an advisory lock (so messages are numbered in outbox order);
-//! claims take each endpoint's oldest pending message with
-//! `FOR UPDATE SKIP LOCKED` and lease it by moving its next attempt forward,
-//! so concurrent workers, on any instance, never claim one message together.
+//! claims take each enabled endpoint's oldest pending message (one probe of
+//! the pending index per endpoint) with `FOR UPDATE SKIP LOCKED` and lease it
+//! by moving its next attempt forward, so concurrent workers, on any
+//! instance, never claim one message together.
 
 use std::collections::HashMap;
 
@@ -148,16 +149,21 @@ impl DeliveryStore for PgStore {
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.begin(&DataScope::Platform).await?;
-        // A row another claimer locked is skipped; one it leased meanwhile
-        // fails the re-checked `next_attempt_at <= $1` and is skipped too.
         let claimed: Vec<Uuid> = self
             .db
             .query_scalar(
-                "WITH due AS (SELECT d.id FROM webhook_deliveries d \
-                 JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled \
+                // Each enabled endpoint's head, one probe of the pending index
+                // each: the cost follows the endpoints, not their backlogs.
+                // Then the due heads are locked with SKIP LOCKED (a head
+                // another claimer holds is skipped, never the message behind
+                // it, which would break the order) and re-checked once locked:
+                // one another claimer leased meanwhile is no longer due.
+                "WITH heads AS (SELECT h.id FROM webhook_endpoints e \
+                 CROSS JOIN LATERAL (SELECT d.id FROM webhook_deliveries d \
+                 WHERE d.endpoint_id = e.id AND d.state = 'pending' ORDER BY d.seq LIMIT 1) h \
+                 WHERE e.enabled), \
+                 due AS (SELECT d.id FROM webhook_deliveries d JOIN heads ON heads.id = d.id \
                  WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
-                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                 WHERE p.endpoint_id = d.endpoint_id AND p.state = 'pending' AND p.seq < d.seq) \
                  ORDER BY d.next_attempt_at, d.seq LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
                  UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM due \
                  WHERE d.id = due.id RETURNING d.id",
