@@ -3,9 +3,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use adapters_postgres::testing::TestDatabase;
+
+use crate::seed::ADMIN_TOKEN;
 
 /// A running server; killed when dropped.
 pub struct Server {
@@ -59,4 +64,54 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A keyring for this run, made by `tenancy kms init`: on PostgreSQL the
+/// server needs a durable KMS for the tenants' data keys, and both instances
+/// must unwrap what the other wrapped, so they share it. Removed on drop.
+pub(crate) struct Keyring(PathBuf);
+
+impl Keyring {
+    pub(crate) fn create(tenancy: &Path) -> Result<Self, String> {
+        let path =
+            std::env::temp_dir().join(format!("tenancy-bench-keyring-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let output = Command::new(tenancy)
+            .args(["kms", "init", "--keyring"])
+            .arg(&path)
+            .env_remove("TENANCY_CONFIG")
+            .output()
+            .map_err(|e| format!("could not run `tenancy kms init`: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "`tenancy kms init` failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        Ok(Self(path))
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `tenancy serve` on the runtime role of `database`, with `keyring`: the
+/// command, for a scenario to add settings to before it starts it.
+pub(crate) fn serve_command(tenancy: &Path, database: &TestDatabase, keyring: &Keyring) -> Command {
+    let mut command = Command::new(tenancy);
+    command
+        .arg("serve")
+        .env("TENANCY_LISTEN", "127.0.0.1:0")
+        .env("TENANCY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("TENANCY_LOG", "warn,tenancy=info")
+        .env("DATABASE_URL", database.runtime_url())
+        .env("TENANCY_KEYRING", &keyring.0)
+        .env_remove("TENANCY_DATABASE_OWNER_URL")
+        .env_remove("TENANCY_LISTEN_DATABASE_URL")
+        .env_remove("TENANCY_KMS")
+        .env_remove("TENANCY_CONFIG");
+    command
 }

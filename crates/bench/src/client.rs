@@ -9,6 +9,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
+use serde_json::Value;
 use tokio::net::TcpStream;
 
 pub struct Connection {
@@ -100,4 +101,29 @@ impl Call {
         self.request_id = Some(HeaderValue::from_str(id).expect("a valid request id"));
         self
     }
+}
+
+/// The JSON body of an answer that must be `201 Created`; `what` names the
+/// request in the error.
+pub fn created((status, body): (StatusCode, Bytes), what: &str) -> Result<Value, String> {
+    expect((status, body), StatusCode::CREATED, what)
+}
+
+/// The JSON body of an answer that must be `200 OK`.
+pub fn expect_ok((status, body): (StatusCode, Bytes), what: &str) -> Result<Value, String> {
+    expect((status, body), StatusCode::OK, what)
+}
+
+fn expect(
+    (status, body): (StatusCode, Bytes),
+    expected: StatusCode,
+    what: &str,
+) -> Result<Value, String> {
+    if status != expected {
+        return Err(format!(
+            "{what}: expected {expected}, got {status}: {}",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{what}: {e}"))
 }

@@ -6,16 +6,15 @@
 //! delay, A's answer to B's first refusal, as the clients of B would see it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use adapters_postgres::testing::TestDatabase;
 use hdrhistogram::Histogram;
-use hyper::{Method, StatusCode};
+use hyper::Method;
 use serde_json::{Value, json};
 
-use crate::child::Server;
-use crate::client::{Call, Connection};
+use crate::child::{Keyring, Server, serve_command};
+use crate::client::{Call, Connection, created, expect_ok};
 use crate::seed::ADMIN_TOKEN;
 
 const ORG: &str = "bench";
@@ -56,58 +55,9 @@ pub fn run(options: Options) -> Result<(), String> {
     runtime.block_on(scenario(options))
 }
 
-/// A keyring for this run, made by `tenancy kms init`: on PostgreSQL the
-/// server needs a durable KMS for the tenants' data keys, and both instances
-/// must unwrap what the other wrapped, so they share it. Removed on drop.
-pub(crate) struct Keyring(PathBuf);
-
-impl Keyring {
-    pub(crate) fn create(tenancy: &Path) -> Result<Self, String> {
-        let path =
-            std::env::temp_dir().join(format!("tenancy-bench-keyring-{}.json", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let output = Command::new(tenancy)
-            .args(["kms", "init", "--keyring"])
-            .arg(&path)
-            .env_remove("TENANCY_CONFIG")
-            .output()
-            .map_err(|e| format!("could not run `tenancy kms init`: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "`tenancy kms init` failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        Ok(Self(path))
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// `tenancy serve` on the runtime role of `database`, with `keyring`.
 fn instance(tenancy: &Path, database: &TestDatabase, keyring: &Keyring) -> Result<Server, String> {
     Server::start(serve_command(tenancy, database, keyring))
-}
-
-/// The command of [`instance`], for a scenario to add settings to.
-pub(crate) fn serve_command(tenancy: &Path, database: &TestDatabase, keyring: &Keyring) -> Command {
-    let mut command = Command::new(tenancy);
-    command
-        .arg("serve")
-        .env("TENANCY_LISTEN", "127.0.0.1:0")
-        .env("TENANCY_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("TENANCY_LOG", "warn,tenancy=info")
-        .env("DATABASE_URL", database.runtime_url())
-        .env("TENANCY_KEYRING", &keyring.0)
-        .env_remove("TENANCY_DATABASE_OWNER_URL")
-        .env_remove("TENANCY_LISTEN_DATABASE_URL")
-        .env_remove("TENANCY_KMS")
-        .env_remove("TENANCY_CONFIG");
-    command
 }
 
 /// One provisioned tenant: what the changes and the polling need.
@@ -303,32 +253,4 @@ async fn verdict(to_b: &mut Connection, verify: &Call) -> Result<String, String>
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("a verification answer without a code: {body}"))
-}
-
-pub(crate) fn created(
-    (status, body): (StatusCode, bytes::Bytes),
-    what: &str,
-) -> Result<Value, String> {
-    expect((status, body), StatusCode::CREATED, what)
-}
-
-pub(crate) fn expect_ok(
-    (status, body): (StatusCode, bytes::Bytes),
-    what: &str,
-) -> Result<Value, String> {
-    expect((status, body), StatusCode::OK, what)
-}
-
-fn expect(
-    (status, body): (StatusCode, bytes::Bytes),
-    expected: StatusCode,
-    what: &str,
-) -> Result<Value, String> {
-    if status != expected {
-        return Err(format!(
-            "{what}: expected {expected}, got {status}: {}",
-            String::from_utf8_lossy(&body)
-        ));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("{what}: {e}"))
 }

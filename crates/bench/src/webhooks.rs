@@ -26,9 +26,8 @@ use hdrhistogram::Histogram;
 use hyper::Method;
 use serde_json::{Value, json};
 
-use crate::child::Server;
-use crate::client::{Call, Connection};
-use crate::invalidation::{Keyring, created, expect_ok, serve_command};
+use crate::child::{Keyring, Server, serve_command};
+use crate::client::{Call, Connection, created, expect_ok};
 use crate::seed::ADMIN_TOKEN;
 
 const ORG: &str = "bench";

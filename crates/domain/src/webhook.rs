@@ -8,6 +8,7 @@
 //! rotation the previous secret stays for a grace period, during which
 //! deliveries are signed with both, so receivers can switch at their pace.
 
+use crate::address::forbidden_range;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -77,8 +78,8 @@ impl WebhookUrl {
         }
         let refused = match url.host() {
             None => return Err(InvalidValue::new("must name a host")),
-            Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
+            Some(url::Host::Ipv4(ip)) => forbidden_range(IpAddr::V4(ip)).is_some(),
+            Some(url::Host::Ipv6(ip)) => forbidden_range(IpAddr::V6(ip)).is_some(),
             Some(url::Host::Domain(name)) => {
                 let name = name.trim_end_matches('.');
                 name == "localhost" || name.ends_with(".localhost")
@@ -100,13 +101,6 @@ impl WebhookUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Whether `ip` may be a webhook's target: an address in none of the ranges
-/// of [`crate::address`] (the one rule, also applied by the sender to every
-/// address a name resolves to).
-pub fn is_public(ip: IpAddr) -> bool {
-    crate::address::forbidden_range(ip).is_none()
 }
 
 /// A signing secret in clear: `whsec_` and base64. Never in a `Debug`.
