@@ -15,8 +15,12 @@
 //! - An endpoint answering `410 Gone` is disabled at once; one failing
 //!   without a success for [`DISABLE_AFTER`] (5 days) is disabled too. Both
 //!   write a `webhook.endpoint_disabled` audit record, hence event.
-//! - Order per endpoint: only the oldest pending message of an endpoint is
-//!   ever claimed, so the next one waits until it is delivered or given up.
+//! - Order per endpoint: a claim takes an endpoint's oldest pending messages
+//!   as one batch, and holds the endpoint (its oldest message's lease) until
+//!   the batch is recorded; the batch is sent one message after another and
+//!   stops at the first that is not delivered, so no message is sent before
+//!   an older one of its endpoint is delivered or given up. A batch starts
+//!   no send after [`BATCH_BUDGET`], so it is recorded inside its lease.
 
 use std::fmt;
 
@@ -40,6 +44,9 @@ pub const DISABLE_AFTER: Duration = Duration::days(5);
 /// How long a claimed message is held by its worker before another may take
 /// it (a worker that died mid-delivery): longer than the 15 s send timeout.
 pub const CLAIM_LEASE: Duration = Duration::seconds(60);
+/// A batch starts no new send once it has been sending this long: with the
+/// 15 s send timeout, it ends well inside its [`CLAIM_LEASE`].
+pub const BATCH_BUDGET: Duration = Duration::seconds(30);
 /// The most of a receiver's answer kept in the log.
 pub const EXCERPT_BYTES: usize = 1024;
 
@@ -123,6 +130,14 @@ pub struct Delivery {
 pub struct ClaimedDelivery {
     pub delivery: Delivery,
     pub endpoint: WebhookEndpoint,
+}
+
+/// One attempt of a claimed message, and what follows for the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAttempt {
+    pub delivery: DeliveryId,
+    pub attempt: Attempt,
+    pub next: Next,
 }
 
 /// What a webhook sender is asked to send: the body, signed per Standard

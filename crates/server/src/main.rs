@@ -368,7 +368,8 @@ async fn run(
     let worker_settings = match store.outbox_listen {
         // Woken at each commit that writes an event; the poll is the backstop.
         Some(_) => webhooks::WorkerSettings::default(),
-        // Nothing wakes it in memory: poll often, it costs a lock and a scan.
+        // Nothing wakes it in memory: poll often, it costs a lock and a look
+        // at each endpoint's oldest message.
         None => webhooks::WorkerSettings {
             poll: std::time::Duration::from_millis(100),
             ..webhooks::WorkerSettings::default()

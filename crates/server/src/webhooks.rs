@@ -1,7 +1,8 @@
-//! The webhook delivery worker: claims due messages (`Tenancy::claim_webhook_deliveries`,
-//! each the oldest pending one of its endpoint, so messages are concurrent
-//! across endpoints and ordered within one) and sends them all at once
-//! through the `WebhookSender` port (`Tenancy::deliver_webhook`). It wakes on
+//! The webhook delivery worker: claims due messages in batches
+//! (`Tenancy::claim_webhook_deliveries`: an endpoint's oldest pending
+//! messages, so messages are concurrent across endpoints and ordered within
+//! one) and sends each batch through the `WebhookSender` port
+//! (`Tenancy::deliver_webhooks`), the batches of different endpoints at once. It wakes on
 //! `wake` (on PostgreSQL: a notification on `tenancy_outbox`, sent by every
 //! commit that writes an event, see [`outbox_wakeups`]) and polls every
 //! [`WorkerSettings::poll`] as a backstop (a missed notification, retries
@@ -14,31 +15,39 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::Tenancy;
 use domain::ports::WebhookSender;
+use domain::webhook_delivery::{ClaimedDelivery, Next};
+use domain::{Tenancy, WebhookError};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerSettings {
     /// The backstop: the longest the worker sleeps without a wake-up.
     pub poll: Duration,
-    /// Most messages claimed (and sent at once) per round.
-    pub batch: usize,
+    /// Most endpoints whose batches are in flight at once.
+    pub endpoints: usize,
+    /// Most messages of one endpoint claimed (and sent one after another)
+    /// as one batch.
+    pub per_endpoint: usize,
 }
 
 impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             poll: Duration::from_secs(1),
-            batch: 64,
+            endpoints: 64,
+            per_endpoint: 100,
         }
     }
 }
 
-/// Runs until `stop` turns true (or its sender is gone). Each round claims
-/// and delivers; a round that found work is followed at once by another.
+/// Runs until `stop` turns true (or its sender is gone). Batches are sent
+/// concurrently, one per endpoint; whenever one is done or a wake-up comes,
+/// free places are filled by claiming again, so a slow endpoint holds up
+/// only itself. Batches in flight are finished (and recorded) before it
+/// returns.
 pub async fn run(
     tenancy: Tenancy,
     sender: Arc<dyn WebhookSender>,
@@ -46,60 +55,67 @@ pub async fn run(
     settings: WorkerSettings,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut sending = JoinSet::new();
+    // Whether the last claim may have left due work behind.
+    let mut more = true;
     loop {
         if *stop.borrow() {
             break;
         }
-        let busy = round(&tenancy, &sender, settings.batch).await;
-        if busy {
-            continue;
+        let free = settings.endpoints.saturating_sub(sending.len());
+        if more && free > 0 {
+            let claimed = claim(&tenancy, free, settings.per_endpoint).await;
+            more = claimed.len() == free;
+            for batch in claimed {
+                let tenancy = tenancy.clone();
+                let sender = Arc::clone(&sender);
+                sending
+                    .spawn(async move { tenancy.deliver_webhooks(&batch, sender.as_ref()).await });
+            }
         }
         let stopping = tokio::select! {
-            () = wake.notified() => false,
-            () = tokio::time::sleep(settings.poll) => false,
+            Some(done) = sending.join_next(), if !sending.is_empty() => {
+                report(done);
+                // The endpoint is free again, and may have more.
+                more = true;
+                false
+            }
+            () = wake.notified() => { more = true; false }
+            () = tokio::time::sleep(settings.poll) => { more = true; false }
             _ = stop.wait_for(|stopped| *stopped) => true,
         };
         if stopping {
             break;
         }
     }
+    while let Some(done) = sending.join_next().await {
+        report(done);
+    }
     tracing::debug!("webhook delivery worker stopped");
 }
 
-/// One round: whether it found anything to deliver.
-async fn round(tenancy: &Tenancy, sender: &Arc<dyn WebhookSender>, batch: usize) -> bool {
-    let claimed = match tenancy.claim_webhook_deliveries(batch).await {
-        Ok(claimed) => claimed,
-        Err(error) => {
+/// Up to `endpoints` batches; none (logged) when the store fails.
+async fn claim(
+    tenancy: &Tenancy,
+    endpoints: usize,
+    per_endpoint: usize,
+) -> Vec<Vec<ClaimedDelivery>> {
+    tenancy
+        .claim_webhook_deliveries(endpoints, per_endpoint)
+        .await
+        .unwrap_or_else(|error| {
             tracing::error!(%error, "webhook delivery worker could not claim; it retries");
-            return false;
-        }
-    };
-    if claimed.is_empty() {
-        return false;
+            Vec::new()
+        })
+}
+
+fn report(done: Result<Result<Vec<Next>, WebhookError>, JoinError>) {
+    match done {
+        Ok(Ok(nexts)) => tracing::debug!(attempted = nexts.len(), ?nexts, "webhook batch sent"),
+        // Its lease ends and it is claimed again.
+        Ok(Err(error)) => tracing::error!(%error, "webhook batch could not be recorded"),
+        Err(error) => tracing::error!(%error, "a webhook delivery task failed"),
     }
-    let mut sending = JoinSet::new();
-    for message in claimed {
-        let tenancy = tenancy.clone();
-        let sender = Arc::clone(sender);
-        sending.spawn(async move {
-            let result = tenancy.deliver_webhook(&message, sender.as_ref()).await;
-            (message.delivery.id, result)
-        });
-    }
-    while let Some(done) = sending.join_next().await {
-        match done {
-            Ok((delivery, Ok(next))) => {
-                tracing::debug!(%delivery, ?next, "webhook delivery attempted");
-            }
-            Ok((delivery, Err(error))) => {
-                // Its lease ends and it is claimed again.
-                tracing::error!(%delivery, %error, "webhook delivery could not be recorded");
-            }
-            Err(error) => tracing::error!(%error, "a webhook delivery task failed"),
-        }
-    }
-    true
 }
 
 /// Listens on `tenancy_outbox` at `listen_url` (a direct connection: LISTEN
@@ -215,7 +231,8 @@ mod tests {
         let settings = WorkerSettings {
             // Only the wake-up can start a round within the test.
             poll: Duration::from_secs(3600),
-            batch: 8,
+            endpoints: 8,
+            per_endpoint: 8,
         };
         let worker = tokio::spawn(run(
             tenancy.clone(),

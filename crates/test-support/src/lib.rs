@@ -300,6 +300,7 @@ macro_rules! store_contract {
             deliveries {
                 fan_out_queues_one_message_per_subscribed_enabled_endpoint_once,
                 claims_take_each_endpoints_oldest_pending_message_until_its_lease_ends,
+                a_batch_claim_takes_an_endpoints_oldest_messages_in_order_until_recorded,
                 recording_attempts_moves_messages_and_endpoints_and_a_disable_is_audited,
                 redelivery_and_recovery_requeue_exactly_the_chosen_messages,
                 concurrent_claimers_never_take_one_message_twice,

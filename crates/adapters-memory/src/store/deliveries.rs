@@ -2,13 +2,13 @@
 //! and claims are trivially exclusive; the order and lease rules are those
 //! the Postgres store enforces with `FOR UPDATE SKIP LOCKED`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::{DataScope, DeliveryStore, EndpointChange, StoreError};
 use domain::webhook_delivery::{
-    Attempt, ClaimedDelivery, Delivery, DeliveryId, DeliveryState, Next,
+    ClaimedDelivery, Delivery, DeliveryId, DeliveryState, Next, RecordedAttempt,
 };
 use domain::{Event, OrgId, WebhookEndpoint, WebhookId};
 use uuid::Uuid;
@@ -21,6 +21,8 @@ pub(crate) struct Deliveries {
     next_seq: u64,
     rows: HashMap<DeliveryId, (u64, Delivery)>,
     by_pair: HashMap<(Uuid, WebhookId), DeliveryId>,
+    /// Each endpoint's pending messages by place (the Postgres pending index).
+    pending: HashMap<WebhookId, BTreeMap<u64, DeliveryId>>,
     /// How many outbox events (in order) are fanned out.
     fanned_out: usize,
 }
@@ -30,6 +32,7 @@ impl Deliveries {
     pub(crate) fn forget_endpoint(&mut self, endpoint: WebhookId) {
         self.rows.retain(|_, (_, d)| d.endpoint_id != endpoint);
         self.by_pair.retain(|(_, e), _| *e != endpoint);
+        self.pending.remove(&endpoint);
     }
 
     fn seq(&mut self) -> u64 {
@@ -43,6 +46,9 @@ impl Deliveries {
         let seq = self.seq();
         if let Some(id) = self.by_pair.get(&(event.id, endpoint)).copied() {
             if let Some((place, d)) = self.rows.get_mut(&id) {
+                let queue = self.pending.entry(endpoint).or_default();
+                queue.remove(place);
+                queue.insert(seq, id);
                 *place = seq;
                 d.state = DeliveryState::Pending;
                 d.queued_at = now;
@@ -53,6 +59,7 @@ impl Deliveries {
         // Unique within the store: the sequence number is.
         let id = DeliveryId::from_uuid(Uuid::from_u64_pair(u64::MAX, seq));
         self.by_pair.insert((event.id, endpoint), id);
+        self.pending.entry(endpoint).or_default().insert(seq, id);
         self.rows.insert(
             id,
             (
@@ -118,53 +125,65 @@ impl DeliveryStore for MemoryStore {
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-        limit: usize,
+        endpoints: usize,
+        per_endpoint: usize,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut s = self.write();
-        // The oldest pending message of each endpoint.
-        let mut heads: HashMap<WebhookId, (u64, DeliveryId)> = HashMap::new();
-        for (id, (seq, d)) in &s.deliveries.rows {
-            if d.state != DeliveryState::Pending {
-                continue;
-            }
-            let head = heads.entry(d.endpoint_id).or_insert((*seq, *id));
-            if *seq < head.0 {
-                *head = (*seq, *id);
-            }
-        }
-        let mut due: Vec<(DateTime<Utc>, u64, DeliveryId)> = heads
-            .into_values()
-            .filter_map(|(seq, id)| {
-                let d = &s.deliveries.rows[&id].1;
-                let enabled = s.webhooks.get(&d.endpoint_id).is_some_and(|e| e.enabled);
-                (enabled && d.next_attempt_at <= now).then_some((d.next_attempt_at, seq, id))
+        let s = &mut *s;
+        // Each enabled endpoint's oldest pending message, if it is due.
+        let mut due: Vec<(DateTime<Utc>, u64, WebhookId)> = s
+            .deliveries
+            .pending
+            .iter()
+            .filter(|(endpoint, _)| s.webhooks.get(endpoint).is_some_and(|e| e.enabled))
+            .filter_map(|(endpoint, queue)| {
+                let (seq, id) = queue.first_key_value()?;
+                let head = &s.deliveries.rows[id].1;
+                (head.next_attempt_at <= now).then_some((head.next_attempt_at, *seq, *endpoint))
             })
             .collect();
         due.sort_unstable();
         let mut claimed = Vec::new();
-        for (_, _, id) in due.into_iter().take(limit) {
-            let Some((_, d)) = s.deliveries.rows.get_mut(&id) else {
-                continue;
-            };
-            d.next_attempt_at = lease_until;
-            let delivery = d.clone();
-            let endpoint = s.webhooks[&delivery.endpoint_id].clone();
-            claimed.push(ClaimedDelivery { delivery, endpoint });
+        for (_, _, endpoint_id) in due.into_iter().take(endpoints) {
+            let endpoint = &s.webhooks[&endpoint_id];
+            let ids = s.deliveries.pending[&endpoint_id]
+                .values()
+                .take(per_endpoint.max(1));
+            for (n, id) in ids.enumerate() {
+                let Some((_, d)) = s.deliveries.rows.get_mut(id) else {
+                    continue;
+                };
+                if n == 0 {
+                    d.next_attempt_at = lease_until;
+                } else if d.next_attempt_at > now {
+                    break;
+                }
+                claimed.push(ClaimedDelivery {
+                    delivery: d.clone(),
+                    endpoint: endpoint.clone(),
+                });
+            }
         }
         Ok(claimed)
     }
 
-    async fn record_attempt(
+    async fn record_attempts(
         &self,
-        delivery: DeliveryId,
-        attempt: &Attempt,
-        next: Next,
+        attempts: &[RecordedAttempt],
         endpoint: &EndpointChange,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
-        let endpoint_id = match s.deliveries.rows.get(&delivery) {
-            Some((_, d)) if d.state == DeliveryState::Pending => d.endpoint_id,
-            _ => return Err(StoreError::Stale),
+        let mut endpoint_id = None;
+        for recorded in attempts {
+            match s.deliveries.rows.get(&recorded.delivery) {
+                Some((_, d)) if d.state == DeliveryState::Pending => {
+                    endpoint_id = Some(d.endpoint_id);
+                }
+                _ => return Err(StoreError::Stale),
+            }
+        }
+        let Some(endpoint_id) = endpoint_id else {
+            return Ok(());
         };
         if let EndpointChange::Disable(audit) = endpoint {
             let Some(e) = s.webhooks.get_mut(&endpoint_id) else {
@@ -178,18 +197,25 @@ impl DeliveryStore for MemoryStore {
         } else if let Some(e) = s.webhooks.get_mut(&endpoint_id) {
             match endpoint {
                 EndpointChange::Healthy => e.failing_since = None,
-                EndpointChange::FailingSince(since) => {
-                    e.failing_since = e.failing_since.or(Some(*since));
-                }
+                EndpointChange::FailingSince(since) => e.failing_since = Some(*since),
                 EndpointChange::None | EndpointChange::Disable(_) => {}
             }
         }
-        if let Some((_, d)) = s.deliveries.rows.get_mut(&delivery) {
-            d.attempts.push(attempt.clone());
-            match next {
+        let deliveries = &mut s.deliveries;
+        for recorded in attempts {
+            let Some((place, d)) = deliveries.rows.get_mut(&recorded.delivery) else {
+                continue;
+            };
+            d.attempts.push(recorded.attempt.clone());
+            match recorded.next {
                 Next::Delivered => d.state = DeliveryState::Delivered,
                 Next::GaveUp => d.state = DeliveryState::GaveUp,
                 Next::RetryAt(at) => d.next_attempt_at = at,
+            }
+            if d.state != DeliveryState::Pending
+                && let Some(queue) = deliveries.pending.get_mut(&d.endpoint_id)
+            {
+                queue.remove(place);
             }
         }
         Ok(())

@@ -3,7 +3,8 @@
 //! claims take each enabled endpoint's oldest pending message (one probe of
 //! the pending index per endpoint) with `FOR UPDATE SKIP LOCKED` and lease it
 //! by moving its next attempt forward, so concurrent workers, on any
-//! instance, never claim one message together.
+//! instance, never claim one endpoint's messages together; with it, the
+//! messages queued behind it, as one batch recorded in one transaction.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::{DataScope, DeliveryStore, EndpointChange, StoreError};
 use domain::webhook_delivery::{
-    Attempt, ClaimedDelivery, Delivery, DeliveryId, DeliveryState, Next,
+    Attempt, ClaimedDelivery, Delivery, DeliveryId, DeliveryState, Next, RecordedAttempt,
 };
 use domain::{OrgId, WebhookEndpoint, WebhookId};
 use serde_json::{Value, json};
@@ -146,53 +147,62 @@ impl DeliveryStore for PgStore {
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-        limit: usize,
+        endpoints: usize,
+        per_endpoint: usize,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.begin(&DataScope::Platform).await?;
-        let claimed: Vec<Uuid> = self
-            .db
-            .query_scalar(
-                // Each enabled endpoint's head, one probe of the pending index
-                // each: the cost follows the endpoints, not their backlogs.
-                // Then the due heads are locked with SKIP LOCKED (a head
-                // another claimer holds is skipped, never the message behind
-                // it, which would break the order) and re-checked once locked:
-                // one another claimer leased meanwhile is no longer due.
-                "WITH heads AS (SELECT h.id FROM webhook_endpoints e \
-                 CROSS JOIN LATERAL (SELECT d.id FROM webhook_deliveries d \
-                 WHERE d.endpoint_id = e.id AND d.state = 'pending' ORDER BY d.seq LIMIT 1) h \
-                 WHERE e.enabled), \
-                 due AS (SELECT d.id FROM webhook_deliveries d JOIN heads ON heads.id = d.id \
-                 WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
-                 ORDER BY d.next_attempt_at, d.seq LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
-                 UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM due \
-                 WHERE d.id = due.id RETURNING d.id",
-            )
-            .bind(now)
-            .bind(lease_until)
-            .bind(sql_limit(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(translate)?;
-        if claimed.is_empty() {
+        let heads: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            // Each enabled endpoint's head, one probe of the pending index
+            // each: the cost follows the endpoints, not their backlogs.
+            // Then the due heads are locked with SKIP LOCKED (a head another
+            // claimer holds is skipped, never the message behind it, which
+            // would break the order), re-checked once locked (one another
+            // claimer leased meanwhile is no longer due) and leased: a leased
+            // head holds its endpoint's every message.
+            "WITH heads AS (SELECT h.id FROM webhook_endpoints e \
+             CROSS JOIN LATERAL (SELECT d.id FROM webhook_deliveries d \
+             WHERE d.endpoint_id = e.id AND d.state = 'pending' ORDER BY d.seq LIMIT 1) h \
+             WHERE e.enabled), \
+             due AS (SELECT d.id FROM webhook_deliveries d JOIN heads ON heads.id = d.id \
+             WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+             ORDER BY d.next_attempt_at, d.seq LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
+             UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM due \
+             WHERE d.id = due.id RETURNING d.id, d.endpoint_id",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .bind(sql_limit(endpoints))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(translate)?;
+        if heads.is_empty() {
             commit(tx).await?;
             return Ok(Vec::new());
         }
+        let (head_ids, endpoint_ids): (Vec<Uuid>, Vec<Uuid>) = heads.into_iter().unzip();
+        // Each held endpoint's pending messages from its head on, in order,
+        // as long as they are due (one not due ends its batch: nothing is
+        // sent before an older message of its endpoint).
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS}, {} FROM webhook_deliveries d \
-             JOIN event_outbox o ON o.id = d.event_id WHERE d.id = ANY($1) \
-             ORDER BY d.next_attempt_at, d.seq",
+            "SELECT {DELIVERY_COLUMNS}, {} FROM unnest($1::uuid[], $2::uuid[]) AS h(id, endpoint_id) \
+             CROSS JOIN LATERAL (SELECT b.* FROM (SELECT n.*, bool_and(n.id = h.id \
+             OR n.next_attempt_at <= $3) OVER (ORDER BY n.seq) AS in_order \
+             FROM (SELECT p.* FROM webhook_deliveries p WHERE p.endpoint_id = h.endpoint_id \
+             AND p.state = 'pending' ORDER BY p.seq LIMIT $4) n) b WHERE b.in_order) d \
+             JOIN event_outbox o ON o.id = d.event_id ORDER BY d.endpoint_id, d.seq",
             event_columns()
         );
         let found = self
             .db
             .query(&sql)
-            .bind(&claimed)
+            .bind(&head_ids)
+            .bind(&endpoint_ids)
+            .bind(now)
+            .bind(sql_limit(per_endpoint.max(1)))
             .fetch_all(&mut *tx)
             .await
             .map_err(translate)?;
         let deliveries = rows::all(&found, delivery)?;
-        let endpoint_ids: Vec<Uuid> = deliveries.iter().map(|d| d.endpoint_id.as_uuid()).collect();
         let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ANY($1)");
         let found = self
             .db
@@ -218,36 +228,51 @@ impl DeliveryStore for PgStore {
             .collect()
     }
 
-    async fn record_attempt(
+    async fn record_attempts(
         &self,
-        delivery: DeliveryId,
-        attempt: &Attempt,
-        next: Next,
+        attempts: &[RecordedAttempt],
         endpoint_change: &EndpointChange,
     ) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.begin(&DataScope::Platform).await?;
-        let (state, retry_at) = match next {
-            Next::Delivered => (DeliveryState::Delivered, None),
-            Next::GaveUp => (DeliveryState::GaveUp, None),
-            Next::RetryAt(at) => (DeliveryState::Pending, Some(at)),
-        };
-        let endpoint_id: Option<Uuid> = self
+        let mut ids = Vec::with_capacity(attempts.len());
+        let mut logs = Vec::with_capacity(attempts.len());
+        let mut states = Vec::with_capacity(attempts.len());
+        let mut retry_ats = Vec::with_capacity(attempts.len());
+        for recorded in attempts {
+            let (state, retry_at) = match recorded.next {
+                Next::Delivered => (DeliveryState::Delivered, None),
+                Next::GaveUp => (DeliveryState::GaveUp, None),
+                Next::RetryAt(at) => (DeliveryState::Pending, Some(at)),
+            };
+            ids.push(recorded.delivery.as_uuid());
+            logs.push(attempt_json(&recorded.attempt));
+            states.push(state.as_str());
+            retry_ats.push(retry_at);
+        }
+        let endpoint_ids: Vec<Uuid> = self
             .db
             .query_scalar(
-                "UPDATE webhook_deliveries SET attempts = attempts || $2, state = $3, \
-                 next_attempt_at = coalesce($4, next_attempt_at) \
-                 WHERE id = $1 AND state = 'pending' RETURNING endpoint_id",
+                "UPDATE webhook_deliveries d SET attempts = d.attempts || r.attempt, \
+                 state = r.state, next_attempt_at = coalesce(r.retry_at, d.next_attempt_at) \
+                 FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::timestamptz[]) \
+                 AS r(id, attempt, state, retry_at) \
+                 WHERE d.id = r.id AND d.state = 'pending' RETURNING d.endpoint_id",
             )
-            .bind(delivery.as_uuid())
-            .bind(attempt_json(attempt))
-            .bind(state.as_str())
-            .bind(retry_at)
-            .fetch_optional(&mut *tx)
+            .bind(&ids)
+            .bind(&logs)
+            .bind(&states)
+            .bind(&retry_ats)
+            .fetch_all(&mut *tx)
             .await
             .map_err(translate_write)?;
-        let Some(endpoint_id) = endpoint_id else {
+        // Dropping the transaction rolls back whatever was written.
+        if endpoint_ids.len() != attempts.len() {
             return Err(StoreError::Stale);
-        };
+        }
+        let endpoint_id = endpoint_ids[0];
         let statement = match endpoint_change {
             EndpointChange::None => None,
             EndpointChange::Healthy => Some(
@@ -257,10 +282,7 @@ impl DeliveryStore for PgStore {
             ),
             EndpointChange::FailingSince(since) => Some(
                 self.db
-                    .query(
-                        "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $2) \
-                         WHERE id = $1",
-                    )
+                    .query("UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1")
                     .bind(endpoint_id)
                     .bind(*since),
             ),

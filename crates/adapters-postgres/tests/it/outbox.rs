@@ -211,16 +211,16 @@ async fn two_instances_deliver_every_event_once_and_lose_none() {
     let work = |tenancy: Tenancy, recorder: Arc<Recorder>| async move {
         let mut idle = 0;
         while idle < 3 {
-            let claimed = tenancy.claim_webhook_deliveries(4).await.unwrap();
+            let claimed = tenancy.claim_webhook_deliveries(4, 4).await.unwrap();
             if claimed.is_empty() {
                 idle += 1;
                 tokio::task::yield_now().await;
                 continue;
             }
             idle = 0;
-            for message in &claimed {
+            for batch in &claimed {
                 tenancy
-                    .deliver_webhook(message, recorder.as_ref())
+                    .deliver_webhooks(batch, recorder.as_ref())
                     .await
                     .unwrap();
             }

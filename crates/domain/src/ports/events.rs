@@ -13,7 +13,7 @@ use crate::events::{Event, EventFilter};
 use crate::ids::OrgId;
 use crate::webhook::{WebhookEndpoint, WebhookId};
 use crate::webhook_delivery::{
-    Attempt, ClaimedDelivery, Delivery, DeliveryId, Next, OutgoingWebhook, SendOutcome,
+    ClaimedDelivery, Delivery, DeliveryId, OutgoingWebhook, RecordedAttempt, SendOutcome,
 };
 
 /// The events written to the outbox.
@@ -94,7 +94,8 @@ pub enum EndpointChange {
     None,
     /// Clear `failing_since`.
     Healthy,
-    /// Set `failing_since` to this time unless it is set.
+    /// Set `failing_since` to this time (the endpoint is held by the
+    /// batch's claim: nothing else moves it meanwhile).
     FailingSince(DateTime<Utc>),
     /// Disable it (and clear `failing_since`), bumping its version, with
     /// this audit record (`webhook.endpoint_disabled`, which the outbox
@@ -115,27 +116,31 @@ pub trait DeliveryStore: Send + Sync {
     /// another holds). Returns how many events it took.
     async fn fan_out(&self, now: DateTime<Utc>, limit: usize) -> Result<usize, StoreError>;
 
-    /// Claims up to `limit` messages due at `now`, each the oldest pending
-    /// message of its (enabled) endpoint, and holds them until `lease_until`
-    /// (their next attempt time), so no other caller claims them meanwhile:
-    /// a message is claimed by one caller at a time, and one that is never
-    /// recorded (its worker died) is claimable again after the lease.
-    /// Concurrent callers MUST NOT claim the same message.
+    /// Claims the due messages of up to `endpoints` (enabled) endpoints
+    /// whose oldest pending message is due at `now`: for each, its oldest
+    /// pending messages, at most `per_endpoint` (at least one), oldest first,
+    /// consecutively in the result. The endpoint is held until `lease_until`
+    /// (its oldest message's next attempt moves there), so no other caller
+    /// claims any of its messages meanwhile; recording the batch
+    /// ([`Self::record_attempts`]) releases it, and one never recorded (its
+    /// worker died) is claimable again after the lease. Concurrent callers
+    /// MUST NOT claim the same message.
     async fn claim_due(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-        limit: usize,
+        endpoints: usize,
+        per_endpoint: usize,
     ) -> Result<Vec<ClaimedDelivery>, StoreError>;
 
-    /// Appends `attempt` to the message's log and moves it to `next`, and
-    /// applies `endpoint` to its endpoint, atomically. `Stale` if the
-    /// message is no longer pending (nothing written).
-    async fn record_attempt(
+    /// Appends each attempt to its message's log and moves the message to
+    /// its `next`, and applies `endpoint` to their endpoint (all of one
+    /// claimed batch, so of one endpoint), atomically. Messages of the batch
+    /// not attempted are left as they were. `Stale` if any of them is no
+    /// longer pending (nothing written).
+    async fn record_attempts(
         &self,
-        delivery: DeliveryId,
-        attempt: &Attempt,
-        next: Next,
+        attempts: &[RecordedAttempt],
         endpoint: &EndpointChange,
     ) -> Result<(), StoreError>;
 

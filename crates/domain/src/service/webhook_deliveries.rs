@@ -1,5 +1,5 @@
 //! The delivery worker's steps and the delivery log: fan-out and claiming,
-//! sending one claimed message and recording what came of it (the rules are
+//! sending one endpoint's claimed batch and recording what came of it (the rules are
 //! `webhook_delivery::judge`'s), and, for the org, the log, redelivery of one
 //! message and recovery of a time range.
 
@@ -13,9 +13,10 @@ use crate::ids::{AuditId, OrgRef};
 use crate::page::{Cursor, Limit, Page, fetch_page_by_id};
 use crate::ports::{EndpointChange, WebhookSender};
 use crate::values::InvalidValue;
-use crate::webhook::WebhookId;
+use crate::webhook::{WebhookEndpoint, WebhookId};
 use crate::webhook_delivery::{
-    CLAIM_LEASE, ClaimedDelivery, Delivery, DeliveryId, Health, Next, OutgoingWebhook, judge,
+    BATCH_BUDGET, CLAIM_LEASE, ClaimedDelivery, Delivery, DeliveryId, Health, Next,
+    OutgoingWebhook, RecordedAttempt, judge,
 };
 
 /// The actor of what the delivery worker writes.
@@ -27,13 +28,15 @@ const FAN_OUT_BATCH: usize = 500;
 const FAN_OUT_BATCHES: usize = 20;
 
 impl Tenancy {
-    /// The worker's first step: queues messages for new outbox events (up to
-    /// `limit` events), then claims up to `limit` due messages, each the
-    /// oldest pending one of its endpoint, for [`Self::deliver_webhook`].
+    /// The worker's first step: queues messages for new outbox events, then
+    /// claims the due messages of up to `endpoints` endpoints, at most
+    /// `per_endpoint` each: one batch per endpoint, its messages oldest
+    /// first, for [`Self::deliver_webhooks`].
     pub async fn claim_webhook_deliveries(
         &self,
-        limit: usize,
-    ) -> Result<Vec<ClaimedDelivery>, WebhookError> {
+        endpoints: usize,
+        per_endpoint: usize,
+    ) -> Result<Vec<Vec<ClaimedDelivery>>, WebhookError> {
         let now = self.now();
         // The outbox is drained into messages first, in bounded batches: an
         // event no endpoint wants makes no message, so a round that claims
@@ -44,61 +47,110 @@ impl Tenancy {
                 break;
             }
         }
-        Ok(self
+        let claimed = self
             .ports
             .deliveries
-            .claim_due(now, now + CLAIM_LEASE, limit)
-            .await?)
+            .claim_due(now, now + CLAIM_LEASE, endpoints, per_endpoint.max(1))
+            .await?;
+        // The store lists each endpoint's messages together, oldest first.
+        let mut batches: Vec<Vec<ClaimedDelivery>> = Vec::new();
+        for message in claimed {
+            match batches.last_mut() {
+                Some(batch) if batch[0].endpoint.id == message.endpoint.id => batch.push(message),
+                _ => batches.push(vec![message]),
+            }
+        }
+        Ok(batches)
     }
 
-    /// Sends one claimed message with `sender`, signed with every secret the
-    /// endpoint signs with now, and records the attempt and what follows
-    /// (delivered, retried later, given up; the endpoint healthy, failing or
-    /// disabled) in one store call.
-    pub async fn deliver_webhook(
+    /// Sends one claimed batch (one endpoint's messages, oldest first) with
+    /// `sender`, each signed with every secret the endpoint signs with, one
+    /// after another, and stops at the first message not delivered (order
+    /// per endpoint) or once [`BATCH_BUDGET`] has passed; then records every
+    /// attempt, what follows for each message and for the endpoint
+    /// (healthy, failing or disabled), in one store call. Answers what
+    /// followed each message attempted, in order.
+    pub async fn deliver_webhooks(
         &self,
-        claimed: &ClaimedDelivery,
+        batch: &[ClaimedDelivery],
         sender: &dyn WebhookSender,
-    ) -> Result<Next, WebhookError> {
-        let ClaimedDelivery { delivery, endpoint } = claimed;
-        let now = self.now();
-        let request = OutgoingWebhook {
-            url: endpoint.url.as_str().to_owned(),
-            message_id: delivery.event.id.to_string(),
-            timestamp: now,
-            payload: delivery.event.payload_text(),
-            secrets: self.webhook_signing_secrets(endpoint, now).await?,
+    ) -> Result<Vec<Next>, WebhookError> {
+        let Some(first) = batch.first() else {
+            return Ok(Vec::new());
         };
-        let outcome = sender.send(&request).await;
-        let verdict = judge(delivery, endpoint, &outcome, self.now(), self.jitter());
-        let change = match verdict.health {
-            Health::Healthy if endpoint.failing_since.is_some() => EndpointChange::Healthy,
-            Health::FailingSince(since) if endpoint.failing_since.is_none() => {
-                EndpointChange::FailingSince(since)
+        let started = self.now();
+        let secrets = self
+            .webhook_signing_secrets(&first.endpoint, started)
+            .await?;
+        // The endpoint as each attempt finds it: its health moves with them.
+        let mut endpoint = first.endpoint.clone();
+        let mut disabled_at = None;
+        let mut recorded = Vec::with_capacity(batch.len());
+        for ClaimedDelivery { delivery, .. } in batch {
+            let now = self.now();
+            if now - started >= BATCH_BUDGET {
+                break;
             }
-            Health::Healthy | Health::FailingSince(_) => EndpointChange::None,
-            Health::Disable => EndpointChange::Disable(AuditRecord {
-                id: AuditId::from_uuid(self.new_id()),
-                at: verdict.attempt.at,
-                actor: Actor::system(DELIVERY_WORKER),
-                action: AuditAction::WebhookEndpointDisabled,
-                target_kind: TargetKind::WebhookEndpoint,
-                target_id: endpoint.id.as_uuid(),
-                org_id: endpoint.org_id,
-                tenant_id: None,
-                request_id: None,
-                details: AuditDetails::changes_only(vec![Change {
-                    field: "enabled",
-                    from: Some("true".into()),
-                    to: Some("false".into()),
-                }]),
-            }),
+            let request = OutgoingWebhook {
+                url: endpoint.url.as_str().to_owned(),
+                message_id: delivery.event.id.to_string(),
+                timestamp: now,
+                payload: delivery.event.payload_text(),
+                secrets: secrets.clone(),
+            };
+            let outcome = sender.send(&request).await;
+            let verdict = judge(delivery, &endpoint, &outcome, self.now(), self.jitter());
+            match verdict.health {
+                Health::Healthy => endpoint.failing_since = None,
+                Health::FailingSince(since) => endpoint.failing_since = Some(since),
+                Health::Disable => disabled_at = Some(verdict.attempt.at),
+            }
+            let next = verdict.next;
+            recorded.push(RecordedAttempt {
+                delivery: delivery.id,
+                attempt: verdict.attempt,
+                next,
+            });
+            if next != Next::Delivered {
+                break;
+            }
+        }
+        let change = match (
+            disabled_at,
+            first.endpoint.failing_since,
+            endpoint.failing_since,
+        ) {
+            (Some(at), _, _) => EndpointChange::Disable(self.endpoint_disabled(&endpoint, at)),
+            (None, before, after) if before == after => EndpointChange::None,
+            (None, _, None) => EndpointChange::Healthy,
+            // A success earlier in the batch restarts the failing time.
+            (None, _, Some(since)) => EndpointChange::FailingSince(since),
         };
         self.ports
             .deliveries
-            .record_attempt(delivery.id, &verdict.attempt, verdict.next, &change)
+            .record_attempts(&recorded, &change)
             .await?;
-        Ok(verdict.next)
+        Ok(recorded.into_iter().map(|r| r.next).collect())
+    }
+
+    /// The audit record of the worker's disabling `endpoint` at `at`.
+    fn endpoint_disabled(&self, endpoint: &WebhookEndpoint, at: DateTime<Utc>) -> AuditRecord {
+        AuditRecord {
+            id: AuditId::from_uuid(self.new_id()),
+            at,
+            actor: Actor::system(DELIVERY_WORKER),
+            action: AuditAction::WebhookEndpointDisabled,
+            target_kind: TargetKind::WebhookEndpoint,
+            target_id: endpoint.id.as_uuid(),
+            org_id: endpoint.org_id,
+            tenant_id: None,
+            request_id: None,
+            details: AuditDetails::changes_only(vec![Change {
+                field: "enabled",
+                from: Some("true".into()),
+                to: Some("false".into()),
+            }]),
+        }
     }
 
     /// The endpoint's messages, newest first, each with every attempt.

@@ -101,13 +101,32 @@ async fn endpoint(app: &App, org: &Org, url: &str) -> WebhookWithSecret {
         .unwrap()
 }
 
-/// One worker round: claim what is due now and deliver it all.
+/// One worker round, one message per endpoint: claim what is due now and
+/// deliver it all.
 async fn round(app: &App, receiver: &Receiver) -> Vec<(ClaimedDelivery, Next)> {
-    let claimed = app.tenancy.claim_webhook_deliveries(50).await.unwrap();
+    batch_round(app, receiver, 1).await
+}
+
+/// One worker round taking up to `per_endpoint` messages of each endpoint;
+/// each message attempted, with what followed.
+async fn batch_round(
+    app: &App,
+    receiver: &Receiver,
+    per_endpoint: usize,
+) -> Vec<(ClaimedDelivery, Next)> {
+    let claimed = app
+        .tenancy
+        .claim_webhook_deliveries(50, per_endpoint)
+        .await
+        .unwrap();
     let mut done = Vec::new();
-    for c in claimed {
-        let next = app.tenancy.deliver_webhook(&c, receiver).await.unwrap();
-        done.push((c, next));
+    for batch in claimed {
+        let nexts = app
+            .tenancy
+            .deliver_webhooks(&batch, receiver)
+            .await
+            .unwrap();
+        done.extend(batch.into_iter().zip(nexts));
     }
     done
 }
@@ -439,4 +458,102 @@ async fn events_nobody_subscribed_to_do_not_delay_the_next_round() {
         (1, 1),
         "the late provisioning in the second round, the backlog notwithstanding"
     );
+}
+
+/// A sender that takes `by` of the manual clock's time for each request.
+struct Slow<'a> {
+    receiver: &'a Receiver,
+    app: &'a App,
+    by: Duration,
+}
+
+#[async_trait]
+impl WebhookSender for Slow<'_> {
+    async fn check_target(&self, url: &str) -> Result<(), String> {
+        self.receiver.check_target(url).await
+    }
+
+    async fn send(&self, request: &OutgoingWebhook) -> SendOutcome {
+        let outcome = self.receiver.send(request).await;
+        self.app.clock.advance(self.by);
+        outcome
+    }
+}
+
+#[tokio::test]
+async fn a_batch_goes_in_order_and_stops_at_its_first_failure_the_rest_waiting_behind_it() {
+    let app = App::new();
+    let receiver = Receiver::default();
+    let org = app.org("signstack").await;
+    let hook = endpoint(&app, &org, A).await;
+    receiver.script(A, &[200, 500]);
+    for key in ["acme", "globex", "initech", "umbrella"] {
+        app.provision(&org, spec(key)).await;
+    }
+    let events = event_ids(&app, &org).await;
+
+    let first = batch_round(&app, &receiver, 10).await;
+    let nexts: Vec<Next> = first.iter().map(|(_, n)| *n).collect();
+    assert_eq!(nexts.len(), 2, "stopped at the failure: {nexts:?}");
+    assert_eq!(nexts[0], Next::Delivered);
+    let Next::RetryAt(retry) = nexts[1] else {
+        panic!("the second is retried")
+    };
+    let stored = app
+        .tenancy
+        .get_webhook(&admin(), &OrgRef::Id(org.id), hook.endpoint.id)
+        .await
+        .unwrap();
+    assert_eq!(stored.failing_since, Some(app.now()), "failing since then");
+    assert!(
+        batch_round(&app, &receiver, 10).await.is_empty(),
+        "the rest wait behind the one being retried"
+    );
+
+    app.clock.advance(retry - app.now());
+    let second = batch_round(&app, &receiver, 10).await;
+    assert_eq!(second.len(), 3);
+    assert!(second.iter().all(|(_, n)| *n == Next::Delivered));
+    let ids: Vec<String> = receiver.requests().into_iter().map(|(_, id)| id).collect();
+    assert_eq!(
+        ids,
+        [0, 1, 1, 2, 3].map(|n| events[n].clone()),
+        "in order, each after the one before it was delivered"
+    );
+    let stored = app
+        .tenancy
+        .get_webhook(&admin(), &OrgRef::Id(org.id), hook.endpoint.id)
+        .await
+        .unwrap();
+    assert_eq!(stored.failing_since, None, "healthy again");
+}
+
+#[tokio::test]
+async fn a_batch_starts_no_send_after_its_budget_and_leaves_the_rest_claimable_at_once() {
+    let app = App::new();
+    let receiver = Receiver::default();
+    let org = app.org("signstack").await;
+    endpoint(&app, &org, A).await;
+    for key in ["acme", "globex", "initech"] {
+        app.provision(&org, spec(key)).await;
+    }
+    let slow = Slow {
+        receiver: &receiver,
+        app: &app,
+        by: Duration::seconds(20),
+    };
+    let claimed = app.tenancy.claim_webhook_deliveries(8, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1, "one endpoint's batch");
+    assert_eq!(claimed[0].len(), 3);
+    // Sent at 0 s and 20 s; at 40 s the budget (30 s) has passed.
+    let nexts = app
+        .tenancy
+        .deliver_webhooks(&claimed[0], &slow)
+        .await
+        .unwrap();
+    assert_eq!(nexts, [Next::Delivered, Next::Delivered]);
+    let rest = batch_round(&app, &receiver, 10).await;
+    assert_eq!(rest.len(), 1, "the unsent one is not held by the lease");
+    assert_eq!(rest[0].0.delivery.id, claimed[0][2].delivery.id);
+    assert_eq!(receiver.requests().len(), 3);
 }

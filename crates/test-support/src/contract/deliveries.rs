@@ -4,13 +4,21 @@
 use std::collections::HashSet;
 
 use domain::ports::{DataScope, EndpointChange, StoreError};
-use domain::webhook_delivery::{Attempt, DeliveryId, DeliveryState, Next};
+use domain::webhook_delivery::{Attempt, DeliveryId, DeliveryState, Next, RecordedAttempt};
 use domain::{AuditAction, EventFilter, EventType, Org, WebhookEndpoint};
 
 use super::webhooks::{audit, create, endpoint};
 use super::{ALL, seed_org, seed_tenant, trail};
 use crate::StorePorts;
 use crate::fixtures::{Fixtures, at};
+
+fn recorded(delivery: DeliveryId, attempt: Attempt, next: Next) -> RecordedAttempt {
+    RecordedAttempt {
+        delivery,
+        attempt,
+        next,
+    }
+}
 
 fn attempt(minute: i64, status: u16) -> Attempt {
     Attempt {
@@ -104,19 +112,27 @@ pub async fn claims_take_each_endpoints_oldest_pending_message_until_its_lease_e
     store.deliveries.fan_out(at(0), ALL).await.unwrap();
     let first_event = log(&store, &a).await[1].event.id;
 
-    let claimed = store.deliveries.claim_due(at(1), at(2), ALL).await.unwrap();
+    let claimed = store
+        .deliveries
+        .claim_due(at(1), at(2), ALL, 1)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2, "one per endpoint");
     assert!(claimed.iter().all(|c| c.delivery.event.id == first_event));
     let ends: HashSet<_> = claimed.iter().map(|c| c.endpoint.id).collect();
     assert_eq!(ends, HashSet::from([a.id, b.id]));
     assert_eq!(
-        store.deliveries.claim_due(at(1), at(2), ALL).await.unwrap(),
+        store
+            .deliveries
+            .claim_due(at(1), at(2), ALL, 1)
+            .await
+            .unwrap(),
         [],
         "held until the lease ends, and the next message waits behind"
     );
     let again = store
         .deliveries
-        .claim_due(at(2), at(10), ALL)
+        .claim_due(at(2), at(10), ALL, 1)
         .await
         .unwrap();
     assert_eq!(again.len(), 2, "a lease that ended is claimable again");
@@ -125,23 +141,86 @@ pub async fn claims_take_each_endpoints_oldest_pending_message_until_its_lease_e
     let on_a = again.iter().find(|c| c.endpoint.id == a.id).unwrap();
     store
         .deliveries
-        .record_attempt(
-            on_a.delivery.id,
-            &attempt(3, 200),
-            Next::Delivered,
+        .record_attempts(
+            &[recorded(on_a.delivery.id, attempt(3, 200), Next::Delivered)],
             &EndpointChange::None,
         )
         .await
         .unwrap();
-    let next = store.deliveries.claim_due(at(3), at(4), ALL).await.unwrap();
+    let next = store
+        .deliveries
+        .claim_due(at(3), at(4), ALL, 1)
+        .await
+        .unwrap();
     assert_eq!(next.len(), 1, "a's next message; b's first is leased");
     assert_eq!(next[0].endpoint.id, a.id);
     assert_ne!(next[0].delivery.event.id, first_event);
     assert_eq!(
-        store.deliveries.claim_due(at(3), at(4), 0).await.unwrap(),
+        store
+            .deliveries
+            .claim_due(at(3), at(4), 0, 1)
+            .await
+            .unwrap(),
         [],
         "at most the limit"
     );
+}
+
+pub async fn a_batch_claim_takes_an_endpoints_oldest_messages_in_order_until_recorded(
+    store: StorePorts,
+) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let a = all_events(&store, &f, &org, "a").await;
+    for key in ["acme", "globex", "initech"] {
+        seed_tenant(&store, &f, &org, key, &[&format!("{key}-live")]).await;
+    }
+    store.deliveries.fan_out(at(0), ALL).await.unwrap();
+    let oldest_first: Vec<DeliveryId> = log(&store, &a).await.iter().rev().map(|d| d.id).collect();
+
+    let claim = |minute| store.deliveries.claim_due(at(minute), at(30), ALL, 2);
+    let batch: Vec<DeliveryId> = claim(1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.delivery.id)
+        .collect();
+    assert_eq!(batch, oldest_first[..2], "the two oldest, oldest first");
+    assert_eq!(claim(1).await.unwrap(), [], "the endpoint is held");
+
+    // Only the first was sent (the batch stopped): the second is not held.
+    let delivered = |id| recorded(id, attempt(2, 200), Next::Delivered);
+    store
+        .deliveries
+        .record_attempts(&[delivered(batch[0])], &EndpointChange::None)
+        .await
+        .unwrap();
+    let batch: Vec<DeliveryId> = claim(2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.delivery.id)
+        .collect();
+    assert_eq!(batch, oldest_first[1..], "claimable again at once");
+
+    assert_eq!(
+        store
+            .deliveries
+            .record_attempts(
+                &[delivered(oldest_first[1]), delivered(oldest_first[0])],
+                &EndpointChange::None,
+            )
+            .await,
+        Err(StoreError::Stale),
+        "one of them is no longer pending"
+    );
+    let entries = log(&store, &a).await;
+    assert_eq!(
+        entries.iter().map(|d| d.attempts.len()).collect::<Vec<_>>(),
+        [0, 0, 1],
+        "nothing written"
+    );
+    assert_eq!(entries[1].state, DeliveryState::Pending);
 }
 
 pub async fn recording_attempts_moves_messages_and_endpoints_and_a_disable_is_audited(
@@ -152,15 +231,17 @@ pub async fn recording_attempts_moves_messages_and_endpoints_and_a_disable_is_au
     let a = all_events(&store, &f, &org, "a").await;
     seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
     store.deliveries.fan_out(at(0), ALL).await.unwrap();
-    let claimed = store.deliveries.claim_due(at(0), at(1), ALL).await.unwrap();
+    let claimed = store
+        .deliveries
+        .claim_due(at(0), at(1), ALL, 1)
+        .await
+        .unwrap();
     let id = claimed[0].delivery.id;
 
     store
         .deliveries
-        .record_attempt(
-            id,
-            &attempt(1, 500),
-            Next::RetryAt(at(5)),
+        .record_attempts(
+            &[recorded(id, attempt(1, 500), Next::RetryAt(at(5)))],
             &EndpointChange::FailingSince(at(1)),
         )
         .await
@@ -173,11 +254,19 @@ pub async fn recording_attempts_moves_messages_and_endpoints_and_a_disable_is_au
         .unwrap();
     assert_eq!(stored.failing_since, Some(at(1)));
     assert_eq!(
-        store.deliveries.claim_due(at(4), at(9), ALL).await.unwrap(),
+        store
+            .deliveries
+            .claim_due(at(4), at(9), ALL, 1)
+            .await
+            .unwrap(),
         [],
         "not due yet"
     );
-    let due = store.deliveries.claim_due(at(5), at(9), ALL).await.unwrap();
+    let due = store
+        .deliveries
+        .claim_due(at(5), at(9), ALL, 1)
+        .await
+        .unwrap();
     assert_eq!(due[0].delivery.id, id);
     assert_eq!(due[0].endpoint.failing_since, Some(at(1)));
 
@@ -185,10 +274,8 @@ pub async fn recording_attempts_moves_messages_and_endpoints_and_a_disable_is_au
     let disabled = audit(&f, &a, AuditAction::WebhookEndpointDisabled);
     store
         .deliveries
-        .record_attempt(
-            id,
-            &attempt(6, 410),
-            Next::GaveUp,
+        .record_attempts(
+            &[recorded(id, attempt(6, 410), Next::GaveUp)],
             &EndpointChange::Disable(disabled.clone()),
         )
         .await
@@ -216,10 +303,8 @@ pub async fn recording_attempts_moves_messages_and_endpoints_and_a_disable_is_au
     assert_eq!(
         store
             .deliveries
-            .record_attempt(
-                id,
-                &attempt(7, 200),
-                Next::Delivered,
+            .record_attempts(
+                &[recorded(id, attempt(7, 200), Next::Delivered)],
                 &EndpointChange::Healthy
             )
             .await,
@@ -241,15 +326,17 @@ pub async fn redelivery_and_recovery_requeue_exactly_the_chosen_messages(store: 
     for minute in 1..=3 {
         let claimed = store
             .deliveries
-            .claim_due(at(minute), at(minute), ALL)
+            .claim_due(at(minute), at(minute), ALL, 1)
             .await
             .unwrap();
         store
             .deliveries
-            .record_attempt(
-                claimed[0].delivery.id,
-                &attempt(minute, 200),
-                Next::Delivered,
+            .record_attempts(
+                &[recorded(
+                    claimed[0].delivery.id,
+                    attempt(minute, 200),
+                    Next::Delivered,
+                )],
                 &EndpointChange::None,
             )
             .await
@@ -281,7 +368,11 @@ pub async fn redelivery_and_recovery_requeue_exactly_the_chosen_messages(store: 
             .await
             .unwrap()
     );
-    let claimed = store.deliveries.claim_due(at(4), at(5), ALL).await.unwrap();
+    let claimed = store
+        .deliveries
+        .claim_due(at(4), at(5), ALL, 1)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].delivery.id, oldest.id, "exactly the one chosen");
     assert_eq!(claimed[0].delivery.attempts.len(), 1, "its log kept");
@@ -332,7 +423,7 @@ pub async fn redelivery_and_recovery_requeue_exactly_the_chosen_messages(store: 
     assert_eq!(
         store
             .deliveries
-            .claim_due(at(600), at(601), ALL)
+            .claim_due(at(600), at(601), ALL, 1)
             .await
             .unwrap(),
         []
@@ -359,7 +450,11 @@ pub async fn concurrent_claimers_never_take_one_message_twice(store: StorePorts)
         handles.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             for _ in 0..4 {
-                let claimed = store.deliveries.claim_due(at(1), at(30), 3).await.unwrap();
+                let claimed = store
+                    .deliveries
+                    .claim_due(at(1), at(30), 3, 1)
+                    .await
+                    .unwrap();
                 mine.extend(claimed.into_iter().map(|c| c.delivery.id));
             }
             mine
