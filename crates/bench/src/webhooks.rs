@@ -7,12 +7,17 @@
 //! (the change and its outbox row committed) to the moment the receiver got it.
 //!
 //! 1. *Latency*: requests sent open-loop at `--rate` events/s for `--seconds`.
-//! 2. *Throughput*: `--burst` events committed as fast as 8 clients can, then
-//!    the time until the receiver has every one: deliveries/s over the drain.
+//! 2. *Keeping pace*: `--burst` events committed as fast as 8 clients can,
+//!    and how long after the last commit the receiver has every one.
+//! 3. *Throughput*: `--burst` more events committed while the receiver
+//!    answers 503 (so they queue up behind the endpoint's first message);
+//!    then it recovers, and deliveries/s is measured from its first delivery
+//!    of these to its last.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -78,27 +83,42 @@ pub fn run(options: Options) -> Result<(), String> {
 /// When each request id's event arrived.
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
-async fn receive(State(arrivals): State<Arrivals>, body: Bytes) -> AxumStatus {
+/// The receiver's state: what arrived, and whether it is answering 503.
+#[derive(Clone, Default)]
+struct Receiver {
+    arrivals: Arrivals,
+    down: Arc<AtomicBool>,
+}
+
+async fn receive(State(receiver): State<Receiver>, body: Bytes) -> AxumStatus {
+    if receiver.down.load(Ordering::SeqCst) {
+        return AxumStatus::SERVICE_UNAVAILABLE;
+    }
     let now = Instant::now();
     if let Ok(event) = serde_json::from_slice::<Value>(&body)
         && let Some(id) = event["data"]["requestId"].as_str()
     {
-        arrivals.lock().unwrap().entry(id.to_owned()).or_insert(now);
+        receiver
+            .arrivals
+            .lock()
+            .unwrap()
+            .entry(id.to_owned())
+            .or_insert(now);
     }
     AxumStatus::NO_CONTENT
 }
 
-async fn receiver() -> Result<(SocketAddr, Arrivals), String> {
-    let arrivals: Arrivals = Arc::default();
+async fn receiver() -> Result<(SocketAddr, Receiver), String> {
+    let state = Receiver::default();
     let app = Router::new()
         .route("/hooks", post(receive))
-        .with_state(Arc::clone(&arrivals));
+        .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((address, arrivals))
+    Ok((address, state))
 }
 
 async fn scenario(o: Options) -> Result<(), String> {
@@ -107,7 +127,8 @@ async fn scenario(o: Options) -> Result<(), String> {
     let mut command = serve_command(&o.tenancy, &database, &keyring);
     command.env("TENANCY_WEBHOOK_ALLOW_PRIVATE", "true");
     let server = Server::start(command)?;
-    let (receiver_address, arrivals) = receiver().await?;
+    let (receiver_address, receiver) = receiver().await?;
+    let arrivals = &receiver.arrivals;
     let mut admin = Connection::open(server.address).await?;
 
     let org = Call::json(
@@ -139,14 +160,29 @@ async fn scenario(o: Options) -> Result<(), String> {
     let total = usize::try_from(o.rate * o.seconds).map_err(|e| e.to_string())?;
     eprintln!("latency: {total} events at {}/s…", o.rate);
     let answered = paced(server.address, total, o.rate).await?;
-    let latency = delays(&arrivals, &answered, Duration::from_secs(30)).await?;
+    let latency = delays(arrivals, &answered, Duration::from_secs(30)).await?;
 
-    eprintln!("throughput: {} events committed at once…", o.burst);
+    eprintln!("keeping pace: {} events committed at once…", o.burst);
     let (committed, sent) = burst(server.address, total, o.burst).await?;
-    let drained = wait_for(&arrivals, total + o.burst, Duration::from_secs(120)).await;
-    let last = drained.ok_or_else(|| "the burst was not delivered within 120 s".to_string())?;
-    let drain = last.duration_since(sent);
-    let per_second = o.burst as f64 / drain.as_secs_f64();
+    let kept_pace = wait_for(arrivals, total + o.burst, Duration::from_secs(120))
+        .await
+        .ok_or_else(|| "the burst was not delivered within 120 s".to_string())?;
+    let lag = kept_pace.saturating_duration_since(sent + committed);
+
+    eprintln!(
+        "throughput: {} events queued behind a receiver answering 503…",
+        o.burst
+    );
+    let before = total + o.burst;
+    receiver.down.store(true, Ordering::SeqCst);
+    let (queued_in, _) = burst(server.address, before, o.burst).await?;
+    receiver.down.store(false, Ordering::SeqCst);
+    let last = wait_for(arrivals, before + o.burst, Duration::from_secs(180))
+        .await
+        .ok_or_else(|| "the queue was not drained within 180 s".to_string())?;
+    let first = first_arrival(arrivals, before, o.burst);
+    let drain = last.saturating_duration_since(first);
+    let per_second = (o.burst - 1) as f64 / drain.as_secs_f64();
 
     println!(
         "## Webhooks: outbox to delivery, one instance on PostgreSQL, a receiver on loopback\n"
@@ -165,11 +201,18 @@ async fn scenario(o: Options) -> Result<(), String> {
     );
     println!();
     println!(
-        "Burst: {} events committed in {:.2} s by {BURST_CLIENTS} clients ({:.0} commits/s); all \
-         delivered {:.2} s after the first commit: **{:.0} deliveries/s**.\n",
+        "Keeping pace: {} events committed in {:.2} s by {BURST_CLIENTS} clients ({:.0} \
+         commits/s); the last delivered {:.0} ms after the last commit.\n",
         o.burst,
         committed.as_secs_f64(),
         o.burst as f64 / committed.as_secs_f64(),
+        lag.as_secs_f64() * 1e3,
+    );
+    println!(
+        "Throughput: {} events queued (in {:.2} s) while the receiver answered 503, then \
+         delivered in {:.2} s from its first delivery to its last: **{:.0} deliveries/s**.\n",
+        o.burst,
+        queued_in.as_secs_f64(),
         drain.as_secs_f64(),
         per_second
     );
@@ -300,6 +343,15 @@ async fn wait_for(arrivals: &Arrivals, count: usize, patience: Duration) -> Opti
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// The earliest arrival of events `from..from + count`.
+fn first_arrival(arrivals: &Arrivals, from: usize, count: usize) -> Instant {
+    let arrived = arrivals.lock().unwrap();
+    (from..from + count)
+        .filter_map(|n| arrived.get(&format!("bench-event-{n}")).copied())
+        .min()
+        .unwrap_or_else(Instant::now)
 }
 
 fn ms(histogram: &Histogram<u64>, q: f64) -> f64 {
