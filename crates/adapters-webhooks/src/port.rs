@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::ports::WebhookSender;
-use domain::webhook_delivery::{OutgoingWebhook, SendOutcome};
+use domain::webhook_delivery::{OutgoingWebhook, SendOutcome, Target};
 
 use crate::guard::Refusal;
 use crate::outcome::Outcome;
@@ -63,13 +63,11 @@ impl WebhookSender for Sender {
         }
     }
 
-    async fn check_target(&self, url: &str) -> Result<(), String> {
+    async fn check_target(&self, url: &str) -> Target {
         match self.check_url(url).await {
-            // A name that does not resolve yet (DNS set up after the
-            // endpoint) is no SSRF: its deliveries fail and are retried, and
-            // each is checked again.
-            Ok(()) | Err(Refusal::Unresolved { .. }) => Ok(()),
-            Err(refusal) => Err(refusal.to_string()),
+            Ok(()) => Target::Allowed,
+            Err(refusal @ Refusal::Unresolved { .. }) => Target::Unresolved(refusal.to_string()),
+            Err(refusal) => Target::Forbidden(refusal.to_string()),
         }
     }
 }

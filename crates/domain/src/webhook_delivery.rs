@@ -154,6 +154,19 @@ pub struct OutgoingWebhook {
     pub secrets: Vec<SigningSecret>,
 }
 
+/// Where a webhook's URL leads, as the network sees it now
+/// ([`crate::ports::WebhookSender::check_target`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Its host resolves to addresses the deployment may send to.
+    Allowed,
+    /// Its host is, or resolves to, an address the deployment refuses (the
+    /// SSRF rule of [`crate::address`]); why.
+    Forbidden(String),
+    /// Its host does not resolve (now); why.
+    Unresolved(String),
+}
+
 /// What sending came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {

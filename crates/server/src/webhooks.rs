@@ -165,7 +165,7 @@ mod tests {
 
     use adapters_memory::{ManualClock, MemoryStore};
     use async_trait::async_trait;
-    use domain::webhook_delivery::{OutgoingWebhook, SendOutcome};
+    use domain::webhook_delivery::{OutgoingWebhook, SendOutcome, Target};
     use domain::{
         Context, EventFilter, Metadata, Name, NewOrg, NewWebhook, OrgKey, OrgRef, ProvisionTenant,
         Settings, TenantKey,
@@ -179,8 +179,8 @@ mod tests {
     #[async_trait]
     impl WebhookSender for Recorder {
         /// Every target resolves to a public address here.
-        async fn check_target(&self, _url: &str) -> Result<(), String> {
-            Ok(())
+        async fn check_target(&self, _url: &str) -> Target {
+            Target::Allowed
         }
 
         async fn send(&self, request: &OutgoingWebhook) -> SendOutcome {

@@ -109,8 +109,8 @@ struct Recorder(std::sync::Mutex<Vec<String>>);
 #[async_trait::async_trait]
 impl domain::ports::WebhookSender for Recorder {
     /// Every target resolves to a public address here.
-    async fn check_target(&self, _url: &str) -> Result<(), String> {
-        Ok(())
+    async fn check_target(&self, _url: &str) -> domain::webhook_delivery::Target {
+        domain::webhook_delivery::Target::Allowed
     }
 
     async fn send(

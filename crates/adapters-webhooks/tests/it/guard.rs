@@ -108,27 +108,27 @@ async fn a_name_that_does_not_resolve_is_refused_by_the_check() {
     );
 }
 
-/// The domain's check when an endpoint is saved: a name is judged by what it
+/// The port's answer when an endpoint is saved: a name is judged by what it
 /// resolves to (here `localhost`, through the system's resolver: this guard
-/// has no list of names), while a name that does not resolve yet is left to
-/// the deliveries, each of which is checked again.
+/// has no list of names), and one that does not resolve is told apart (the
+/// domain accepts it; each delivery is checked again).
 #[tokio::test]
-async fn saving_an_endpoint_refuses_a_name_that_resolves_to_loopback() {
+async fn the_port_tells_forbidden_targets_from_unresolved_ones() {
     use domain::ports::WebhookSender;
+    use domain::webhook_delivery::Target;
     let sender = crate::strict();
-    let refused = sender
-        .check_target("https://localhost/hooks")
-        .await
-        .unwrap_err();
+    let Target::Forbidden(refused) = sender.check_target("https://localhost/hooks").await else {
+        panic!("localhost is forbidden")
+    };
     assert!(refused.contains("loopback"), "{refused}");
-    assert_eq!(
+    assert!(matches!(
         sender
             .check_target("https://hooks.tenancy-test.invalid/")
             .await,
-        Ok(())
-    );
+        Target::Unresolved(_)
+    ));
     assert_eq!(
         crate::loose().check_target("http://127.0.0.1:9/").await,
-        Ok(())
+        Target::Allowed
     );
 }

@@ -13,7 +13,7 @@ use crate::events::{Event, EventFilter};
 use crate::ids::OrgId;
 use crate::webhook::{WebhookEndpoint, WebhookId};
 use crate::webhook_delivery::{
-    ClaimedDelivery, Delivery, DeliveryId, OutgoingWebhook, RecordedAttempt, SendOutcome,
+    ClaimedDelivery, Delivery, DeliveryId, OutgoingWebhook, RecordedAttempt, SendOutcome, Target,
 };
 
 /// The events written to the outbox.
@@ -190,10 +190,10 @@ pub trait WebhookSender: Send + Sync {
     /// it; never panics, never fails otherwise (every failure is an outcome).
     async fn send(&self, request: &OutgoingWebhook) -> SendOutcome;
 
-    /// Whether `url` may be a webhook's target as the network sees it now:
-    /// `Err` with the reason when its host resolves to an address the
-    /// deployment refuses (the SSRF rule of [`crate::address`], applied after
-    /// DNS resolution) or does not resolve at all. Checked when an endpoint
-    /// is saved; [`Self::send`] applies the same rule again at every delivery.
-    async fn check_target(&self, url: &str) -> Result<(), String>;
+    /// Where `url` leads as the network sees it now: allowed, forbidden by
+    /// the SSRF rule of [`crate::address`] (applied after DNS resolution), or
+    /// not resolving. Asked when an endpoint is saved (the domain decides
+    /// what each means there); [`Self::send`] applies the same rule again at
+    /// every delivery.
+    async fn check_target(&self, url: &str) -> Target;
 }

@@ -23,6 +23,7 @@ use crate::webhook::{
     EndpointSecrets, GracePeriod, NewWebhook, RetiringSecret, SealedSecret, SigningSecret,
     WebhookEndpoint, WebhookId, WebhookPatch, WebhookUrl, secret_aad, secret_from_plain,
 };
+use crate::webhook_delivery::Target;
 
 /// Managing webhook endpoints.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -330,17 +331,21 @@ impl Tenancy {
     /// The URL as given, checked in form (`WebhookUrl::parse`) and, with a
     /// sender configured and private addresses not allowed, by resolving its
     /// host: a name that leads to a private, loopback or link-local address
-    /// is refused as its literal would be.
+    /// is refused as its literal would be. A name that does not resolve (yet:
+    /// DNS is often set up after the endpoint) is accepted: it is no SSRF,
+    /// its deliveries fail and are retried, and each is checked again.
     async fn webhook_url(&self, raw: &str) -> Result<WebhookUrl, WebhookError> {
         let url = WebhookUrl::parse(raw, self.settings.webhook_allow_private)
             .map_err(|e| WebhookError::Invalid("url", e))?;
         if let Some(targets) = &self.webhook_targets
             && !self.settings.webhook_allow_private
         {
-            targets
-                .check_target(url.as_str())
-                .await
-                .map_err(|reason| WebhookError::Invalid("url", InvalidValue::new(reason)))?;
+            match targets.check_target(url.as_str()).await {
+                Target::Allowed | Target::Unresolved(_) => {}
+                Target::Forbidden(reason) => {
+                    return Err(WebhookError::Invalid("url", InvalidValue::new(reason)));
+                }
+            }
         }
         Ok(url)
     }

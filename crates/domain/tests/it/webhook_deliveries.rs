@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use domain::ports::{DataScope, EventLog, WebhookSender};
 use domain::webhook_delivery::{
-    ClaimedDelivery, DeliveryState, Next, OutgoingWebhook, SendOutcome,
+    ClaimedDelivery, DeliveryState, Next, OutgoingWebhook, SendOutcome, Target,
 };
 use domain::{
     EventFilter, EventType, GracePeriod, Limit, NewWebhook, Org, OrgRef, WebhookWithSecret,
@@ -51,8 +51,8 @@ impl Receiver {
 #[async_trait]
 impl WebhookSender for Receiver {
     /// Every target resolves to a public address here.
-    async fn check_target(&self, _url: &str) -> Result<(), String> {
-        Ok(())
+    async fn check_target(&self, _url: &str) -> Target {
+        Target::Allowed
     }
 
     async fn send(&self, request: &OutgoingWebhook) -> SendOutcome {
@@ -469,7 +469,7 @@ struct Slow<'a> {
 
 #[async_trait]
 impl WebhookSender for Slow<'_> {
-    async fn check_target(&self, url: &str) -> Result<(), String> {
+    async fn check_target(&self, url: &str) -> Target {
         self.receiver.check_target(url).await
     }
 

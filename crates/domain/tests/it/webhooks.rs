@@ -4,6 +4,7 @@
 
 use chrono::Duration;
 use domain::ports::{AuditLog, DataScope, WebhookStore};
+use domain::webhook_delivery::Target;
 use domain::{
     AuditAction, Context, EventFilter, EventType, GracePeriod, NewWebhook, OrgRef, Principal,
     WebhookError, WebhookPatch,
@@ -204,4 +205,54 @@ async fn another_orgs_key_finds_neither_the_org_nor_its_endpoints() {
             .unwrap_err(),
         WebhookError::NotFound
     );
+}
+
+/// Answers each URL's host from a fixed table, as a resolver would.
+struct Network;
+
+#[async_trait::async_trait]
+impl domain::ports::WebhookSender for Network {
+    async fn send(
+        &self,
+        _request: &domain::webhook_delivery::OutgoingWebhook,
+    ) -> domain::webhook_delivery::SendOutcome {
+        unreachable!("saving an endpoint sends nothing")
+    }
+
+    async fn check_target(&self, url: &str) -> Target {
+        if url.contains("internal.example.com") {
+            Target::Forbidden("internal.example.com resolves to 10.0.0.7, a private address".into())
+        } else if url.contains("not-yet.example.com") {
+            Target::Unresolved("not-yet.example.com does not resolve".into())
+        } else {
+            Target::Allowed
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_a_private_address_is_refused_and_one_not_resolving_yet_is_saved() {
+    let app = App::new();
+    let org = app.org("signstack").await;
+    let at = OrgRef::Id(org.id);
+    let tenancy = app
+        .tenancy
+        .clone()
+        .with_webhook_sender(std::sync::Arc::new(Network));
+    let refused = tenancy
+        .create_webhook(&admin(), &at, new_webhook("https://internal.example.com/h"))
+        .await;
+    let Err(WebhookError::Invalid("url", reason)) = refused else {
+        panic!("refused: {refused:?}")
+    };
+    assert!(reason.to_string().contains("10.0.0.7"), "{reason}");
+    for url in [
+        "https://not-yet.example.com/h",
+        "https://hooks.example.com/h",
+    ] {
+        tenancy
+            .create_webhook(&admin(), &at, new_webhook(url))
+            .await
+            .unwrap_or_else(|e| panic!("{url} is saved: {e}"));
+    }
 }
