@@ -1,5 +1,6 @@
 //! The retention job: deletes tenants whose retention period (docs/api.md §2) ended,
-//! and idempotency records past their replay window.
+//! idempotency records past their replay window, and events older than the
+//! feed's window with their finished webhook messages.
 
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ pub async fn run(tenancy: Tenancy, mut stop: watch::Receiver<bool>) {
         }
         purge(&tenancy, &stop).await;
         purge_idempotency(&tenancy, &stop).await;
+        purge_events(&tenancy, &stop).await;
     }
     tracing::debug!("retention job stopped");
 }
@@ -59,6 +61,19 @@ async fn purge_idempotency(tenancy: &Tenancy, stop: &watch::Receiver<bool>) {
             %error,
             deleted,
             "purging idempotency records failed; it retries in the next round"
+        ),
+    }
+}
+
+/// One round over events older than the feed's window.
+async fn purge_events(tenancy: &Tenancy, stop: &watch::Receiver<bool>) {
+    match in_batches(stop, || tenancy.purge_old_events(BATCH)).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::debug!(deleted, "deleted events older than the feed's window"),
+        Err((error, deleted)) => tracing::error!(
+            %error,
+            deleted,
+            "purging old events failed; it retries in the next round"
         ),
     }
 }

@@ -303,6 +303,7 @@ macro_rules! store_contract {
                 a_batch_claim_takes_an_endpoints_oldest_messages_in_order_until_recorded,
                 recording_attempts_moves_messages_and_endpoints_and_a_disable_is_audited,
                 redelivery_and_recovery_requeue_exactly_the_chosen_messages,
+                old_events_are_purged_with_their_finished_messages_and_pending_ones_stay,
                 concurrent_claimers_never_take_one_message_twice,
             }
             concurrency {

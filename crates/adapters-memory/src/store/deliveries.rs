@@ -2,7 +2,7 @@
 //! and claims are trivially exclusive; the order and lease rules are those
 //! the Postgres store enforces with `FOR UPDATE SKIP LOCKED`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -219,6 +219,34 @@ impl DeliveryStore for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn purge_events(&self, before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        let mut s = self.write();
+        let s = &mut *s;
+        let busy: HashSet<Uuid> = s
+            .deliveries
+            .rows
+            .values()
+            .filter(|(_, d)| d.state == DeliveryState::Pending)
+            .map(|(_, d)| d.event.id)
+            .collect();
+        let old: HashSet<Uuid> = s.outbox.events[..s.deliveries.fanned_out]
+            .iter()
+            .filter(|e| e.at < before && !busy.contains(&e.id))
+            .take(limit)
+            .map(|e| e.id)
+            .collect();
+        // Every one is fanned out, so the fanned-out prefix shrinks by as many.
+        s.outbox.remove(&old);
+        s.deliveries.fanned_out -= old.len();
+        s.deliveries
+            .rows
+            .retain(|_, (_, d)| !old.contains(&d.event.id));
+        s.deliveries
+            .by_pair
+            .retain(|(event, _), _| !old.contains(event));
+        Ok(old.len())
     }
 
     async fn deliveries(

@@ -1,7 +1,7 @@
 //! The outbox: every audit record's event, appended by [`super::State::append`]
 //! under the same lock as the record, and read as the pull feed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -22,6 +22,20 @@ impl Outbox {
     pub(crate) fn push(&mut self, event: Event) {
         self.positions.insert(event.id, self.events.len());
         self.events.push(event);
+    }
+
+    /// Removes the events `ids` names (the retention job's purge).
+    pub(crate) fn remove(&mut self, ids: &HashSet<Uuid>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.events.retain(|e| !ids.contains(&e.id));
+        self.positions = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(position, e)| (e.id, position))
+            .collect();
     }
 }
 

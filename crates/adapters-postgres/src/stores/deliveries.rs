@@ -305,6 +305,30 @@ impl DeliveryStore for PgStore {
         commit(tx).await
     }
 
+    async fn purge_events(&self, before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        let mut tx = self.begin(&DataScope::Platform).await?;
+        // One statement: the messages' foreign key is checked at its end,
+        // when both are gone.
+        let purged = self
+            .db
+            .query(
+                "WITH old AS (SELECT o.id FROM event_outbox o \
+                 WHERE o.fanned_out_at IS NOT NULL AND o.at < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = o.id \
+                 AND d.state = 'pending') ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED), \
+                 messages AS (DELETE FROM webhook_deliveries d USING old \
+                 WHERE d.event_id = old.id) \
+                 DELETE FROM event_outbox o USING old WHERE o.id = old.id",
+            )
+            .bind(before)
+            .bind(sql_limit(limit))
+            .execute(&mut *tx)
+            .await
+            .map_err(translate_write)?;
+        commit(tx).await?;
+        Ok(usize::try_from(purged.rows_affected()).unwrap_or(usize::MAX))
+    }
+
     async fn deliveries(
         &self,
         scope: &DataScope,

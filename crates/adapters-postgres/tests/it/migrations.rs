@@ -188,15 +188,19 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         // The outbox: appended with the audit trail, marked fanned out.
         "event_outbox SELECT",
         "event_outbox INSERT",
+        // The retention job's purge of old events (0044).
+        "event_outbox DELETE",
         // Created, updated (secrets rotated, disabled) and deleted.
         "webhook_endpoints SELECT",
         "webhook_endpoints INSERT",
         "webhook_endpoints UPDATE",
         "webhook_endpoints DELETE",
-        // Queued, claimed, recorded; deleted only with their endpoint.
+        // Queued, claimed, recorded; deleted with their endpoint or their
+        // event (the purge).
         "webhook_deliveries SELECT",
         "webhook_deliveries INSERT",
         "webhook_deliveries UPDATE",
+        "webhook_deliveries DELETE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

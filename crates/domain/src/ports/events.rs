@@ -144,6 +144,11 @@ pub trait DeliveryStore: Send + Sync {
         endpoint: &EndpointChange,
     ) -> Result<(), StoreError>;
 
+    /// Deletes up to `limit` outbox events that happened before `before`,
+    /// oldest first, that are fanned out and have no pending message, with
+    /// their messages (delivered or given up). Returns how many events.
+    async fn purge_events(&self, before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError>;
+
     /// The endpoint's messages, newest first, with their attempts, strictly
     /// before the message `before` in that order, at most `limit`.
     async fn deliveries(

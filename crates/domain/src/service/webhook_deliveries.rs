@@ -153,6 +153,16 @@ impl Tenancy {
         }
     }
 
+    /// Deletes up to `batch` events older than the feed's window
+    /// ([`FEED_WINDOW_DAYS`]: the feed serves no older ones) with their
+    /// finished messages, so the history does not grow forever: the
+    /// retention job's work. A recovery then finds only what is kept. An event with a message still pending stays until it is done.
+    /// Returns how many it deleted.
+    pub async fn purge_old_events(&self, batch: usize) -> Result<usize, WebhookError> {
+        let before = self.now() - Duration::days(FEED_WINDOW_DAYS);
+        Ok(self.ports.deliveries.purge_events(before, batch).await?)
+    }
+
     /// The endpoint's messages, newest first, each with every attempt.
     pub async fn list_deliveries(
         &self,

@@ -472,3 +472,67 @@ pub async fn concurrent_claimers_never_take_one_message_twice(store: StorePorts)
     );
     assert_eq!(distinct.len(), endpoints.len(), "and none lost");
 }
+
+pub async fn old_events_are_purged_with_their_finished_messages_and_pending_ones_stay(
+    store: StorePorts,
+) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let a = all_events(&store, &f, &org, "a").await;
+    for key in ["acme", "globex"] {
+        seed_tenant(&store, &f, &org, key, &[&format!("{key}-live")]).await;
+    }
+    store.deliveries.fan_out(at(0), ALL).await.unwrap();
+    // Not fanned out yet: kept whatever its age.
+    seed_tenant(&store, &f, &org, "initech", &["initech-live"]).await;
+    let claimed = store
+        .deliveries
+        .claim_due(at(1), at(2), ALL, 1)
+        .await
+        .unwrap();
+    let delivered = claimed[0].delivery.clone();
+    store
+        .deliveries
+        .record_attempts(
+            &[recorded(delivered.id, attempt(1, 200), Next::Delivered)],
+            &EndpointChange::None,
+        )
+        .await
+        .unwrap();
+    let every = EventFilter::all();
+    let feed = || {
+        store
+            .events
+            .events(&DataScope::Platform, org.id, None, at(-60), &every, ALL)
+    };
+    let before = feed().await.unwrap().len();
+
+    // Every fixture event happens at the epoch, `at(0)`.
+    assert_eq!(
+        store.deliveries.purge_events(at(0), ALL).await.unwrap(),
+        0,
+        "none older"
+    );
+    assert_eq!(
+        store.deliveries.purge_events(at(1), 0).await.unwrap(),
+        0,
+        "the limit"
+    );
+    assert_eq!(
+        store.deliveries.purge_events(at(1), ALL).await.unwrap(),
+        1,
+        "the delivered one only: one pending, one not fanned out"
+    );
+    let events = feed().await.unwrap();
+    assert_eq!(events.len(), before - 1);
+    assert!(events.iter().all(|e| e.id != delivered.event.id));
+    let kept = log(&store, &a).await;
+    assert_eq!(kept.len(), 1, "its message went with it");
+    assert_eq!(kept[0].state, DeliveryState::Pending);
+    assert_eq!(
+        store.deliveries.fan_out(at(2), ALL).await.unwrap(),
+        1,
+        "fan-out goes on"
+    );
+    assert_eq!(log(&store, &a).await.len(), 2);
+}
