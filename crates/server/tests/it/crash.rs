@@ -20,7 +20,7 @@ use sqlx::Row;
 use crate::webhooks::Receiver;
 use crate::{PATIENCE, Server, TempFile};
 
-const TOKEN: &str = "test-admin-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "test-admin-token-0123456789abcdef";
 const ORG: &str = "crashco";
 /// Concurrent clients provisioning tenants.
 const CLIENTS: usize = 6;
@@ -29,7 +29,7 @@ const BEFORE_THE_KILL: usize = 30;
 /// A bound on the load, so the clients stop even if the kill never comes.
 const AT_MOST: usize = 5_000;
 
-fn serve_on(db: &TestDatabase) -> Server {
+pub(crate) fn serve_on(db: &TestDatabase) -> Server {
     Server::start(
         &[
             ("TENANCY_ADMIN_TOKEN", TOKEN),

@@ -4,6 +4,7 @@
 mod crash;
 mod edge;
 mod export;
+mod instances;
 mod postgres;
 mod readme;
 mod webhooks;
