@@ -99,6 +99,14 @@ impl State {
 #[async_trait]
 impl DeliveryStore for MemoryStore {
     async fn fan_out(&self, now: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        // The worker asks many times a second: with nothing to do, it must
+        // not take the write lock, which would stall every reader meanwhile.
+        {
+            let s = self.read();
+            if s.deliveries.fanned_out >= s.outbox.events.len() {
+                return Ok(0);
+            }
+        }
         let mut s = self.write();
         let start = s.deliveries.fanned_out;
         let events: Vec<Event> = s.outbox.events[start..]
@@ -128,6 +136,9 @@ impl DeliveryStore for MemoryStore {
         endpoints: usize,
         per_endpoint: usize,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        if self.read().deliveries.pending.values().all(BTreeMap::is_empty) {
+            return Ok(Vec::new());
+        }
         let mut s = self.write();
         let s = &mut *s;
         // Each enabled endpoint's oldest pending message, if it is due.
