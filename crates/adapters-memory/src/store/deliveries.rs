@@ -136,7 +136,13 @@ impl DeliveryStore for MemoryStore {
         endpoints: usize,
         per_endpoint: usize,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        if self.read().deliveries.pending.values().all(BTreeMap::is_empty) {
+        if self
+            .read()
+            .deliveries
+            .pending
+            .values()
+            .all(BTreeMap::is_empty)
+        {
             return Ok(Vec::new());
         }
         let mut s = self.write();
