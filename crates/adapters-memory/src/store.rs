@@ -30,6 +30,7 @@ mod audit;
 mod deliveries;
 mod events;
 mod keys;
+mod members;
 mod tenants;
 mod webhooks;
 
@@ -51,6 +52,8 @@ pub(crate) struct State {
     webhooks: BTreeMap<domain::WebhookId, domain::WebhookEndpoint>,
     /// The webhook delivery queue (`deliveries.rs`).
     deliveries: deliveries::Deliveries,
+    /// Tenants' members by (tenant, user id) (`members.rs`).
+    members: BTreeMap<(TenantId, String), domain::Member>,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -82,6 +85,7 @@ impl MemoryStore {
             events: self.clone(),
             webhooks: self.clone(),
             deliveries: self.clone(),
+            members: self.clone(),
             library: self.clone(),
             data_keys: self.clone(),
             tenant_secrets: self.clone(),
@@ -114,6 +118,11 @@ impl State {
                 .get(key)
                 .and_then(|id| self.tenants.get(id)),
         }
+    }
+
+    /// Stores `tenant` over its stored version (the caller checked it).
+    pub(crate) fn replace_tenant(&mut self, tenant: Tenant) {
+        self.tenants.insert(tenant.id, tenant);
     }
 
     pub(crate) fn tenant(&self, id: TenantId) -> Option<&Tenant> {

@@ -20,6 +20,7 @@ const UNIQUE_KEYS: &[(&str, Unique)] = &[
     ("library_listing_versions_pkey", Unique::Version),
     ("library_installs_listing_unique", Unique::Install),
     ("library_installs_listing_key_unique", Unique::Install),
+    ("tenant_members_pkey", Unique::Member),
 ];
 
 /// SQLSTATEs that mean "someone else changed this meanwhile": a serialization

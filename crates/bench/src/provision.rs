@@ -80,6 +80,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         events: store.clone(),
         webhooks: store.clone(),
         deliveries: store.clone(),
+        members: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -39,11 +39,14 @@ pub enum EventType {
     /// A webhook endpoint was disabled by the delivery worker (it answered
     /// `410 Gone`, or failed for too long).
     WebhookEndpointDisabled,
+    MemberAdded,
+    MemberUpdated,
+    MemberRemoved,
 }
 
 impl EventType {
     /// Every event type, in the order documented.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 16] = [
         Self::TenantProvisioned,
         Self::TenantUpdated,
         Self::TenantSuspended,
@@ -57,6 +60,9 @@ impl EventType {
         Self::ApiKeyRotated,
         Self::LibraryVersionPublished,
         Self::WebhookEndpointDisabled,
+        Self::MemberAdded,
+        Self::MemberUpdated,
+        Self::MemberRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +80,9 @@ impl EventType {
             Self::ApiKeyRotated => "api_key.rotated",
             Self::LibraryVersionPublished => "library.version_published",
             Self::WebhookEndpointDisabled => "webhook.endpoint_disabled",
+            Self::MemberAdded => "member.added",
+            Self::MemberUpdated => "member.updated",
+            Self::MemberRemoved => "member.removed",
         }
     }
 
@@ -102,6 +111,9 @@ impl EventType {
             A::ApiKeyRotated => Self::ApiKeyRotated,
             A::ListingPublished => Self::LibraryVersionPublished,
             A::WebhookEndpointDisabled => Self::WebhookEndpointDisabled,
+            A::MemberAdded => Self::MemberAdded,
+            A::MemberUpdated => Self::MemberUpdated,
+            A::MemberRemoved => Self::MemberRemoved,
             A::OrgCreated
             | A::OrgUpdated
             | A::NamespaceUpdated

@@ -66,6 +66,11 @@ id_type!(
     InstallId
 );
 
+id_type!(
+    /// Identifies one membership of a tenant (a user with a role in it).
+    MemberId
+);
+
 macro_rules! ref_type {
     ($(#[$doc:meta])* $name:ident, $id:ident, $key:ident) => {
         $(#[$doc])*

@@ -66,6 +66,7 @@ pub mod ids;
 pub mod kms;
 pub mod library;
 pub mod lifecycle;
+pub mod member;
 pub mod namespace;
 pub mod org;
 pub mod page;
@@ -98,8 +99,8 @@ pub use idempotency::{
     StoredResponse,
 };
 pub use ids::{
-    ApiKeyId, AuditId, InstallId, ListingId, ListingRef, NamespaceId, NamespaceRef, OrgId, OrgRef,
-    ResourceId, TenantId, TenantRef,
+    ApiKeyId, AuditId, InstallId, ListingId, ListingRef, MemberId, NamespaceId, NamespaceRef,
+    OrgId, OrgRef, ResourceId, TenantId, TenantRef,
 };
 pub use kms::{
     DataKey, DataKeyCacheLimits, DataKeys, EncryptionContext, GeneratedKey, KekId, KekVersion,
@@ -111,6 +112,7 @@ pub use library::{
     ResourceType, Semver, VersionInfo, VersionRefused,
 };
 pub use lifecycle::{InvalidTransition, LifecycleAction, TenantStatus};
+pub use member::{Member, MemberPatch, MemberRole, NewMember};
 pub use namespace::{Namespace, NamespacePatch, NewNamespace};
 pub use org::{NewOrg, Org, OrgPatch};
 pub use page::{Cursor, Limit, Page, PageError};
@@ -121,10 +123,10 @@ pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
     ApiKeyError, AuditChainError, CheckpointKey, IdempotencyError, Idempotent, IdempotentRequest,
     Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail,
-    NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned, Published,
-    RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings, SignedCheckpoint,
-    StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification, WebhookError,
-    WebhookWithSecret,
+    MemberError, Members, NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned,
+    Published, RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings,
+    SignedCheckpoint, StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification,
+    WebhookError, WebhookWithSecret,
 };
 pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};

@@ -13,7 +13,7 @@ use adapters_postgres::{
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
+    MemberStore, NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -99,6 +99,7 @@ where
         + EventLog
         + WebhookStore
         + DeliveryStore
+        + MemberStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -114,6 +115,7 @@ where
         events: store.clone(),
         webhooks: store.clone(),
         deliveries: store.clone(),
+        members: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -46,7 +46,7 @@ use std::sync::Arc;
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
+    MemberStore, NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -59,6 +59,7 @@ pub trait Stores:
     + EventLog
     + WebhookStore
     + DeliveryStore
+    + MemberStore
     + LibraryStore
     + DataKeyStore
     + SecretStore
@@ -76,6 +77,7 @@ impl<T> Stores for T where
         + EventLog
         + WebhookStore
         + DeliveryStore
+        + MemberStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -108,6 +110,7 @@ pub struct StorePorts {
     pub events: Arc<dyn EventLog>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
+    pub members: Arc<dyn MemberStore>,
     pub library: Arc<dyn LibraryStore>,
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
@@ -126,6 +129,7 @@ impl StorePorts {
             events: store.clone(),
             webhooks: store.clone(),
             deliveries: store.clone(),
+            members: store.clone(),
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),

@@ -82,6 +82,8 @@ problem_codes! {
     AlreadyInstalled => "already_installed", StatusCode::CONFLICT, "The listing is installed at another version";
     DowngradeRefused => "downgrade_refused", StatusCode::CONFLICT, "Pins move forward only";
     AmbiguousListing => "ambiguous_listing", StatusCode::CONFLICT, "Several listings have this key";
+    MemberExists => "member_exists", StatusCode::CONFLICT, "The user is already in the tenant";
+    OwnerNotRemovable => "owner_not_removable", StatusCode::CONFLICT, "The owner cannot be removed, only replaced";
     QuotaExceeded => "quota_exceeded", StatusCode::FORBIDDEN, "A quota is exhausted";
     IdempotencyKeyReused => "idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY, "The idempotency key was used for a different request";
     IdempotencyInProgress => "idempotency_in_progress", StatusCode::CONFLICT, "A request with this idempotency key is in progress";

@@ -3,8 +3,8 @@
 
 use domain::{
     ApiKeyError, AuditChainError, IdempotencyError, InvalidTransition, LibraryError, ListError,
-    NamespaceError, OrgError, PageError, ProvisionError, SecretError, TenantError, TenantStatus,
-    VersionRefused,
+    MemberError, NamespaceError, OrgError, PageError, ProvisionError, SecretError, TenantError,
+    TenantStatus, VersionRefused,
 };
 
 use super::{Cause, Code, FieldError, Problem};
@@ -17,6 +17,17 @@ fn invalid_transition(e: InvalidTransition) -> Problem {
     );
     problem.extensions.current_state = Some(e.from.as_str());
     problem.extensions.action = Some(e.action.as_str());
+    problem
+}
+
+fn quota_exceeded(quota: &'static str, used: u64, limit: u64) -> Problem {
+    let mut problem = Problem::new(
+        Code::QuotaExceeded,
+        format!("The tenant uses {used} of its {limit} `{quota}`."),
+    );
+    problem.extensions.quota = Some(quota);
+    problem.extensions.used = Some(used);
+    problem.extensions.limit = Some(limit);
     problem
 }
 
@@ -168,7 +179,32 @@ impl From<TenantError> for Problem {
                 // `InvalidValue` messages are written for callers.
                 format!("After this patch the metadata {why}."),
             ),
+            TenantError::QuotaExceeded { quota, used, limit } => quota_exceeded(quota, used, limit),
             TenantError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+impl From<MemberError> for Problem {
+    fn from(e: MemberError) -> Self {
+        match e {
+            MemberError::OrgNotFound => Self::not_found("org"),
+            MemberError::TenantNotFound => Self::not_found("tenant"),
+            MemberError::NotFound => Self::not_found("member"),
+            MemberError::TenantDeleted => TenantError::Deleted.into(),
+            MemberError::AlreadyMember => Self::new(
+                Code::MemberExists,
+                "This user is already in the tenant (as a member or as its owner).",
+            ),
+            MemberError::OwnerNotRemovable => Self::new(
+                Code::OwnerNotRemovable,
+                "The owner cannot be removed; move ownership with PUT .../owner first.",
+            ),
+            MemberError::QuotaExceeded { used, limit } => {
+                quota_exceeded("max_members", used, limit)
+            }
+            MemberError::Page(e) => e.into(),
+            MemberError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }
@@ -309,14 +345,7 @@ impl From<LibraryError> for Problem {
                 problem
             }
             LibraryError::QuotaExceeded { quota, used, limit } => {
-                let mut problem = Self::new(
-                    Code::QuotaExceeded,
-                    format!("The tenant uses {used} of its {limit} `{quota}`."),
-                );
-                problem.extensions.quota = Some(quota);
-                problem.extensions.used = Some(used);
-                problem.extensions.limit = Some(limit);
-                problem
+                quota_exceeded(quota, used, limit)
             }
             LibraryError::TenantNotActive(status) => tenant_not_active(status),
             LibraryError::Page(e) => e.into(),

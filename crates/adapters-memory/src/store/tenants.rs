@@ -128,6 +128,7 @@ impl TenantStore for MemoryStore {
                 s.namespace_keys.remove(&(tenant.id, key));
             }
             s.library.purge_tenant(tenant.id);
+            s.forget_members(tenant.id);
             s.secrets.purge_tenant(tenant.id);
             s.idempotency.purge_tenant(tenant.id);
         }

@@ -33,6 +33,7 @@ mod events;
 mod idempotency;
 mod keys;
 mod library;
+mod members;
 mod namespaces;
 mod orgs;
 mod rows;

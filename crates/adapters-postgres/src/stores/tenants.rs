@@ -85,42 +85,7 @@ impl TenantStore for PgStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin(scope).await?;
-        let owner = tenant.owner.as_ref();
-        let updated = self
-            .db
-            .query(
-                "UPDATE tenants SET name = $4, plan = $5, region = $6, owner_user_id = $7, \
-                 owner_email = $8, metadata = $9, status = $10, status_changed_at = $11, \
-                 status_changed_by_kind = $12, status_changed_by_id = $13, status_reason = $14, \
-                 retention_ends_at = $15, spec_digest = $16, created_at = $17, updated_at = $18, \
-                 version = $19 \
-                 WHERE id = $1 AND org_id = $2 AND key = $3 AND version = $19 - 1",
-            )
-            .bind(tenant.id.as_uuid())
-            .bind(tenant.org_id.as_uuid())
-            .bind(tenant.key.as_str())
-            .bind(tenant.name.as_str())
-            .bind(tenant.plan.as_str())
-            .bind(tenant.region.as_str())
-            .bind(owner.map(|o| o.user_id.as_str()))
-            .bind(owner.map(|o| o.email.as_str()))
-            .bind(metadata_json(&tenant.metadata))
-            .bind(tenant.lifecycle.status.as_str())
-            .bind(tenant.lifecycle.changed_at)
-            .bind(tenant.lifecycle.changed_by.kind.as_str())
-            .bind(&tenant.lifecycle.changed_by.id)
-            .bind(tenant.lifecycle.reason.as_ref().map(|r| r.as_str()))
-            .bind(tenant.lifecycle.retention_ends_at)
-            .bind(tenant.spec_digest.as_bytes().as_slice())
-            .bind(tenant.created_at)
-            .bind(tenant.updated_at)
-            .bind(stored_version(tenant.version))
-            .execute(&mut *tx)
-            .await
-            .map_err(translate_write)?;
-        if updated.rows_affected() != 1 {
-            return Err(StoreError::Stale);
-        }
+        self.write_tenant_row(&mut tx, tenant).await?;
         in_scope(true, scope, audit)?;
         match tenant.lifecycle.status {
             TenantStatus::Deactivated => {
@@ -144,6 +109,8 @@ impl TenantStore for PgStore {
                     "DELETE FROM resources WHERE tenant_id = $1",
                     "DELETE FROM api_keys WHERE tenant_id = $1",
                     "DELETE FROM namespaces WHERE tenant_id = $1",
+                    // Its people: emails are personal data.
+                    "DELETE FROM tenant_members WHERE tenant_id = $1",
                     // What idempotent replays would show of the tenant: its
                     // name, owner and first key's secret.
                     "DELETE FROM idempotency_records WHERE tenant_id = $1",
@@ -534,6 +501,55 @@ fn inventory_sql(query: &TenantQuery) -> (String, Vec<Arg>) {
         }
     };
     (sql, args)
+}
+
+impl PgStore {
+    /// Writes `tenant` over its stored version (`version - 1`) in `tx`;
+    /// `Stale` when that is not what is stored. Every tenant update writes
+    /// the row this way (`update_tenant`, and `transfer_owner` with members).
+    pub(super) async fn write_tenant_row(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+    ) -> Result<(), StoreError> {
+        let owner = tenant.owner.as_ref();
+        let updated = self
+            .db
+            .query(
+                "UPDATE tenants SET name = $4, plan = $5, region = $6, owner_user_id = $7, \
+                 owner_email = $8, metadata = $9, status = $10, status_changed_at = $11, \
+                 status_changed_by_kind = $12, status_changed_by_id = $13, status_reason = $14, \
+                 retention_ends_at = $15, spec_digest = $16, created_at = $17, updated_at = $18, \
+                 version = $19 \
+                 WHERE id = $1 AND org_id = $2 AND key = $3 AND version = $19 - 1",
+            )
+            .bind(tenant.id.as_uuid())
+            .bind(tenant.org_id.as_uuid())
+            .bind(tenant.key.as_str())
+            .bind(tenant.name.as_str())
+            .bind(tenant.plan.as_str())
+            .bind(tenant.region.as_str())
+            .bind(owner.map(|o| o.user_id.as_str()))
+            .bind(owner.map(|o| o.email.as_str()))
+            .bind(metadata_json(&tenant.metadata))
+            .bind(tenant.lifecycle.status.as_str())
+            .bind(tenant.lifecycle.changed_at)
+            .bind(tenant.lifecycle.changed_by.kind.as_str())
+            .bind(&tenant.lifecycle.changed_by.id)
+            .bind(tenant.lifecycle.reason.as_ref().map(|r| r.as_str()))
+            .bind(tenant.lifecycle.retention_ends_at)
+            .bind(tenant.spec_digest.as_bytes().as_slice())
+            .bind(tenant.created_at)
+            .bind(tenant.updated_at)
+            .bind(stored_version(tenant.version))
+            .execute(&mut **tx)
+            .await
+            .map_err(translate_write)?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Stale);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

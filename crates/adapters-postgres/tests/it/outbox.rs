@@ -138,6 +138,7 @@ fn ports_on(store: &Arc<PgStore>, base: domain::Ports) -> domain::Ports {
         events: store.clone(),
         webhooks: store.clone(),
         deliveries: store.clone(),
+        members: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -34,6 +34,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         events: store.clone(),
         webhooks: store.clone(),
         deliveries: store.clone(),
+        members: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -140,11 +140,14 @@ pub enum AuditAction {
     WebhookSecretRotated,
     /// The delivery worker disabled an endpoint (410, or failing too long).
     WebhookEndpointDisabled,
+    MemberAdded,
+    MemberUpdated,
+    MemberRemoved,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 30] = [
+    pub const ALL: [Self; 33] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -175,6 +178,9 @@ impl AuditAction {
         Self::WebhookEndpointDeleted,
         Self::WebhookSecretRotated,
         Self::WebhookEndpointDisabled,
+        Self::MemberAdded,
+        Self::MemberUpdated,
+        Self::MemberRemoved,
     ];
 
     /// The action with this dotted name, if any.
@@ -214,6 +220,9 @@ impl AuditAction {
             Self::WebhookEndpointDeleted => "webhook.endpoint_deleted",
             Self::WebhookSecretRotated => "webhook.secret_rotated",
             Self::WebhookEndpointDisabled => "webhook.endpoint_disabled",
+            Self::MemberAdded => "member.added",
+            Self::MemberUpdated => "member.updated",
+            Self::MemberRemoved => "member.removed",
         }
     }
 }
@@ -230,11 +239,12 @@ pub enum TargetKind {
     Install,
     Secret,
     WebhookEndpoint,
+    Member,
 }
 
 impl TargetKind {
     /// Every kind, for adapters that read records back by name.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Org,
         Self::Tenant,
         Self::Namespace,
@@ -244,6 +254,7 @@ impl TargetKind {
         Self::Install,
         Self::Secret,
         Self::WebhookEndpoint,
+        Self::Member,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -257,6 +268,7 @@ impl TargetKind {
             Self::Install => "install",
             Self::Secret => "secret",
             Self::WebhookEndpoint => "webhook_endpoint",
+            Self::Member => "member",
         }
     }
 }

@@ -15,13 +15,15 @@
 //! One file a port family: `system.rs` (clock, ids, randomness, key usage),
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
-//! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed).
+//! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
+//! `members.rs` (a tenant's members).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
 mod events;
 mod keys;
 mod library;
+mod members;
 mod secrets;
 mod signing;
 mod stores;
@@ -31,6 +33,7 @@ pub use data_keys::*;
 pub use events::*;
 pub use keys::*;
 pub use library::*;
+pub use members::*;
 pub use secrets::*;
 pub use signing::*;
 pub use stores::*;
@@ -105,6 +108,8 @@ pub enum Unique {
     Version,
     /// A namespace installing a listing (or a listing key) it has installed.
     Install,
+    /// A user who is already in the tenant (a member, or its owner).
+    Member,
 }
 
 /// How a storage operation failed. Adapters translate their driver's errors into

@@ -75,6 +75,13 @@ pub enum TenantError {
     Deleted,
     #[error("metadata: {0}")]
     InvalidMetadata(InvalidValue),
+    /// A new owner from outside the tenant would pass its members quota.
+    #[error("{quota} quota exceeded: {used} of {limit}")]
+    QuotaExceeded {
+        quota: &'static str,
+        used: u64,
+        limit: u64,
+    },
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }

@@ -11,6 +11,7 @@ mod inventory;
 mod kek;
 mod keys;
 mod library;
+mod members;
 mod namespaces;
 mod orgs;
 mod provision;
@@ -37,6 +38,7 @@ pub use keys::{IssuedKey, KeyLocation, NewApiKey, Verification};
 pub use library::{
     Installed, InstalledContent, ListingDetail, Published, StoredResource, Upgraded,
 };
+pub use members::{MemberError, Members};
 pub use provision::Provisioned;
 pub use secrets::{SecretOwner, SecretView};
 pub use webhook_deliveries::DELIVERY_WORKER;
@@ -48,8 +50,8 @@ use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
     ApiKeyStore, AuditLog, Clock, DataKeyStore, DeliveryStore, EventLog, IdGenerator,
-    IdempotencyStore, KeyUsage, LibraryStore, NamespaceStore, OrgStore, SecretSource, SecretStore,
-    TenantStore, WebhookStore,
+    IdempotencyStore, KeyUsage, LibraryStore, MemberStore, NamespaceStore, OrgStore, SecretSource,
+    SecretStore, TenantStore, WebhookStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -67,6 +69,8 @@ pub struct Ports {
     pub webhooks: Arc<dyn WebhookStore>,
     /// The webhook delivery queue.
     pub deliveries: Arc<dyn DeliveryStore>,
+    /// Tenants' members.
+    pub members: Arc<dyn MemberStore>,
     pub library: Arc<dyn LibraryStore>,
     /// Tenant and org data keys, wrapped.
     pub data_keys: Arc<dyn DataKeyStore>,
@@ -95,6 +99,8 @@ pub struct Settings {
     /// Most resources (distinct keys, forks included) one tenant may hold over
     /// all its namespaces.
     pub max_resources_per_tenant: u64,
+    /// Most people one tenant may have: its owner and its members.
+    pub max_members_per_tenant: u64,
     /// Bounds of the cache of unwrapped data keys.
     pub data_key_cache: DataKeyCacheLimits,
     /// Most inventory queries one caller (the admin token, each key) may have
@@ -113,6 +119,7 @@ impl Default for Settings {
             retention: Duration::days(30),
             key_prefix: KeyPrefix::default(),
             max_resources_per_tenant: 1000,
+            max_members_per_tenant: 100,
             data_key_cache: DataKeyCacheLimits::default(),
             inventory_queries_per_caller: 2,
             webhook_allow_private: false,

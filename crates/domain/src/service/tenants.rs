@@ -15,7 +15,7 @@ use crate::page::{Cursor, Limit, Page};
 use crate::ports::{DataScope, StoreError};
 use crate::query::{TenantFilter, TenantQuery, TenantSort};
 use crate::tenant::{Lifecycle, Tenant, TenantPatch};
-use crate::values::{Metadata, Name, Owner, Reason};
+use crate::values::{Metadata, Name, Reason};
 
 impl Tenancy {
     /// A tenant of `org` (a tombstone if deleted).
@@ -115,32 +115,6 @@ impl Tenancy {
             .flatten()
             .collect();
             Ok((next, AuditAction::TenantUpdated, changes, None))
-        })
-        .await
-    }
-
-    /// Assigns a new owner (owner recovery, as operators of a tenant console expect). Refused for tombstones.
-    pub async fn set_owner(
-        &self,
-        ctx: &Context,
-        org: &OrgRef,
-        tenant: &TenantRef,
-        owner: Owner,
-    ) -> Result<Tenant, TenantError> {
-        self.modify_tenant(ctx, org, tenant, |current, _now| {
-            if current.lifecycle.status == TenantStatus::Deleted {
-                return Err(TenantError::Deleted);
-            }
-            let next = Tenant {
-                owner: Some(owner.clone()),
-                ..current.clone()
-            };
-            let changes = Change::of("owner", &current.owner, &next.owner, |o| {
-                o.as_ref().map(|o| o.user_id.as_str().to_owned())
-            })
-            .into_iter()
-            .collect();
-            Ok((next, AuditAction::TenantOwnerChanged, changes, None))
         })
         .await
     }
