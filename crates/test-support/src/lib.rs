@@ -310,6 +310,15 @@ macro_rules! store_contract {
                 old_events_are_purged_with_their_finished_messages_and_pending_ones_stay,
                 concurrent_claimers_never_take_one_message_twice,
             }
+            members {
+                members_are_stored_read_back_exactly_and_listed_in_user_id_order,
+                a_user_is_in_a_tenant_once_and_the_quota_counts_the_owner,
+                member_updates_and_removals_go_by_version_with_one_audit_record_each,
+                a_transfer_moves_the_owner_and_the_rows_together_or_not_at_all,
+                concurrent_adds_never_pass_the_members_quota,
+                another_tenants_members_are_invisible_and_untouchable,
+                a_deleted_tenants_members_are_purged_with_it,
+            }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,
                 concurrent_updates_from_one_version_let_exactly_one_win,

@@ -201,6 +201,11 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "webhook_deliveries INSERT",
         "webhook_deliveries UPDATE",
         "webhook_deliveries DELETE",
+        // Added, changed, removed or promoted to owner, purged with the tenant.
+        "tenant_members SELECT",
+        "tenant_members INSERT",
+        "tenant_members UPDATE",
+        "tenant_members DELETE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod keys;
 pub mod kms;
 pub mod library;
+pub mod members;
 pub mod namespaces;
 pub mod orgs;
 pub mod scopes;
