@@ -324,8 +324,8 @@ pub(crate) fn path_parameter(name: &str, description: &str) -> Parameter {
         .build()
 }
 
-const ORG_PARAM: &str = "The org's key or id.";
-const TENANT_PARAM: &str = "The tenant's key or id.";
+pub(crate) const ORG_PARAM: &str = "The org's key or id.";
+pub(crate) const TENANT_PARAM: &str = "The tenant's key or id.";
 const NS_PARAM: &str = "The namespace's key or id.";
 
 impl utoipa::IntoParams for KeyIdPath {

@@ -31,6 +31,7 @@ mod health;
 mod idempotency;
 mod library;
 mod limits;
+mod members;
 mod namespaces;
 mod openapi;
 mod orgs;

@@ -22,8 +22,8 @@ use crate::openapi::{
     openapi_json, operations,
 };
 use crate::{
-    AppState, api_keys, audit, audit_chain, events, export, health, library, namespaces, orgs,
-    regions, secrets, tenants, verify, webhooks,
+    AppState, api_keys, audit, audit_chain, events, export, health, library, members, namespaces,
+    orgs, regions, secrets, tenants, verify, webhooks,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -43,6 +43,11 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
             routes!(tenants::get, tenants::update, tenants::delete),
         ))
         .routes(guarded(Org, routes!(tenants::set_owner)))
+        .routes(guarded(Org, routes!(members::list, members::add)))
+        .routes(guarded(
+            Org,
+            routes!(members::get, members::update, members::remove),
+        ))
         .routes(guarded(Org, routes!(export::export)))
         .routes(guarded(Org, routes!(tenants::suspend)))
         .routes(guarded(Org, routes!(tenants::reactivate)))

@@ -45,6 +45,11 @@ impl Validator {
     }
 
     /// Records an error against `field`.
+    /// Whether no error was recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     pub(crate) fn add(&mut self, field: impl fmt::Display, message: impl Into<String>) {
         self.errors.push(FieldError {
             field: field.to_string(),

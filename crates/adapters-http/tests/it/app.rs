@@ -51,6 +51,7 @@ pub struct Builder {
     store: Option<Arc<MemoryStore>>,
     readiness: Option<Arc<dyn Readiness>>,
     max_resources: Option<u64>,
+    max_members: Option<u64>,
     limits: RequestLimits,
     connections: ConnectionLimits,
 }
@@ -59,6 +60,12 @@ impl Builder {
     /// The most resources one tenant may hold.
     pub fn max_resources(mut self, max: u64) -> Self {
         self.max_resources = Some(max);
+        self
+    }
+
+    /// The most people (owner and members) one tenant may have.
+    pub fn max_members(mut self, max: u64) -> Self {
+        self.max_members = Some(max);
         self
     }
 
@@ -124,6 +131,9 @@ impl Builder {
             max_resources_per_tenant: self
                 .max_resources
                 .unwrap_or(Settings::default().max_resources_per_tenant),
+            max_members_per_tenant: self
+                .max_members
+                .unwrap_or(Settings::default().max_members_per_tenant),
             ..Settings::default()
         };
         // The deployment's checkpoint key, as the server opens it from a keyring.

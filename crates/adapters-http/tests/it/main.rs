@@ -23,6 +23,7 @@ mod library_access;
 mod lifecycle;
 mod limits;
 mod logs;
+mod members;
 mod namespaces;
 mod no_store;
 mod openapi;
