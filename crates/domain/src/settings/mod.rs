@@ -60,15 +60,25 @@ pub use values::{Currency, DateFormat, HexColor, HttpsUrl, LanguageTag, TimeZone
 pub enum SettingsError {
     /// The document or patch is not a JSON object.
     #[error("{group} settings must be a JSON object")]
-    NotAnObject { group: &'static str },
+    NotAnObject {
+        /// The group's name, as in [`SettingsGroup::NAME`].
+        group: &'static str,
+    },
     /// A member names no field of the group (`field` is the caller's text).
     #[error("{field:?} is not a {group} setting")]
-    UnknownField { group: &'static str, field: String },
+    UnknownField {
+        /// The group's name, as in [`SettingsGroup::NAME`].
+        group: &'static str,
+        /// The member's name as the caller wrote it.
+        field: String,
+    },
     /// A field's value is not one its type accepts; `field` is its camelCase
     /// name, `reason` what is wrong and what is expected.
     #[error("{field} {reason}")]
     Invalid {
+        /// The field's camelCase name, as in [`SettingsGroup::field_names`].
         field: &'static str,
+        /// What is wrong with the value and what is expected.
         reason: InvalidValue,
     },
 }
@@ -79,14 +89,16 @@ pub enum SettingsError {
 /// empty `changed` means the patch changed nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Patched<G> {
+    /// The document with the patch applied.
     pub document: G,
+    /// The camelCase names of the fields whose value changed.
     pub changed: Vec<&'static str>,
 }
 
 /// One settings group: its JSON document and its merge-patch. Implemented by
 /// [`GeneralSettings`], [`BrandingSettings`] and [`SecuritySettings`] only (the
 /// field list it builds on is private to this module).
-pub trait SettingsGroup: patch::Fields + PartialEq + fmt::Debug {
+pub trait SettingsGroup: patch::Fields + PartialEq + fmt::Debug + Send + Sync + 'static {
     /// The group's name in the API and the audit: `general`, `branding`, `security`.
     const NAME: &'static str;
 

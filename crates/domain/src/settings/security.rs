@@ -53,15 +53,21 @@ impl SettingsGroup for SecuritySettings {
 /// A way to sign in to the tenant's product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AuthMethod {
+    /// `password`: a password kept by the product's identity provider.
     Password,
+    /// `sso`: single sign-on through the tenant's own identity provider.
     Sso,
+    /// `passkey`: a WebAuthn credential.
     Passkey,
+    /// `magic_link`: a one-time link sent by email.
     MagicLink,
 }
 
 impl AuthMethod {
+    /// Every method, in the order documents list them.
     pub const ALL: [Self; 4] = [Self::Password, Self::Sso, Self::Passkey, Self::MagicLink];
 
+    /// Reads a method from its name in the API (`magic_link`).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         Self::ALL
             .into_iter()
@@ -69,6 +75,7 @@ impl AuthMethod {
             .ok_or_else(|| InvalidValue::new("must be one of password, sso, passkey, magic_link"))
     }
 
+    /// The method's name in the API.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Password => "password",
@@ -95,6 +102,7 @@ impl AuthMethods {
     /// methods); a repeated method counts once in the set.
     pub const MAX_ITEMS: usize = AuthMethod::ALL.len();
 
+    /// The set of `methods`; refuses an empty one.
     pub fn new(methods: impl IntoIterator<Item = AuthMethod>) -> Result<Self, InvalidValue> {
         let set: BTreeSet<AuthMethod> = methods.into_iter().collect();
         if set.is_empty() {
@@ -105,6 +113,7 @@ impl AuthMethods {
         Ok(Self(set))
     }
 
+    /// Whether the tenant allows `method`.
     pub fn contains(&self, method: AuthMethod) -> bool {
         self.0.contains(&method)
     }
@@ -145,6 +154,7 @@ pub struct Cidr {
 }
 
 impl Cidr {
+    /// Reads a network (`203.0.113.0/24`) or a single address (`203.0.113.7`).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let expected = || {
             InvalidValue::new(
@@ -191,6 +201,7 @@ impl Cidr {
         self.net.contains(&ip) || self.net.contains(&ip.to_canonical())
     }
 
+    /// The network in canonical CIDR text.
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -221,6 +232,8 @@ impl IpAllowlist {
     /// Most networks in one list, counted as sent (repeats included).
     pub const MAX_ITEMS: usize = 100;
 
+    /// The list of `networks`, repeats dropped; refuses more than
+    /// [`IpAllowlist::MAX_ITEMS`].
     pub fn new(networks: Vec<Cidr>) -> Result<Self, InvalidValue> {
         check_list_len(networks.len(), Self::MAX_ITEMS)?;
         let mut kept: Vec<Cidr> = Vec::with_capacity(networks.len());
@@ -238,14 +251,17 @@ impl IpAllowlist {
         self.0.is_empty() || self.0.iter().any(|network| network.contains(ip))
     }
 
+    /// The networks, in the order they were first listed.
     pub fn networks(&self) -> &[Cidr] {
         &self.0
     }
 
+    /// Whether the list holds no network (and so restricts nothing).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// How many networks the list holds.
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -274,9 +290,12 @@ impl SettingValue for IpAllowlist {
 pub struct SessionTimeout(u32);
 
 impl SessionTimeout {
+    /// The shortest session, in minutes.
     pub const MIN_MINUTES: u32 = 5;
+    /// The longest session, in minutes (30 days).
     pub const MAX_MINUTES: u32 = 43_200;
 
+    /// A timeout of `minutes`; refuses one outside the bounds.
     pub fn from_minutes(minutes: u64) -> Result<Self, InvalidValue> {
         u32::try_from(minutes)
             .ok()
@@ -293,10 +312,12 @@ impl SessionTimeout {
         ))
     }
 
+    /// The timeout in minutes.
     pub fn minutes(self) -> u32 {
         self.0
     }
 
+    /// The timeout as a duration, to compare with a session's age.
     pub fn as_duration(self) -> chrono::Duration {
         chrono::Duration::minutes(i64::from(self.0))
     }

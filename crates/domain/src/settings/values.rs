@@ -23,6 +23,7 @@ impl LanguageTag {
     /// this leaves room for extensions (`-u-ca-...`) and bounds the work.
     pub const MAX_LEN: usize = 64;
 
+    /// Reads a tag in any case and keeps it in canonical case.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         if raw.len() > Self::MAX_LEN {
             return Err(InvalidValue::new(format!(
@@ -43,6 +44,7 @@ impl LanguageTag {
         InvalidValue::new("must be a BCP 47 language tag such as en, en-US or zh-Hant-TW")
     }
 
+    /// The tag in canonical case.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -55,9 +57,11 @@ impl LanguageTag {
 pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
-    /// The version of the tz database names are checked against (`2025b`).
+    /// The version of the tz database names are checked against (such as `2025b`),
+    /// which moves with the `chrono-tz` release in the lockfile.
     pub const DATABASE_VERSION: &'static str = chrono_tz::IANA_TZDB_VERSION;
 
+    /// Reads a zone by its exact name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         raw.parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
             InvalidValue::new(
@@ -76,6 +80,7 @@ impl TimeZone {
         self.0
     }
 
+    /// The zone's name in the tz database.
     pub fn as_str(&self) -> &'static str {
         self.0.name()
     }
@@ -110,6 +115,8 @@ const CURRENCIES: &[&str] = &[
 ];
 
 impl Currency {
+    /// Reads a code; a known code in lower case is refused with its upper-case
+    /// spelling in the message.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         if let Ok(at) = CURRENCIES.binary_search(&raw) {
             return Ok(Self(CURRENCIES[at]));
@@ -128,6 +135,7 @@ impl Currency {
         CURRENCIES
     }
 
+    /// The three-letter code.
     pub fn as_str(&self) -> &'static str {
         self.0
     }
@@ -149,6 +157,7 @@ pub enum DateFormat {
 }
 
 impl DateFormat {
+    /// Every format, in the order the API lists them.
     pub const ALL: [Self; 5] = [
         Self::YearMonthDay,
         Self::DayMonthYearSlashed,
@@ -157,6 +166,7 @@ impl DateFormat {
         Self::DayMonthNameYear,
     ];
 
+    /// Reads a format from its pattern (`DD.MM.YYYY`), exactly.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         Self::ALL
             .into_iter()
@@ -168,6 +178,7 @@ impl DateFormat {
             })
     }
 
+    /// The format's pattern in the API.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::YearMonthDay => "YYYY-MM-DD",
@@ -197,6 +208,7 @@ impl DateFormat {
 pub struct HexColor(String);
 
 impl HexColor {
+    /// Reads `#RRGGBB` in either case.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         match raw.strip_prefix('#') {
             Some(hex) if hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
@@ -208,6 +220,7 @@ impl HexColor {
         }
     }
 
+    /// The color as `#RRGGBB`, upper case.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -222,8 +235,10 @@ impl HexColor {
 pub struct HttpsUrl(String);
 
 impl HttpsUrl {
+    /// Longest URL accepted, in bytes, as sent and as kept.
     pub const MAX_LEN: usize = 2048;
 
+    /// Reads an absolute https URL and keeps its standard serialization.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         if raw.len() > Self::MAX_LEN {
             return Err(Self::too_long());
@@ -265,6 +280,7 @@ impl HttpsUrl {
         InvalidValue::new(format!("must be at most {} bytes long", Self::MAX_LEN))
     }
 
+    /// The URL as kept.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -21,6 +21,7 @@ fn full<G: SettingsGroup>(document: Value) -> G {
         Some(G::field_names().len()),
         "every field is set"
     );
+    assert_ne!(group, G::default().clone());
     group
 }
 
