@@ -400,6 +400,43 @@ mod tests {
         assert!(!v6.contains("203.0.113.9".parse().unwrap()));
     }
 
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// Whatever parses, parses back from its kept text to the same
+        /// network, and contains exactly the addresses its prefix covers.
+        #[test]
+        fn a_network_parses_back_and_contains_what_its_prefix_covers(
+            raw in proptest::prop_oneof![
+                (proptest::arbitrary::any::<u32>(), 0u32..=32).prop_map(|(bits, prefix)| {
+                    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+                    format!("{}/{prefix}", std::net::Ipv4Addr::from(bits & mask))
+                }),
+                "[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?",
+                "[0-9a-fA-F:]{2,20}(/[0-9]{1,3})?",
+                proptest::arbitrary::any::<String>(),
+            ],
+            probe in proptest::arbitrary::any::<u32>(),
+        ) {
+            if let Ok(network) = Cidr::parse(&raw) {
+                proptest::prop_assert_eq!(Cidr::parse(network.as_str()), Ok(network.clone()));
+                if let IpAddr::V4(base) = network.net.network() {
+                    let prefix = u32::from(network.net.prefix_len());
+                    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+                    let inside = (probe & mask) == u32::from(base);
+                    let ip = IpAddr::V4(probe.into());
+                    proptest::prop_assert_eq!(network.contains(ip), inside);
+                }
+            }
+        }
+    }
+
     #[test]
     fn session_timeouts_are_whole_minutes_within_bounds() {
         for ok in [5, 30, 43_200] {

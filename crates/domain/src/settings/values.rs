@@ -452,6 +452,39 @@ mod tests {
         assert!(HttpsUrl::parse(&grows).is_err());
     }
 
+    /// Text near each type's alphabet and any text at all: whatever a type
+    /// accepts, its kept spelling parses back to the same value (what a
+    /// store relies on), and nothing panics.
+    fn near(pattern: &'static str) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![pattern, any::<String>()]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        #[test]
+        fn whatever_parses_parses_back_to_itself(
+            tag in near("[a-zA-Z]{1,9}(-[a-zA-Z0-9]{1,9}){0,4}"),
+            color in near("#?[0-9a-fA-FgG]{5,7}"),
+            url in near("(https?|ftp)://([a-z]{1,5}@)?[a-zA-Z0-9.{}%-]{0,12}(/[a-zA-Z0-9 ./?#%{}-]{0,20})?"),
+        ) {
+            if let Ok(parsed) = LanguageTag::parse(&tag) {
+                proptest::prop_assert_eq!(LanguageTag::parse(parsed.as_str()), Ok(parsed));
+            }
+            if let Ok(parsed) = HexColor::parse(&color) {
+                proptest::prop_assert_eq!(HexColor::parse(parsed.as_str()), Ok(parsed));
+            }
+            if let Ok(parsed) = HttpsUrl::parse(&url) {
+                proptest::prop_assert_eq!(HttpsUrl::parse(parsed.as_str()), Ok(parsed));
+            }
+        }
+    }
+
     #[test]
     fn a_parsed_value_parses_back_to_itself() {
         let language = LanguageTag::parse("zh-hant-tw").unwrap();
