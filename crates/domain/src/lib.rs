@@ -76,6 +76,7 @@ pub mod region;
 pub mod scope;
 pub mod secret;
 pub mod service;
+pub mod settings;
 pub mod slug;
 pub mod tenant;
 pub mod values;
@@ -127,6 +128,11 @@ pub use service::{
     Published, RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings,
     SignedCheckpoint, StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification,
     WebhookError, WebhookWithSecret,
+};
+pub use settings::{
+    AuthMethod, AuthMethods, BrandingSettings, Cidr, Currency, DateFormat, GeneralSettings,
+    HexColor, HttpsUrl, IpAllowlist, LanguageTag, Patched, SecuritySettings, SessionTimeout,
+    SettingsError, SettingsGroup, TimeZone, effective_branding,
 };
 pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};

@@ -19,6 +19,7 @@ mod personal_data;
 mod properties;
 mod provisioning;
 mod rotation;
+mod settings;
 mod support;
 mod updates;
 mod webhook_deliveries;
