@@ -15,13 +15,15 @@
 //! One file a port family: `system.rs` (clock, ids, randomness, key usage),
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
-//! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed).
+//! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
+//! `mail.rs` (sending email).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
 mod events;
 mod keys;
 mod library;
+mod mail;
 mod secrets;
 mod signing;
 mod stores;
@@ -31,6 +33,7 @@ pub use data_keys::*;
 pub use events::*;
 pub use keys::*;
 pub use library::*;
+pub use mail::*;
 pub use secrets::*;
 pub use signing::*;
 pub use stores::*;
