@@ -92,6 +92,7 @@ pub(crate) const TOOLS: &[Tool] = &[
     },
     WEBHOOK_VERIFIER,
     SMTP_SERVER,
+    CERTIFICATE_MAKER,
 ];
 
 /// The webhook sender's tests verify its signatures with another
@@ -110,6 +111,15 @@ const SMTP_SERVER: Tool = Tool {
     files: &["python3"],
     places: Places::PythonModule("aiosmtpd"),
     install: Install::Pip("aiosmtpd"),
+};
+
+/// The SMTP mailer's TLS tests give their server a self-signed certificate,
+/// made with PyPI's `cryptography` (moto needs it too, but not by contract).
+const CERTIFICATE_MAKER: Tool = Tool {
+    name: "the Python module cryptography",
+    files: &["python3"],
+    places: Places::PythonModule("cryptography"),
+    install: Install::Pip("cryptography"),
 };
 
 pub(crate) fn command(args: &[String]) -> Result<(), Failure> {
@@ -327,7 +337,7 @@ mod tests {
         );
         assert_eq!(
             plan.pip.iter().copied().collect::<Vec<_>>(),
-            ["aiosmtpd", "moto[server]", "standardwebhooks"]
+            ["aiosmtpd", "cryptography", "moto[server]", "standardwebhooks"]
         );
         assert_eq!(plan.cargo_args(), ["install", "--locked", "cargo-deny"]);
     }
