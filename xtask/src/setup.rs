@@ -337,7 +337,12 @@ mod tests {
         );
         assert_eq!(
             plan.pip.iter().copied().collect::<Vec<_>>(),
-            ["aiosmtpd", "cryptography", "moto[server]", "standardwebhooks"]
+            [
+                "aiosmtpd",
+                "cryptography",
+                "moto[server]",
+                "standardwebhooks"
+            ]
         );
         assert_eq!(plan.cargo_args(), ["install", "--locked", "cargo-deny"]);
     }

@@ -18,6 +18,8 @@ use domain::{MailError, OutgoingMail};
 pub struct LogMailer;
 
 impl LogMailer {
+    /// The log mailer (it has no settings: the subscriber decides where the
+    /// log goes).
     pub fn new() -> Self {
         Self
     }

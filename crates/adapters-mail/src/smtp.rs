@@ -60,6 +60,7 @@ impl Security {
 pub struct SmtpPassword(Zeroizing<String>);
 
 impl SmtpPassword {
+    /// Wraps `password`, as read from the configuration.
     pub fn new(password: impl Into<String>) -> Self {
         Self(Zeroizing::new(password.into()))
     }
@@ -80,6 +81,7 @@ impl fmt::Debug for SmtpPassword {
 /// whichever the server offers).
 #[derive(Debug, Clone)]
 pub struct SmtpCredentials {
+    /// The account's name, which may appear in logs.
     pub user: String,
     pub password: SmtpPassword,
 }
@@ -90,6 +92,7 @@ pub struct SmtpConfig {
     /// The server's host name (checked against its certificate when TLS is
     /// on) or IP address.
     pub host: String,
+    /// The server's port (see [`Security::default_port`]).
     pub port: u16,
     pub security: Security,
     /// Authenticate when given; requires `StartTls` or `Tls`.

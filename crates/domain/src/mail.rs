@@ -65,6 +65,7 @@ impl Mailbox {
         self.name.as_deref()
     }
 
+    /// The address, which the message's envelope uses too.
     pub fn address(&self) -> &Email {
         &self.address
     }
@@ -150,26 +151,32 @@ impl OutgoingMail {
         Ok(self)
     }
 
+    /// The sender: the `From` header and the envelope's sender.
     pub fn from(&self) -> &Mailbox {
         &self.from
     }
 
+    /// Where replies go, when not to the sender.
     pub fn reply_to(&self) -> Option<&Mailbox> {
         self.reply_to.as_ref()
     }
 
+    /// The one recipient.
     pub fn to(&self) -> &Mailbox {
         &self.to
     }
 
+    /// The subject, one trimmed line.
     pub fn subject(&self) -> &str {
         &self.subject
     }
 
+    /// The plain-text body, as given.
     pub fn text(&self) -> &str {
         &self.text
     }
 
+    /// The HTML alternative of the text, if any.
     pub fn html(&self) -> Option<&str> {
         self.html.as_deref()
     }
