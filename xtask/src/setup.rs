@@ -9,7 +9,7 @@
 //! When something cannot be installed here (not root, no apt-get, no Python),
 //! nothing is installed and setup stops with the one command to run by hand.
 //!
-//! A later issue's tool (a DNS or SMTP server, a browser and its driver,
+//! A later issue's tool (a DNS server, a browser and its driver,
 //! schemathesis) is one more row of [`TOOLS`].
 
 use std::collections::BTreeSet;
@@ -91,6 +91,8 @@ pub(crate) const TOOLS: &[Tool] = &[
         install: Install::Cargo("cargo-deny"),
     },
     WEBHOOK_VERIFIER,
+    SMTP_SERVER,
+    CERTIFICATE_MAKER,
 ];
 
 /// The webhook sender's tests verify its signatures with another
@@ -100,6 +102,24 @@ const WEBHOOK_VERIFIER: Tool = Tool {
     files: &["python3"],
     places: Places::PythonModule("standardwebhooks"),
     install: Install::Pip("standardwebhooks"),
+};
+
+/// The SMTP mailer's tests send to a real SMTP server on loopback, PyPI's
+/// `aiosmtpd`, started by each test with a handler that prints what arrived.
+const SMTP_SERVER: Tool = Tool {
+    name: "the Python module aiosmtpd",
+    files: &["python3"],
+    places: Places::PythonModule("aiosmtpd"),
+    install: Install::Pip("aiosmtpd"),
+};
+
+/// The SMTP mailer's TLS tests give their server a self-signed certificate,
+/// made with PyPI's `cryptography` (moto needs it too, but not by contract).
+const CERTIFICATE_MAKER: Tool = Tool {
+    name: "the Python module cryptography",
+    files: &["python3"],
+    places: Places::PythonModule("cryptography"),
+    install: Install::Pip("cryptography"),
 };
 
 pub(crate) fn command(args: &[String]) -> Result<(), Failure> {
@@ -317,7 +337,12 @@ mod tests {
         );
         assert_eq!(
             plan.pip.iter().copied().collect::<Vec<_>>(),
-            ["moto[server]", "standardwebhooks"]
+            [
+                "aiosmtpd",
+                "cryptography",
+                "moto[server]",
+                "standardwebhooks"
+            ]
         );
         assert_eq!(plan.cargo_args(), ["install", "--locked", "cargo-deny"]);
     }

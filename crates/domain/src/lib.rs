@@ -66,6 +66,7 @@ pub mod ids;
 pub mod kms;
 pub mod library;
 pub mod lifecycle;
+pub mod mail;
 pub mod member;
 pub mod namespace;
 pub mod org;
@@ -113,6 +114,7 @@ pub use library::{
     ResourceType, Semver, VersionInfo, VersionRefused,
 };
 pub use lifecycle::{InvalidTransition, LifecycleAction, TenantStatus};
+pub use mail::{InvalidMail, MailError, Mailbox, OutgoingMail};
 pub use member::{Member, MemberPatch, MemberRole, NewMember};
 pub use namespace::{Namespace, NamespacePatch, NewNamespace};
 pub use org::{NewOrg, Org, OrgPatch};

@@ -16,13 +16,14 @@
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
 //! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
-//! `members.rs` (a tenant's members).
+//! `mail.rs` (sending email), `members.rs` (a tenant's members).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
 mod events;
 mod keys;
 mod library;
+mod mail;
 mod members;
 mod secrets;
 mod signing;
@@ -33,6 +34,7 @@ pub use data_keys::*;
 pub use events::*;
 pub use keys::*;
 pub use library::*;
+pub use mail::*;
 pub use members::*;
 pub use secrets::*;
 pub use signing::*;
