@@ -211,6 +211,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         key_prefix,
         verify_cache_keys,
         max_resources_per_tenant,
+        max_members_per_tenant,
         log,
         database,
         owner_url,
@@ -275,6 +276,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         retention,
         key_prefix,
         max_resources_per_tenant,
+        max_members_per_tenant,
         inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
         webhook_allow_private,
         ..Settings::default()

@@ -23,6 +23,7 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
         "TENANCY_MAX_RESOURCES_PER_TENANT",
         "max_resources_per_tenant",
     ),
+    ("TENANCY_MAX_MEMBERS_PER_TENANT", "max_members_per_tenant"),
     ("TENANCY_LOG_FORMAT", "log_format"),
     ("TENANCY_LOG", "log"),
     ("DATABASE_URL", "database_url"),

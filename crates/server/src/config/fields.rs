@@ -26,6 +26,7 @@ const MAX_CACHE_KEYS: i128 = 10_000_000;
 
 /// Largest resource quota accepted.
 const MAX_RESOURCES: i128 = 100_000_000;
+const MAX_MEMBERS: i128 = 10_000_000;
 
 /// The unit and bounds of a [`Whole`] setting.
 pub(super) trait Bounds {
@@ -56,6 +57,8 @@ bounds! {
     CacheKeys: "keys", 1..=MAX_CACHE_KEYS;
     /// `max_resources_per_tenant`.
     Resources: "resources", 1..=MAX_RESOURCES;
+    /// `max_members_per_tenant`.
+    Members: "members", 1..=MAX_MEMBERS;
 }
 
 /// A whole number within `B`'s bounds, from TOML (a number) or the environment

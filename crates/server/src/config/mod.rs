@@ -41,7 +41,8 @@ pub use self::secrets::AdminToken;
 use self::database::{PoolSize, StatementMillis, UrlSetting};
 use self::environment::{ENVIRONMENT, EnvLayer};
 use self::fields::{
-    BaseDomain, CacheKeys, Flag, Listen, Prefix, RegionList, Resources, RetentionDays, Whole,
+    BaseDomain, CacheKeys, Flag, Listen, Members, Prefix, RegionList, Resources, RetentionDays,
+    Whole,
 };
 use self::limits::{Connections, HttpMillis, Queries, Requests, TtlMillis};
 use self::log::LogFilter;
@@ -61,6 +62,8 @@ pub struct Config {
     pub verify_cache_keys: u64,
     /// Most resources one tenant may hold (forks included).
     pub max_resources_per_tenant: u64,
+    /// Most people one tenant may have (its owner and members).
+    pub max_members_per_tenant: u64,
     pub log: LogSettings,
     /// `None`: the in-memory store.
     pub database: Option<DatabaseSettings>,
@@ -96,6 +99,7 @@ struct Fields {
     key_prefix: Prefix,
     verify_cache_keys: Whole<CacheKeys>,
     max_resources_per_tenant: Whole<Resources>,
+    max_members_per_tenant: Whole<Members>,
     log_format: LogFormat,
     log: LogFilter,
     #[serde(default)]
@@ -166,6 +170,7 @@ impl Config {
             key_prefix: fields.key_prefix.0,
             verify_cache_keys: fields.verify_cache_keys.get(),
             max_resources_per_tenant: fields.max_resources_per_tenant.get(),
+            max_members_per_tenant: fields.max_members_per_tenant.get(),
             log: LogSettings {
                 format: fields.log_format,
                 filter: fields.log.0,
