@@ -32,6 +32,7 @@ use crate::audit::{ActorView, AuditEventView};
 use crate::auth::Caller;
 use crate::extract::TenantPath;
 use crate::library::{InstallView, ProvenanceView, raw_json};
+use crate::members::MemberView;
 use crate::namespaces::NamespaceView;
 use crate::openapi::responses::NotFound;
 use crate::problem::Problem;
@@ -51,7 +52,7 @@ pub(crate) const NDJSON: &str = "application/x-ndjson";
         (status = 200, description = "The tenant's data, streamed: one JSON object a line, \
             each with a `type`: `tenant` first, then `namespace`, `api_key` (no secret, no \
             hash), `resource` (every version, with content), `install`, `secret` (name and \
-            dates, never the value), `audit_event`, and last \
+            dates, never the value), `member`, `audit_event`, and last \
             `{\"type\":\"end\",\"counts\":{...}}`. An export without its `end` line was cut \
             and is incomplete. Works for active, suspended and deactivated tenants; a \
             deleted tenant is not found. Recorded as a `tenant.exported` audit event.",
@@ -122,6 +123,7 @@ enum Line {
     Resource(ResourceLine),
     Install(InNamespace<InstallView>),
     Secret(SecretLine),
+    Member(MemberView),
     /// As the audit listing shows it, with its `seq` and `hash` in the org's
     /// tamper-evident chain.
     AuditEvent(AuditEventView),
@@ -144,6 +146,7 @@ impl Line {
                 view: i.into(),
             }),
             ExportRecord::Secret(s) => Self::Secret(s.into()),
+            ExportRecord::Member(m) => Self::Member(m.into()),
             ExportRecord::AuditEvent(r) => Self::AuditEvent(r.into()),
             ExportRecord::End(counts) => Self::End {
                 counts: counts.into(),
@@ -231,6 +234,7 @@ struct CountsView {
     resource: u64,
     install: u64,
     secret: u64,
+    member: u64,
     audit_event: u64,
 }
 
@@ -243,6 +247,7 @@ impl From<ExportCounts> for CountsView {
             resource: c.resources,
             install: c.installs,
             secret: c.secrets,
+            member: c.members,
             audit_event: c.audit_events,
         }
     }

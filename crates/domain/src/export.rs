@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::api_key::ApiKey;
 use crate::audit::{Actor, AuditLink};
 use crate::library::{Install, Resource};
+use crate::member::Member;
 use crate::namespace::Namespace;
 use crate::secret::{SecretName, StoredSecret};
 use crate::tenant::Tenant;
@@ -36,6 +37,8 @@ pub enum ExportRecord {
     Resource(Resource),
     Install(Install),
     Secret(ExportedSecret),
+    /// One of the tenant's members (its owner is in the tenant record).
+    Member(Member),
     /// One of the tenant's audit events, in the order written, its details
     /// opened with the tenant's data key.
     AuditEvent(AuditLink),
@@ -77,6 +80,7 @@ pub struct ExportCounts {
     pub resources: u64,
     pub installs: u64,
     pub secrets: u64,
+    pub members: u64,
     pub audit_events: u64,
 }
 
@@ -90,6 +94,7 @@ impl ExportCounts {
             ExportRecord::Resource(_) => &mut self.resources,
             ExportRecord::Install(_) => &mut self.installs,
             ExportRecord::Secret(_) => &mut self.secrets,
+            ExportRecord::Member(_) => &mut self.members,
             ExportRecord::AuditEvent(_) => &mut self.audit_events,
             ExportRecord::End(_) => return,
         };

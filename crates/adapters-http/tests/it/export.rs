@@ -107,6 +107,20 @@ async fn rich_tenant(app: &TestApp) -> Acme {
     )
     .await
     .expect(200);
+    for user in ["zoe", "ada"] {
+        app.post(
+            "/v1/orgs/signstack/tenants/acme/members",
+            &json!({"userId": user, "email": format!("{user}@acme.example"), "role": "member"}),
+        )
+        .await
+        .expect(201);
+    }
+    app.post(
+        "/v1/orgs/signstack/tenants/beta/members",
+        &json!({"userId": "beta-user", "email": "b@beta.example", "role": "admin"}),
+    )
+    .await
+    .expect(201);
 
     let namespaces = app
         .all_pages("/v1/orgs/signstack/tenants/acme/namespaces")
@@ -204,6 +218,7 @@ fn assert_complete(export: &Exported, tenant_id: &str) {
         "resource",
         "install",
         "secret",
+        "member",
         "audit_event",
     ];
     for kind in order {
@@ -298,6 +313,12 @@ async fn an_export_holds_every_record_of_the_tenant_and_nothing_of_another() {
     for secret in &secrets {
         assert!(secret.get("value").is_none(), "{secret}");
     }
+    let members: Vec<&str> = export
+        .of_type("member")
+        .iter()
+        .map(|m| m["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, ["ada", "zoe"], "every member, in user id order, none of beta's");
 
     let events = export.of_type("audit_event");
     let actions: Vec<&str> = events

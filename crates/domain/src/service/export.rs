@@ -29,6 +29,7 @@ use crate::ports::DataScope;
 use crate::secret::SecretName;
 use crate::slug::ResourceKey;
 use crate::tenant::Tenant;
+use crate::values::UserId;
 
 /// Most records one store call of an export reads.
 const PAGE: usize = Limit::MAX as usize;
@@ -72,6 +73,7 @@ enum Phase {
         after: Option<InstallId>,
     },
     Secrets(Option<SecretName>),
+    Members(Option<UserId>),
     Audit(Option<Uuid>),
     End,
     Done,
@@ -310,7 +312,7 @@ impl TenantExport {
                     .await?;
                 let next = match page.last() {
                     Some(last) if page.len() == PAGE => Phase::Secrets(Some(last.name.clone())),
-                    _ => Phase::Audit(None),
+                    _ => Phase::Members(None),
                 };
                 // The sealed values are dropped here, unread.
                 let records = page
@@ -318,6 +320,14 @@ impl TenantExport {
                     .map(|s| ExportRecord::Secret(ExportedSecret::from(s)))
                     .collect();
                 (records, next)
+            }
+            Phase::Members(after) => {
+                let page = ports.members.members(scope, tenant.id, after, PAGE).await?;
+                let next = match page.last() {
+                    Some(last) if page.len() == PAGE => Phase::Members(Some(last.user_id.clone())),
+                    _ => Phase::Audit(None),
+                };
+                (page.into_iter().map(ExportRecord::Member).collect(), next)
             }
             Phase::Audit(after) => {
                 let filter = AuditFilter::tenant(Some(tenant.id));
