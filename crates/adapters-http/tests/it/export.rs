@@ -318,7 +318,11 @@ async fn an_export_holds_every_record_of_the_tenant_and_nothing_of_another() {
         .iter()
         .map(|m| m["userId"].as_str().unwrap())
         .collect();
-    assert_eq!(members, ["ada", "zoe"], "every member, in user id order, none of beta's");
+    assert_eq!(
+        members,
+        ["ada", "zoe"],
+        "every member, in user id order, none of beta's"
+    );
 
     let events = export.of_type("audit_event");
     let actions: Vec<&str> = events

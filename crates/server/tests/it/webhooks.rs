@@ -220,6 +220,22 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
         ),
     )
     .await;
+    let members = format!("{tenant}/members");
+    call(
+        &client,
+        "POST",
+        v1(&members),
+        Some(json!({"userId": "ada", "email": "ada@acme.example", "role": "member"})),
+    )
+    .await;
+    call(
+        &client,
+        "PATCH",
+        v1(&format!("{members}/ada")),
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    call(&client, "DELETE", v1(&format!("{members}/ada")), None).await;
     for action in [
         "suspend",
         "reactivate",
@@ -252,6 +268,9 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
         "api_key.rotated",
         "api_key.revoked",
         "library.version_published",
+        "member.added",
+        "member.updated",
+        "member.removed",
         "tenant.suspended",
         "tenant.reactivated",
         "tenant.deactivated",
