@@ -31,6 +31,7 @@ mod deliveries;
 mod events;
 mod keys;
 mod members;
+mod settings;
 mod tenants;
 mod webhooks;
 
@@ -54,6 +55,8 @@ pub(crate) struct State {
     deliveries: deliveries::Deliveries,
     /// Tenants' members by (tenant, user id) (`members.rs`).
     members: BTreeMap<(TenantId, String), domain::Member>,
+    /// Settings documents by (owner, group) (`settings.rs`).
+    settings: HashMap<(domain::ports::SettingsOwner, &'static str), domain::ports::StoredSettings>,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -86,6 +89,7 @@ impl MemoryStore {
             webhooks: self.clone(),
             deliveries: self.clone(),
             members: self.clone(),
+            settings: self.clone(),
             library: self.clone(),
             data_keys: self.clone(),
             tenant_secrets: self.clone(),

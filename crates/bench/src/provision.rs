@@ -81,6 +81,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         webhooks: store.clone(),
         deliveries: store.clone(),
         members: store.clone(),
+        settings: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -42,11 +42,12 @@ pub enum EventType {
     MemberAdded,
     MemberUpdated,
     MemberRemoved,
+    SettingsUpdated,
 }
 
 impl EventType {
     /// Every event type, in the order documented.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::TenantProvisioned,
         Self::TenantUpdated,
         Self::TenantSuspended,
@@ -63,6 +64,7 @@ impl EventType {
         Self::MemberAdded,
         Self::MemberUpdated,
         Self::MemberRemoved,
+        Self::SettingsUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +85,7 @@ impl EventType {
             Self::MemberAdded => "member.added",
             Self::MemberUpdated => "member.updated",
             Self::MemberRemoved => "member.removed",
+            Self::SettingsUpdated => "settings.updated",
         }
     }
 
@@ -114,6 +117,7 @@ impl EventType {
             A::MemberAdded => Self::MemberAdded,
             A::MemberUpdated => Self::MemberUpdated,
             A::MemberRemoved => Self::MemberRemoved,
+            A::SettingsUpdated => Self::SettingsUpdated,
             A::OrgCreated
             | A::OrgUpdated
             | A::NamespaceUpdated

@@ -126,10 +126,11 @@ pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
     ApiKeyError, AuditChainError, CheckpointKey, IdempotencyError, Idempotent, IdempotentRequest,
     Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail,
-    MemberError, Members, NamespaceError, NewApiKey, OrgError, Ports, ProvisionError, Provisioned,
-    Published, RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings,
-    SignedCheckpoint, StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification,
-    WebhookError, WebhookWithSecret,
+    MemberError, Members, NamespaceBranding, NamespaceError, NewApiKey, OrgError, Ports,
+    ProvisionError, Provisioned, Published, RetireError, RewrapProgress, SecretError, SecretOwner,
+    SecretView, Settings, SettingsTarget, SettingsUseError, SignedCheckpoint, StoredResource,
+    Tenancy, TenantError, TenantExport, Upgraded, Verification, Versioned, WebhookError,
+    WebhookWithSecret,
 };
 pub use settings::{
     AuthMethod, AuthMethods, BrandingSettings, Cidr, Currency, DateFormat, GeneralSettings,

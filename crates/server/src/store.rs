@@ -13,7 +13,7 @@ use adapters_postgres::{
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    MemberStore, NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
+    MemberStore, NamespaceStore, OrgStore, SecretStore, SettingsStore, TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -100,6 +100,7 @@ where
         + WebhookStore
         + DeliveryStore
         + MemberStore
+        + SettingsStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -116,6 +117,7 @@ where
         webhooks: store.clone(),
         deliveries: store.clone(),
         members: store.clone(),
+        settings: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

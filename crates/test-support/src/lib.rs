@@ -46,7 +46,7 @@ use std::sync::Arc;
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    MemberStore, NamespaceStore, OrgStore, SecretStore, TenantStore, WebhookStore,
+    MemberStore, NamespaceStore, OrgStore, SecretStore, SettingsStore, TenantStore, WebhookStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -60,6 +60,7 @@ pub trait Stores:
     + WebhookStore
     + DeliveryStore
     + MemberStore
+    + SettingsStore
     + LibraryStore
     + DataKeyStore
     + SecretStore
@@ -78,6 +79,7 @@ impl<T> Stores for T where
         + WebhookStore
         + DeliveryStore
         + MemberStore
+        + SettingsStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -111,6 +113,7 @@ pub struct StorePorts {
     pub webhooks: Arc<dyn WebhookStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     pub members: Arc<dyn MemberStore>,
+    pub settings: Arc<dyn SettingsStore>,
     pub library: Arc<dyn LibraryStore>,
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
@@ -130,6 +133,7 @@ impl StorePorts {
             webhooks: store.clone(),
             deliveries: store.clone(),
             members: store.clone(),
+            settings: store.clone(),
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),
@@ -318,6 +322,11 @@ macro_rules! store_contract {
                 concurrent_adds_never_pass_the_members_quota,
                 another_tenants_members_are_invisible_and_untouchable,
                 a_deleted_tenants_members_are_purged_with_it,
+            }
+            settings {
+                documents_are_written_by_version_and_read_back_per_owner_and_group,
+                another_orgs_and_tenants_documents_are_invisible_and_untouchable,
+                a_deleted_tenants_documents_are_purged_with_it,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

@@ -38,6 +38,7 @@ mod namespaces;
 mod orgs;
 mod rows;
 mod secrets;
+mod settings;
 mod tenants;
 mod webhooks;
 

@@ -206,6 +206,11 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "tenant_members INSERT",
         "tenant_members UPDATE",
         "tenant_members DELETE",
+        // Written by version, purged with their tenant.
+        "settings_documents SELECT",
+        "settings_documents INSERT",
+        "settings_documents UPDATE",
+        "settings_documents DELETE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

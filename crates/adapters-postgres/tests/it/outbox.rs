@@ -139,6 +139,7 @@ fn ports_on(store: &Arc<PgStore>, base: domain::Ports) -> domain::Ports {
         webhooks: store.clone(),
         deliveries: store.clone(),
         members: store.clone(),
+        settings: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -35,6 +35,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         webhooks: store.clone(),
         deliveries: store.clone(),
         members: store.clone(),
+        settings: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -143,11 +143,13 @@ pub enum AuditAction {
     MemberAdded,
     MemberUpdated,
     MemberRemoved,
+    /// A settings group of an org, tenant or namespace changed.
+    SettingsUpdated,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 34] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -181,6 +183,7 @@ impl AuditAction {
         Self::MemberAdded,
         Self::MemberUpdated,
         Self::MemberRemoved,
+        Self::SettingsUpdated,
     ];
 
     /// The action with this dotted name, if any.
@@ -223,6 +226,7 @@ impl AuditAction {
             Self::MemberAdded => "member.added",
             Self::MemberUpdated => "member.updated",
             Self::MemberRemoved => "member.removed",
+            Self::SettingsUpdated => "settings.updated",
         }
     }
 }

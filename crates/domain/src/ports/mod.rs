@@ -16,7 +16,8 @@
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
 //! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
-//! `mail.rs` (sending email), `members.rs` (a tenant's members).
+//! `mail.rs` (sending email), `members.rs` (a tenant's members), `settings.rs`
+//! (settings documents).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
@@ -26,6 +27,7 @@ mod library;
 mod mail;
 mod members;
 mod secrets;
+mod settings;
 mod signing;
 mod stores;
 mod system;
@@ -37,6 +39,7 @@ pub use library::*;
 pub use mail::*;
 pub use members::*;
 pub use secrets::*;
+pub use settings::*;
 pub use signing::*;
 pub use stores::*;
 pub use system::*;

@@ -17,6 +17,7 @@ mod orgs;
 mod provision;
 mod retry;
 mod secrets;
+mod settings;
 mod tenants;
 mod webhook_deliveries;
 mod webhooks;
@@ -41,6 +42,7 @@ pub use library::{
 pub use members::{MemberError, Members};
 pub use provision::Provisioned;
 pub use secrets::{SecretOwner, SecretView};
+pub use settings::{NamespaceBranding, SettingsTarget, SettingsUseError, Versioned};
 pub use webhook_deliveries::DELIVERY_WORKER;
 pub use webhooks::{WebhookError, WebhookWithSecret};
 
@@ -51,7 +53,7 @@ use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
     ApiKeyStore, AuditLog, Clock, DataKeyStore, DeliveryStore, EventLog, IdGenerator,
     IdempotencyStore, KeyUsage, LibraryStore, MemberStore, NamespaceStore, OrgStore, SecretSource,
-    SecretStore, TenantStore, WebhookStore,
+    SecretStore, SettingsStore, TenantStore, WebhookStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -71,6 +73,8 @@ pub struct Ports {
     pub deliveries: Arc<dyn DeliveryStore>,
     /// Tenants' members.
     pub members: Arc<dyn MemberStore>,
+    /// Settings documents of orgs, tenants and namespaces.
+    pub settings: Arc<dyn SettingsStore>,
     pub library: Arc<dyn LibraryStore>,
     /// Tenant and org data keys, wrapped.
     pub data_keys: Arc<dyn DataKeyStore>,

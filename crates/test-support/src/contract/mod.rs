@@ -22,6 +22,7 @@ pub mod namespaces;
 pub mod orgs;
 pub mod scopes;
 pub mod secrets;
+pub mod settings;
 pub mod tenants;
 pub mod webhooks;
 

@@ -1,0 +1,89 @@
+//! `SettingsStore` in memory: one document per (owner, group).
+
+use async_trait::async_trait;
+use domain::ports::{DataScope, SettingsOwner, SettingsStore, StoreError, StoredSettings};
+use domain::{AuditRecord, TenantId, TenantStatus};
+
+use super::{MemoryStore, State, in_scope};
+
+impl State {
+    /// A deleted tenant's settings (and its namespaces') go with it.
+    pub(crate) fn forget_settings(&mut self, tenant: TenantId) {
+        self.settings
+            .retain(|(owner, _), _| owner.tenant() != Some(tenant));
+    }
+
+    /// Whether `owner` exists, is in the scope and (for a tenant's) is not
+    /// deleted.
+    fn settings_owner_live(&self, scope: &DataScope, owner: SettingsOwner) -> bool {
+        match owner {
+            SettingsOwner::Org(org) => self.orgs.contains_key(&org) && scope.sees_org_level(org),
+            SettingsOwner::Tenant { org, tenant } => self.tenant(tenant).is_some_and(|t| {
+                t.org_id == org
+                    && t.lifecycle.status != TenantStatus::Deleted
+                    && scope.sees_tenant(org, tenant)
+            }),
+            SettingsOwner::Namespace {
+                org,
+                tenant,
+                namespace,
+            } => {
+                self.settings_owner_live(scope, SettingsOwner::Tenant { org, tenant })
+                    && self
+                        .namespaces
+                        .get(&namespace)
+                        .is_some_and(|ns| ns.tenant_id == tenant)
+            }
+        }
+    }
+}
+
+/// Whether `scope` may write `owner`'s documents.
+fn sees(scope: &DataScope, owner: SettingsOwner) -> bool {
+    match owner.tenant() {
+        None => scope.sees_org_level(owner.org()),
+        Some(tenant) => scope.sees_tenant(owner.org(), tenant),
+    }
+}
+
+#[async_trait]
+impl SettingsStore for MemoryStore {
+    async fn settings(
+        &self,
+        scope: &DataScope,
+        owner: SettingsOwner,
+        group: &'static str,
+    ) -> Result<Option<StoredSettings>, StoreError> {
+        // A tenant reads its org's defaults too: its branding falls back to them.
+        let readable = match owner.tenant() {
+            None => scope.sees_org(owner.org()),
+            Some(tenant) => scope.sees_tenant(owner.org(), tenant),
+        };
+        if !readable {
+            return Ok(None);
+        }
+        Ok(self.read().settings.get(&(owner, group)).cloned())
+    }
+
+    async fn put_settings(
+        &self,
+        scope: &DataScope,
+        owner: SettingsOwner,
+        group: &'static str,
+        stored: &StoredSettings,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut s = self.write();
+        in_scope(sees(scope, owner), scope, audit)?;
+        if !s.settings_owner_live(scope, owner) {
+            return Err(StoreError::Stale);
+        }
+        let current = s.settings.get(&(owner, group)).map_or(0, |d| d.version);
+        if current + 1 != stored.version {
+            return Err(StoreError::Stale);
+        }
+        s.settings.insert((owner, group), stored.clone());
+        s.append(audit);
+        Ok(())
+    }
+}
