@@ -42,6 +42,7 @@ mod request_id;
 mod routes;
 mod secrets;
 mod serve;
+mod settings;
 mod telemetry;
 mod tenants;
 mod validate;

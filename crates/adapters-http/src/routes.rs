@@ -23,7 +23,7 @@ use crate::openapi::{
 };
 use crate::{
     AppState, api_keys, audit, audit_chain, events, export, health, library, members, namespaces,
-    orgs, regions, secrets, tenants, verify, webhooks,
+    orgs, regions, secrets, settings, tenants, verify, webhooks,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -44,6 +44,29 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(guarded(Org, routes!(tenants::set_owner)))
         .routes(guarded(Org, routes!(members::list, members::add)))
+        .routes(guarded(
+            Org,
+            routes!(settings::get_general, settings::update_general),
+        ))
+        .routes(guarded(
+            Org,
+            routes!(settings::get_branding, settings::update_branding),
+        ))
+        .routes(guarded(
+            Org,
+            routes!(settings::get_security, settings::update_security),
+        ))
+        .routes(guarded(
+            Org,
+            routes!(settings::get_org_branding, settings::update_org_branding),
+        ))
+        .routes(guarded(
+            Org,
+            routes!(
+                settings::get_namespace_branding,
+                settings::update_namespace_branding
+            ),
+        ))
         .routes(guarded(
             Org,
             routes!(members::get, members::update, members::remove),

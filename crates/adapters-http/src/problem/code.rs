@@ -55,6 +55,7 @@ problem_codes! {
     ValidationFailed => "validation_failed", StatusCode::BAD_REQUEST, "Some fields are invalid";
     MalformedJson => "malformed_json", StatusCode::BAD_REQUEST, "The request body is not the JSON this endpoint expects";
     InvalidQuery => "invalid_query", StatusCode::BAD_REQUEST, "The query string is invalid";
+    InvalidHeader => "invalid_header", StatusCode::BAD_REQUEST, "A request header is invalid";
     InvalidCursor => "invalid_cursor", StatusCode::BAD_REQUEST, "The cursor is not valid for this listing";
     ConfirmationRequired => "confirmation_required", StatusCode::BAD_REQUEST, "The deletion was not confirmed";
     UnknownRegion => "unknown_region", StatusCode::BAD_REQUEST, "The region is not configured";
@@ -82,6 +83,7 @@ problem_codes! {
     AlreadyInstalled => "already_installed", StatusCode::CONFLICT, "The listing is installed at another version";
     DowngradeRefused => "downgrade_refused", StatusCode::CONFLICT, "Pins move forward only";
     AmbiguousListing => "ambiguous_listing", StatusCode::CONFLICT, "Several listings have this key";
+    PreconditionFailed => "precondition_failed", StatusCode::PRECONDITION_FAILED, "The object changed since it was read";
     MemberExists => "member_exists", StatusCode::CONFLICT, "The user is already in the tenant";
     OwnerNotRemovable => "owner_not_removable", StatusCode::CONFLICT, "The owner cannot be removed, only replaced";
     QuotaExceeded => "quota_exceeded", StatusCode::FORBIDDEN, "A quota is exhausted";

@@ -3,9 +3,11 @@
 
 use domain::{
     ApiKeyError, AuditChainError, IdempotencyError, InvalidTransition, LibraryError, ListError,
-    MemberError, NamespaceError, OrgError, PageError, ProvisionError, SecretError, TenantError,
-    TenantStatus, VersionRefused,
+    MemberError, NamespaceError, OrgError, PageError, ProvisionError, SecretError,
+    SettingsUseError, TenantError, TenantStatus, VersionRefused,
 };
+
+use domain::settings::SettingsError;
 
 use super::{Cause, Code, FieldError, Problem};
 
@@ -420,6 +422,42 @@ impl From<AuditChainError> for Problem {
             AuditChainError::Unavailable(message) => Self::unavailable(&message),
         }
     }
+}
+
+impl From<SettingsUseError> for Problem {
+    fn from(e: SettingsUseError) -> Self {
+        match e {
+            SettingsUseError::OrgNotFound => Self::not_found("org"),
+            SettingsUseError::TenantNotFound => Self::not_found("tenant"),
+            SettingsUseError::NamespaceNotFound => Self::not_found("namespace"),
+            SettingsUseError::TenantDeleted => TenantError::Deleted.into(),
+            SettingsUseError::TenantOnly(group) => Self::not_found(&format!("{group} settings")),
+            SettingsUseError::Invalid(e) => settings_refused(e),
+            SettingsUseError::VersionMismatch { current } => {
+                let mut problem = Self::new(
+                    Code::PreconditionFailed,
+                    format!(
+                        "The settings changed since they were read: they are at version \
+                         \"{current}\" now. Read them again and retry."
+                    ),
+                );
+                problem.extensions.current_version = Some(format!("\"{current}\""));
+                problem
+            }
+            SettingsUseError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+fn settings_refused(e: SettingsError) -> Problem {
+    let (field, message) = match &e {
+        SettingsError::NotAnObject { .. } => (String::new(), "must be a JSON object".to_owned()),
+        SettingsError::UnknownField { field, .. } => {
+            (field.clone(), "is not a setting of this group".to_owned())
+        }
+        SettingsError::Invalid { field, reason } => ((*field).to_owned(), reason.to_string()),
+    };
+    Problem::fields(Code::ValidationFailed, vec![FieldError { field, message }])
 }
 
 #[cfg(test)]

@@ -35,5 +35,6 @@ mod provisioning;
 mod request_ids;
 mod secret_scopes;
 mod secrets;
+mod settings;
 mod verification;
 mod webhooks;

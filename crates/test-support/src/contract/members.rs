@@ -94,7 +94,7 @@ pub async fn members_are_stored_read_back_exactly_and_listed_in_user_id_order(st
         .unwrap();
     assert_eq!(
         after_bob,
-        [ada.clone()],
+        std::slice::from_ref(&ada),
         "strictly after, at most the limit"
     );
     assert_eq!(
@@ -260,7 +260,7 @@ pub async fn a_transfer_moves_the_owner_and_the_rows_together_or_not_at_all(stor
     );
     assert_eq!(
         listed(&store, &scope, &tenant).await,
-        [ada.clone()],
+        std::slice::from_ref(&ada),
         "nothing moved"
     );
     store
