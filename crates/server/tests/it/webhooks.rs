@@ -236,6 +236,13 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
     )
     .await;
     call(&client, "DELETE", v1(&format!("{members}/ada")), None).await;
+    call(
+        &client,
+        "PATCH",
+        v1(&format!("{tenant}/settings/branding")),
+        Some(json!({"companyName": "Acme Inc"})),
+    )
+    .await;
     for action in [
         "suspend",
         "reactivate",
@@ -271,6 +278,7 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
         "member.added",
         "member.updated",
         "member.removed",
+        "settings.updated",
         "tenant.suspended",
         "tenant.reactivated",
         "tenant.deactivated",
