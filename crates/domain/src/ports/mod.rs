@@ -15,10 +15,12 @@
 //! One file a port family: `system.rs` (clock, ids, randomness, key usage),
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
-//! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed).
+//! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
+//! `dns.rs` (the TXT lookups that verify a custom domain).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
+mod dns;
 mod events;
 mod keys;
 mod library;
@@ -28,6 +30,7 @@ mod stores;
 mod system;
 
 pub use data_keys::*;
+pub use dns::*;
 pub use events::*;
 pub use keys::*;
 pub use library::*;
