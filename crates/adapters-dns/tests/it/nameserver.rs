@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use hickory_proto::rr::rdata::{A, SOA, TXT};
-use hickory_proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::ServerFuture;
 use hickory_server::authority::{AuthorityObject, Catalog, ZoneType};
+use hickory_server::proto::rr::rdata::{A, SOA, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::store::in_memory::InMemoryAuthority;
 use tokio::net::{TcpListener, UdpSocket};
 
