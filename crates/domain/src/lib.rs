@@ -59,6 +59,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod canonical;
+pub mod custom_domain;
 pub mod events;
 pub mod export;
 pub mod idempotency;
@@ -94,6 +95,9 @@ pub use audit::{
 };
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use canonical::{canonical_json, canonicalize};
+pub use custom_domain::{
+    ChallengePrefix, CheckReason, CustomDomain, DomainName, DomainStatus, VerificationToken,
+};
 pub use events::{Event, EventData, EventFilter, EventType};
 pub use export::{ExportCounts, ExportRecord, ExportedSecret};
 pub use idempotency::{

@@ -17,10 +17,11 @@
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
 //! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
 //! `mail.rs` (sending email), `members.rs` (a tenant's members), `settings.rs`
-//! (settings documents).
+//! (settings documents), `dns.rs` (the TXT lookups that verify a custom domain).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
+mod dns;
 mod events;
 mod keys;
 mod library;
@@ -33,6 +34,7 @@ mod stores;
 mod system;
 
 pub use data_keys::*;
+pub use dns::*;
 pub use events::*;
 pub use keys::*;
 pub use library::*;

@@ -5,6 +5,7 @@
 mod api_keys;
 mod audit_chain;
 mod bounds;
+mod custom_domain;
 mod deletion;
 mod export;
 mod failures;
