@@ -51,131 +51,88 @@ fn tenant(path: TenantPath) -> SettingsTarget {
     SettingsTarget::Tenant(path.org, path.tenant)
 }
 
-/// Reads the tenant's `general` settings.
-#[utoipa::path(get, path = "/v1/orgs/{org}/tenants/{tenant}/settings/general",
-    operation_id = "getGeneralSettings", tag = "settings", params(TenantPath),
-    responses(
-        (status = 200, description = "The group; `ETag` is its version.", body = GeneralSchema,
-            headers(("ETag" = String, description = "The version, for If-Match."))),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
-pub(crate) async fn get_general(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    path: TenantPath,
-) -> Result<Document, Problem> {
-    read::<GeneralSettings>(&state.tenancy, &ctx, tenant(path)).await
+/// The `GET` and `PATCH` handlers of one of a tenant's settings groups: the
+/// same two steps for each group, each pair with its own path and schema.
+macro_rules! tenant_group {
+    ($group:ty, $schema:ty, $path:literal, $get:ident, $get_id:literal, $read_doc:literal,
+     $update:ident, $update_id:literal, $change_doc:literal) => {
+        #[doc = $read_doc]
+        #[utoipa::path(get, path = $path, operation_id = $get_id, tag = "settings",
+            params(TenantPath),
+            responses(
+                (status = 200, description = "The group; `ETag` is its version.", body = $schema,
+                    headers(("ETag" = String, description = "The version, for If-Match."))),
+                (status = 404, response = NotFound),
+                (status = 409, response = Conflict),
+            ))]
+        pub(crate) async fn $get(
+            State(state): State<AppState>,
+            Caller(ctx): Caller,
+            path: TenantPath,
+        ) -> Result<Document, Problem> {
+            read::<$group>(&state.tenancy, &ctx, tenant(path)).await
+        }
+
+        #[doc = $change_doc]
+        #[utoipa::path(patch, path = $path, operation_id = $update_id, tag = "settings",
+            params(TenantPath),
+            request_body(content(
+                ($schema = "application/merge-patch+json"),
+                ($schema = "application/json"),
+            )),
+            responses(
+                (status = 200, description = "The group after the change.", body = $schema,
+                    headers(("ETag" = String, description = "The new version."))),
+                (status = 400, response = BadRequest),
+                (status = 404, response = NotFound),
+                (status = 409, response = Conflict),
+                (status = 412, description = "`If-Match` names another version (`precondition_failed`)."),
+            ))]
+        pub(crate) async fn $update(
+            State(state): State<AppState>,
+            Caller(ctx): Caller,
+            path: TenantPath,
+            headers: HeaderMap,
+            MergePatch(patch): MergePatch<Value>,
+        ) -> Result<Document, Problem> {
+            change::<$group>(&state.tenancy, &ctx, tenant(path), &headers, &patch).await
+        }
+    };
 }
 
-/// Changes the tenant's `general` settings (JSON merge-patch; `null` removes).
-#[utoipa::path(patch, path = "/v1/orgs/{org}/tenants/{tenant}/settings/general",
-    operation_id = "updateGeneralSettings", tag = "settings", params(TenantPath),
-    request_body(content(
-        (GeneralSchema = "application/merge-patch+json"),
-        (GeneralSchema = "application/json"),
-    )),
-    responses(
-        (status = 200, description = "The group after the change.", body = GeneralSchema,
-            headers(("ETag" = String, description = "The new version."))),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, description = "`If-Match` names another version (`precondition_failed`)."),
-    ))]
-pub(crate) async fn update_general(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    path: TenantPath,
-    headers: HeaderMap,
-    MergePatch(patch): MergePatch<Value>,
-) -> Result<Document, Problem> {
-    change::<GeneralSettings>(&state.tenancy, &ctx, tenant(path), &headers, &patch).await
-}
-
-/// Reads the tenant's `branding` (its own fields, not its org's defaults).
-#[utoipa::path(get, path = "/v1/orgs/{org}/tenants/{tenant}/settings/branding",
-    operation_id = "getBrandingSettings", tag = "settings", params(TenantPath),
-    responses(
-        (status = 200, description = "The group; `ETag` is its version.", body = BrandingSchema,
-            headers(("ETag" = String, description = "The version, for If-Match."))),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
-pub(crate) async fn get_branding(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    path: TenantPath,
-) -> Result<Document, Problem> {
-    read::<BrandingSettings>(&state.tenancy, &ctx, tenant(path)).await
-}
-
-/// Changes the tenant's `branding` (JSON merge-patch; `null` removes).
-#[utoipa::path(patch, path = "/v1/orgs/{org}/tenants/{tenant}/settings/branding",
-    operation_id = "updateBrandingSettings", tag = "settings", params(TenantPath),
-    request_body(content(
-        (BrandingSchema = "application/merge-patch+json"),
-        (BrandingSchema = "application/json"),
-    )),
-    responses(
-        (status = 200, description = "The group after the change.", body = BrandingSchema,
-            headers(("ETag" = String, description = "The new version."))),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, description = "`If-Match` names another version (`precondition_failed`)."),
-    ))]
-pub(crate) async fn update_branding(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    path: TenantPath,
-    headers: HeaderMap,
-    MergePatch(patch): MergePatch<Value>,
-) -> Result<Document, Problem> {
-    change::<BrandingSettings>(&state.tenancy, &ctx, tenant(path), &headers, &patch).await
-}
-
-/// Reads the tenant's `security` settings.
-#[utoipa::path(get, path = "/v1/orgs/{org}/tenants/{tenant}/settings/security",
-    operation_id = "getSecuritySettings", tag = "settings", params(TenantPath),
-    responses(
-        (status = 200, description = "The group; `ETag` is its version.", body = SecuritySchema,
-            headers(("ETag" = String, description = "The version, for If-Match."))),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ))]
-pub(crate) async fn get_security(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    path: TenantPath,
-) -> Result<Document, Problem> {
-    read::<SecuritySettings>(&state.tenancy, &ctx, tenant(path)).await
-}
-
-/// Changes the tenant's `security` settings (JSON merge-patch; `null` removes).
-#[utoipa::path(patch, path = "/v1/orgs/{org}/tenants/{tenant}/settings/security",
-    operation_id = "updateSecuritySettings", tag = "settings", params(TenantPath),
-    request_body(content(
-        (SecuritySchema = "application/merge-patch+json"),
-        (SecuritySchema = "application/json"),
-    )),
-    responses(
-        (status = 200, description = "The group after the change.", body = SecuritySchema,
-            headers(("ETag" = String, description = "The new version."))),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, description = "`If-Match` names another version (`precondition_failed`)."),
-    ))]
-pub(crate) async fn update_security(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    path: TenantPath,
-    headers: HeaderMap,
-    MergePatch(patch): MergePatch<Value>,
-) -> Result<Document, Problem> {
-    change::<SecuritySettings>(&state.tenancy, &ctx, tenant(path), &headers, &patch).await
-}
+tenant_group!(
+    GeneralSettings,
+    GeneralSchema,
+    "/v1/orgs/{org}/tenants/{tenant}/settings/general",
+    get_general,
+    "getGeneralSettings",
+    "Reads the tenant's `general` settings.",
+    update_general,
+    "updateGeneralSettings",
+    "Changes the tenant's `general` settings (JSON merge-patch; `null` removes)."
+);
+tenant_group!(
+    BrandingSettings,
+    BrandingSchema,
+    "/v1/orgs/{org}/tenants/{tenant}/settings/branding",
+    get_branding,
+    "getBrandingSettings",
+    "Reads the tenant's `branding` (its own fields, not its org's defaults).",
+    update_branding,
+    "updateBrandingSettings",
+    "Changes the tenant's `branding` (JSON merge-patch; `null` removes)."
+);
+tenant_group!(
+    SecuritySettings,
+    SecuritySchema,
+    "/v1/orgs/{org}/tenants/{tenant}/settings/security",
+    get_security,
+    "getSecuritySettings",
+    "Reads the tenant's `security` settings.",
+    update_security,
+    "updateSecuritySettings",
+    "Changes the tenant's `security` settings (JSON merge-patch; `null` removes)."
+);
 
 /// Reads the org's branding defaults, which its tenants' branding falls back to.
 #[utoipa::path(get, path = "/v1/orgs/{org}/settings/branding",

@@ -40,8 +40,14 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("patch", "/v1/orgs/{org}/tenants/{tenant}/settings/branding"),
     ("get", "/v1/orgs/{org}/tenants/{tenant}/settings/security"),
     ("patch", "/v1/orgs/{org}/tenants/{tenant}/settings/security"),
-    ("get", "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/settings/branding"),
-    ("patch", "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/settings/branding"),
+    (
+        "get",
+        "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/settings/branding",
+    ),
+    (
+        "patch",
+        "/v1/orgs/{org}/tenants/{tenant}/namespaces/{ns}/settings/branding",
+    ),
     ("get", "/v1/orgs/{org}/tenants/{tenant}/export"),
     ("get", "/v1/orgs/{org}/tenants/{tenant}/namespaces"),
     ("post", "/v1/orgs/{org}/tenants/{tenant}/namespaces"),

@@ -39,6 +39,7 @@ mod orgs;
 mod rows;
 mod secrets;
 mod settings;
+mod tenant_row;
 mod tenants;
 mod webhooks;
 

@@ -11,9 +11,9 @@ use domain::{
     TargetKind, Tenant, UserId,
 };
 
-use super::{ALL, seed_org, seed_tenant, trail};
+use super::{ALL, delete_tenant, seed_org, seed_tenant, trail};
 use crate::StorePorts;
-use crate::fixtures::{Fixtures, at, epoch, operator, tombstone};
+use crate::fixtures::{Fixtures, at, epoch, operator};
 
 fn member(f: &Fixtures, tenant: &Tenant, user: &str) -> Member {
     Member {
@@ -429,16 +429,7 @@ pub async fn a_deleted_tenants_members_are_purged_with_it(store: StorePorts) {
     add(&store, &f, &member(&f, &tenant, "ada"), 10)
         .await
         .unwrap();
-    let gone = tombstone(&tenant);
-    store
-        .tenants
-        .update_tenant(
-            &DataScope::Platform,
-            &gone,
-            &f.tenant_audit(&gone, AuditAction::TenantDeleted),
-        )
-        .await
-        .unwrap();
+    delete_tenant(&store, &f, &tenant).await;
     assert_eq!(listed(&store, &DataScope::Platform, &tenant).await, []);
     assert_eq!(
         add(&store, &f, &member(&f, &tenant, "bob"), 10).await,

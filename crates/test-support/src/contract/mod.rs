@@ -104,6 +104,21 @@ async fn trail(store: &StorePorts, org: &Org) -> Vec<AuditRecord> {
         .expect("reading the audit trail")
 }
 
+/// Deletes `tenant` (its tombstone written over it), as the retention job or
+/// a confirmed `DELETE` does.
+async fn delete_tenant(store: &StorePorts, f: &Fixtures, tenant: &domain::Tenant) {
+    let gone = crate::fixtures::tombstone(tenant);
+    store
+        .tenants
+        .update_tenant(
+            &DataScope::Platform,
+            &gone,
+            &f.tenant_audit(&gone, AuditAction::TenantDeleted),
+        )
+        .await
+        .expect("deleting a tenant");
+}
+
 /// All namespaces of a tenant.
 async fn namespaces_of(store: &StorePorts, tenant: TenantId) -> Vec<Namespace> {
     store

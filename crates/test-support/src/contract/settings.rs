@@ -6,9 +6,9 @@ use domain::ports::{DataScope, SettingsOwner, StoreError, StoredSettings};
 use domain::{AuditAction, Org, Tenant};
 use serde_json::json;
 
-use super::{seed_org, seed_tenant, trail};
+use super::{delete_tenant, seed_org, seed_tenant, trail};
 use crate::StorePorts;
-use crate::fixtures::{Fixtures, at, tombstone};
+use crate::fixtures::{Fixtures, at};
 
 fn doc(version: u64, company: &str) -> StoredSettings {
     StoredSettings {
@@ -205,16 +205,7 @@ pub async fn a_deleted_tenants_documents_are_purged_with_it(store: StorePorts) {
     put(&store, &f, &scope, of(&tenant), &doc(1, "acme"), &org)
         .await
         .unwrap();
-    let gone = tombstone(&tenant);
-    store
-        .tenants
-        .update_tenant(
-            &DataScope::Platform,
-            &gone,
-            &f.tenant_audit(&gone, AuditAction::TenantDeleted),
-        )
-        .await
-        .unwrap();
+    delete_tenant(&store, &f, &tenant).await;
     assert_eq!(
         store
             .settings
