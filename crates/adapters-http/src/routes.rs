@@ -181,6 +181,30 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(guarded(Namespace(Scope::TenantRead), routes!(tenants::own)))
         .routes(guarded(
+            Namespace(Scope::SettingsRead),
+            routes!(settings::get_own_general),
+        ))
+        .routes(guarded(
+            Namespace(Scope::SettingsWrite),
+            routes!(settings::update_own_general),
+        ))
+        .routes(guarded(
+            Namespace(Scope::SettingsRead),
+            routes!(settings::get_own_branding),
+        ))
+        .routes(guarded(
+            Namespace(Scope::SettingsWrite),
+            routes!(settings::update_own_branding),
+        ))
+        .routes(guarded(
+            Namespace(Scope::SettingsRead),
+            routes!(settings::get_own_security),
+        ))
+        .routes(guarded(
+            Namespace(Scope::SettingsWrite),
+            routes!(settings::update_own_security),
+        ))
+        .routes(guarded(
             Namespace(Scope::TenantRead),
             routes!(namespaces::own),
         ))

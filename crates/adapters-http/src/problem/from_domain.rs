@@ -444,6 +444,7 @@ impl From<SettingsUseError> for Problem {
                 problem.extensions.current_version = Some(format!("\"{current}\""));
                 problem
             }
+            SettingsUseError::MissingScope(scope) => Self::missing_scope(scope),
             SettingsUseError::Unavailable(message) => Self::unavailable(&message),
         }
     }

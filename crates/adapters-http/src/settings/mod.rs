@@ -51,11 +51,14 @@ fn tenant(path: TenantPath) -> SettingsTarget {
     SettingsTarget::Tenant(path.org, path.tenant)
 }
 
-/// The `GET` and `PATCH` handlers of one of a tenant's settings groups: the
-/// same two steps for each group, each pair with its own path and schema.
+/// The `GET` and `PATCH` handlers of one of a tenant's settings groups, for
+/// the org (`$path`) and for the tenant's own namespace keys (`$own_path`):
+/// the same steps for each group, each with its own paths and schema.
 macro_rules! tenant_group {
     ($group:ty, $schema:ty, $path:literal, $get:ident, $get_id:literal, $read_doc:literal,
-     $update:ident, $update_id:literal, $change_doc:literal) => {
+     $update:ident, $update_id:literal, $change_doc:literal,
+     $own_path:literal, $own_get:ident, $own_get_id:literal,
+     $own_update:ident, $own_update_id:literal) => {
         #[doc = $read_doc]
         #[utoipa::path(get, path = $path, operation_id = $get_id, tag = "settings",
             params(TenantPath),
@@ -97,6 +100,46 @@ macro_rules! tenant_group {
         ) -> Result<Document, Problem> {
             change::<$group>(&state.tenancy, &ctx, tenant(path), &headers, &patch).await
         }
+
+        #[doc = $read_doc]
+        ///
+        /// The calling namespace key's tenant; needs `settings:read`.
+        #[utoipa::path(get, path = $own_path, operation_id = $own_get_id, tag = "namespace-key",
+            responses(
+                (status = 200, description = "The group; `ETag` is its version.", body = $schema,
+                    headers(("ETag" = String, description = "The version, for If-Match."))),
+            ))]
+        pub(crate) async fn $own_get(
+            State(state): State<AppState>,
+            Caller(ctx): Caller,
+        ) -> Result<Document, Problem> {
+            read::<$group>(&state.tenancy, &ctx, SettingsTarget::CallerTenant).await
+        }
+
+        #[doc = $change_doc]
+        ///
+        /// The calling namespace key's tenant; needs `settings:write`.
+        #[utoipa::path(patch, path = $own_path, operation_id = $own_update_id,
+            tag = "namespace-key",
+            request_body(content(
+                ($schema = "application/merge-patch+json"),
+                ($schema = "application/json"),
+            )),
+            responses(
+                (status = 200, description = "The group after the change.", body = $schema,
+                    headers(("ETag" = String, description = "The new version."))),
+                (status = 400, response = BadRequest),
+                (status = 412, description = "`If-Match` names another version (`precondition_failed`)."),
+            ))]
+        pub(crate) async fn $own_update(
+            State(state): State<AppState>,
+            Caller(ctx): Caller,
+            headers: HeaderMap,
+            MergePatch(patch): MergePatch<Value>,
+        ) -> Result<Document, Problem> {
+            let target = SettingsTarget::CallerTenant;
+            change::<$group>(&state.tenancy, &ctx, target, &headers, &patch).await
+        }
     };
 }
 
@@ -109,7 +152,12 @@ tenant_group!(
     "Reads the tenant's `general` settings.",
     update_general,
     "updateGeneralSettings",
-    "Changes the tenant's `general` settings (JSON merge-patch; `null` removes)."
+    "Changes the tenant's `general` settings (JSON merge-patch; `null` removes).",
+    "/v1/tenant/settings/general",
+    get_own_general,
+    "getOwnGeneralSettings",
+    update_own_general,
+    "updateOwnGeneralSettings"
 );
 tenant_group!(
     BrandingSettings,
@@ -120,7 +168,12 @@ tenant_group!(
     "Reads the tenant's `branding` (its own fields, not its org's defaults).",
     update_branding,
     "updateBrandingSettings",
-    "Changes the tenant's `branding` (JSON merge-patch; `null` removes)."
+    "Changes the tenant's `branding` (JSON merge-patch; `null` removes).",
+    "/v1/tenant/settings/branding",
+    get_own_branding,
+    "getOwnBrandingSettings",
+    update_own_branding,
+    "updateOwnBrandingSettings"
 );
 tenant_group!(
     SecuritySettings,
@@ -131,7 +184,12 @@ tenant_group!(
     "Reads the tenant's `security` settings.",
     update_security,
     "updateSecuritySettings",
-    "Changes the tenant's `security` settings (JSON merge-patch; `null` removes)."
+    "Changes the tenant's `security` settings (JSON merge-patch; `null` removes).",
+    "/v1/tenant/settings/security",
+    get_own_security,
+    "getOwnSecuritySettings",
+    update_own_security,
+    "updateOwnSecuritySettings"
 );
 
 /// Reads the org's branding defaults, which its tenants' branding falls back to.

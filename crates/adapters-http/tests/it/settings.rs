@@ -240,3 +240,64 @@ async fn changes_are_audited_by_field_name_with_an_event_and_hidden_from_another
         .await
         .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_namespace_key_reads_and_changes_its_own_tenants_settings_by_scope_only() {
+    let app = app_with_tenant().await;
+    app.tenant("signstack", "globex").await;
+    let reader = app
+        .key_with_scopes("signstack", "acme", "acme-live", &["settings:read"])
+        .await;
+    let writer = app
+        .key_with_scopes(
+            "signstack",
+            "acme",
+            "acme-live",
+            &["settings:read", "settings:write"],
+        )
+        .await;
+    let theirs = app
+        .key_with_scopes(
+            "signstack",
+            "globex",
+            "globex-live",
+            &["settings:read", "settings:write"],
+        )
+        .await;
+    let own = "/v1/tenant/settings/general";
+    let patch = |key: &str, body: &Value| {
+        let request = app
+            .request_as(key, Method::PATCH, own)
+            .header(CONTENT_TYPE, "application/merge-patch+json")
+            .body(body.to_string());
+        app.send(request)
+    };
+    patch(&reader, &json!({"currency": "USD"}))
+        .await
+        .expect_problem(403, "missing_scope");
+    let written = patch(&writer, &json!({"currency": "USD"})).await;
+    assert_eq!(written.header("etag"), Some("\"1\""));
+    assert_eq!(
+        app.get_as(&reader, own).await.expect(200),
+        json!({"currency": "USD"})
+    );
+    assert_eq!(
+        app.get(&format!("{TENANT}/settings/general"))
+            .await
+            .expect(200),
+        json!({"currency": "USD"}),
+        "the same document the org sees"
+    );
+    assert_eq!(
+        app.get_as(&theirs, own).await.expect(200),
+        json!({}),
+        "another tenant's key sees its own tenant's only"
+    );
+    patch(&theirs, &json!({"currency": "JPY"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        app.get_as(&reader, own).await.expect(200)["currency"],
+        "USD"
+    );
+}

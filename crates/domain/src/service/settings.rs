@@ -8,9 +8,11 @@
 use super::retry::{Step, retry_on_stale, written};
 use super::{Subject, Tenancy};
 use crate::audit::{AuditAction, Change, Context, TargetKind};
+use crate::auth::Principal;
 use crate::ids::{NamespaceRef, OrgRef, TenantRef};
 use crate::lifecycle::TenantStatus;
 use crate::ports::{SettingsOwner, StoreError, StoredSettings};
+use crate::scope::Scope;
 use crate::service::TenantError;
 use crate::settings::{BrandingSettings, SettingsError, SettingsGroup, effective_branding};
 
@@ -22,6 +24,9 @@ pub enum SettingsTarget {
     Tenant(OrgRef, TenantRef),
     /// A namespace's branding override.
     Namespace(OrgRef, TenantRef, NamespaceRef),
+    /// The calling namespace key's tenant (`settings:read` to read,
+    /// `settings:write` to change).
+    CallerTenant,
 }
 
 /// A settings group as read: the document and its version (0: never written,
@@ -58,6 +63,9 @@ pub enum SettingsUseError {
     /// `If-Match` named another version than the stored one.
     #[error("the settings are at version {current}")]
     VersionMismatch { current: u64 },
+    /// The calling key lacks this scope.
+    #[error("missing scope {0}")]
+    MissingScope(Scope),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -92,7 +100,9 @@ impl Tenancy {
         ctx: &Context,
         target: &SettingsTarget,
     ) -> Result<Versioned<G>, SettingsUseError> {
-        let owner = self.settings_owner::<G>(ctx, target).await?;
+        let owner = self
+            .settings_owner::<G>(ctx, target, Scope::SettingsRead)
+            .await?;
         self.read_settings(ctx, owner).await
     }
 
@@ -106,7 +116,9 @@ impl Tenancy {
         patch: &serde_json::Value,
         if_match: Option<u64>,
     ) -> Result<Versioned<G>, SettingsUseError> {
-        let owner = self.settings_owner::<G>(ctx, target).await?;
+        let owner = self
+            .settings_owner::<G>(ctx, target, Scope::SettingsWrite)
+            .await?;
         retry_on_stale(
             || SettingsUseError::Unavailable("too many concurrent updates".into()),
             || async move {
@@ -185,7 +197,7 @@ impl Tenancy {
     ) -> Result<NamespaceBranding, SettingsUseError> {
         let target = SettingsTarget::Namespace(org.clone(), tenant.clone(), namespace.clone());
         let owner = self
-            .settings_owner::<BrandingSettings>(ctx, &target)
+            .settings_owner::<BrandingSettings>(ctx, &target, Scope::SettingsRead)
             .await?;
         let SettingsOwner::Namespace { org, tenant, .. } = owner else {
             return Err(SettingsUseError::NamespaceNotFound);
@@ -204,6 +216,35 @@ impl Tenancy {
         Ok(NamespaceBranding {
             override_,
             effective,
+        })
+    }
+
+    /// The calling namespace key's tenant, when the key holds `need` and the
+    /// tenant is not deleted.
+    async fn caller_tenant(
+        &self,
+        ctx: &Context,
+        need: Scope,
+    ) -> Result<SettingsOwner, SettingsUseError> {
+        let Principal::Namespace(me) = &ctx.principal else {
+            return Err(SettingsUseError::TenantNotFound);
+        };
+        if !me.has(need) {
+            return Err(SettingsUseError::MissingScope(need));
+        }
+        let found = self
+            .ports
+            .tenants
+            .get_tenant(&ctx.principal.base_scope(), &TenantRef::Id(me.tenant_id))
+            .await?
+            .filter(|t| t.org_id == me.org_id)
+            .ok_or(SettingsUseError::TenantNotFound)?;
+        if found.lifecycle.status == TenantStatus::Deleted {
+            return Err(SettingsUseError::TenantDeleted);
+        }
+        Ok(SettingsOwner::Tenant {
+            org: found.org_id,
+            tenant: found.id,
         })
     }
 
@@ -228,16 +269,21 @@ impl Tenancy {
         }
     }
 
-    /// The owner `target` names, when the caller may manage it; only tenants
-    /// have groups other than branding.
+    /// The owner `target` names, when the caller may manage it (a namespace
+    /// key: its own tenant's, holding `need`); only tenants have groups other
+    /// than branding.
     async fn settings_owner<G: SettingsGroup>(
         &self,
         ctx: &Context,
         target: &SettingsTarget,
+        need: Scope,
     ) -> Result<SettingsOwner, SettingsUseError> {
-        let (SettingsTarget::Org(org)
-        | SettingsTarget::Tenant(org, _)
-        | SettingsTarget::Namespace(org, _, _)) = target;
+        let org = match target {
+            SettingsTarget::Org(org)
+            | SettingsTarget::Tenant(org, _)
+            | SettingsTarget::Namespace(org, _, _) => org,
+            SettingsTarget::CallerTenant => return self.caller_tenant(ctx, need).await,
+        };
         if !matches!(target, SettingsTarget::Tenant(..)) && G::NAME != BrandingSettings::NAME {
             return Err(SettingsUseError::TenantOnly(G::NAME));
         }
@@ -246,9 +292,11 @@ impl Tenancy {
             .await?
             .ok_or(SettingsUseError::OrgNotFound)?;
         let tenant = match target {
-            SettingsTarget::Org(_) => return Ok(SettingsOwner::Org(org.id)),
             SettingsTarget::Tenant(_, tenant) | SettingsTarget::Namespace(_, tenant, _) => {
                 self.load_tenant(ctx, &org, tenant).await?
+            }
+            SettingsTarget::Org(_) | SettingsTarget::CallerTenant => {
+                return Ok(SettingsOwner::Org(org.id));
             }
         };
         if tenant.lifecycle.status == TenantStatus::Deleted {
