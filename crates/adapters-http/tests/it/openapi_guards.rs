@@ -76,6 +76,8 @@ fn probe_body(method: &str, path: &str, scope: &str, call: usize) -> Option<Valu
         }
         ("post", _) => Some(json!({"name": "probe", "scopes": [scope]})),
         ("put", p) if p.ends_with("/secrets/{name}") => Some(json!({"value": "probe-value"})),
+        // A merge-patch that changes nothing.
+        ("patch", _) => Some(json!({})),
         _ => None,
     }
 }
@@ -260,7 +262,7 @@ async fn every_operation_declares_who_may_call_it_and_is_guarded_as_declared() {
         }
     }
     assert_eq!(
-        namespace_operations, 20,
+        namespace_operations, 26,
         "every namespace operation was walked"
     );
 }
