@@ -162,6 +162,10 @@ fn run_quickstart(server: &Server) {
     answered("\"valid\":true,\"code\":\"valid\"");
     answered("\"status\":\"suspended\"");
     answered("\"provenance\":{");
+    // The namespace's override over the tenant's branding.
+    answered("\"effective\":{");
+    answered("\"senderName\":\"Acme Live Desk\"");
+    answered("\"userId\":\"user_42\"");
     // The webhook receiver printed the reactivation (the pull feed step asks
     // for suspensions only), and the audit chain verifies.
     answered("\"type\":\"tenant.reactivated\"");
