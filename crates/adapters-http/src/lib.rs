@@ -37,6 +37,7 @@ mod openapi;
 mod orgs;
 mod page;
 mod problem;
+mod public;
 mod regions;
 mod request_id;
 mod routes;

@@ -23,7 +23,7 @@ use crate::openapi::{
 };
 use crate::{
     AppState, api_keys, audit, audit_chain, events, export, health, library, members, namespaces,
-    orgs, regions, secrets, settings, tenants, verify, webhooks,
+    orgs, public, regions, secrets, settings, tenants, verify, webhooks,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -230,6 +230,7 @@ pub(crate) fn public_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(verify::verify))
         .routes(routes!(regions::list))
+        .routes(routes!(public::tenant))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(openapi_json))

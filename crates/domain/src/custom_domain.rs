@@ -110,6 +110,24 @@ impl DomainName {
         self.child(key.as_str())
     }
 
+    /// The tenant key whose subdomain under the base domain `self` a request's
+    /// `Host` header names (`acme.tenancy.example`, any case, with or without
+    /// a port or a trailing dot); `None` for any other host.
+    pub fn tenant_key_of_host(&self, host: &str) -> Option<TenantKey> {
+        let host = host.trim();
+        // A port after the last colon; IP literals never name a tenant anyway.
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let name = DomainName::parse(name).ok()?;
+        let label = name.0.strip_suffix(&format!(".{}", self.0))?;
+        if label.contains('.') {
+            return None;
+        }
+        TenantKey::parse(label).ok()
+    }
+
     /// `{label}.{self}` for a label its type has validated.
     fn child(&self, label: &str) -> Result<Self, InvalidValue> {
         let name = format!("{label}.{}", self.0);

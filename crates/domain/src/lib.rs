@@ -131,10 +131,10 @@ pub use service::{
     ApiKeyError, AuditChainError, CheckpointKey, IdempotencyError, Idempotent, IdempotentRequest,
     Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail,
     MemberError, Members, NamespaceBranding, NamespaceError, NewApiKey, OrgError, Ports,
-    ProvisionError, Provisioned, Published, RetireError, RewrapProgress, SecretError, SecretOwner,
-    SecretView, Settings, SettingsTarget, SettingsUseError, SignedCheckpoint, StoredResource,
-    Tenancy, TenantError, TenantExport, Upgraded, Verification, Versioned, WebhookError,
-    WebhookWithSecret,
+    ProvisionError, Provisioned, PublicTenant, Published, RetireError, RewrapProgress, SecretError,
+    SecretOwner, SecretView, Settings, SettingsTarget, SettingsUseError, SignedCheckpoint,
+    StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification, Versioned,
+    WebhookError, WebhookWithSecret,
 };
 pub use settings::{
     AuthMethod, AuthMethods, BrandingSettings, Cidr, Currency, DateFormat, GeneralSettings,

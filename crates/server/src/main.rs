@@ -277,6 +277,10 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         key_prefix,
         max_resources_per_tenant,
         max_members_per_tenant,
+        // Checked by the same rule when the configuration was read.
+        base_domain: base_domain
+            .as_deref()
+            .and_then(|d| domain::custom_domain::DomainName::parse(d).ok()),
         inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
         webhook_allow_private,
         ..Settings::default()

@@ -134,6 +134,10 @@ impl Builder {
             max_members_per_tenant: self
                 .max_members
                 .unwrap_or(Settings::default().max_members_per_tenant),
+            base_domain: self
+                .base_domain
+                .as_deref()
+                .map(|d| domain::custom_domain::DomainName::parse(d).expect("a base domain")),
             ..Settings::default()
         };
         // The deployment's checkpoint key, as the server opens it from a keyring.
@@ -144,7 +148,7 @@ impl Builder {
             Tenancy::new(ports, settings).with_checkpoint_signer(Arc::new(checkpoints)),
             HttpConfig {
                 admin_token: TOKEN.to_owned(),
-                base_domain: self.base_domain,
+                base_domain: self.base_domain.clone(),
                 readiness: self.readiness,
                 limits: self.limits,
             },

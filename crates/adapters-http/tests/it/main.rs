@@ -32,6 +32,7 @@ mod orgs;
 mod owners;
 mod privileges;
 mod provisioning;
+mod public;
 mod request_ids;
 mod secret_scopes;
 mod secrets;

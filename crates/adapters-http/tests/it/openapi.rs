@@ -33,6 +33,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("patch", "/v1/orgs/{org}/tenants/{tenant}/members/{member}"),
     ("delete", "/v1/orgs/{org}/tenants/{tenant}/members/{member}"),
     ("get", "/v1/orgs/{org}/settings/branding"),
+    ("get", "/v1/public/tenant"),
     ("get", "/v1/tenant/settings/general"),
     ("patch", "/v1/tenant/settings/general"),
     ("get", "/v1/tenant/settings/branding"),
@@ -140,6 +141,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
 pub(crate) const PUBLIC: &[&str] = &[
     "/v1/keys/verify",
     "/v1/regions",
+    "/v1/public/tenant",
     "/healthz",
     "/readyz",
     "/openapi.json",

@@ -129,6 +129,13 @@ async fn the_router_serves_every_documented_operation_and_guards_it_as_documente
                     if secured {
                         let problem = reply.expect_problem(401, "unauthorized");
                         assert_eq!(problem["reason"], "missing", "{case}");
+                    } else if path == "/v1/public/tenant" {
+                        // Routed: no host names a tenant here, and it says so.
+                        let problem = reply.expect_problem(404, "not_found");
+                        assert!(
+                            problem["detail"].as_str().unwrap().contains("tenant"),
+                            "{case}: {problem}"
+                        );
                     } else {
                         let status = reply.status.as_u16();
                         assert!(![401, 404, 405].contains(&status), "{case}: {}", reply.text);

@@ -15,6 +15,7 @@ mod members;
 mod namespaces;
 mod orgs;
 mod provision;
+mod public;
 mod retry;
 mod secrets;
 mod settings;
@@ -41,6 +42,7 @@ pub use library::{
 };
 pub use members::{MemberError, Members};
 pub use provision::Provisioned;
+pub use public::PublicTenant;
 pub use secrets::{SecretOwner, SecretView};
 pub use settings::{NamespaceBranding, SettingsTarget, SettingsUseError, Versioned};
 pub use webhook_deliveries::DELIVERY_WORKER;
@@ -105,6 +107,9 @@ pub struct Settings {
     pub max_resources_per_tenant: u64,
     /// Most people one tenant may have: its owner and its members.
     pub max_members_per_tenant: u64,
+    /// The domain tenants' subdomains live under (`{key}.{base_domain}`);
+    /// none: hosts name no tenant.
+    pub base_domain: Option<crate::custom_domain::DomainName>,
     /// Bounds of the cache of unwrapped data keys.
     pub data_key_cache: DataKeyCacheLimits,
     /// Most inventory queries one caller (the admin token, each key) may have
@@ -124,6 +129,7 @@ impl Default for Settings {
             key_prefix: KeyPrefix::default(),
             max_resources_per_tenant: 1000,
             max_members_per_tenant: 100,
+            base_domain: None,
             data_key_cache: DataKeyCacheLimits::default(),
             inventory_queries_per_caller: 2,
             webhook_allow_private: false,

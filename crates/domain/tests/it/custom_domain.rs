@@ -348,3 +348,31 @@ fn re_verification_restarts_the_window_and_the_backoff() {
     assert_eq!(changed, Some(DomainStatus::Verified));
     assert_eq!(verified.verified_at, Some(now + Duration::minutes(1)));
 }
+
+#[test]
+fn a_host_names_a_tenant_by_its_subdomain_under_the_base_domain_only() {
+    let base = DomainName::parse("tenancy.example").unwrap();
+    for host in [
+        "acme.tenancy.example",
+        "ACME.Tenancy.Example",
+        "acme.tenancy.example:8443",
+        "acme.tenancy.example.",
+    ] {
+        assert_eq!(
+            base.tenant_key_of_host(host).map(|k| k.to_string()),
+            Some("acme".to_owned()),
+            "{host}"
+        );
+    }
+    for host in [
+        "tenancy.example",
+        "deep.acme.tenancy.example",
+        "acme.other.example",
+        "acmetenancy.example",
+        "www.tenancy.example",
+        "127.0.0.1:8080",
+        "",
+    ] {
+        assert_eq!(base.tenant_key_of_host(host), None, "{host}");
+    }
+}

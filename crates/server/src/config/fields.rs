@@ -183,22 +183,12 @@ pub(super) struct BaseDomain(pub(super) String);
 impl TryFrom<String> for BaseDomain {
     type Error = String;
 
+    /// The domain's own rule for a domain name (`domain::custom_domain`).
     fn try_from(raw: String) -> Result<Self, String> {
-        let domain = raw.trim().trim_end_matches('.').to_ascii_lowercase();
-        let valid_label = |label: &str| {
-            (1..=63).contains(&label.len())
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        };
-        if domain.len() > 253 || !domain.split('.').all(valid_label) {
-            return Err(format!(
-                "{raw:?} is not a domain name such as tenancy.example.com"
-            ));
-        }
-        Ok(Self(domain))
+        let domain = domain::custom_domain::DomainName::parse(&raw).map_err(|e| {
+            format!("{raw:?} is not a domain name such as tenancy.example.com: {e}")
+        })?;
+        Ok(Self(domain.as_str().to_owned()))
     }
 }
 
