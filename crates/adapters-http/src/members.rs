@@ -308,9 +308,9 @@ pub(crate) async fn update(
     MergePatch(body): MergePatch<MemberPatchBody>,
 ) -> Result<Json<MemberView>, Problem> {
     let mut v = Validator::body();
-    let role = not_null(&mut v, "role", body.role);
+    let role = v.not_null("role", body.role);
     let email = v.patch("email", body.email, Email::parse);
-    let joined = not_null(&mut v, "joined", body.joined);
+    let joined = v.not_null("joined", body.joined);
     if joined == Some(Some(false)) {
         v.add(
             "joined",
@@ -355,18 +355,6 @@ pub(crate) async fn remove(
         .remove_member(&ctx, &path.org, &path.tenant, &path.user)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A merge-patch member that may be left out but not removed.
-fn not_null<T>(v: &mut Validator, field: &str, member: Option<Option<T>>) -> Option<Option<T>> {
-    match member {
-        None => Some(None),
-        Some(None) => {
-            v.add(field, "cannot be removed (null); leave it out to keep it");
-            None
-        }
-        Some(Some(value)) => Some(Some(value)),
-    }
 }
 
 /// `raw` as one path segment: every byte but unreserved ones percent-encoded.

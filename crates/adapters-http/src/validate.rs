@@ -65,13 +65,26 @@ impl Validator {
         member: Option<Option<String>>,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<Option<T>> {
+        match self.not_null(field, member)? {
+            None => Some(None),
+            Some(raw) => self.check(field, parse(&raw)).map(Some),
+        }
+    }
+
+    /// A merge-patch member that may be left out (`Some(None)`) but not
+    /// removed: `null` is recorded as this field's error (`None`).
+    pub(crate) fn not_null<T>(
+        &mut self,
+        field: &str,
+        member: Option<Option<T>>,
+    ) -> Option<Option<T>> {
         match member {
             None => Some(None),
             Some(None) => {
                 self.add(field, "cannot be removed (null); leave it out to keep it");
                 None
             }
-            Some(Some(raw)) => self.check(field, parse(&raw)).map(Some),
+            Some(Some(value)) => Some(Some(value)),
         }
     }
 

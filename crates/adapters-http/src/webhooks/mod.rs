@@ -150,17 +150,7 @@ pub(crate) async fn update(
 ) -> Result<Json<WebhookView>, Problem> {
     let mut v = Validator::body();
     let url = v.patch("url", body.url, |u| Ok::<_, &str>(u.to_owned()));
-    let enabled = match body.enabled {
-        None => Some(None),
-        Some(None) => {
-            v.add(
-                "enabled",
-                "cannot be removed (null); leave it out to keep it",
-            );
-            None
-        }
-        Some(Some(enabled)) => Some(Some(enabled)),
-    };
+    let enabled = v.not_null("enabled", body.enabled);
     let description = match body.description {
         None => Some(None),
         Some(raw) => views::description(&mut v, raw.as_deref()).map(Some),
