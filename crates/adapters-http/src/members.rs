@@ -10,6 +10,7 @@ use axum::http::header::LOCATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use domain::{Email, Member, MemberPatch, MemberRole, NewMember, OrgRef, TenantRef, UserId};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
@@ -249,7 +250,7 @@ pub(crate) async fn add(
         "/v1/orgs/{}/tenants/{}/members/{}",
         member.org_id,
         member.tenant_id,
-        percent_encode(member.user_id.as_str())
+        utf8_percent_encode(member.user_id.as_str(), NON_ALPHANUMERIC)
     );
     Ok((
         StatusCode::CREATED,
@@ -355,17 +356,4 @@ pub(crate) async fn remove(
         .remove_member(&ctx, &path.org, &path.tenant, &path.user)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `raw` as one path segment: every byte but unreserved ones percent-encoded.
-fn percent_encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -277,17 +277,14 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         key_prefix,
         max_resources_per_tenant,
         max_members_per_tenant,
-        // Checked by the same rule when the configuration was read.
-        base_domain: base_domain
-            .as_deref()
-            .and_then(|d| domain::custom_domain::DomainName::parse(d).ok()),
+        base_domain: base_domain.clone(),
         inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
         webhook_allow_private,
         ..Settings::default()
     };
     let http = adapters_http::HttpConfig {
         admin_token: admin_token.expose().to_owned(),
-        base_domain,
+        base_domain: base_domain.map(|d| d.as_str().to_owned()),
         readiness: None,
         limits: http_limits.requests,
     };

@@ -38,14 +38,6 @@ impl State {
     }
 }
 
-/// Whether `scope` may write `owner`'s documents.
-fn sees(scope: &DataScope, owner: SettingsOwner) -> bool {
-    match owner.tenant() {
-        None => scope.sees_org_level(owner.org()),
-        Some(tenant) => scope.sees_tenant(owner.org(), tenant),
-    }
-}
-
 #[async_trait]
 impl SettingsStore for MemoryStore {
     async fn settings(
@@ -54,12 +46,7 @@ impl SettingsStore for MemoryStore {
         owner: SettingsOwner,
         group: &'static str,
     ) -> Result<Option<StoredSettings>, StoreError> {
-        // A tenant reads its org's defaults too: its branding falls back to them.
-        let readable = match owner.tenant() {
-            None => scope.sees_org(owner.org()),
-            Some(tenant) => scope.sees_tenant(owner.org(), tenant),
-        };
-        if !readable {
+        if !owner.readable_in(scope) {
             return Ok(None);
         }
         Ok(self.read().settings.get(&(owner, group)).cloned())
@@ -74,7 +61,7 @@ impl SettingsStore for MemoryStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
-        in_scope(sees(scope, owner), scope, audit)?;
+        in_scope(owner.writable_in(scope), scope, audit)?;
         if !s.settings_owner_live(scope, owner) {
             return Err(StoreError::Stale);
         }

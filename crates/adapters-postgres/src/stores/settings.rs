@@ -21,13 +21,6 @@ fn owner_id(owner: SettingsOwner) -> uuid::Uuid {
     }
 }
 
-fn sees(scope: &DataScope, owner: SettingsOwner) -> bool {
-    match owner.tenant() {
-        None => scope.sees_org_level(owner.org()),
-        Some(tenant) => scope.sees_tenant(owner.org(), tenant),
-    }
-}
-
 #[async_trait]
 impl SettingsStore for PgStore {
     async fn settings(
@@ -63,7 +56,7 @@ impl SettingsStore for PgStore {
         stored: &StoredSettings,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        in_scope(sees(scope, owner), scope, audit)?;
+        in_scope(owner.writable_in(scope), scope, audit)?;
         let mut tx = self.begin(scope).await?;
         let live = match owner {
             SettingsOwner::Org(_) => true,

@@ -34,6 +34,21 @@ impl SettingsOwner {
         }
     }
 
+    /// Whether `scope` may write the owner's documents: its org's own in
+    /// org scope, a tenant's (and its namespaces') in that tenant's scope.
+    pub fn writable_in(self, scope: &DataScope) -> bool {
+        scope.sees(self.org(), self.tenant())
+    }
+
+    /// Whether `scope` may read them: as for writing, and a tenant scope
+    /// also reads its org's defaults, which its branding falls back to.
+    pub fn readable_in(self, scope: &DataScope) -> bool {
+        match self.tenant() {
+            None => scope.sees_org(self.org()),
+            Some(tenant) => scope.sees_tenant(self.org(), tenant),
+        }
+    }
+
     /// The tenant the document belongs to, if any.
     pub fn tenant(self) -> Option<TenantId> {
         match self {

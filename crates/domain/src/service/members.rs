@@ -354,15 +354,7 @@ impl Tenancy {
         org: &OrgRef,
         tenant: &TenantRef,
     ) -> Result<Tenant, MemberError> {
-        let org = self
-            .find_org(ctx, org)
-            .await?
-            .ok_or(MemberError::OrgNotFound)?;
-        let found = self.load_tenant(ctx, &org, tenant).await?;
-        if found.lifecycle.status == TenantStatus::Deleted {
-            return Err(MemberError::TenantDeleted);
-        }
-        Ok(found)
+        Ok(self.live_tenant(ctx, org, tenant).await?)
     }
 
     /// The audit record of a change to `member`, sealed with its tenant's key

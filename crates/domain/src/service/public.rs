@@ -4,11 +4,11 @@
 //! the answer tells nothing about tenants a page may not show.
 
 use super::Tenancy;
-use super::settings::SettingsUseError;
+use super::settings::{SettingsUseError, Versioned};
 use crate::ids::TenantRef;
 use crate::lifecycle::TenantStatus;
 use crate::ports::{DataScope, SettingsOwner};
-use crate::settings::{BrandingSettings, SettingsGroup};
+use crate::settings::BrandingSettings;
 use crate::slug::TenantKey;
 use crate::values::Name;
 
@@ -49,28 +49,22 @@ impl Tenancy {
         else {
             return Ok(None);
         };
-        let read = |owner| async move {
-            let stored = self
-                .ports
-                .settings
-                .settings(&scope, owner, BrandingSettings::NAME)
-                .await?;
-            stored
-                .map(|s| BrandingSettings::from_json(&s.document))
-                .transpose()
-                .map(Option::unwrap_or_default)
-                .map_err(|e| SettingsUseError::Unavailable(format!("stored settings: {e}")))
-        };
-        let own = read(SettingsOwner::Tenant {
-            org: tenant.org_id,
-            tenant: tenant.id,
-        })
-        .await?;
-        let defaults = read(SettingsOwner::Org(tenant.org_id)).await?;
+        let own: Versioned<BrandingSettings> = self
+            .read_settings(
+                &scope,
+                SettingsOwner::Tenant {
+                    org: tenant.org_id,
+                    tenant: tenant.id,
+                },
+            )
+            .await?;
+        let defaults: Versioned<BrandingSettings> = self
+            .read_settings(&scope, SettingsOwner::Org(tenant.org_id))
+            .await?;
         Ok(Some(PublicTenant {
             key: tenant.key,
             name: tenant.name,
-            branding: own.over(&defaults),
+            branding: own.document.over(&defaults.document),
         }))
     }
 }

@@ -11,7 +11,7 @@ use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::auth::Principal;
 use crate::ids::{NamespaceRef, OrgRef, TenantRef};
 use crate::lifecycle::TenantStatus;
-use crate::ports::{SettingsOwner, StoreError, StoredSettings};
+use crate::ports::{DataScope, SettingsOwner, StoreError, StoredSettings};
 use crate::scope::Scope;
 use crate::service::TenantError;
 use crate::settings::{BrandingSettings, SettingsError, SettingsGroup, effective_branding};
@@ -103,7 +103,8 @@ impl Tenancy {
         let owner = self
             .settings_owner::<G>(ctx, target, Scope::SettingsRead)
             .await?;
-        self.read_settings(ctx, owner).await
+        self.read_settings(&ctx.principal.scope_in(owner.org()), owner)
+            .await
     }
 
     /// Applies `patch` (JSON merge-patch) to the group `G` of `target`, only
@@ -122,7 +123,9 @@ impl Tenancy {
         retry_on_stale(
             || SettingsUseError::Unavailable("too many concurrent updates".into()),
             || async move {
-                let current: Versioned<G> = self.read_settings(ctx, owner).await?;
+                let current: Versioned<G> = self
+                    .read_settings(&ctx.principal.scope_in(owner.org()), owner)
+                    .await?;
                 if let Some(expected) = if_match
                     && expected != current.version
                 {
@@ -202,12 +205,13 @@ impl Tenancy {
         let SettingsOwner::Namespace { org, tenant, .. } = owner else {
             return Err(SettingsUseError::NamespaceNotFound);
         };
-        let override_: Versioned<BrandingSettings> = self.read_settings(ctx, owner).await?;
+        let scope = ctx.principal.scope_in(org);
+        let override_: Versioned<BrandingSettings> = self.read_settings(&scope, owner).await?;
         let of_tenant: Versioned<BrandingSettings> = self
-            .read_settings(ctx, SettingsOwner::Tenant { org, tenant })
+            .read_settings(&scope, SettingsOwner::Tenant { org, tenant })
             .await?;
         let of_org: Versioned<BrandingSettings> =
-            self.read_settings(ctx, SettingsOwner::Org(org)).await?;
+            self.read_settings(&scope, SettingsOwner::Org(org)).await?;
         let effective = effective_branding(
             &of_org.document,
             &of_tenant.document,
@@ -248,13 +252,14 @@ impl Tenancy {
         })
     }
 
-    async fn read_settings<G: SettingsGroup + Default>(
+    /// The owner's group `G` as `scope` sees it: never written reads as
+    /// version 0, every field unset.
+    pub(super) async fn read_settings<G: SettingsGroup + Default>(
         &self,
-        ctx: &Context,
+        scope: &DataScope,
         owner: SettingsOwner,
     ) -> Result<Versioned<G>, SettingsUseError> {
-        let scope = ctx.principal.scope_in(owner.org());
-        match self.ports.settings.settings(&scope, owner, G::NAME).await? {
+        match self.ports.settings.settings(scope, owner, G::NAME).await? {
             None => Ok(Versioned {
                 document: G::default(),
                 version: 0,
@@ -278,46 +283,43 @@ impl Tenancy {
         target: &SettingsTarget,
         need: Scope,
     ) -> Result<SettingsOwner, SettingsUseError> {
-        let org = match target {
-            SettingsTarget::Org(org)
-            | SettingsTarget::Tenant(org, _)
-            | SettingsTarget::Namespace(org, _, _) => org,
-            SettingsTarget::CallerTenant => return self.caller_tenant(ctx, need).await,
-        };
-        if !matches!(target, SettingsTarget::Tenant(..)) && G::NAME != BrandingSettings::NAME {
+        if matches!(
+            target,
+            SettingsTarget::Org(_) | SettingsTarget::Namespace(..)
+        ) && G::NAME != BrandingSettings::NAME
+        {
             return Err(SettingsUseError::TenantOnly(G::NAME));
         }
-        let org = self
-            .find_org(ctx, org)
-            .await?
-            .ok_or(SettingsUseError::OrgNotFound)?;
-        let tenant = match target {
-            SettingsTarget::Tenant(_, tenant) | SettingsTarget::Namespace(_, tenant, _) => {
-                self.load_tenant(ctx, &org, tenant).await?
+        match target {
+            SettingsTarget::CallerTenant => self.caller_tenant(ctx, need).await,
+            SettingsTarget::Org(org) => {
+                let org = self
+                    .find_org(ctx, org)
+                    .await?
+                    .ok_or(SettingsUseError::OrgNotFound)?;
+                Ok(SettingsOwner::Org(org.id))
             }
-            SettingsTarget::Org(_) | SettingsTarget::CallerTenant => {
-                return Ok(SettingsOwner::Org(org.id));
+            SettingsTarget::Tenant(org, tenant) => {
+                let found = self.live_tenant(ctx, org, tenant).await?;
+                Ok(SettingsOwner::Tenant {
+                    org: found.org_id,
+                    tenant: found.id,
+                })
             }
-        };
-        if tenant.lifecycle.status == TenantStatus::Deleted {
-            return Err(SettingsUseError::TenantDeleted);
+            SettingsTarget::Namespace(org, tenant, namespace) => {
+                let found = self.live_tenant(ctx, org, tenant).await?;
+                let ns = self
+                    .ports
+                    .namespaces
+                    .get_namespace(&ctx.principal.scope_in(found.org_id), found.id, namespace)
+                    .await?
+                    .ok_or(SettingsUseError::NamespaceNotFound)?;
+                Ok(SettingsOwner::Namespace {
+                    org: found.org_id,
+                    tenant: found.id,
+                    namespace: ns.id,
+                })
+            }
         }
-        let SettingsTarget::Namespace(_, _, namespace) = target else {
-            return Ok(SettingsOwner::Tenant {
-                org: org.id,
-                tenant: tenant.id,
-            });
-        };
-        let found = self
-            .ports
-            .namespaces
-            .get_namespace(&ctx.principal.scope_in(org.id), tenant.id, namespace)
-            .await?
-            .ok_or(SettingsUseError::NamespaceNotFound)?;
-        Ok(SettingsOwner::Namespace {
-            org: org.id,
-            tenant: tenant.id,
-            namespace: found.id,
-        })
     }
 }

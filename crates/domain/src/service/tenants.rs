@@ -32,6 +32,20 @@ impl Tenancy {
         self.load_tenant(ctx, &org, tenant).await
     }
 
+    /// A tenant of `org` that is not a tombstone (`TenantError::Deleted`).
+    pub(super) async fn live_tenant(
+        &self,
+        ctx: &Context,
+        org: &OrgRef,
+        tenant: &TenantRef,
+    ) -> Result<Tenant, TenantError> {
+        let found = self.get_tenant(ctx, org, tenant).await?;
+        if found.lifecycle.status == TenantStatus::Deleted {
+            return Err(TenantError::Deleted);
+        }
+        Ok(found)
+    }
+
     pub(super) async fn load_tenant(
         &self,
         ctx: &Context,

@@ -178,17 +178,16 @@ impl TryFrom<String> for Prefix {
 /// A DNS name such as `tenancy.example.com`, lowercased, without a trailing dot.
 #[derive(Deserialize)]
 #[serde(try_from = "String")]
-pub(super) struct BaseDomain(pub(super) String);
+pub(super) struct BaseDomain(pub(super) domain::custom_domain::DomainName);
 
 impl TryFrom<String> for BaseDomain {
     type Error = String;
 
     /// The domain's own rule for a domain name (`domain::custom_domain`).
     fn try_from(raw: String) -> Result<Self, String> {
-        let domain = domain::custom_domain::DomainName::parse(&raw).map_err(|e| {
-            format!("{raw:?} is not a domain name such as tenancy.example.com: {e}")
-        })?;
-        Ok(Self(domain.as_str().to_owned()))
+        domain::custom_domain::DomainName::parse(&raw)
+            .map(Self)
+            .map_err(|e| format!("{raw:?} is not a domain name such as tenancy.example.com: {e}"))
     }
 }
 

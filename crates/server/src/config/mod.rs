@@ -54,7 +54,7 @@ pub struct Config {
     /// `None`: generate one at start and print it once.
     pub admin_token: Option<AdminToken>,
     pub regions: Regions,
-    pub base_domain: Option<String>,
+    pub base_domain: Option<domain::custom_domain::DomainName>,
     pub retention: chrono::Duration,
     /// The first part of every API key minted and accepted (`tny`).
     pub key_prefix: KeyPrefix,
