@@ -15,9 +15,11 @@ mod data_keys;
 mod idempotency;
 mod kms;
 mod library;
+mod mailer;
 mod secrets;
 mod store;
 
 pub use clock::{ManualClock, SeededSecrets, SequentialIds};
 pub use kms::MemoryKms;
+pub use mailer::MemoryMailer;
 pub use store::MemoryStore;

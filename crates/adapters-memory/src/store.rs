@@ -31,6 +31,7 @@ mod deliveries;
 mod events;
 mod keys;
 mod members;
+mod registrations;
 mod settings;
 mod tenants;
 mod webhooks;
@@ -60,6 +61,8 @@ pub(crate) struct State {
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
+    /// Pending self-service registrations by id (`registrations.rs`).
+    registrations: BTreeMap<domain::RegistrationId, domain::Registration>,
 }
 
 /// Every storage port in memory. Cheap to share behind an `Arc`.
@@ -75,7 +78,8 @@ impl MemoryStore {
 
     /// Every port a [`domain::Tenancy`] runs on: all storage on this store (key
     /// uses written straight through), time from `clock`, sequential ids,
-    /// seeded secrets and a fresh [`MemoryKms`] — a complete, deterministic
+    /// seeded secrets, a fresh [`MemoryKms`] and a [`crate::MemoryMailer`]
+    /// (swap in your own to read what was sent) — a complete, deterministic
     /// harness. Swap any port with
     /// struct update syntax: `Ports { tenants: mock, ..store.ports(clock) }`.
     pub fn ports(self: &Arc<Self>, clock: Arc<dyn Clock>) -> Ports {
@@ -94,6 +98,8 @@ impl MemoryStore {
             data_keys: self.clone(),
             tenant_secrets: self.clone(),
             idempotency: self.clone(),
+            registrations: self.clone(),
+            mailer: Arc::new(crate::MemoryMailer::default()),
             clock,
             ids: Arc::new(SequentialIds::default()),
             entropy: Arc::new(SeededSecrets::default()),

@@ -133,7 +133,8 @@ impl EventType {
             | A::WebhookEndpointUpdated
             | A::WebhookEndpointDeleted
             | A::WebhookSecretRotated
-            | A::TenantExported => return None,
+            | A::TenantExported
+            | A::RegistrationRequested => return None,
         })
     }
 }

@@ -70,6 +70,10 @@ id_type!(
     /// Identifies one membership of a tenant (a user with a role in it).
     MemberId
 );
+id_type!(
+    /// Identifies one pending self-service registration.
+    RegistrationId
+);
 
 macro_rules! ref_type {
     ($(#[$doc:meta])* $name:ident, $id:ident, $key:ident) => {

@@ -75,6 +75,7 @@ pub mod page;
 pub mod ports;
 pub mod query;
 pub mod region;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod service;
@@ -106,7 +107,7 @@ pub use idempotency::{
 };
 pub use ids::{
     ApiKeyId, AuditId, InstallId, ListingId, ListingRef, MemberId, NamespaceId, NamespaceRef,
-    OrgId, OrgRef, ResourceId, TenantId, TenantRef,
+    OrgId, OrgRef, RegistrationId, ResourceId, TenantId, TenantRef,
 };
 pub use kms::{
     DataKey, DataKeyCacheLimits, DataKeys, EncryptionContext, GeneratedKey, KekId, KekVersion,
@@ -125,21 +126,25 @@ pub use org::{NewOrg, Org, OrgPatch};
 pub use page::{Cursor, Limit, Page, PageError};
 pub use query::{InvalidFilter, TenantFilter, TenantQuery, TenantSort};
 pub use region::{Region, RegionCode, Regions, RegionsError};
+pub use registration::{
+    Registration, RegistrationClaim, RegistrationConfig, RegistrationRequest, RegistrationToken,
+    TokenHash,
+};
 pub use scope::{Role, Scope, Scopes};
 pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
     ApiKeyError, AuditChainError, CheckpointKey, IdempotencyError, Idempotent, IdempotentRequest,
     Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail,
     MemberError, Members, NamespaceBranding, NamespaceError, NewApiKey, OrgError, Ports,
-    ProvisionError, Provisioned, PublicTenant, Published, RetireError, RewrapProgress, SecretError,
-    SecretOwner, SecretView, Settings, SettingsTarget, SettingsUseError, SignedCheckpoint,
-    StoredResource, Tenancy, TenantError, TenantExport, Upgraded, Verification, Versioned,
-    WebhookError, WebhookWithSecret,
+    ProvisionError, Provisioned, PublicTenant, Published, RegistrationAccepted, RegistrationError,
+    RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings, SettingsTarget,
+    SettingsUseError, SignedCheckpoint, StoredResource, Tenancy, TenantError, TenantExport,
+    Upgraded, Verification, Versioned, WebhookError, WebhookWithSecret,
 };
 pub use settings::{
-    AuthMethod, AuthMethods, BrandingSettings, Cidr, Currency, DateFormat, GeneralSettings,
-    HexColor, HttpsUrl, IpAllowlist, LanguageTag, Patched, SecuritySettings, SessionTimeout,
-    SettingsError, SettingsGroup, TimeZone, effective_branding,
+    AuthMethod, AuthMethods, BrandingSettings, Cidr, Currency, DateFormat, EmailDomains,
+    GeneralSettings, HexColor, HttpsUrl, IpAllowlist, LanguageTag, Patched, RegistrationSettings,
+    SecuritySettings, SessionTimeout, SettingsError, SettingsGroup, TimeZone, effective_branding,
 };
 pub use slug::{KeyError, NamespaceKey, OrgKey, ResourceKey, TenantKey};
 pub use tenant::{Lifecycle, ProvisionTenant, SpecDigest, Tenant, TenantPatch};

@@ -46,7 +46,8 @@ use std::sync::Arc;
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    MemberStore, NamespaceStore, OrgStore, SecretStore, SettingsStore, TenantStore, WebhookStore,
+    MemberStore, NamespaceStore, OrgStore, RegistrationStore, SecretStore, SettingsStore,
+    TenantStore, WebhookStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -65,6 +66,7 @@ pub trait Stores:
     + DataKeyStore
     + SecretStore
     + IdempotencyStore
+    + RegistrationStore
     + 'static
 {
 }
@@ -84,6 +86,7 @@ impl<T> Stores for T where
         + DataKeyStore
         + SecretStore
         + IdempotencyStore
+        + RegistrationStore
         + 'static
 {
 }
@@ -118,6 +121,7 @@ pub struct StorePorts {
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub registrations: Arc<dyn RegistrationStore>,
 }
 
 impl StorePorts {
@@ -137,7 +141,8 @@ impl StorePorts {
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),
-            idempotency: store,
+            idempotency: store.clone(),
+            registrations: store,
         }
     }
 }
@@ -322,6 +327,13 @@ macro_rules! store_contract {
                 concurrent_adds_never_pass_the_members_quota,
                 another_tenants_members_are_invisible_and_untouchable,
                 a_deleted_tenants_members_are_purged_with_it,
+            }
+            registrations {
+                a_registration_is_claimed_once_read_back_exactly_and_never_after_it_expires,
+                a_claim_is_given_back_only_by_the_claim_that_took_it,
+                concurrent_claims_of_one_token_let_exactly_one_win,
+                registrations_are_an_orgs_own_and_refused_outside_its_scope,
+                expired_registrations_are_purged_oldest_first_and_live_ones_stay,
             }
             settings {
                 documents_are_written_by_version_and_read_back_per_owner_and_group,

@@ -145,11 +145,14 @@ pub enum AuditAction {
     MemberRemoved,
     /// A settings group of an org, tenant or namespace changed.
     SettingsUpdated,
+    /// Someone asked an org for a tenant through self-service registration
+    /// (a link was emailed; the tenant comes with `tenant.provisioned`).
+    RegistrationRequested,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 35] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -184,6 +187,7 @@ impl AuditAction {
         Self::MemberUpdated,
         Self::MemberRemoved,
         Self::SettingsUpdated,
+        Self::RegistrationRequested,
     ];
 
     /// The action with this dotted name, if any.
@@ -227,6 +231,7 @@ impl AuditAction {
             Self::MemberUpdated => "member.updated",
             Self::MemberRemoved => "member.removed",
             Self::SettingsUpdated => "settings.updated",
+            Self::RegistrationRequested => "registration.requested",
         }
     }
 }

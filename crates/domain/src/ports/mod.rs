@@ -10,13 +10,15 @@
 //! caller; adapters enforce it underneath (Postgres with row-level security).
 //! Three calls are system paths that run with the platform scope by design:
 //! `find_key` (verification cannot know the tenant before the lookup),
-//! `retention_expired` and `record_usage` (background jobs).
+//! `retention_expired`, `record_usage` and `purge_registrations` (background
+//! jobs).
 //!
 //! One file a port family: `system.rs` (clock, ids, randomness, key usage),
 //! `stores.rs` (orgs, tenants, namespaces, the audit trail), `keys.rs` (API
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
 //! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
-//! `mail.rs` (sending email), `members.rs` (a tenant's members), `settings.rs`
+//! `mail.rs` (sending email), `members.rs` (a tenant's members),
+//! `registrations.rs` (pending self-service registrations), `settings.rs`
 //! (settings documents), `dns.rs` (the TXT lookups that verify a custom domain).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
@@ -27,6 +29,7 @@ mod keys;
 mod library;
 mod mail;
 mod members;
+mod registrations;
 mod secrets;
 mod settings;
 mod signing;
@@ -40,6 +43,7 @@ pub use keys::*;
 pub use library::*;
 pub use mail::*;
 pub use members::*;
+pub use registrations::*;
 pub use secrets::*;
 pub use settings::*;
 pub use signing::*;

@@ -16,6 +16,7 @@ mod namespaces;
 mod orgs;
 mod provision;
 mod public;
+mod registrations;
 mod retry;
 mod secrets;
 mod settings;
@@ -43,6 +44,7 @@ pub use library::{
 pub use members::{MemberError, Members};
 pub use provision::Provisioned;
 pub use public::PublicTenant;
+pub use registrations::{RegistrationAccepted, RegistrationError};
 pub use secrets::{SecretOwner, SecretView};
 pub use settings::{NamespaceBranding, SettingsTarget, SettingsUseError, Versioned};
 pub use webhook_deliveries::DELIVERY_WORKER;
@@ -54,8 +56,8 @@ use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
     ApiKeyStore, AuditLog, Clock, DataKeyStore, DeliveryStore, EventLog, IdGenerator,
-    IdempotencyStore, KeyUsage, LibraryStore, MemberStore, NamespaceStore, OrgStore, SecretSource,
-    SecretStore, SettingsStore, TenantStore, WebhookStore,
+    IdempotencyStore, KeyUsage, LibraryStore, Mailer, MemberStore, NamespaceStore, OrgStore,
+    RegistrationStore, SecretSource, SecretStore, SettingsStore, TenantStore, WebhookStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -84,6 +86,10 @@ pub struct Ports {
     pub tenant_secrets: Arc<dyn SecretStore>,
     /// Idempotent responses, sealed.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Pending self-service registrations.
+    pub registrations: Arc<dyn RegistrationStore>,
+    /// Sends the registration emails.
+    pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     /// Randomness for secrets, keys and nonces.
@@ -119,6 +125,9 @@ pub struct Settings {
     /// link-local addresses (`TENANCY_WEBHOOK_ALLOW_PRIVATE`): development
     /// and tests only, never a shared deployment (SSRF).
     pub webhook_allow_private: bool,
+    /// Self-service registration's links and fallback sender; `None`: no
+    /// org of this deployment takes registrations.
+    pub registration: Option<crate::registration::RegistrationConfig>,
 }
 
 impl Default for Settings {
@@ -133,6 +142,7 @@ impl Default for Settings {
             data_key_cache: DataKeyCacheLimits::default(),
             inventory_queries_per_caller: 2,
             webhook_allow_private: false,
+            registration: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! still at the version the caller read: `If-Match`), audited with the names
 //! of the fields changed and an event; and the effective branding of a
 //! namespace (its override over its tenant's over its org's defaults). For
-//! the platform admin and the org's keys.
+//! the platform admin and the org's keys. An org has two groups (its
+//! branding defaults and its `registration`), a namespace one (its branding
+//! override), a tenant every group but `registration`.
 
 use super::retry::{Step, retry_on_stale, written};
 use super::{Subject, Tenancy};
@@ -14,7 +16,9 @@ use crate::lifecycle::TenantStatus;
 use crate::ports::{DataScope, SettingsOwner, StoreError, StoredSettings};
 use crate::scope::Scope;
 use crate::service::TenantError;
-use crate::settings::{BrandingSettings, SettingsError, SettingsGroup, effective_branding};
+use crate::settings::{
+    BrandingSettings, RegistrationSettings, SettingsError, SettingsGroup, effective_branding,
+};
 
 /// Whose settings a call is about, as the caller names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +59,12 @@ pub enum SettingsUseError {
     NamespaceNotFound,
     #[error("tenant is deleted")]
     TenantDeleted,
-    /// Orgs and namespaces have branding only.
+    /// Namespaces have branding only; orgs branding and registration.
     #[error("{0} settings belong to tenants only")]
     TenantOnly(&'static str),
+    /// Registration settings are an org's.
+    #[error("{0} settings belong to orgs only")]
+    OrgOnly(&'static str),
     #[error(transparent)]
     Invalid(#[from] SettingsError),
     /// `If-Match` named another version than the stored one.
@@ -134,6 +141,7 @@ impl Tenancy {
                     });
                 }
                 let patched = current.document.patched(patch)?;
+                patched.document.check_against(&self.settings.regions)?;
                 if patched.changed.is_empty() {
                     return Ok(Step::Done(current));
                 }
@@ -283,10 +291,13 @@ impl Tenancy {
         target: &SettingsTarget,
         need: Scope,
     ) -> Result<SettingsOwner, SettingsUseError> {
-        if matches!(
-            target,
-            SettingsTarget::Org(_) | SettingsTarget::Namespace(..)
-        ) && G::NAME != BrandingSettings::NAME
+        let of_org = matches!(target, SettingsTarget::Org(_));
+        if G::NAME == RegistrationSettings::NAME {
+            if !of_org {
+                return Err(SettingsUseError::OrgOnly(G::NAME));
+            }
+        } else if G::NAME != BrandingSettings::NAME
+            && (of_org || matches!(target, SettingsTarget::Namespace(..)))
         {
             return Err(SettingsUseError::TenantOnly(G::NAME));
         }

@@ -1,5 +1,5 @@
 //! A tenant's settings (SPEC §5): three groups, `general`, `branding` and
-//! `security`, each a document of optional fields that a caller reads as JSON
+//! `security` (and an org's `registration`), each a document of optional fields that a caller reads as JSON
 //! and changes with a JSON merge-patch (RFC 7396).
 //!
 //! Every field has a validated type ([`LanguageTag`], [`TimeZone`],
@@ -41,6 +41,7 @@
 mod branding;
 mod general;
 mod patch;
+mod registration;
 mod security;
 mod values;
 
@@ -48,10 +49,12 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::region::Regions;
 use crate::values::InvalidValue;
 
 pub use branding::{BrandingSettings, effective_branding};
 pub use general::GeneralSettings;
+pub use registration::{EmailDomains, RegistrationSettings};
 pub use security::{AuthMethod, AuthMethods, Cidr, IpAllowlist, SecuritySettings, SessionTimeout};
 pub use values::{Currency, DateFormat, HexColor, HttpsUrl, LanguageTag, TimeZone};
 
@@ -96,11 +99,22 @@ pub struct Patched<G> {
 }
 
 /// One settings group: its JSON document and its merge-patch. Implemented by
-/// [`GeneralSettings`], [`BrandingSettings`] and [`SecuritySettings`] only (the
+/// [`GeneralSettings`], [`BrandingSettings`], [`SecuritySettings`] and an
+/// org's [`RegistrationSettings`] only (the
 /// field list it builds on is private to this module).
 pub trait SettingsGroup: patch::Fields + PartialEq + fmt::Debug + Send + Sync + 'static {
-    /// The group's name in the API and the audit: `general`, `branding`, `security`.
+    /// The group's name in the API and the audit: `general`, `branding`,
+    /// `security`, `registration`.
     const NAME: &'static str;
+
+    /// Checks what a document's values cannot tell alone: that what it names
+    /// exists in this deployment (the `registration` group's default region
+    /// is one of `regions`, available). Run when a patch is written, never
+    /// when a stored document is read (a region may be retired later).
+    fn check_against(&self, regions: &Regions) -> Result<(), SettingsError> {
+        let _ = regions;
+        Ok(())
+    }
 
     /// The camelCase names of the group's fields, in its documented order.
     fn field_names() -> Vec<&'static str> {

@@ -19,6 +19,7 @@ mod orgs;
 mod personal_data;
 mod properties;
 mod provisioning;
+mod registrations;
 mod rotation;
 mod settings;
 mod support;

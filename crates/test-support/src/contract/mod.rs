@@ -20,6 +20,7 @@ pub mod library;
 pub mod members;
 pub mod namespaces;
 pub mod orgs;
+pub mod registrations;
 pub mod scopes;
 pub mod secrets;
 pub mod settings;
