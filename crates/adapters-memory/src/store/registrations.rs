@@ -17,20 +17,17 @@ impl RegistrationStore for MemoryStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
-        in_scope(
-            scope.sees_org_level(registration.org_id),
-            scope,
-            audit,
-        )?;
+        in_scope(scope.sees_org_level(registration.org_id), scope, audit)?;
         if !s.orgs.contains_key(&registration.org_id) {
             return Err(StoreError::Stale);
         }
-        if s
-            .registrations
+        if s.registrations
             .values()
             .any(|r| r.token_hash == registration.token_hash)
         {
-            return Err(StoreError::Unavailable("registration token collision".into()));
+            return Err(StoreError::Unavailable(
+                "registration token collision".into(),
+            ));
         }
         s.registrations
             .insert(registration.id, registration.clone());

@@ -36,6 +36,7 @@ mod library;
 mod members;
 mod namespaces;
 mod orgs;
+mod registrations;
 mod rows;
 mod secrets;
 mod settings;

@@ -15,6 +15,7 @@ mod migrations;
 mod outbox;
 mod pgbouncer;
 mod plans;
+mod registrations;
 mod roles;
 mod scoped_transactions;
 mod secrets;

@@ -128,7 +128,8 @@ impl domain::ports::WebhookSender for Recorder {
     }
 }
 
-fn ports_on(store: &Arc<PgStore>, base: domain::Ports) -> domain::Ports {
+/// Every storage port on `store`, the rest from `base`.
+pub(crate) fn ports_on(store: &Arc<PgStore>, base: domain::Ports) -> domain::Ports {
     domain::Ports {
         orgs: store.clone(),
         tenants: store.clone(),
@@ -144,6 +145,7 @@ fn ports_on(store: &Arc<PgStore>, base: domain::Ports) -> domain::Ports {
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
         idempotency: store.clone(),
+        registrations: store.clone(),
         ..base
     }
 }

@@ -40,6 +40,7 @@ async fn tenancy_on(test: &TestDatabase, kms: Arc<MemoryKms>) -> (Tenancy, Arc<P
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
         idempotency: store.clone(),
+        registrations: store.clone(),
         kms,
         ..harness.ports(Arc::new(ManualClock::default()))
     };

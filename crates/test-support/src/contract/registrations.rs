@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use domain::ports::{DataScope, StoreError};
-use domain::{
-    AuditAction, Email, Org, Registration, RegistrationClaim, RegistrationId, TokenHash,
-};
+use domain::{AuditAction, Email, Org, Registration, RegistrationClaim, RegistrationId, TokenHash};
 use tokio::sync::Barrier;
 
 use super::{seed_org, trail};
@@ -75,7 +73,11 @@ pub async fn a_registration_is_claimed_once_read_back_exactly_and_never_after_it
     create(&store, &f, &DataScope::Platform, &org, &second)
         .await
         .expect("storing another");
-    assert_eq!(trail(&store, &org).await.len(), before + 2, "one record each");
+    assert_eq!(
+        trail(&store, &org).await.len(),
+        before + 2,
+        "one record each"
+    );
 
     assert_eq!(claim(&store, 9, 1).await, RegistrationClaim::Unknown);
     let claimed = claim(&store, 1, 10).await;
@@ -108,7 +110,10 @@ pub async fn a_claim_is_given_back_only_by_the_claim_that_took_it(store: StorePo
     create(&store, &f, &DataScope::Org(org.id), &org, &pending)
         .await
         .unwrap();
-    assert!(matches!(claim(&store, 1, 5).await, RegistrationClaim::Claimed(_)));
+    assert!(matches!(
+        claim(&store, 1, 5).await,
+        RegistrationClaim::Claimed(_)
+    ));
     // Another time's release (a claim that lost, a stale retry) changes nothing.
     store
         .registrations
@@ -203,7 +208,10 @@ pub async fn expired_registrations_are_purged_oldest_first_and_live_ones_stay(st
             .await
             .unwrap();
     }
-    assert!(matches!(claim(&store, 2, 11).await, RegistrationClaim::Claimed(_)));
+    assert!(matches!(
+        claim(&store, 2, 11).await,
+        RegistrationClaim::Claimed(_)
+    ));
     let now = at(30) + Registration::VALID_FOR;
     let purged = store
         .registrations
@@ -211,7 +219,11 @@ pub async fn expired_registrations_are_purged_oldest_first_and_live_ones_stay(st
         .await
         .unwrap();
     assert_eq!(purged, 2, "the limit");
-    assert_eq!(claim(&store, 1, 1).await, RegistrationClaim::Unknown, "oldest");
+    assert_eq!(
+        claim(&store, 1, 1).await,
+        RegistrationClaim::Unknown,
+        "oldest"
+    );
     assert_eq!(
         claim(&store, 2, 12).await,
         RegistrationClaim::Unknown,
