@@ -126,6 +126,11 @@ pub(crate) fn json(
     Ok(stored)
 }
 
+/// A response built by [`json`] that no idempotency key stores.
+pub(crate) fn fresh(stored: StoredResponse) -> Response {
+    respond(stored, false)
+}
+
 fn respond(stored: StoredResponse, replayed: bool) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut response = (status, Body::from(stored.body)).into_response();

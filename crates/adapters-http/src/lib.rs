@@ -39,6 +39,7 @@ mod page;
 mod problem;
 mod public;
 mod regions;
+mod registrations;
 mod request_id;
 mod routes;
 mod secrets;
@@ -69,6 +70,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::auth::AdminToken;
 pub use crate::health::Readiness;
 pub use crate::limits::{RequestLimitLayer, RequestLimits};
+pub use crate::registrations::RegistrationRate;
 pub use crate::serve::{ConnectionLimits, serve};
 
 /// Largest request body accepted (docs/security.md): 1 MiB.
@@ -85,6 +87,8 @@ pub struct HttpConfig {
     pub readiness: Option<Arc<dyn Readiness>>,
     /// How long a request may run and how many may run at once.
     pub limits: RequestLimits,
+    /// How many registration requests one client address may make.
+    pub registration_rate: RegistrationRate,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -94,6 +98,7 @@ impl fmt::Debug for HttpConfig {
             .field("base_domain", &self.base_domain)
             .field("readiness", &self.readiness.is_some())
             .field("limits", &self.limits)
+            .field("registration_rate", &self.registration_rate)
             .finish()
     }
 }
@@ -110,6 +115,8 @@ pub(crate) struct Shared {
     pub base_domain: Option<Arc<str>>,
     pub docs: Arc<openapi::Published>,
     pub readiness: Option<Arc<dyn Readiness>>,
+    /// Self-service registration's budget per client address.
+    pub registration_limiter: registrations::RegistrationLimiter,
 }
 
 impl std::ops::Deref for AppState {
@@ -133,6 +140,7 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         base_domain: config.base_domain.filter(|d| !d.is_empty()).map(Arc::from),
         docs: Arc::new(openapi::Published::new(api.document)),
         readiness: config.readiness,
+        registration_limiter: registrations::RegistrationLimiter::new(config.registration_rate),
     }));
     // Around each route's own guard: authentication runs first.
     let authenticated = api
@@ -211,6 +219,7 @@ mod tests {
             base_domain: Some("tenancy.example".to_owned()),
             readiness: None,
             limits: RequestLimits::default(),
+            registration_rate: RegistrationRate::default(),
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("super-secret"), "{shown}");

@@ -23,7 +23,7 @@ use crate::openapi::{
 };
 use crate::{
     AppState, api_keys, audit, audit_chain, events, export, health, library, members, namespaces,
-    orgs, public, regions, secrets, settings, tenants, verify, webhooks,
+    orgs, public, regions, registrations, secrets, settings, tenants, verify, webhooks,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -59,6 +59,10 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
         .routes(guarded(
             Org,
             routes!(settings::get_org_branding, settings::update_org_branding),
+        ))
+        .routes(guarded(
+            Org,
+            routes!(registrations::get_settings, registrations::update_settings),
         ))
         .routes(guarded(
             Org,
@@ -231,6 +235,8 @@ pub(crate) fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(verify::verify))
         .routes(routes!(regions::list))
         .routes(routes!(public::tenant))
+        .routes(routes!(registrations::request))
+        .routes(routes!(registrations::confirm))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(openapi_json))

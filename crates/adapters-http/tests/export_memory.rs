@@ -99,6 +99,7 @@ async fn peak_while_exporting(events: u32) -> usize {
             base_domain: None,
             readiness: None,
             limits: RequestLimits::default(),
+            registration_rate: adapters_http::RegistrationRate::default(),
         },
     );
     let request = Request::get("/v1/orgs/signstack/tenants/acme/export")

@@ -11,7 +11,8 @@
 //!   names, `Reply-To`, `Subject`, `Date`, `Message-ID`, and a `text/plain`
 //!   body or a `multipart/alternative` of text and HTML.
 //! - `log.rs`: [`LogMailer`], the in-memory default for development: each
-//!   message becomes one `tracing` event, body included.
+//!   message becomes one `tracing` event, its body left out (it holds
+//!   one-time links).
 //!
 //! Neither decides what to send or whether to retry: the domain composes the
 //! message and the caller decides what an error means.

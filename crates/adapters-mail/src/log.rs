@@ -7,13 +7,13 @@ use domain::{MailError, OutgoingMail};
 
 /// Writes each message as one `tracing` event at `info` (target
 /// `adapters_mail::log`): sender, reply address, recipient, subject, the
-/// text body, and whether it had an HTML alternative (whose content is the
-/// text's, so it is left out). It never fails.
+/// text body's length and whether it had an HTML alternative. Never the
+/// body: it holds one-time links (registration confirmations) that give
+/// whoever reads them a tenant, and secrets reach no log. It never fails.
 ///
-/// For development and trials only: it is how an operator without an SMTP
-/// server still gets a registration link. The body may hold one-time links
-/// (registration confirmations) that give whoever reads them a tenant, so a
-/// deployment whose logs others read must configure SMTP instead.
+/// For development and trials only: it shows that a message would have
+/// gone, and to whom. To follow a registration link, configure an SMTP
+/// server (a local one will do).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogMailer;
 
@@ -33,7 +33,7 @@ impl Mailer for LogMailer {
             reply_to = mail.reply_to().map(ToString::to_string),
             to = %mail.to(),
             subject = mail.subject(),
-            text = mail.text(),
+            text_bytes = mail.text().len(),
             html = mail.html().is_some(),
             "email not sent (no SMTP server configured): logged instead"
         );

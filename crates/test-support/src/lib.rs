@@ -39,6 +39,7 @@ pub mod contract;
 pub mod fixtures;
 #[cfg(test)]
 mod listing;
+pub mod smtp;
 
 use std::future::Future;
 use std::sync::Arc;

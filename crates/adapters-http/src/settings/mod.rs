@@ -22,9 +22,9 @@ use crate::openapi::responses::{BadRequest, Conflict, NotFound};
 use crate::problem::Problem;
 pub(crate) use views::{BrandingSchema, GeneralSchema, NamespaceBrandingView, SecuritySchema};
 
-type Document = ([(HeaderName, HeaderValue); 1], Json<Value>);
+pub(crate) type Document = ([(HeaderName, HeaderValue); 1], Json<Value>);
 
-async fn read<G: SettingsGroup + Default>(
+pub(crate) async fn read<G: SettingsGroup + Default>(
     tenancy: &Tenancy,
     ctx: &Context,
     target: SettingsTarget,
@@ -33,7 +33,7 @@ async fn read<G: SettingsGroup + Default>(
     Ok((views::etag(&found), Json(views::json_of(&found))))
 }
 
-async fn change<G: SettingsGroup + Default + Clone>(
+pub(crate) async fn change<G: SettingsGroup + Default + Clone>(
     tenancy: &Tenancy,
     ctx: &Context,
     target: SettingsTarget,

@@ -180,7 +180,7 @@ pub(crate) async fn provision(
 
 /// The response to a provisioning, as the bytes that go out (and are stored
 /// for replays).
-fn provisioned_response(
+pub(crate) fn provisioned_response(
     state: &AppState,
     provisioned: Provisioned,
 ) -> Result<StoredResponse, Problem> {

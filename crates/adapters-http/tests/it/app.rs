@@ -54,6 +54,9 @@ pub struct Builder {
     max_members: Option<u64>,
     limits: RequestLimits,
     connections: ConnectionLimits,
+    registration: Option<domain::RegistrationConfig>,
+    registration_rate: Option<adapters_http::RegistrationRate>,
+    mailer: Option<Arc<dyn domain::ports::Mailer>>,
 }
 
 impl Builder {
@@ -78,6 +81,24 @@ impl Builder {
     /// The header-read timeout and connection limit.
     pub fn connections(mut self, connections: ConnectionLimits) -> Self {
         self.connections = connections;
+        self
+    }
+
+    /// Self-service registration's links and fallback sender.
+    pub fn registration(mut self, config: domain::RegistrationConfig) -> Self {
+        self.registration = Some(config);
+        self
+    }
+
+    /// How many registrations one client address may request.
+    pub fn registration_rate(mut self, rate: adapters_http::RegistrationRate) -> Self {
+        self.registration_rate = Some(rate);
+        self
+    }
+
+    /// Sends the app's emails (the memory store's recording mailer unless set).
+    pub fn mailer(mut self, mailer: Arc<dyn domain::ports::Mailer>) -> Self {
+        self.mailer = Some(mailer);
         self
     }
 
@@ -120,11 +141,13 @@ impl Builder {
             clock.clone(),
         ));
         let kms = Arc::new(MemoryKms::default());
+        let base = store.ports(clock.clone());
         let ports = Ports {
             tenants: self.tenants.unwrap_or_else(|| cached.clone()),
             keys: cached,
             kms: kms.clone(),
-            ..store.ports(clock.clone())
+            mailer: self.mailer.unwrap_or_else(|| base.mailer.clone()),
+            ..base
         };
         let settings = Settings {
             regions: self.regions.unwrap_or_else(Regions::single_global),
@@ -138,6 +161,7 @@ impl Builder {
                 .base_domain
                 .as_deref()
                 .map(|d| domain::custom_domain::DomainName::parse(d).expect("a base domain")),
+            registration: self.registration,
             ..Settings::default()
         };
         // The deployment's checkpoint key, as the server opens it from a keyring.
@@ -151,6 +175,7 @@ impl Builder {
                 base_domain: self.base_domain.clone(),
                 readiness: self.readiness,
                 limits: self.limits,
+                registration_rate: self.registration_rate.unwrap_or_default(),
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

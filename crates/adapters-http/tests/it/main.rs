@@ -33,6 +33,7 @@ mod owners;
 mod privileges;
 mod provisioning;
 mod public;
+mod registrations;
 mod request_ids;
 mod secret_scopes;
 mod secrets;

@@ -1,8 +1,7 @@
 //! The mailers against a real SMTP server on 127.0.0.1 (PyPI's `aiosmtpd`,
-//! run with python3: `server.rs`), and the log mailer against a captured log.
+//! run with python3: `test_support::smtp`), and the log mailer against a captured log.
 
 mod log;
-mod server;
 mod smtp;
 
 use std::time::Duration;

@@ -8,8 +8,8 @@ use domain::MailError;
 use domain::ports::Mailer;
 use serde_json::{Value, json};
 
-use crate::server::{Mode, SmtpServer};
 use crate::{config, mailer, named, registration};
+use test_support::smtp::{Mode, SmtpServer};
 
 /// A body part as received, without the blank lines MIME framing adds at
 /// its end.

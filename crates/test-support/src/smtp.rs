@@ -3,6 +3,9 @@
 //! with Python's own `email` package (an implementation independent of
 //! lettre) and prints it as one JSON line; the test reads those lines.
 //!
+//! Used by the mailer's own tests and by every test that reads the email a
+//! use case sent (registration, through the HTTP API and the server binary).
+//!
 //! Recipients whose local part is `refused` are answered `550`, `later`
 //! `451`. With TLS, the server makes a self-signed certificate for
 //! `localhost` (with Python's `cryptography`) and prints it, so the mailer can
@@ -188,7 +191,9 @@ impl SmtpServer {
         self.lines.recv_timeout(Duration::from_secs(30)).ok()
     }
 
-    /// The next message the server accepted, as the server's JSON line.
+    /// The next message the server accepted, as the server's JSON line
+    /// (waiting up to 30 s for it: a mail sent off a request's path arrives
+    /// after the answer).
     pub fn received(&self) -> Value {
         let line = self
             .next_line()
