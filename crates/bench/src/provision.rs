@@ -85,7 +85,10 @@ async fn scenario(o: Options) -> Result<(), String> {
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
-        idempotency: store,
+        idempotency: store.clone(),
+        registrations: store,
+        // Provisioning sends no email.
+        mailer: Arc::new(adapters_mail::LogMailer::new()),
         clock: Arc::new(SystemClock),
         ids: ids.clone(),
         entropy: Arc::new(OsSecrets),

@@ -220,6 +220,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         http_limits,
         query_limits,
         webhook_allow_private,
+        mail,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -280,6 +281,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         base_domain: base_domain.clone(),
         inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
         webhook_allow_private,
+        registration: mail.registration.clone(),
         ..Settings::default()
     };
     let http = adapters_http::HttpConfig {
@@ -287,6 +289,10 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         base_domain: base_domain.map(|d| d.as_str().to_owned()),
         readiness: None,
         limits: http_limits.requests,
+        registration_rate: mail.rate,
+    };
+    let Some(mailer) = mailer(&mail) else {
+        return ExitCode::from(EXIT_CONFIG);
     };
     let cache = CacheLimits {
         max_keys: verify_cache_keys,
@@ -311,6 +317,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         cache,
         kms,
         query_limits,
+        mailer,
     };
     match runtime.block_on(run(
         listen,
@@ -326,6 +333,39 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
             ExitCode::FAILURE
         }
     }
+}
+
+/// The mailer the settings ask for: SMTP when `TENANCY_SMTP_URL` is set, else
+/// the log (which shows who would get what, never the body). `None` (after
+/// logging why) when the SMTP settings cannot make a mailer.
+fn mailer(mail: &config::MailSettings) -> Option<Arc<dyn domain::ports::Mailer>> {
+    let mailer: Arc<dyn domain::ports::Mailer> = match &mail.smtp {
+        Some(smtp) => match adapters_mail::SmtpMailer::new(smtp.clone()) {
+            Ok(mailer) => {
+                tracing::info!(server = %format!("{}:{}", smtp.host, smtp.port), "emails go through SMTP");
+                Arc::new(mailer)
+            }
+            Err(error) => {
+                tracing::error!("configuration error: TENANCY_SMTP_URL: {error}");
+                return None;
+            }
+        },
+        None => {
+            tracing::info!(
+                "no TENANCY_SMTP_URL: emails are written to the log (sender, recipient and \
+                 subject, never the body) instead of being sent"
+            );
+            Arc::new(adapters_mail::LogMailer::new())
+        }
+    };
+    match &mail.registration {
+        Some(registration) => tracing::info!(
+            confirm_url = %registration.confirm_url,
+            "self-service registration is available to orgs that enable it"
+        ),
+        None => tracing::info!("no TENANCY_PUBLIC_URL: self-service registration is off"),
+    }
+    Some(mailer)
 }
 
 /// How often key uses are written back as `last_used_at` (docs/api.md §3: coarse).

@@ -1,6 +1,7 @@
 //! The retention job: deletes tenants whose retention period (docs/api.md §2) ended,
 //! idempotency records past their replay window, and events older than the
-//! feed's window with their finished webhook messages.
+//! feed's window with their finished webhook messages, and self-service
+//! registrations whose link expired.
 
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub async fn run(tenancy: Tenancy, mut stop: watch::Receiver<bool>) {
         purge(&tenancy, &stop).await;
         purge_idempotency(&tenancy, &stop).await;
         purge_events(&tenancy, &stop).await;
+        purge_registrations(&tenancy, &stop).await;
     }
     tracing::debug!("retention job stopped");
 }
@@ -74,6 +76,19 @@ async fn purge_events(tenancy: &Tenancy, stop: &watch::Receiver<bool>) {
             %error,
             deleted,
             "purging old events failed; it retries in the next round"
+        ),
+    }
+}
+
+/// One round over registrations whose link expired (used or not).
+async fn purge_registrations(tenancy: &Tenancy, stop: &watch::Receiver<bool>) {
+    match in_batches(stop, || tenancy.purge_expired_registrations(BATCH)).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::debug!(deleted, "deleted expired registrations"),
+        Err((error, deleted)) => tracing::error!(
+            %error,
+            deleted,
+            "purging expired registrations failed; it retries in the next round"
         ),
     }
 }

@@ -13,7 +13,8 @@ use adapters_postgres::{
 use domain::kms::Kms;
 use domain::ports::{
     ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    MemberStore, NamespaceStore, OrgStore, SecretStore, SettingsStore, TenantStore, WebhookStore,
+    Mailer, MemberStore, NamespaceStore, OrgStore, RegistrationStore, SecretStore, SettingsStore,
+    TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -34,6 +35,8 @@ pub struct Storage {
     pub kms: Arc<dyn Kms>,
     /// The inventory's and the key lookup's timeouts.
     pub query_limits: QueryLimits,
+    /// Sends the registration emails.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl Storage {
@@ -43,7 +46,7 @@ impl Storage {
             if self.migrate_with.is_some() {
                 tracing::info!("no DATABASE_URL: not migrating, as the in-memory store needs none");
             }
-            return Ok(in_memory(self.cache, self.kms));
+            return Ok(in_memory(self.cache, self.kms, self.mailer));
         };
         if let Some(owner) = &self.migrate_with {
             let applied = migrate(owner).await?;
@@ -53,7 +56,14 @@ impl Storage {
                 applied.len()
             );
         }
-        postgres(&database, &self.query_limits, self.cache, self.kms).await
+        postgres(
+            &database,
+            &self.query_limits,
+            self.cache,
+            self.kms,
+            self.mailer,
+        )
+        .await
     }
 }
 
@@ -89,6 +99,7 @@ fn system_ports<S>(
     cached: Arc<CachedStore<S>>,
     usage: Arc<UsageBatcher>,
     kms: Arc<dyn Kms>,
+    mailer: Arc<dyn Mailer>,
 ) -> Ports
 where
     S: OrgStore
@@ -105,6 +116,7 @@ where
         + DataKeyStore
         + SecretStore
         + IdempotencyStore
+        + RegistrationStore
         + 'static,
 {
     Ports {
@@ -121,7 +133,9 @@ where
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
-        idempotency: store,
+        idempotency: store.clone(),
+        registrations: store,
+        mailer,
         clock: Arc::new(adapters_system::SystemClock),
         ids: Arc::new(adapters_system::UuidV7Ids),
         entropy: Arc::new(adapters_system::OsSecrets),
@@ -131,7 +145,7 @@ where
 }
 
 /// The in-memory store. Its data lives as long as the process.
-pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
+pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>, mailer: Arc<dyn Mailer>) -> Store {
     tracing::warn!(
         "using the in-memory store: data lives only in this process and will not survive \
          a restart"
@@ -143,7 +157,7 @@ pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
         Arc::new(adapters_system::SystemClock),
     ));
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone(), kms);
+    let ports = system_ports(store, cached, usage.clone(), kms, mailer);
     Store {
         ports,
         usage,
@@ -161,6 +175,7 @@ pub async fn postgres(
     limits: &QueryLimits,
     cache: CacheLimits,
     kms: Arc<dyn Kms>,
+    mailer: Arc<dyn Mailer>,
 ) -> Result<Store, String> {
     let config = DatabaseConfig {
         max_connections: settings.pool_size,
@@ -209,7 +224,7 @@ pub async fn postgres(
         settings.listen_url.shown(),
     );
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone(), kms);
+    let ports = system_ports(store, cached, usage.clone(), kms, mailer);
     Ok(Store {
         ports,
         usage,

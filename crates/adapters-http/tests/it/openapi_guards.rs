@@ -136,7 +136,6 @@ async fn the_router_serves_every_documented_operation_and_guards_it_as_documente
                             problem["detail"].as_str().unwrap().contains("tenant"),
                             "{case}: {problem}"
                         );
-
                     } else {
                         let status = reply.status.as_u16();
                         assert!(![401, 404, 405].contains(&status), "{case}: {}", reply.text);

@@ -86,16 +86,23 @@ where
                 return ExitCode::FAILURE;
             }
         };
-        let store =
-            match store::postgres(&database, &config.query_limits, CacheLimits::default(), kms)
-                .await
-            {
-                Ok(store) => store,
-                Err(error) => {
-                    tracing::error!("{error}");
-                    return ExitCode::FAILURE;
-                }
-            };
+        // KMS maintenance sends no email.
+        let mailer = std::sync::Arc::new(adapters_mail::LogMailer::new());
+        let store = match store::postgres(
+            &database,
+            &config.query_limits,
+            CacheLimits::default(),
+            kms,
+            mailer,
+        )
+        .await
+        {
+            Ok(store) => store,
+            Err(error) => {
+                tracing::error!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
         let code = work(Tenancy::new(store.ports.clone(), Settings::default())).await;
         store.close().await;
         code

@@ -29,6 +29,7 @@ pub(super) struct Defaults {
     verify_unknown_keys: u64,
     verify_unknown_ttl_ms: u32,
     webhook_allow_private: bool,
+    registration_rate: &'static str,
 }
 
 pub(super) const DEFAULTS: Defaults = Defaults {
@@ -55,4 +56,5 @@ pub(super) const DEFAULTS: Defaults = Defaults {
     verify_unknown_keys: 100_000,
     verify_unknown_ttl_ms: 5_000,
     webhook_allow_private: false,
+    registration_rate: "10/hour",
 };

@@ -55,6 +55,10 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_VERIFY_UNKNOWN_TTL_MS", "verify_unknown_ttl_ms"),
     // Webhooks.
     ("TENANCY_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
+    ("TENANCY_PUBLIC_URL", "public_url"),
+    ("TENANCY_MAIL_FROM", "mail_from"),
+    ("TENANCY_SMTP_URL", "smtp_url"),
+    ("TENANCY_REGISTRATION_RATE", "registration_rate"),
 ];
 
 /// The environment variable that sets `key`, or `key` itself if none does.

@@ -18,6 +18,7 @@ mod fields;
 mod kms;
 mod limits;
 mod log;
+mod registration;
 mod secrets;
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ pub use self::error::ConfigError;
 pub use self::kms::KmsSettings;
 pub use self::limits::{HttpLimits, QueryLimits};
 pub use self::log::{LogFormat, LogSettings};
+pub use self::registration::MailSettings;
 pub use self::secrets::AdminToken;
 
 use self::database::{PoolSize, StatementMillis, UrlSetting};
@@ -46,6 +48,7 @@ use self::fields::{
 };
 use self::limits::{Connections, HttpMillis, Queries, Requests, TtlMillis};
 use self::log::LogFilter;
+use self::registration::{MailFrom, PublicUrl, Rate, SmtpUrl};
 
 /// Everything `tenancy serve` needs, validated.
 #[derive(Debug)]
@@ -80,6 +83,8 @@ pub struct Config {
     /// Whether webhook endpoints may be `http` and private, loopback or
     /// link-local addresses (development and tests only: SSRF).
     pub webhook_allow_private: bool,
+    /// Self-service registration and the mailer.
+    pub mail: MailSettings,
 }
 
 /// The merged layers, each field already validated on its own by its type's
@@ -134,6 +139,13 @@ struct Fields {
     verify_unknown_keys: Whole<CacheKeys>,
     verify_unknown_ttl_ms: Whole<TtlMillis>,
     webhook_allow_private: Flag,
+    #[serde(default)]
+    public_url: Option<PublicUrl>,
+    #[serde(default)]
+    mail_from: Option<MailFrom>,
+    #[serde(default)]
+    smtp_url: Option<SmtpUrl>,
+    registration_rate: Rate,
 }
 
 impl Config {
@@ -182,6 +194,12 @@ impl Config {
             http_limits,
             query_limits,
             webhook_allow_private: fields.webhook_allow_private.0,
+            mail: MailSettings::new(
+                fields.public_url,
+                fields.mail_from,
+                fields.smtp_url,
+                fields.registration_rate,
+            ),
         })
     }
 }
