@@ -7,6 +7,7 @@ mod export;
 mod instances;
 mod postgres;
 mod readme;
+mod registration;
 mod webhooks;
 
 use std::io::{BufRead, BufReader, Read};
@@ -52,6 +53,10 @@ const SERVER_VARIABLES: &[&str] = &[
     "TENANCY_MAX_CONNECTIONS",
     "TENANCY_MAX_IN_FLIGHT",
     "TENANCY_WEBHOOK_ALLOW_PRIVATE",
+    "TENANCY_PUBLIC_URL",
+    "TENANCY_MAIL_FROM",
+    "TENANCY_SMTP_URL",
+    "TENANCY_REGISTRATION_RATE",
 ];
 
 /// A keyring for servers on a database (which refuse to start without a
