@@ -6,6 +6,7 @@ mod file;
 mod general;
 mod kms;
 mod limits;
+mod registration;
 
 use super::*;
 
