@@ -13,10 +13,10 @@ pub trait Mailer: Send + Sync {
     /// Sends `mail` as it is: its sender and display names, its reply
     /// address, its one recipient, its subject, its text and its HTML
     /// alternative when it has one. `Ok` means the message was accepted for
-    /// delivery (by the SMTP server, or written to the log), not that it
+    /// delivery (by the SMTP server, or noted in the log), not that it
     /// reached an inbox. It MUST NOT retry by itself (the caller decides),
-    /// MUST NOT log the body (the log adapter, whose purpose that is, aside),
-    /// and MUST answer within the adapter's configured timeout.
+    /// MUST NOT log the body (it holds one-time links: the log adapter
+    /// included), and MUST answer within the adapter's configured timeout.
     ///
     /// Errors: [`MailError::Rejected`] when the server refused the message or
     /// its recipient for good (sending it again unchanged fails again);
