@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::settings::RegistrationSettings;
 use domain::{Email, Name, RegionCode, RegistrationRequest, SettingsTarget, TenantKey};
@@ -77,27 +76,23 @@ impl RegistrationLimiter {
     }
 
     /// Counts one request of `client`; when its budget is spent, the
-    /// `429 rate_limited` answer, with `Retry-After` in whole seconds.
-    fn check(&self, client: Option<IpAddr>) -> Result<(), Response> {
+    /// `429 rate_limited` answer to give instead, with `Retry-After` in whole
+    /// seconds.
+    fn refusal(&self, client: Option<IpAddr>) -> Option<Problem> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 0
             && self.limiter.len() > FORGET_ABOVE
         {
             self.limiter.retain_recent();
         }
         let key = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        self.limiter.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut response = Problem::new(
-                Code::RateLimited,
-                "Too many registrations from this address; retry later.",
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-            response
-        })
+        let not_until = self.limiter.check_key(&key).err()?;
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let problem = Problem::new(
+            Code::RateLimited,
+            "Too many registrations from this address; retry later.",
+        );
+        Some(problem.retry_after(seconds))
     }
 }
 
@@ -290,11 +285,11 @@ pub(crate) async fn request(
     extensions: axum::http::Extensions,
     JsonBytes(bytes): JsonBytes,
 ) -> Result<Response, Problem> {
-    if let Err(limited) = state
+    if let Some(limited) = state
         .registration_limiter
-        .check(client_address(&extensions))
+        .refusal(client_address(&extensions))
     {
-        return Ok(limited);
+        return Err(limited);
     }
     let body: RegistrationBody = parse_json(&bytes)?;
     let request = body.validate()?;

@@ -69,7 +69,7 @@ impl Registration {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationClaim {
     /// The token was unused and unexpired; it is now used, by this claim only.
-    Claimed(Registration),
+    Claimed(Box<Registration>),
     /// The token was used already.
     Used,
     /// The token's registration expired unused.

@@ -52,6 +52,9 @@ pub(crate) struct Problem {
     extensions: Box<Extensions>,
     /// For the logs only, never the response.
     cause: Option<Box<Cause>>,
+    /// Seconds for `Retry-After` when the answer knows them (a rate limit's
+    /// wait); otherwise codes that ask for a retry say 1.
+    retry_after: Option<u64>,
 }
 
 /// What went wrong inside a request, logged by [`finish`] and never sent: the
@@ -164,7 +167,14 @@ impl Problem {
             detail: detail.into(),
             extensions: Box::default(),
             cause: None,
+            retry_after: None,
         }
+    }
+
+    /// The same problem, asking to retry after `seconds` (at least 1).
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// Attaches what went wrong inside, for [`finish`] to log.
@@ -290,7 +300,10 @@ impl Problem {
             | Code::TimedOut
             | Code::RateLimited
             | Code::IdempotencyInProgress => {
-                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                headers.insert(
+                    RETRY_AFTER,
+                    HeaderValue::from(self.retry_after.unwrap_or(1)),
+                );
             }
             _ => {}
         }

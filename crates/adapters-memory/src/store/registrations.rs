@@ -56,7 +56,7 @@ impl RegistrationStore for MemoryStore {
             return Ok(RegistrationClaim::Expired);
         }
         found.used_at = Some(now);
-        Ok(RegistrationClaim::Claimed(found.clone()))
+        Ok(RegistrationClaim::Claimed(Box::new(found.clone())))
     }
 
     async fn release_registration(

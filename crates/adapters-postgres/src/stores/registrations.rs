@@ -104,7 +104,7 @@ impl RegistrationStore for PgStore {
         if let Some(row) = claimed {
             let claimed = registration(&row)?;
             commit(tx).await?;
-            return Ok(RegistrationClaim::Claimed(claimed));
+            return Ok(RegistrationClaim::Claimed(Box::new(claimed)));
         }
         let found: Option<(Option<DateTime<Utc>>, DateTime<Utc>)> = self
             .db

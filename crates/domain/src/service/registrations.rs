@@ -207,7 +207,7 @@ impl Tenancy {
             .claim_registration(&DataScope::Platform, &token.hash(), now)
             .await?;
         let registration = match claim {
-            RegistrationClaim::Claimed(registration) => registration,
+            RegistrationClaim::Claimed(registration) => *registration,
             RegistrationClaim::Used => return Err(RegistrationError::TokenUsed),
             RegistrationClaim::Expired => return Err(RegistrationError::TokenExpired),
             RegistrationClaim::Unknown => return Err(RegistrationError::UnknownToken),

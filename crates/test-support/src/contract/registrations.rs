@@ -83,10 +83,10 @@ pub async fn a_registration_is_claimed_once_read_back_exactly_and_never_after_it
     let claimed = claim(&store, 1, 10).await;
     assert_eq!(
         claimed,
-        RegistrationClaim::Claimed(Registration {
+        RegistrationClaim::Claimed(Box::new(Registration {
             used_at: Some(at(10)),
             ..first.clone()
-        }),
+        })),
         "read back exactly, marked used at the claim"
     );
     assert_eq!(claim(&store, 1, 11).await, RegistrationClaim::Used);
@@ -96,10 +96,10 @@ pub async fn a_registration_is_claimed_once_read_back_exactly_and_never_after_it
     assert_eq!(claim(&store, 2, expiry).await, RegistrationClaim::Expired);
     assert_eq!(
         claim(&store, 2, expiry - 1).await,
-        RegistrationClaim::Claimed(Registration {
+        RegistrationClaim::Claimed(Box::new(Registration {
             used_at: Some(at(expiry - 1)),
             ..second
-        })
+        }))
     );
 }
 

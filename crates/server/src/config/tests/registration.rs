@@ -20,7 +20,10 @@ fn registration_and_smtp_are_read_from_the_environment() {
     let config = from_env(&[
         ("TENANCY_PUBLIC_URL", "https://app.example.com/signup/"),
         ("TENANCY_MAIL_FROM", "Acme Team <no-reply@acme.io>"),
-        ("TENANCY_SMTP_URL", "smtp+starttls://mailer:p%40ss@mail.acme.io"),
+        (
+            "TENANCY_SMTP_URL",
+            "smtp+starttls://mailer:p%40ss@mail.acme.io",
+        ),
         ("TENANCY_REGISTRATION_RATE", "3/minute"),
     ])
     .unwrap();
