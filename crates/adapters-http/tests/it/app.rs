@@ -47,6 +47,7 @@ impl Drop for TestApp {
 pub struct Builder {
     regions: Option<Regions>,
     base_domain: Option<String>,
+    trusted_proxies: domain::TrustedProxies,
     tenants: Option<Arc<dyn TenantStore>>,
     store: Option<Arc<MemoryStore>>,
     readiness: Option<Arc<dyn Readiness>>,
@@ -91,6 +92,12 @@ impl Builder {
         self
     }
 
+    /// The proxies whose forwarding headers are believed (`10.0.0.0/8, ::1`).
+    pub fn trusted_proxies(mut self, list: &str) -> Self {
+        self.trusted_proxies = domain::TrustedProxies::parse(list).expect("proxies");
+        self
+    }
+
     /// Runs on `store` instead of a fresh one.
     pub fn store(mut self, store: Arc<MemoryStore>) -> Self {
         self.store = Some(store);
@@ -122,7 +129,8 @@ impl Builder {
         let kms = Arc::new(MemoryKms::default());
         let ports = Ports {
             tenants: self.tenants.unwrap_or_else(|| cached.clone()),
-            keys: cached,
+            keys: cached.clone(),
+            settings: cached,
             kms: kms.clone(),
             ..store.ports(clock.clone())
         };
@@ -149,6 +157,7 @@ impl Builder {
             HttpConfig {
                 admin_token: TOKEN.to_owned(),
                 base_domain: self.base_domain.clone(),
+                trusted_proxies: self.trusted_proxies,
                 readiness: self.readiness,
                 limits: self.limits,
             },
