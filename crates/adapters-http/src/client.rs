@@ -31,21 +31,18 @@ impl ClientAddress {
     /// The client of a request with these `extensions` and `headers`.
     pub(crate) fn of(
         state: &AppState,
-        parts: &axum::http::Extensions,
+        extensions: &axum::http::Extensions,
         headers: &HeaderMap,
     ) -> Self {
-        let Some(peer) = peer(parts) else {
+        let Some(peer) = peer(extensions) else {
             return Self(None);
         };
         let forwarded = headers
             .get_all(X_FORWARDED_FOR)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .collect::<Vec<_>>();
-        Self(Some(
-            state.trusted_proxies.client(peer, forwarded.into_iter()),
-        ))
+            .flat_map(|value| value.split(','));
+        Self(Some(state.trusted_proxies.client(peer, forwarded)))
     }
 }
 
