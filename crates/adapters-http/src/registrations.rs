@@ -25,6 +25,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::client::ClientAddress;
 use crate::extract::{JsonBytes, MergePatch, OrgPath, parse_json};
 use crate::openapi::responses::{BadRequest, Conflict, NotFound};
 use crate::problem::{Code, Problem};
@@ -56,8 +57,10 @@ impl Default for RegistrationRate {
 /// cannot grow it without bound.
 const FORGET_ABOVE: usize = 10_000;
 
-/// The registration limiter: one GCRA budget per client address. Requests
-/// with no known client (a router driven in process) share one budget.
+/// The registration limiter: one GCRA budget per client address (the
+/// socket's peer, or what a trusted proxy forwarded: [`ClientAddress`]).
+/// Requests with no known client (a router driven in process) share one
+/// budget.
 pub(crate) struct RegistrationLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU32,
@@ -94,14 +97,6 @@ impl RegistrationLimiter {
         );
         Some(problem.retry_after(seconds))
     }
-}
-
-/// The request's client address: the socket's peer when the server recorded
-/// it. (Trusted proxies' `X-Forwarded-For` is the client extractor's job.)
-fn client_address(extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_canonical())
 }
 
 /// An org's `registration` settings; every field optional (`null` in a patch
@@ -282,13 +277,10 @@ pub(crate) async fn request(
     State(state): State<AppState>,
     path: OrgPath,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
+    ClientAddress(client): ClientAddress,
     JsonBytes(bytes): JsonBytes,
 ) -> Result<Response, Problem> {
-    if let Some(limited) = state
-        .registration_limiter
-        .refusal(client_address(&extensions))
-    {
+    if let Some(limited) = state.registration_limiter.refusal(client) {
         return Err(limited);
     }
     let body: RegistrationBody = parse_json(&bytes)?;

@@ -330,3 +330,31 @@ async fn registrations_are_rate_limited_per_client_address() {
     // Two an hour: the next one in half an hour.
     assert!((1700..=1800).contains(&retry), "{retry}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_client_address_has_its_own_budget_behind_a_trusted_proxy() {
+    let app = TestApp::builder()
+        .registration(config())
+        .registration_rate(RegistrationRate {
+            requests: NonZeroU32::new(1).unwrap(),
+            per: Duration::from_secs(3600),
+        })
+        .trusted_proxies("127.0.0.1/32")
+        .start()
+        .await;
+    app.org("signstack").await;
+    app.patch(SETTINGS, &json!({"enabled": true}))
+        .await
+        .expect(200);
+    let from = |client: &'static str, key: &'static str| {
+        let body = json!({"name": "Ada's workspace", "key": key, "adminEmail": "ada@example.com"});
+        app.anonymous(Method::POST, REGISTER)
+            .header("x-forwarded-for", client)
+            .json(&body)
+    };
+    app.send(from("203.0.113.7", "one")).await.expect(202);
+    app.send(from("203.0.113.7", "two"))
+        .await
+        .expect_problem(429, "rate_limited");
+    app.send(from("198.51.100.9", "three")).await.expect(202);
+}

@@ -242,7 +242,7 @@ async fn a_confirmed_link_provisions_once_with_the_requester_as_owner_and_the_or
     assert_eq!(owner.email.as_str(), "ada@example.com");
     assert_eq!(owner.user_id, UserId::parse("ada@example.com").unwrap());
     let key = provisioned.api_key.expect("the first key, once");
-    let verified = h.tenancy.verify(key.secret.expose()).await;
+    let verified = h.tenancy.verify(key.secret.expose(), None).await;
     assert!(verified.is_ok(), "{verified:?}");
 
     assert_eq!(
