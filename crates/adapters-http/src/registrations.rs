@@ -16,7 +16,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::settings::RegistrationSettings;
-use domain::{Email, Name, RegionCode, RegistrationRequest, SettingsTarget, TenantKey};
+use domain::{
+    Email, Name, RegionCode, RegistrationError, RegistrationRequest, SettingsTarget, TenantKey,
+};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
@@ -28,7 +30,7 @@ use crate::auth::Caller;
 use crate::client::ClientAddress;
 use crate::extract::{JsonBytes, MergePatch, OrgPath, parse_json};
 use crate::openapi::responses::{BadRequest, Conflict, NotFound};
-use crate::problem::{Code, Problem};
+use crate::problem::{Code, FieldError, Problem};
 use crate::settings::{Document, change, read};
 use crate::tenants::ProvisionedView;
 use crate::validate::Validator;
@@ -360,4 +362,50 @@ pub(crate) async fn confirm(
         .confirm_registration(request_id, &body.token)
         .await?;
     crate::tenants::provisioned_response(&state, provisioned).map(crate::idempotency::fresh)
+}
+
+/// What each refusal of a registration or confirmation answers.
+impl From<RegistrationError> for Problem {
+    fn from(e: RegistrationError) -> Self {
+        match e {
+            // One answer for an unknown org and one that takes no
+            // registrations: the endpoint tells nothing about orgs.
+            RegistrationError::NotOpen => Self::new(
+                Code::NotFound,
+                "No org takes registrations at this key or id.",
+            ),
+            RegistrationError::EmailDomainNotAllowed => Self::fields(
+                Code::EmailDomainNotAllowed,
+                vec![FieldError {
+                    field: "adminEmail".into(),
+                    message: "must be at one of the org's allowed email domains".into(),
+                }],
+            ),
+            RegistrationError::RegionUnavailable(code) => Self::fields(
+                Code::RegionUnavailable,
+                vec![FieldError {
+                    field: "region".into(),
+                    message: format!("{code} is not an available region of this deployment"),
+                }],
+            ),
+            RegistrationError::UnknownToken => {
+                Self::new(Code::NotFound, "No registration has this token.")
+            }
+            RegistrationError::TokenUsed => Self::new(
+                Code::TokenUsed,
+                "This registration link was used already; each link works once.",
+            ),
+            RegistrationError::TokenExpired => Self::new(
+                Code::TokenExpired,
+                "This registration link expired; register again for a new one.",
+            ),
+            RegistrationError::KeyTaken => Self::new(
+                Code::KeyTaken,
+                "The tenant key was taken since the registration; the link is used up: \
+                 register again with another key.",
+            ),
+            RegistrationError::MailUnavailable(message)
+            | RegistrationError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
 }

@@ -1,10 +1,12 @@
 //! Domain errors as problems: one `From` per domain error enum, matching every
 //! variant, so a new variant does not compile until it has its code and sentence.
+//! (Self-service registration's, `RegistrationError`, sits with its endpoints in
+//! `registrations.rs`.)
 
 use domain::{
     ApiKeyError, AuditChainError, IdempotencyError, InvalidTransition, LibraryError, ListError,
-    MemberError, NamespaceError, OrgError, PageError, ProvisionError, RegistrationError,
-    SecretError, SettingsUseError, TenantError, TenantStatus, VersionRefused,
+    MemberError, NamespaceError, OrgError, PageError, ProvisionError, SecretError,
+    SettingsUseError, TenantError, TenantStatus, VersionRefused,
 };
 
 use domain::settings::SettingsError;
@@ -448,51 +450,6 @@ impl From<SettingsUseError> for Problem {
             }
             SettingsUseError::MissingScope(scope) => Self::missing_scope(scope),
             SettingsUseError::Unavailable(message) => Self::unavailable(&message),
-        }
-    }
-}
-
-impl From<RegistrationError> for Problem {
-    fn from(e: RegistrationError) -> Self {
-        match e {
-            // One answer for an unknown org and one that takes no
-            // registrations: the endpoint tells nothing about orgs.
-            RegistrationError::NotOpen => Self::new(
-                Code::NotFound,
-                "No org takes registrations at this key or id.",
-            ),
-            RegistrationError::EmailDomainNotAllowed => Self::fields(
-                Code::EmailDomainNotAllowed,
-                vec![FieldError {
-                    field: "adminEmail".into(),
-                    message: "must be at one of the org's allowed email domains".into(),
-                }],
-            ),
-            RegistrationError::RegionUnavailable(code) => Self::fields(
-                Code::RegionUnavailable,
-                vec![FieldError {
-                    field: "region".into(),
-                    message: format!("{code} is not an available region of this deployment"),
-                }],
-            ),
-            RegistrationError::UnknownToken => {
-                Self::new(Code::NotFound, "No registration has this token.")
-            }
-            RegistrationError::TokenUsed => Self::new(
-                Code::TokenUsed,
-                "This registration link was used already; each link works once.",
-            ),
-            RegistrationError::TokenExpired => Self::new(
-                Code::TokenExpired,
-                "This registration link expired; register again for a new one.",
-            ),
-            RegistrationError::KeyTaken => Self::new(
-                Code::KeyTaken,
-                "The tenant key was taken since the registration; the link is used up: \
-                 register again with another key.",
-            ),
-            RegistrationError::MailUnavailable(message)
-            | RegistrationError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }
