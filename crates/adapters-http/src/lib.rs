@@ -28,6 +28,7 @@ mod client;
 mod events;
 mod export;
 mod extract;
+mod fields;
 mod health;
 mod idempotency;
 mod library;

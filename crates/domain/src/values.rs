@@ -15,12 +15,13 @@ impl InvalidValue {
     }
 }
 
-/// Rust's whitespace (`char::is_whitespace`, Unicode's `White_Space`) as the
-/// body of a regular expression's character class, for the `pattern`s that
-/// state the rules below.
-macro_rules! whitespace {
+/// Rust's whitespace (`char::is_whitespace`, Unicode's `White_Space`) but for
+/// the control characters free text refuses ([`is_refused_in_text`]), as the
+/// body of a regular expression's character class: what may surround a name.
+/// With the two below, for the `pattern`s that state the rules here.
+macro_rules! edge_whitespace {
     () => {
-        r"\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+        r"\t\n\r \xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
     };
 }
 
@@ -78,15 +79,33 @@ impl Name {
     pub const MAX_LEN: usize = 200;
 
     /// [`Name::parse`]'s rule as a regular expression (the API's `pattern`):
-    /// whitespace around, then 1 to 200 characters without control
-    /// characters, neither the first nor the last of them whitespace.
+    /// whitespace around (tabs and line breaks the only control characters
+    /// there), then 1 to 200 characters without control characters, neither
+    /// the first nor the last of them whitespace.
     pub const PATTERN: &'static str = concat!(
-        "^[", whitespace!(), "]*(?:[^", blank!(), "]|[^", blank!(), "][^", control!(),
-        "]{0,198}[^", blank!(), "])[", whitespace!(), "]*$",
+        "^[",
+        edge_whitespace!(),
+        "]*(?:[^",
+        blank!(),
+        "]|[^",
+        blank!(),
+        "][^",
+        control!(),
+        "]{0,198}[^",
+        blank!(),
+        "])[",
+        edge_whitespace!(),
+        "]*$",
     );
 
+    /// Trims whitespace off both ends and keeps the rest: 1 to 200
+    /// characters, none a control character. Around them, tabs and line
+    /// breaks are the only control characters taken (as in any free text).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let trimmed = raw.trim();
+        if raw.chars().any(is_refused_in_text) {
+            return Err(InvalidValue::new("must not contain control characters"));
+        }
         let len = trimmed.chars().count();
         if len == 0 {
             return Err(InvalidValue::new("must not be empty"));
@@ -165,7 +184,13 @@ impl Email {
     /// one `@`, then dot-separated labels, at least two, none empty; no
     /// whitespace or control characters anywhere.
     pub const PATTERN: &'static str = concat!(
-        "^[^@", blank!(), "]{1,64}@[^@.", blank!(), "]+(?:\\.[^@.", blank!(), "]+)+$",
+        "^[^@",
+        blank!(),
+        "]{1,64}@[^@.",
+        blank!(),
+        "]+(?:\\.[^@.",
+        blank!(),
+        "]+)+$",
     );
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {

@@ -30,10 +30,47 @@ fn generated(pattern: &str) -> impl Strategy<Value = String> {
 /// others.
 fn tricky() -> impl Strategy<Value = String> {
     let chars = prop::sample::select(vec![
-        'a', 'Z', '0', '9', '.', '@', '-', '_', '/', ':', '#', '%', '?', '[', ']', ' ', '\t',
-        '\n', '\r', '\u{b}', '\u{c}', '\u{0}', '\u{1f}', '\u{7f}', '\u{85}', '\u{9f}', '\u{a0}',
-        '\u{1680}', '\u{2000}', '\u{200a}', '\u{200b}', '\u{2028}', '\u{202f}', '\u{3000}',
-        'é', 'ß', '中', '\u{1f600}', 'f', 'F', 'x',
+        'a',
+        'Z',
+        '0',
+        '9',
+        '.',
+        '@',
+        '-',
+        '_',
+        '/',
+        ':',
+        '#',
+        '%',
+        '?',
+        '[',
+        ']',
+        ' ',
+        '\t',
+        '\n',
+        '\r',
+        '\u{b}',
+        '\u{c}',
+        '\u{0}',
+        '\u{1f}',
+        '\u{7f}',
+        '\u{85}',
+        '\u{9f}',
+        '\u{a0}',
+        '\u{1680}',
+        '\u{2000}',
+        '\u{200a}',
+        '\u{200b}',
+        '\u{2028}',
+        '\u{202f}',
+        '\u{3000}',
+        'é',
+        'ß',
+        '中',
+        '\u{1f600}',
+        'f',
+        'F',
+        'x',
     ]);
     prop::collection::vec(chars, 0..80).prop_map(|v| v.into_iter().collect())
 }
@@ -91,14 +128,34 @@ same_rule!(
     Name::PATTERN,
     usize::MAX,
     |s: &str| Name::parse(s).is_ok(),
-    ["Acme", " Acme ", "\tAcme\n", "Ac me", "Ac\tme", "", " ", "\u{a0}x\u{a0}", "\u{85}x"]
+    [
+        "Acme",
+        " Acme ",
+        "\tAcme\n",
+        "Ac me",
+        "Ac\tme",
+        "",
+        " ",
+        "\u{a0}x\u{a0}",
+        "\u{85}x"
+    ]
 );
 same_rule!(
     emails,
     Email::PATTERN,
     Email::MAX_LEN,
     |s: &str| Email::parse(s).is_ok(),
-    ["a@b.c", "a@b", "a@.b.c", "a@b..c", "a@b.c.", "@b.c", "a b@c.d", "é@ß.中", "a@b@c.d"]
+    [
+        "a@b.c",
+        "a@b",
+        "a@.b.c",
+        "a@b..c",
+        "a@b.c.",
+        "@b.c",
+        "a b@c.d",
+        "é@ß.中",
+        "a@b@c.d"
+    ]
 );
 same_rule!(
     user_ids,
@@ -112,14 +169,26 @@ same_rule!(
     HexColor::PATTERN,
     usize::MAX,
     |s: &str| HexColor::parse(s).is_ok(),
-    ["#1A2B3C", "#1a2b3c", "#1A2B3", "1A2B3C", "#1A2B3CD", "#GGGGGG"]
+    [
+        "#1A2B3C", "#1a2b3c", "#1A2B3", "1A2B3C", "#1A2B3CD", "#GGGGGG"
+    ]
 );
 same_rule!(
     languages,
     LanguageTag::PATTERN,
     LanguageTag::MAX_LEN,
     |s: &str| LanguageTag::parse(s).is_ok(),
-    ["en", "en-US", "zh-Hant-TW", "es-419", "EN-us", "e", "english", "en-", "en-Latn-US-x"]
+    [
+        "en",
+        "en-US",
+        "zh-Hant-TW",
+        "es-419",
+        "EN-us",
+        "e",
+        "english",
+        "en-",
+        "en-Latn-US-x"
+    ]
 );
 same_rule!(
     urls,
