@@ -24,6 +24,7 @@ mod api_keys;
 mod audit;
 mod audit_chain;
 mod auth;
+mod domains;
 mod events;
 mod export;
 mod extract;

@@ -82,6 +82,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         deliveries: store.clone(),
         members: store.clone(),
         settings: store.clone(),
+        custom_domains: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
