@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use domain::{CheckReason, DomainName, DomainStatus, TenantDomain};
+use domain::{CheckReason, CustomDomain, DomainName, DomainStatus, TenantDomain};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -95,11 +95,8 @@ pub(crate) struct TxtRecordView {
     /// Its owner name: the challenge prefix, then the domain.
     #[schema(example = "_tenancy-challenge.login.acme.com")]
     name: String,
-    /// Its value, exactly.
-    #[schema(
-        example = "tenancy-verify=8f14e45fceea167a5a36dedd4bea2543",
-        pattern = "^tenancy-verify=[0-9a-f]{32}$"
-    )]
+    /// Its value, exactly: `tenancy-verify=` and 32 lowercase hex digits.
+    #[schema(pattern = "^tenancy-verify=[0-9a-f]{32}$")]
     value: String,
 }
 
@@ -152,6 +149,36 @@ impl From<TenantDomain> for DomainView {
             next_check_at: d.next_check_at,
             verified_at: d.verified_at,
             expires_at: view.expires_at,
+        }
+    }
+}
+
+/// A custom domain as the tenant export writes it: what is stored, without
+/// the records derived from the deployment's settings.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DomainLine {
+    domain: String,
+    status: StatusBody,
+    reason: Option<ReasonBody>,
+    token: String,
+    started_at: DateTime<Utc>,
+    last_checked_at: Option<DateTime<Utc>>,
+    next_check_at: Option<DateTime<Utc>>,
+    verified_at: Option<DateTime<Utc>>,
+}
+
+impl From<CustomDomain> for DomainLine {
+    fn from(d: CustomDomain) -> Self {
+        Self {
+            domain: d.domain.to_string(),
+            status: d.status.into(),
+            reason: d.last_reason.map(ReasonBody::from),
+            token: d.token.to_string(),
+            started_at: d.started_at,
+            last_checked_at: d.last_checked_at,
+            next_check_at: d.next_check_at,
+            verified_at: d.verified_at,
         }
     }
 }

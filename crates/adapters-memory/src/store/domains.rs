@@ -45,11 +45,11 @@ impl CustomDomainStore for MemoryStore {
         &self,
         scope: &DataScope,
         stored: &StoredDomain,
-        audit: Option<&AuditRecord>,
+        audit: Option<AuditRecord>,
     ) -> Result<(), StoreError> {
         let mut s = self.write();
         let allowed = scope.sees_tenant(stored.org_id, stored.tenant_id);
-        match audit {
+        match &audit {
             Some(audit) => in_scope(allowed, scope, audit)?,
             None if !allowed => return Err(StoreError::OutOfScope),
             None => {}
@@ -74,7 +74,7 @@ impl CustomDomainStore for MemoryStore {
             return Err(StoreError::Stale);
         }
         s.domains.insert(stored.tenant_id, stored.clone());
-        if let Some(audit) = audit {
+        if let Some(audit) = &audit {
             s.append(audit);
         }
         Ok(())

@@ -79,10 +79,10 @@ impl CustomDomainStore for PgStore {
         &self,
         scope: &DataScope,
         stored: &StoredDomain,
-        audit: Option<&AuditRecord>,
+        audit: Option<AuditRecord>,
     ) -> Result<(), StoreError> {
         let allowed = scope.sees_tenant(stored.org_id, stored.tenant_id);
-        match audit {
+        match &audit {
             Some(audit) => in_scope(allowed, scope, audit)?,
             None if !allowed => return Err(StoreError::OutOfScope),
             None => {}
@@ -127,7 +127,7 @@ impl CustomDomainStore for PgStore {
         if written.rows_affected() != 1 {
             return Err(StoreError::Stale);
         }
-        if let Some(audit) = audit {
+        if let Some(audit) = &audit {
             self.append(&mut tx, audit).await?;
         }
         commit(tx).await
@@ -173,11 +173,7 @@ impl CustomDomainStore for PgStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<StoredDomain>, StoreError> {
-        let sql = format!(
-            "SELECT {DOMAIN_COLUMNS} FROM custom_domains \
-             WHERE status = 'pending' AND next_check_at <= $1 \
-             ORDER BY next_check_at, tenant_id LIMIT $2"
-        );
+        let sql = format!("SELECT {DOMAIN_COLUMNS} {DUE_FROM}");
         let query = self.db.query(&sql).bind(now).bind(sql_limit(limit));
         self.read_all(&DataScope::Platform, query, stored_domain)
             .await
@@ -197,6 +193,11 @@ impl CustomDomainStore for PgStore {
         .await
     }
 }
+
+/// The background check's batch, after its columns: a range of
+/// `custom_domains_due`, in its order.
+const DUE_FROM: &str = "FROM custom_domains WHERE status = 'pending' AND next_check_at <= $1 \
+     ORDER BY next_check_at, tenant_id LIMIT $2";
 
 /// The public lookup: one probe of `custom_domains_domain_unique`.
 const VERIFIED_DOMAIN_SQL: &str =
@@ -232,5 +233,28 @@ impl PgStore {
             .map_err(translate)?;
         commit(tx).await?;
         Ok((by_key, by_domain))
+    }
+
+    /// The plan of the background check's batch of `limit` domains due at
+    /// `now`, as [`PgStore::explain_host_lookups`].
+    #[cfg(feature = "testing")]
+    pub async fn explain_due_domains(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<serde_json::Value, StoreError> {
+        let mut tx = self.begin(&DataScope::Platform).await?;
+        let plan = self
+            .db
+            .query_scalar(&format!(
+                "EXPLAIN (FORMAT JSON) SELECT {DOMAIN_COLUMNS} {DUE_FROM}"
+            ))
+            .bind(now)
+            .bind(sql_limit(limit))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(translate)?;
+        commit(tx).await?;
+        Ok(plan)
     }
 }

@@ -43,7 +43,7 @@ pub trait CustomDomainStore: Send + Sync {
         &self,
         scope: &DataScope,
         stored: &StoredDomain,
-        audit: Option<&AuditRecord>,
+        audit: Option<AuditRecord>,
     ) -> Result<(), StoreError>;
 
     /// Removes the tenant's domain if it is still `stored.version`, with the

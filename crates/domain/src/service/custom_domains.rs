@@ -149,7 +149,7 @@ impl Tenancy {
             let result = self
                 .ports
                 .custom_domains
-                .put_custom_domain(&scope, &stored, Some(&audit))
+                .put_custom_domain(&scope, &stored, Some(audit))
                 .await;
             if result == Err(StoreError::Taken(crate::ports::Unique::Domain)) {
                 return Err(DomainError::Taken);
@@ -217,7 +217,7 @@ impl Tenancy {
             let result = self
                 .ports
                 .custom_domains
-                .put_custom_domain(&scope, &next, Some(&audit))
+                .put_custom_domain(&scope, &next, Some(audit))
                 .await;
             Ok(written(result, ())?)
         })
@@ -337,7 +337,7 @@ impl Tenancy {
         let result = self
             .ports
             .custom_domains
-            .put_custom_domain(&scope, &next, audit.as_ref())
+            .put_custom_domain(&scope, &next, audit)
             .await;
         Ok(written(result, next)?)
     }

@@ -74,7 +74,7 @@ pub async fn a_domain_is_one_tenants_and_written_by_version(store: StorePorts) {
         .put_custom_domain(
             &scope,
             &first,
-            Some(&audit(&f, &first, AuditAction::DomainAdded)),
+            Some(audit(&f, &first, AuditAction::DomainAdded)),
         )
         .await
         .expect("added");
