@@ -92,6 +92,8 @@ async fn scenario(o: Options) -> Result<(), String> {
         entropy: Arc::new(OsSecrets),
         key_usage: Arc::new(NoUsage),
         kms: Arc::new(LocalKeyring::ephemeral(Arc::new(OsSecrets))),
+        // Provisioning checks no custom domain: a resolver that asks nobody.
+        dns: Arc::new(adapters_memory::MemoryDns::new()),
     };
     let tenancy = Arc::new(Tenancy::new(ports, Settings::default()));
     let org = tenancy
