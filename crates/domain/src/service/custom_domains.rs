@@ -357,8 +357,12 @@ impl Tenancy {
                 )));
             }
         }
+        self.txt_name(name).map(|_| ())
+    }
+
+    /// Where `name`'s TXT record must be: under the deployment's prefix.
+    fn txt_name(&self, name: &DomainName) -> Result<DomainName, DomainError> {
         name.challenge_name(&self.settings.challenge_prefix)
-            .map(|_| ())
             .map_err(|e| DomainError::Unusable(format!("is too long for its TXT record: {e}")))
     }
 
@@ -394,9 +398,7 @@ impl Tenancy {
         tenant: &Tenant,
         domain: CustomDomain,
     ) -> Result<TenantDomain, DomainError> {
-        let txt_name = domain
-            .challenge_name(&self.settings.challenge_prefix)
-            .map_err(|e| DomainError::Unusable(format!("is too long for its TXT record: {e}")))?;
+        let txt_name = self.txt_name(&domain.domain)?;
         let cname_target = self
             .settings
             .base_domain
