@@ -3,7 +3,8 @@
 //! [`CachedStore`] decorates the tenant and API key stores: it answers
 //! `find_key` from a bounded in-process cache (quick_cache) and invalidates entries
 //! synchronously inside every write that could change a verdict (revocation,
-//! rotation, any tenant update such as suspension or deactivation), so the very
+//! rotation, any tenant update such as suspension or deactivation, a change of
+//! a tenant's IP allowlist), so the very
 //! next verification after such a write sees it. Other instances learn of
 //! changes through [`CachedStore::invalidate_tenant`] / [`CachedStore::invalidate_key`]
 //! / [`CachedStore::clear`] (wired to a notification channel by the Postgres

@@ -1,4 +1,5 @@
-//! The caching decorator over `TenantStore` and `ApiKeyStore`.
+//! The caching decorator over `TenantStore` and `ApiKeyStore` (and
+//! `SettingsStore`, whose tenant security documents the key lookup carries).
 //!
 //! The cache is `quick_cache` (S3-FIFO eviction, no background threads): on the
 //! verification profile its lookups cost a fraction of moka's, which showed as
@@ -25,7 +26,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::ports::{ApiKeyStore, Clock, DataScope, Provisioning, StoreError, TenantStore};
+use domain::ports::{
+    ApiKeyStore, Clock, DataScope, Provisioning, SettingsOwner, SettingsStore, StoreError,
+    StoredSettings, TenantStore,
+};
 use domain::{
     ApiKey, ApiKeyId, AuditRecord, KeyHash, KeyLookup, KeyOwner, OrgId, Tenant, TenantId,
     TenantQuery, TenantRef,
@@ -311,5 +315,38 @@ where
         limit: usize,
     ) -> Result<Vec<Tenant>, StoreError> {
         self.inner.retention_expired(now, limit).await
+    }
+}
+
+/// Settings pass through, but a write of a document the key lookup carries
+/// (a tenant's security settings: its IP allowlist) forgets the tenant's keys,
+/// as a suspension does, so the very next verification reads the new list.
+#[async_trait]
+impl<S: SettingsStore> SettingsStore for CachedStore<S> {
+    async fn settings(
+        &self,
+        scope: &DataScope,
+        owner: SettingsOwner,
+        group: &'static str,
+    ) -> Result<Option<StoredSettings>, StoreError> {
+        self.inner.settings(scope, owner, group).await
+    }
+
+    async fn put_settings(
+        &self,
+        scope: &DataScope,
+        owner: SettingsOwner,
+        group: &'static str,
+        stored: &StoredSettings,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .inner
+            .put_settings(scope, owner, group, stored, audit)
+            .await;
+        if let Some(tenant) = owner.governs_keys_of(group) {
+            self.invalidate_tenant(tenant);
+        }
+        result
     }
 }

@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
+use crate::client::ClientAddress;
 use crate::problem::{Code, Problem};
 
 /// The admin token, kept only as its SHA-256 digest.
@@ -105,7 +106,8 @@ pub(crate) async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, Problem> {
-    let principal = identify(&state, request.headers()).await?;
+    let client = ClientAddress::of(&state, request.extensions(), request.headers());
+    let principal = identify(&state, request.headers(), client).await?;
     let mut context = Context::new(principal);
     if let Some(id) = crate::request_id::of(request.headers()) {
         context = context.with_request_id(id);
@@ -128,14 +130,18 @@ pub(crate) async fn authorize(access: Access, request: Request, next: Next) -> R
 }
 
 /// The principal behind the request's bearer token.
-async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, Problem> {
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    ClientAddress(client): ClientAddress,
+) -> Result<Principal, Problem> {
     let token = bearer_token(headers)?;
     // The token is tried as an API key first: that is most requests, and it
     // costs one SHA-256 (a token not shaped like a key is refused before any
     // hashing). Only a token that is no known key is compared with the admin
     // token, which hashes it too; checking the admin token first would hash
     // every API key twice.
-    let verification = state.tenancy.verify(token).await?;
+    let verification = state.tenancy.verify(token, client).await?;
     match (verification.code, verification.lookup) {
         (VerifyCode::Valid, Some(lookup)) => Ok(lookup.principal()),
         // An empty configured token would let an empty bearer in; `bearer_token`
@@ -170,6 +176,11 @@ fn refusal(code: VerifyCode) -> Problem {
         VerifyCode::TenantDeactivated => Problem::new(
             Code::TenantDeactivated,
             "The key's tenant is deactivated; its keys are revoked for good.",
+        ),
+        VerifyCode::IpNotAllowed => Problem::new(
+            Code::IpNotAllowed,
+            "The key's tenant accepts its keys only from the networks in its ipAllowlist \
+             security setting, and this request comes from outside them.",
         ),
         VerifyCode::RateLimited => Problem::new(
             Code::RateLimited,

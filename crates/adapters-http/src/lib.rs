@@ -24,6 +24,7 @@ mod api_keys;
 mod audit;
 mod audit_chain;
 mod auth;
+mod client;
 mod domains;
 mod events;
 mod export;
@@ -82,6 +83,9 @@ pub struct HttpConfig {
     pub admin_token: String,
     /// When set, tenant responses include `subdomain: "{tenant key}.{base_domain}"`.
     pub base_domain: Option<String>,
+    /// The reverse proxies whose `X-Forwarded-For` (the client address a
+    /// tenant's IP allowlist judges) and `X-Forwarded-Host` are believed.
+    pub trusted_proxies: domain::TrustedProxies,
     /// Asked by `/readyz` at every probe; `None`: ready as soon as the router runs.
     pub readiness: Option<Arc<dyn Readiness>>,
     /// How long a request may run and how many may run at once.
@@ -93,6 +97,7 @@ impl fmt::Debug for HttpConfig {
         f.debug_struct("HttpConfig")
             .field("admin_token", &"<redacted>")
             .field("base_domain", &self.base_domain)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("readiness", &self.readiness.is_some())
             .field("limits", &self.limits)
             .finish()
@@ -109,6 +114,7 @@ pub(crate) struct Shared {
     pub tenancy: Tenancy,
     pub admin: AdminToken,
     pub base_domain: Option<Arc<str>>,
+    pub trusted_proxies: domain::TrustedProxies,
     pub docs: Arc<openapi::Published>,
     pub readiness: Option<Arc<dyn Readiness>>,
 }
@@ -132,6 +138,7 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         tenancy,
         admin: AdminToken::new(&config.admin_token),
         base_domain: config.base_domain.filter(|d| !d.is_empty()).map(Arc::from),
+        trusted_proxies: config.trusted_proxies,
         docs: Arc::new(openapi::Published::new(api.document)),
         readiness: config.readiness,
     }));
@@ -210,6 +217,7 @@ mod tests {
         let config = HttpConfig {
             admin_token: "super-secret".to_owned(),
             base_domain: Some("tenancy.example".to_owned()),
+            trusted_proxies: domain::TrustedProxies::default(),
             readiness: None,
             limits: RequestLimits::default(),
         };

@@ -5,8 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::http::header::HOST;
+use axum::http::request::Parts;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -36,7 +35,11 @@ pub(crate) struct PublicTenantView {
     path = "/v1/public/tenant",
     operation_id = "getPublicTenant",
     tag = "public",
-    params(("Host" = String, Header, description = "The tenant's subdomain, `{key}.{base domain}`.")),
+    params(
+        ("Host" = String, Header, description = "The tenant's subdomain, `{key}.{base domain}`."),
+        ("X-Forwarded-Host" = Option<String>, Header, description = "The host a trusted proxy \
+            (`TENANCY_TRUSTED_PROXIES`) was asked for; ignored from any other peer."),
+    ),
     responses(
         (status = 200, description = "The tenant and its branding.", body = PublicTenantView),
         (status = 404, response = NotFound),
@@ -44,12 +47,9 @@ pub(crate) struct PublicTenantView {
 )]
 pub(crate) async fn tenant(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: Parts,
 ) -> Result<Json<PublicTenantView>, Problem> {
-    let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
+    let host = crate::client::request_host(&state, &parts);
     let found =
         state.tenancy.public_tenant(host).await?.ok_or_else(|| {
             Problem::new(Code::NotFound, "No active tenant is served at this host.")

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::State;
@@ -23,13 +24,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::{KeyLookup, Scopes, VerifyCode};
 use serde::{Deserialize, Serialize, Serializer};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::api_keys::{ScopeList, ScopeName};
+use crate::client::ClientAddress;
 use crate::extract::{JsonBytes, parse_json};
 use crate::problem::Problem;
 
@@ -43,11 +45,40 @@ pub(crate) struct VerifyBody<'a> {
     #[serde(borrow)]
     #[schema(value_type = String)]
     key: Cow<'a, str>,
+    /// The address the key was presented from, when you verify it for a
+    /// client of yours: a tenant with an `ipAllowlist` refuses its keys from
+    /// anywhere else (`ip_not_allowed`). Omitted: the address this request
+    /// comes from (as `TENANCY_TRUSTED_PROXIES` forwards it).
+    #[serde(default, rename = "clientAddress")]
+    #[schema(schema_with = ip_address_schema, nullable = false)]
+    client_address: Option<IpAddr>,
+}
+
+/// An IPv4 or IPv6 address, as `IpAddr` reads it.
+fn ip_address_schema() -> Schema {
+    let family = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    OneOfBuilder::new()
+        .item(family(KnownFormat::Ipv4))
+        .item(family(KnownFormat::Ipv6))
+        .description(Some(
+            "The address the key was presented from, when you verify it for a client of \
+             yours: a tenant with an `ipAllowlist` refuses its keys from anywhere else \
+             (`ip_not_allowed`). Omitted: the address this request comes from.",
+        ))
+        .examples([serde_json::json!("203.0.113.7")])
+        .into()
 }
 
 impl fmt::Debug for VerifyBody<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VerifyBody { key: <redacted> }")
+        f.debug_struct("VerifyBody")
+            .field("key", &"<redacted>")
+            .field("client_address", &self.client_address)
+            .finish()
     }
 }
 
@@ -164,10 +195,12 @@ impl<'a> VerificationView<'a> {
 )]
 pub(crate) async fn verify(
     State(state): State<AppState>,
+    ClientAddress(caller): ClientAddress,
     JsonBytes(bytes): JsonBytes,
 ) -> Result<Response, Problem> {
     let body: VerifyBody<'_> = parse_json(&bytes)?;
-    let verification = state.tenancy.verify(&body.key).await?;
+    let client = body.client_address.or(caller);
+    let verification = state.tenancy.verify(&body.key, client).await?;
     let view = VerificationView::new(verification.code, verification.lookup.as_deref());
     // Serialized here, while the view still borrows from the lookup.
     Ok(Json(view).into_response())

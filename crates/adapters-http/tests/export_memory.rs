@@ -97,6 +97,7 @@ async fn peak_while_exporting(events: u32) -> usize {
         HttpConfig {
             admin_token: TOKEN.to_owned(),
             base_domain: None,
+            trusted_proxies: Default::default(),
             readiness: None,
             limits: RequestLimits::default(),
         },

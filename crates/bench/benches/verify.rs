@@ -90,7 +90,7 @@ fn verify(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| {
                 i = (i + 1) % secrets.len();
-                let v = runtime.block_on(tenancy.verify(&secrets[i])).unwrap();
+                let v = runtime.block_on(tenancy.verify(&secrets[i], None)).unwrap();
                 assert_eq!(v.code, VerifyCode::Valid);
             })
         });
@@ -99,7 +99,7 @@ fn verify(c: &mut Criterion) {
     c.bench_function("verify/malformed (no lookup)", |b| {
         b.iter(|| {
             runtime
-                .block_on(tenancy.verify("tny_live_not-a-key"))
+                .block_on(tenancy.verify("tny_live_not-a-key", None))
                 .unwrap()
         })
     });

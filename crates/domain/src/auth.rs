@@ -2,6 +2,8 @@
 //! ([`VerifyCode`], docs/api.md §3). Judging is a pure function of the stored key, its
 //! tenant's state and the time, so every instance and every cache agrees.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 
 use crate::api_key::{Access, ApiKey, KeyOwner};
@@ -10,6 +12,7 @@ use crate::ids::{ApiKeyId, NamespaceId, OrgId, TenantId};
 use crate::lifecycle::TenantStatus;
 use crate::ports::DataScope;
 use crate::scope::{Scope, Scopes};
+use crate::settings::IpAllowlist;
 use crate::slug::{NamespaceKey, TenantKey};
 
 /// The outcome of verifying a key, as `POST /v1/keys/verify` reports it.
@@ -23,10 +26,13 @@ pub enum VerifyCode {
     TenantSuspended,
     TenantDeactivated,
     RateLimited,
+    /// The key's tenant lists the networks its keys may be used from
+    /// (`ipAllowlist`), and the client is not in one of them.
+    IpNotAllowed,
 }
 
 impl VerifyCode {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Valid,
         Self::NotFound,
         Self::Malformed,
@@ -35,6 +41,7 @@ impl VerifyCode {
         Self::TenantSuspended,
         Self::TenantDeactivated,
         Self::RateLimited,
+        Self::IpNotAllowed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +54,7 @@ impl VerifyCode {
             Self::TenantSuspended => "tenant_suspended",
             Self::TenantDeactivated => "tenant_deactivated",
             Self::RateLimited => "rate_limited",
+            Self::IpNotAllowed => "ip_not_allowed",
         }
     }
 }
@@ -57,6 +65,9 @@ pub struct TenantBrief {
     pub id: TenantId,
     pub key: TenantKey,
     pub status: TenantStatus,
+    /// The networks the tenant's keys may be used from (its security
+    /// settings' `ipAllowlist`); `None` when it restricts nothing.
+    pub ip_allowlist: Option<IpAllowlist>,
 }
 
 /// The namespace side of a key lookup.
@@ -77,10 +88,15 @@ pub struct KeyLookup {
 }
 
 impl KeyLookup {
-    /// Judges the key at `now`. A deactivated tenant's keys are gone for good
+    /// Judges the key at `now`, presented by `client` (`None`: from an
+    /// unknown address). A deactivated tenant's keys are gone for good
     /// whatever else is true of them; a suspended tenant's keys are refused but
     /// otherwise untouched, so they come back as they were on reactivation.
-    pub fn judge(&self, now: DateTime<Utc>) -> VerifyCode {
+    /// A key that would be valid is refused last when its tenant has an IP
+    /// allowlist that does not hold the client; an unknown client is outside
+    /// every list.
+    pub fn judge(&self, now: DateTime<Utc>, client: Option<IpAddr>) -> VerifyCode {
+        let allowlist = self.tenant.as_ref().and_then(|t| t.ip_allowlist.as_ref());
         let status = self.tenant.as_ref().map(|t| t.status);
         if matches!(
             status,
@@ -93,6 +109,8 @@ impl KeyLookup {
             VerifyCode::Expired
         } else if status == Some(TenantStatus::Suspended) {
             VerifyCode::TenantSuspended
+        } else if allowlist.is_some_and(|list| !client.is_some_and(|ip| list.allows(ip))) {
+            VerifyCode::IpNotAllowed
         } else {
             VerifyCode::Valid
         }

@@ -41,7 +41,7 @@
 //! assert_eq!(acme.namespaces[0].key.as_str(), "acme-live");
 //! // The first namespace's admin key is shown once, here.
 //! let secret = acme.api_key.expect("a new tenant comes with a key").secret;
-//! assert_eq!(tenancy.verify(secret.expose()).await?.code, VerifyCode::Valid);
+//! assert_eq!(tenancy.verify(secret.expose(), None).await?.code, VerifyCode::Valid);
 //!
 //! let suspended = tenancy
 //!     .transition(&admin, &OrgRef::Id(org.id), &TenantRef::Id(acme.tenant.id),
@@ -49,7 +49,7 @@
 //!     .await?;
 //! assert_eq!(suspended.lifecycle.status, TenantStatus::Suspended);
 //! // The very next verification refuses the key.
-//! assert_eq!(tenancy.verify(secret.expose()).await?.code, VerifyCode::TenantSuspended);
+//! assert_eq!(tenancy.verify(secret.expose(), None).await?.code, VerifyCode::TenantSuspended);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -59,6 +59,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod canonical;
+pub mod client;
 pub mod custom_domain;
 pub mod events;
 pub mod export;
@@ -95,6 +96,7 @@ pub use audit::{
 };
 pub use auth::{KeyLookup, NamespaceBrief, NamespacePrincipal, Principal, TenantBrief, VerifyCode};
 pub use canonical::{canonical_json, canonicalize};
+pub use client::TrustedProxies;
 pub use custom_domain::{
     ChallengePrefix, CheckReason, CustomDomain, DomainName, DomainStatus, VerificationToken,
 };

@@ -215,6 +215,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         admin_token,
         regions,
         base_domain,
+        trusted_proxies,
         retention,
         key_prefix,
         verify_cache_keys,
@@ -295,6 +296,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
     let http = adapters_http::HttpConfig {
         admin_token: admin_token.expose().to_owned(),
         base_domain: base_domain.map(|d| d.as_str().to_owned()),
+        trusted_proxies,
         readiness: None,
         limits: http_limits.requests,
     };

@@ -1,5 +1,5 @@
 //! Which store the server runs on: PostgreSQL when `DATABASE_URL` is set, else
-//! the in-memory one. Either way the tenant and key ports go through the
+//! the in-memory one. Either way the tenant, key and settings ports go through the
 //! verification cache and key uses are batched off the hot path.
 
 use std::sync::Arc;
@@ -123,13 +123,13 @@ where
         orgs: store.clone(),
         tenants: cached.clone(),
         namespaces: store.clone(),
-        keys: cached,
+        keys: cached.clone(),
         audit: store.clone(),
         events: store.clone(),
         webhooks: store.clone(),
         deliveries: store.clone(),
         members: store.clone(),
-        settings: store.clone(),
+        settings: cached,
         custom_domains: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),

@@ -332,6 +332,7 @@ macro_rules! store_contract {
                 documents_are_written_by_version_and_read_back_per_owner_and_group,
                 another_orgs_and_tenants_documents_are_invisible_and_untouchable,
                 a_deleted_tenants_documents_are_purged_with_it,
+                key_lookups_carry_the_tenants_current_ip_allowlist,
             }
             domains {
                 a_domain_is_one_tenants_and_written_by_version,

@@ -28,7 +28,7 @@ pub async fn verdict(keys: &dyn ApiKeyStore, hash: &KeyHash) -> VerifyCode {
     keys.find_key(hash)
         .await
         .expect("looking a key up")
-        .map_or(VerifyCode::NotFound, |lookup| lookup.judge(now()))
+        .map_or(VerifyCode::NotFound, |lookup| lookup.judge(now(), None))
 }
 
 /// One org with two tenants, `acme` (two namespace keys) and `beta` (one), and

@@ -70,6 +70,7 @@ problem_codes! {
     RestrictedKeyRefused => "restricted_key_refused", StatusCode::FORBIDDEN, "A key restricted to some resources cannot do this";
     TenantSuspended => "tenant_suspended", StatusCode::FORBIDDEN, "The key's tenant is suspended";
     TenantDeactivated => "tenant_deactivated", StatusCode::FORBIDDEN, "The key's tenant is deactivated";
+    IpNotAllowed => "ip_not_allowed", StatusCode::FORBIDDEN, "The key's tenant does not accept its keys from this address";
     NotFound => "not_found", StatusCode::NOT_FOUND, "Not found";
     MethodNotAllowed => "method_not_allowed", StatusCode::METHOD_NOT_ALLOWED, "Method not allowed";
     KeyTaken => "key_taken", StatusCode::CONFLICT, "The key is already taken";

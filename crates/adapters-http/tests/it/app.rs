@@ -50,6 +50,7 @@ impl Drop for TestApp {
 pub struct Builder {
     regions: Option<Regions>,
     base_domain: Option<String>,
+    trusted_proxies: domain::TrustedProxies,
     tenants: Option<Arc<dyn TenantStore>>,
     store: Option<Arc<MemoryStore>>,
     readiness: Option<Arc<dyn Readiness>>,
@@ -102,6 +103,12 @@ impl Builder {
         self
     }
 
+    /// The proxies whose forwarding headers are believed (`10.0.0.0/8, ::1`).
+    pub fn trusted_proxies(mut self, list: &str) -> Self {
+        self.trusted_proxies = domain::TrustedProxies::parse(list).expect("proxies");
+        self
+    }
+
     /// Runs on `store` instead of a fresh one.
     pub fn store(mut self, store: Arc<MemoryStore>) -> Self {
         self.store = Some(store);
@@ -134,7 +141,8 @@ impl Builder {
         let defaults = store.ports(clock.clone());
         let ports = Ports {
             tenants: self.tenants.unwrap_or_else(|| cached.clone()),
-            keys: cached,
+            keys: cached.clone(),
+            settings: cached,
             kms: kms.clone(),
             dns: self.dns.unwrap_or(defaults.dns.clone()),
             ..defaults
@@ -163,6 +171,7 @@ impl Builder {
             HttpConfig {
                 admin_token: TOKEN.to_owned(),
                 base_domain: self.base_domain.clone(),
+                trusted_proxies: self.trusted_proxies,
                 readiness: self.readiness,
                 limits: self.limits,
             },

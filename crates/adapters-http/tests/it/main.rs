@@ -15,6 +15,7 @@ mod export;
 mod failing_store;
 mod idempotency;
 mod inventory;
+mod ip_allowlist;
 mod isolation;
 mod key_authority;
 mod keys;

@@ -29,11 +29,17 @@ impl ApiKeyStore for MemoryStore {
                 tenant_id,
                 namespace_id,
             } => (
-                s.tenants.get(&tenant_id).map(|t| TenantBrief {
-                    id: t.id,
-                    key: t.key.clone(),
-                    status: t.lifecycle.status,
-                }),
+                s.tenants
+                    .get(&tenant_id)
+                    .map(|t| {
+                        Ok::<_, StoreError>(TenantBrief {
+                            id: t.id,
+                            key: t.key.clone(),
+                            status: t.lifecycle.status,
+                            ip_allowlist: s.ip_allowlist(t.org_id, t.id)?,
+                        })
+                    })
+                    .transpose()?,
                 s.namespaces.get(&namespace_id).map(|n| NamespaceBrief {
                     id: n.id,
                     key: n.key.clone(),

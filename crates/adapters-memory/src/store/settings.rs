@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use domain::ports::{DataScope, SettingsOwner, SettingsStore, StoreError, StoredSettings};
-use domain::{AuditRecord, TenantId, TenantStatus};
+use domain::settings::{IpAllowlist, SecuritySettings, SettingsGroup as _};
+use domain::{AuditRecord, OrgId, TenantId, TenantStatus};
 
 use super::{MemoryStore, State, in_scope};
 
@@ -11,6 +12,21 @@ impl State {
     pub(crate) fn forget_settings(&mut self, tenant: TenantId) {
         self.settings
             .retain(|(owner, _), _| owner.tenant() != Some(tenant));
+    }
+
+    /// The IP allowlist of the tenant's `security` document, as the key
+    /// lookup carries it.
+    pub(crate) fn ip_allowlist(
+        &self,
+        org: OrgId,
+        tenant: TenantId,
+    ) -> Result<Option<IpAllowlist>, StoreError> {
+        let owner = SettingsOwner::Tenant { org, tenant };
+        let Some(stored) = self.settings.get(&(owner, SecuritySettings::NAME)) else {
+            return Ok(None);
+        };
+        IpAllowlist::from_stored(stored.document.get("ipAllowlist"))
+            .map_err(|e| StoreError::Unavailable(format!("a stored ipAllowlist is invalid: {e}")))
     }
 
     /// Whether `owner` exists, is in the scope and (for a tenant's) is not

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::{ApiKeyStore, DataScope, StoreError};
+use domain::settings::IpAllowlist;
 use domain::{
     ApiKey, ApiKeyId, AuditRecord, KeyHash, KeyLookup, KeyOwner, NamespaceBrief, NamespaceId,
     NamespaceKey, OrgId, TenantBrief, TenantId, TenantKey,
@@ -44,7 +45,7 @@ impl ApiKeyStore for PgStore {
 
     async fn find_key(&self, hash: &KeyHash) -> Result<Option<Arc<KeyLookup>>, StoreError> {
         // A cache miss: one statement, one round trip. `tenancy_find_key`
-        // (migration 0009, rewritten by 0017, 0024 and 0025) sets the platform scope
+        // (migration 0009, rewritten by 0017, 0024, 0025, 0030 and 0049) sets the platform scope
         // and runs the lookup in the call's own implicit transaction; row-level
         // security still applies.
         // On a lookup connection of its own, not the pool's (see `lookups.rs`),
@@ -77,11 +78,15 @@ impl ApiKeyStore for PgStore {
                 let status: Option<String> = row.try_get("tenant_status").map_err(translate)?;
                 let namespace_key: Option<String> =
                     row.try_get("namespace_key").map_err(translate)?;
+                let allowlist: Option<serde_json::Value> =
+                    row.try_get("ip_allowlist").map_err(translate)?;
                 let tenant = match (tenant_key, status) {
                     (Some(k), Some(s)) => Some(TenantBrief {
                         id: tenant_id,
                         key: TenantKey::parse(&k).map_err(|_| corrupt("tenants.key"))?,
                         status: rows::status(&s).map_err(|()| corrupt("tenants.status"))?,
+                        ip_allowlist: IpAllowlist::from_stored(allowlist.as_ref())
+                            .map_err(|_| corrupt("settings_documents.document"))?,
                     }),
                     _ => None,
                 };

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::rows::{get, stored_version, version};
 use super::{PgStore, commit, in_scope};
 use crate::error::{translate, translate_write};
+use crate::invalidation::Invalidation;
 
 fn owner_id(owner: SettingsOwner) -> uuid::Uuid {
     match owner {
@@ -115,6 +116,11 @@ impl SettingsStore for PgStore {
         .map_err(translate_write)?;
         if written.rows_affected() != 1 {
             return Err(StoreError::Stale);
+        }
+        // The key lookup carries this document's allowlist: every instance's
+        // cache forgets the tenant's keys once it commits.
+        if let Some(tenant) = owner.governs_keys_of(group) {
+            self.notify(&mut tx, Invalidation::Tenant(tenant)).await?;
         }
         self.append(&mut tx, audit).await?;
         commit(tx).await

@@ -92,7 +92,7 @@ impl Instance {
     /// How this instance judges `hash` now (through its cache).
     async fn verdict(&self, hash: &KeyHash) -> VerifyCode {
         match self.cache.find_key(hash).await.unwrap() {
-            Some(lookup) => lookup.judge(at(10)),
+            Some(lookup) => lookup.judge(at(10), None),
             None => VerifyCode::NotFound,
         }
     }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{DataScope, StoreError};
 use crate::audit::AuditRecord;
 use crate::ids::{NamespaceId, OrgId, TenantId};
+use crate::settings::SettingsGroup as _;
 
 /// Whose settings a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,6 +51,20 @@ impl SettingsOwner {
     }
 
     /// The tenant the document belongs to, if any.
+    /// The tenant whose API keys the `group` document of this owner governs:
+    /// a tenant's `security` group holds the IP allowlist its keys are judged
+    /// by, so the key lookup reads it and a write of it must reach every
+    /// verification cache at once, like a suspension. `None` for every other
+    /// document.
+    pub fn governs_keys_of(self, group: &str) -> Option<TenantId> {
+        match self {
+            Self::Tenant { tenant, .. } if group == crate::settings::SecuritySettings::NAME => {
+                Some(tenant)
+            }
+            _ => None,
+        }
+    }
+
     pub fn tenant(self) -> Option<TenantId> {
         match self {
             Self::Org(_) => None,

@@ -1,6 +1,7 @@
 //! API key use cases: issue, list, revoke, rotate, and verification, the hot
 //! path every request of every tenant goes through (docs/api.md §3).
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -76,8 +77,13 @@ pub(super) struct Place {
 }
 
 impl Tenancy {
-    /// Judges a presented key. Malformed keys never reach the store.
-    pub async fn verify(&self, raw: &str) -> Result<Verification, ApiKeyError> {
+    /// Judges a key presented by `client` (`None`: an unknown address, which
+    /// a tenant's IP allowlist refuses). Malformed keys never reach the store.
+    pub async fn verify(
+        &self,
+        raw: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Verification, ApiKeyError> {
         let Ok(presented) = self.settings.key_prefix.check(raw) else {
             return Ok(Verification {
                 code: VerifyCode::Malformed,
@@ -91,7 +97,7 @@ impl Tenancy {
             });
         };
         let now = self.now();
-        let code = lookup.judge(now);
+        let code = lookup.judge(now, client);
         if code == VerifyCode::Valid {
             self.ports.key_usage.key_used(lookup.key.id, now);
         }

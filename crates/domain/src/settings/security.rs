@@ -251,6 +251,19 @@ impl IpAllowlist {
         self.0.is_empty() || self.0.iter().any(|network| network.contains(ip))
     }
 
+    /// The allowlist a stored `security` document's `ipAllowlist` member
+    /// holds, as the key lookup reads it: `None` when the member is absent,
+    /// `null` or an empty list (none of which restricts anything).
+    pub fn from_stored(member: Option<&Value>) -> Result<Option<Self>, InvalidValue> {
+        match member {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => {
+                let list = <Self as SettingValue>::from_json(value)?;
+                Ok((!list.is_empty()).then_some(list))
+            }
+        }
+    }
+
     /// The networks, in the order they were first listed.
     pub fn networks(&self) -> &[Cidr] {
         &self.0

@@ -69,7 +69,7 @@ impl Keys {
     }
 
     async fn code(&self, secret: &str) -> VerifyCode {
-        self.tenancy.verify(secret).await.unwrap().code
+        self.tenancy.verify(secret, None).await.unwrap().code
     }
 
     async fn move_tenant(&self, key: &str, action: LifecycleAction) {
@@ -86,7 +86,7 @@ impl Keys {
     }
 
     async fn principal(&self, secret: &str) -> Context {
-        let v = self.tenancy.verify(secret).await.unwrap();
+        let v = self.tenancy.verify(secret, None).await.unwrap();
         assert_eq!(v.code, VerifyCode::Valid);
         Context::new(v.lookup.unwrap().principal())
     }
@@ -143,7 +143,7 @@ async fn every_verification_code_is_reached_by_the_situation_that_causes_it() {
 
     let revoked_id = k
         .tenancy
-        .verify(&revoked)
+        .verify(&revoked, None)
         .await
         .unwrap()
         .lookup
@@ -184,6 +184,68 @@ async fn every_verification_code_is_reached_by_the_situation_that_causes_it() {
     }
 }
 
+#[tokio::test]
+async fn a_tenants_ip_allowlist_refuses_its_keys_from_elsewhere_and_last() {
+    let k = keys().await;
+    let listed = k.tenant("listed-co").await;
+    let other = k.tenant("other-co").await;
+    let judge = |secret: String, client: Option<&'static str>| {
+        let tenancy = k.tenancy.clone();
+        async move {
+            let client = client.map(|ip| ip.parse().unwrap());
+            tenancy.verify(&secret, client).await.unwrap().code
+        }
+    };
+    let target = domain::SettingsTarget::Tenant(
+        k.org.clone(),
+        TenantRef::Key(TenantKey::parse("listed-co").unwrap()),
+    );
+    let allow = |list: serde_json::Value| {
+        let tenancy = k.tenancy.clone();
+        let target = target.clone();
+        let admin = k.admin.clone();
+        async move {
+            tenancy
+                .patch_settings::<domain::settings::SecuritySettings>(
+                    &admin,
+                    &target,
+                    &serde_json::json!({ "ipAllowlist": list }),
+                    None,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // No list: any client, and an unknown one.
+    assert_eq!(judge(listed.clone(), None).await, VerifyCode::Valid);
+
+    allow(serde_json::json!(["203.0.113.0/24", "2001:db8::/32"])).await;
+    let cases = [
+        (Some("203.0.113.7"), VerifyCode::Valid),
+        (Some("2001:db8::1"), VerifyCode::Valid),
+        // An IPv4 client seen through a dual-stack socket.
+        (Some("::ffff:203.0.113.7"), VerifyCode::Valid),
+        (Some("198.51.100.1"), VerifyCode::IpNotAllowed),
+        (None, VerifyCode::IpNotAllowed),
+    ];
+    for (client, expected) in cases {
+        assert_eq!(judge(listed.clone(), client).await, expected, "{client:?}");
+    }
+    // Another tenant's keys are not held to it.
+    assert_eq!(judge(other, Some("198.51.100.1")).await, VerifyCode::Valid);
+    // A refusal for good or for a state of the tenant comes first.
+    k.move_tenant("listed-co", LifecycleAction::Suspend).await;
+    assert_eq!(
+        judge(listed.clone(), Some("198.51.100.1")).await,
+        VerifyCode::TenantSuspended
+    );
+    k.move_tenant("listed-co", LifecycleAction::Reactivate)
+        .await;
+    // An empty list restricts nothing.
+    allow(serde_json::json!([])).await;
+    assert_eq!(judge(listed, None).await, VerifyCode::Valid);
+}
+
 /// A key with a valid shape and checksum that no store has: minted by a
 /// deployment with other randomness.
 fn unknown_but_well_formed() -> String {
@@ -216,7 +278,7 @@ async fn malformed_keys_are_refused_without_touching_the_store() {
         good.replace("_live_", "_prod_"),
         format!("{good}0"),
     ] {
-        let v = tenancy.verify(&bad).await.unwrap();
+        let v = tenancy.verify(&bad, None).await.unwrap();
         assert_eq!(v.code, VerifyCode::Malformed, "{bad:?}");
         assert!(v.lookup.is_none());
     }
@@ -247,7 +309,15 @@ async fn rotation_with_grace_keeps_both_secrets_until_the_grace_ends() {
     let k = keys().await;
     let old = k.tenant("acme").await;
     let ctx = k.principal(&old).await;
-    let id = k.tenancy.verify(&old).await.unwrap().lookup.unwrap().key.id;
+    let id = k
+        .tenancy
+        .verify(&old, None)
+        .await
+        .unwrap()
+        .lookup
+        .unwrap()
+        .key
+        .id;
     let new = k
         .tenancy
         .rotate_key(&ctx, &KeyLocation::OwnNamespace, id, Duration::minutes(10))
@@ -267,7 +337,15 @@ async fn rotation_without_grace_revokes_the_old_secret_at_once() {
     let k = keys().await;
     let old = k.tenant("acme").await;
     let ctx = k.principal(&old).await;
-    let id = k.tenancy.verify(&old).await.unwrap().lookup.unwrap().key.id;
+    let id = k
+        .tenancy
+        .verify(&old, None)
+        .await
+        .unwrap()
+        .lookup
+        .unwrap()
+        .key
+        .id;
     let new = k
         .tenancy
         .rotate_key(&ctx, &KeyLocation::OwnNamespace, id, Duration::zero())

@@ -82,7 +82,7 @@ impl Place {
         let verification = self
             .app
             .tenancy
-            .verify(key.secret.expose())
+            .verify(key.secret.expose(), None)
             .await
             .expect("verifying");
         assert_eq!(verification.code, VerifyCode::Valid);
@@ -94,7 +94,7 @@ impl Place {
         let lookup = self
             .app
             .tenancy
-            .verify(key.secret.expose())
+            .verify(key.secret.expose(), None)
             .await
             .expect("verifying")
             .lookup

@@ -16,6 +16,7 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_ADMIN_TOKEN", "admin_token"),
     ("TENANCY_REGIONS", "regions"),
     ("TENANCY_BASE_DOMAIN", "base_domain"),
+    ("TENANCY_TRUSTED_PROXIES", "trusted_proxies"),
     ("TENANCY_RETENTION_DAYS", "retention_days"),
     ("TENANCY_KEY_PREFIX", "key_prefix"),
     ("TENANCY_VERIFY_CACHE_KEYS", "verify_cache_keys"),

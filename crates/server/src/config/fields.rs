@@ -244,6 +244,23 @@ impl TryFrom<String> for Nameservers {
     }
 }
 
+/// The reverse proxies whose forwarding headers are believed: a
+/// comma-separated list of networks or addresses, checked by the domain's rule
+/// (`domain::TrustedProxies`).
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub(super) struct Proxies(pub(super) domain::TrustedProxies);
+
+impl TryFrom<String> for Proxies {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        domain::TrustedProxies::parse(&raw).map(Self).map_err(|e| {
+            format!("must list networks such as 10.0.0.0/8, 2001:db8::/32 (comma-separated): {e}")
+        })
+    }
+}
+
 /// The regions, from the environment's syntax (also accepted in the file) or
 /// `[[regions]]` tables.
 #[derive(Deserialize)]

@@ -42,7 +42,7 @@ use self::database::{PoolSize, StatementMillis, UrlSetting};
 use self::environment::{ENVIRONMENT, EnvLayer};
 use self::fields::{
     BaseDomain, CacheKeys, ChallengeLabel, CheckMillis, DnsMillis, Flag, Listen, Members,
-    Nameservers, Prefix, RegionList, Resources, RetentionDays, Whole,
+    Nameservers, Prefix, Proxies, RegionList, Resources, RetentionDays, Whole,
 };
 use self::limits::{Connections, HttpMillis, Queries, Requests, TtlMillis};
 use self::log::LogFilter;
@@ -55,6 +55,9 @@ pub struct Config {
     pub admin_token: Option<AdminToken>,
     pub regions: Regions,
     pub base_domain: Option<domain::custom_domain::DomainName>,
+    /// The proxies whose `X-Forwarded-For` and `X-Forwarded-Host` are
+    /// believed; none by default.
+    pub trusted_proxies: domain::TrustedProxies,
     pub retention: chrono::Duration,
     /// The first part of every API key minted and accepted (`tny`).
     pub key_prefix: KeyPrefix,
@@ -110,6 +113,8 @@ struct Fields {
     regions: RegionList,
     #[serde(default)]
     base_domain: Option<BaseDomain>,
+    #[serde(default)]
+    trusted_proxies: Option<Proxies>,
     retention_days: Whole<RetentionDays>,
     key_prefix: Prefix,
     verify_cache_keys: Whole<CacheKeys>,
@@ -186,6 +191,7 @@ impl Config {
             admin_token: fields.admin_token,
             regions: fields.regions.0,
             base_domain: fields.base_domain.map(|domain| domain.0),
+            trusted_proxies: fields.trusted_proxies.map(|p| p.0).unwrap_or_default(),
             retention: chrono::Duration::days(fields.retention_days.get()),
             key_prefix: fields.key_prefix.0,
             verify_cache_keys: fields.verify_cache_keys.get(),

@@ -13,6 +13,7 @@ use crate::{Server, refused};
 
 mod audit_checkpoints;
 mod export;
+mod ip_allowlist;
 mod kms_retire;
 mod kms_rotate;
 

@@ -6,7 +6,7 @@ use domain::ports::{DataScope, SettingsOwner, StoreError, StoredSettings};
 use domain::{AuditAction, Org, Tenant};
 use serde_json::json;
 
-use super::{delete_tenant, seed_org, seed_tenant, trail};
+use super::{delete_tenant, seed_key, seed_org, seed_tenant, trail};
 use crate::StorePorts;
 use crate::fixtures::{Fixtures, at};
 
@@ -218,5 +218,78 @@ pub async fn a_deleted_tenants_documents_are_purged_with_it(store: StorePorts) {
         put(&store, &f, &scope, of(&tenant), &doc(1, "again"), &org).await,
         Err(StoreError::Stale),
         "a tombstone takes no settings"
+    );
+}
+
+/// The key lookup carries the tenant's `security` document's `ipAllowlist`,
+/// as written last: none before, the list after, none once it is removed or
+/// emptied; other tenants' keys and other groups are unaffected.
+pub async fn key_lookups_carry_the_tenants_current_ip_allowlist(store: StorePorts) {
+    let f = Fixtures::new();
+    let org = seed_org(&store, &f, "signstack").await;
+    let acme = seed_tenant(&store, &f, &org, "acme", &["acme-live"]).await;
+    let globex = seed_tenant(&store, &f, &org, "globex", &["globex-live"]).await;
+    let key = seed_key(&store, &f, f.namespace_api_key(&acme.namespaces[0], "k")).await;
+    let other = seed_key(&store, &f, f.namespace_api_key(&globex.namespaces[0], "k")).await;
+    let allowlist = |hash| {
+        let store = store.clone();
+        async move {
+            let lookup = store.keys.find_key(&hash).await.unwrap().expect("the key");
+            lookup
+                .tenant
+                .as_ref()
+                .expect("a tenant")
+                .ip_allowlist
+                .clone()
+        }
+    };
+    let write = |group: &'static str, version: u64, document: serde_json::Value| {
+        let store = store.clone();
+        let f = &f;
+        let org = &org;
+        let owner = of(&acme.tenant);
+        async move {
+            let audit = domain::AuditRecord {
+                tenant_id: owner.tenant(),
+                ..f.org_audit(org, AuditAction::SettingsUpdated)
+            };
+            let stored = StoredSettings {
+                document,
+                version,
+                updated_at: at(i64::try_from(version).unwrap()),
+            };
+            store
+                .settings
+                .put_settings(&DataScope::Platform, owner, group, &stored, &audit)
+                .await
+                .unwrap();
+        }
+    };
+    assert_eq!(allowlist(key.hash).await, None);
+
+    write("branding", 1, json!({"ipAllowlist": ["10.0.0.0/8"]})).await;
+    assert_eq!(
+        allowlist(key.hash).await,
+        None,
+        "only the security group counts"
+    );
+    write(
+        "security",
+        1,
+        json!({"ipAllowlist": ["203.0.113.0/24", "2001:db8::/32"]}),
+    )
+    .await;
+    let list = allowlist(key.hash).await.expect("the tenant's list");
+    let shown: Vec<&str> = list.networks().iter().map(|n| n.as_str()).collect();
+    assert_eq!(shown, ["203.0.113.0/24", "2001:db8::/32"]);
+    assert_eq!(allowlist(other.hash).await, None, "another tenant's keys");
+
+    write("security", 2, json!({"requireMfa": true})).await;
+    assert_eq!(allowlist(key.hash).await, None, "removed");
+    write("security", 3, json!({"ipAllowlist": []})).await;
+    assert_eq!(
+        allowlist(key.hash).await,
+        None,
+        "an empty list restricts nothing"
     );
 }

@@ -33,6 +33,7 @@ fn lookup_of(key: &ApiKey, tenant: &Tenant, ns: &Namespace) -> KeyLookup {
             id: tenant.id,
             key: tenant.key.clone(),
             status: tenant.lifecycle.status,
+            ip_allowlist: None,
         }),
         namespace: Some(NamespaceBrief {
             id: ns.id,
@@ -67,5 +68,5 @@ async fn verdict(
 ) -> VerifyCode {
     found(store, hash)
         .await
-        .map_or(VerifyCode::NotFound, |lookup| lookup.judge(now))
+        .map_or(VerifyCode::NotFound, |lookup| lookup.judge(now, None))
 }

@@ -198,7 +198,7 @@ pub async fn deactivating_a_tenant_revokes_all_its_keys_at_the_change_and_no_oth
             lookup.tenant.as_ref().map(|t| t.status),
             Some(TenantStatus::Deactivated)
         );
-        assert_eq!(lookup.judge(at(31)), VerifyCode::TenantDeactivated);
+        assert_eq!(lookup.judge(at(31), None), VerifyCode::TenantDeactivated);
     }
     let now = stored(&store, org.id, already.id).await.expect("kept");
     assert!(now.revoked_at.is_some(), "a revoked key stays revoked");
@@ -230,7 +230,7 @@ pub async fn restoring_a_deactivated_tenant_does_not_bring_its_keys_back(store: 
         Some(TenantStatus::Active)
     );
     assert_eq!(lookup.key.revoked_at, Some(at(30)), "revoked for good");
-    assert_eq!(lookup.judge(at(41)), VerifyCode::Revoked);
+    assert_eq!(lookup.judge(at(41), None), VerifyCode::Revoked);
     assert_eq!(
         stored(&store, org.id, key.id)
             .await
