@@ -25,6 +25,7 @@ mod audit;
 mod audit_chain;
 mod auth;
 mod client;
+mod domains;
 mod events;
 mod export;
 mod extract;

@@ -12,6 +12,7 @@
 
 mod clock;
 mod data_keys;
+mod dns;
 mod idempotency;
 mod kms;
 mod library;
@@ -19,5 +20,6 @@ mod secrets;
 mod store;
 
 pub use clock::{ManualClock, SeededSecrets, SequentialIds};
+pub use dns::MemoryDns;
 pub use kms::MemoryKms;
 pub use store::MemoryStore;

@@ -12,8 +12,9 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    MemberStore, NamespaceStore, OrgStore, SecretStore, SettingsStore, TenantStore, WebhookStore,
+    ApiKeyStore, AuditLog, CustomDomainStore, DataKeyStore, DeliveryStore, DnsResolver, EventLog,
+    IdempotencyStore, LibraryStore, MemberStore, NamespaceStore, OrgStore, SecretStore,
+    SettingsStore, TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -34,6 +35,8 @@ pub struct Storage {
     pub kms: Arc<dyn Kms>,
     /// The inventory's and the key lookup's timeouts.
     pub query_limits: QueryLimits,
+    /// Looks up the TXT records that verify custom domains.
+    pub dns: Arc<dyn DnsResolver>,
 }
 
 impl Storage {
@@ -43,7 +46,7 @@ impl Storage {
             if self.migrate_with.is_some() {
                 tracing::info!("no DATABASE_URL: not migrating, as the in-memory store needs none");
             }
-            return Ok(in_memory(self.cache, self.kms));
+            return Ok(in_memory(self.cache, self.kms, self.dns));
         };
         if let Some(owner) = &self.migrate_with {
             let applied = migrate(owner).await?;
@@ -53,7 +56,14 @@ impl Storage {
                 applied.len()
             );
         }
-        postgres(&database, &self.query_limits, self.cache, self.kms).await
+        postgres(
+            &database,
+            &self.query_limits,
+            self.cache,
+            self.kms,
+            self.dns,
+        )
+        .await
     }
 }
 
@@ -89,6 +99,7 @@ fn system_ports<S>(
     cached: Arc<CachedStore<S>>,
     usage: Arc<UsageBatcher>,
     kms: Arc<dyn Kms>,
+    dns: Arc<dyn DnsResolver>,
 ) -> Ports
 where
     S: OrgStore
@@ -101,6 +112,7 @@ where
         + DeliveryStore
         + MemberStore
         + SettingsStore
+        + CustomDomainStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -118,6 +130,7 @@ where
         deliveries: store.clone(),
         members: store.clone(),
         settings: cached,
+        custom_domains: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
@@ -127,11 +140,12 @@ where
         entropy: Arc::new(adapters_system::OsSecrets),
         key_usage: usage,
         kms,
+        dns,
     }
 }
 
 /// The in-memory store. Its data lives as long as the process.
-pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
+pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>, dns: Arc<dyn DnsResolver>) -> Store {
     tracing::warn!(
         "using the in-memory store: data lives only in this process and will not survive \
          a restart"
@@ -143,7 +157,7 @@ pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>) -> Store {
         Arc::new(adapters_system::SystemClock),
     ));
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone(), kms);
+    let ports = system_ports(store, cached, usage.clone(), kms, dns);
     Store {
         ports,
         usage,
@@ -161,6 +175,7 @@ pub async fn postgres(
     limits: &QueryLimits,
     cache: CacheLimits,
     kms: Arc<dyn Kms>,
+    dns: Arc<dyn DnsResolver>,
 ) -> Result<Store, String> {
     let config = DatabaseConfig {
         max_connections: settings.pool_size,
@@ -209,7 +224,7 @@ pub async fn postgres(
         settings.listen_url.shown(),
     );
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone(), kms);
+    let ports = system_ports(store, cached, usage.clone(), kms, dns);
     Ok(Store {
         ports,
         usage,

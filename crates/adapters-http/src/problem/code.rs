@@ -87,6 +87,9 @@ problem_codes! {
     PreconditionFailed => "precondition_failed", StatusCode::PRECONDITION_FAILED, "The object changed since it was read";
     MemberExists => "member_exists", StatusCode::CONFLICT, "The user is already in the tenant";
     OwnerNotRemovable => "owner_not_removable", StatusCode::CONFLICT, "The owner cannot be removed, only replaced";
+    DomainExists => "domain_exists", StatusCode::CONFLICT, "The tenant has another custom domain";
+    DomainTaken => "domain_taken", StatusCode::CONFLICT, "The domain is another tenant's";
+    DomainUnusable => "domain_unusable", StatusCode::UNPROCESSABLE_ENTITY, "The domain cannot be a custom domain here";
     QuotaExceeded => "quota_exceeded", StatusCode::FORBIDDEN, "A quota is exhausted";
     IdempotencyKeyReused => "idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY, "The idempotency key was used for a different request";
     IdempotencyInProgress => "idempotency_in_progress", StatusCode::CONFLICT, "A request with this idempotency key is in progress";

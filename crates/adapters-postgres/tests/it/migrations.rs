@@ -211,6 +211,11 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "settings_documents INSERT",
         "settings_documents UPDATE",
         "settings_documents DELETE",
+        // Written by version, removed, purged with their tenant.
+        "custom_domains SELECT",
+        "custom_domains INSERT",
+        "custom_domains UPDATE",
+        "custom_domains DELETE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

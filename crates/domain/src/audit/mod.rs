@@ -145,11 +145,20 @@ pub enum AuditAction {
     MemberRemoved,
     /// A settings group of an org, tenant or namespace changed.
     SettingsUpdated,
+    /// A tenant's custom domain was added (pending verification).
+    DomainAdded,
+    /// A check found the custom domain's token.
+    DomainVerified,
+    /// The custom domain was not verified within its window.
+    DomainFailed,
+    /// Re-verification made the custom domain pending again.
+    DomainPending,
+    DomainRemoved,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 39] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -184,6 +193,11 @@ impl AuditAction {
         Self::MemberUpdated,
         Self::MemberRemoved,
         Self::SettingsUpdated,
+        Self::DomainAdded,
+        Self::DomainVerified,
+        Self::DomainFailed,
+        Self::DomainPending,
+        Self::DomainRemoved,
     ];
 
     /// The action with this dotted name, if any.
@@ -227,6 +241,11 @@ impl AuditAction {
             Self::MemberUpdated => "member.updated",
             Self::MemberRemoved => "member.removed",
             Self::SettingsUpdated => "settings.updated",
+            Self::DomainAdded => "domain.added",
+            Self::DomainVerified => "domain.verified",
+            Self::DomainFailed => "domain.failed",
+            Self::DomainPending => "domain.pending",
+            Self::DomainRemoved => "domain.removed",
         }
     }
 }
@@ -244,11 +263,13 @@ pub enum TargetKind {
     Secret,
     WebhookEndpoint,
     Member,
+    /// A tenant's custom domain; its id is the tenant's (one domain each).
+    CustomDomain,
 }
 
 impl TargetKind {
     /// Every kind, for adapters that read records back by name.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Org,
         Self::Tenant,
         Self::Namespace,
@@ -259,6 +280,7 @@ impl TargetKind {
         Self::Secret,
         Self::WebhookEndpoint,
         Self::Member,
+        Self::CustomDomain,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -273,6 +295,7 @@ impl TargetKind {
             Self::Secret => "secret",
             Self::WebhookEndpoint => "webhook_endpoint",
             Self::Member => "member",
+            Self::CustomDomain => "custom_domain",
         }
     }
 }

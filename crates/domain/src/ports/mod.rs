@@ -17,11 +17,13 @@
 //! keys), `library.rs`, `data_keys.rs` (tenant and org data keys) and
 //! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
 //! `mail.rs` (sending email), `members.rs` (a tenant's members), `settings.rs`
-//! (settings documents), `dns.rs` (the TXT lookups that verify a custom domain).
+//! (settings documents), `dns.rs` (the TXT lookups that verify a custom domain),
+//! `domains.rs` (tenants' custom domains).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
 mod dns;
+mod domains;
 mod events;
 mod keys;
 mod library;
@@ -35,6 +37,7 @@ mod system;
 
 pub use data_keys::*;
 pub use dns::*;
+pub use domains::*;
 pub use events::*;
 pub use keys::*;
 pub use library::*;
@@ -117,6 +120,8 @@ pub enum Unique {
     Install,
     /// A user who is already in the tenant (a member, or its owner).
     Member,
+    /// A custom domain name another tenant holds.
+    Domain,
 }
 
 /// How a storage operation failed. Adapters translate their driver's errors into

@@ -86,16 +86,23 @@ where
                 return ExitCode::FAILURE;
             }
         };
-        let store =
-            match store::postgres(&database, &config.query_limits, CacheLimits::default(), kms)
-                .await
-            {
-                Ok(store) => store,
-                Err(error) => {
-                    tracing::error!("{error}");
-                    return ExitCode::FAILURE;
-                }
-            };
+        // These commands check no custom domain: a resolver that asks nobody.
+        let dns = std::sync::Arc::new(adapters_memory::MemoryDns::new());
+        let store = match store::postgres(
+            &database,
+            &config.query_limits,
+            CacheLimits::default(),
+            kms,
+            dns,
+        )
+        .await
+        {
+            Ok(store) => store,
+            Err(error) => {
+                tracing::error!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
         let code = work(Tenancy::new(store.ports.clone(), Settings::default())).await;
         store.close().await;
         code

@@ -29,6 +29,9 @@ pub(super) struct Defaults {
     verify_unknown_keys: u64,
     verify_unknown_ttl_ms: u32,
     webhook_allow_private: bool,
+    dns_timeout_ms: u32,
+    domain_challenge_prefix: &'static str,
+    domain_check_interval_ms: u32,
 }
 
 pub(super) const DEFAULTS: Defaults = Defaults {
@@ -55,4 +58,7 @@ pub(super) const DEFAULTS: Defaults = Defaults {
     verify_unknown_keys: 100_000,
     verify_unknown_ttl_ms: 5_000,
     webhook_allow_private: false,
+    dns_timeout_ms: 5_000,
+    domain_challenge_prefix: domain::ChallengePrefix::DEFAULT,
+    domain_check_interval_ms: 30_000,
 };

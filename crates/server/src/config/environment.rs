@@ -56,6 +56,14 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_VERIFY_UNKNOWN_TTL_MS", "verify_unknown_ttl_ms"),
     // Webhooks.
     ("TENANCY_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
+    // Custom domains.
+    ("TENANCY_DNS_NAMESERVERS", "dns_nameservers"),
+    ("TENANCY_DNS_TIMEOUT_MS", "dns_timeout_ms"),
+    ("TENANCY_DOMAIN_CHALLENGE_PREFIX", "domain_challenge_prefix"),
+    (
+        "TENANCY_DOMAIN_CHECK_INTERVAL_MS",
+        "domain_check_interval_ms",
+    ),
 ];
 
 /// The environment variable that sets `key`, or `key` itself if none does.

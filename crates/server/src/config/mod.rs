@@ -41,8 +41,8 @@ pub use self::secrets::AdminToken;
 use self::database::{PoolSize, StatementMillis, UrlSetting};
 use self::environment::{ENVIRONMENT, EnvLayer};
 use self::fields::{
-    BaseDomain, CacheKeys, Flag, Listen, Members, Prefix, Proxies, RegionList, Resources,
-    RetentionDays, Whole,
+    BaseDomain, CacheKeys, ChallengeLabel, CheckMillis, DnsMillis, Flag, Listen, Members,
+    Nameservers, Prefix, Proxies, RegionList, Resources, RetentionDays, Whole,
 };
 use self::limits::{Connections, HttpMillis, Queries, Requests, TtlMillis};
 use self::log::LogFilter;
@@ -83,6 +83,21 @@ pub struct Config {
     /// Whether webhook endpoints may be `http` and private, loopback or
     /// link-local addresses (development and tests only: SSRF).
     pub webhook_allow_private: bool,
+    /// How custom domains are verified.
+    pub domains: DomainSettings,
+}
+
+/// How custom domains are verified: where their TXT records are looked up,
+/// under which label, and how often the background job looks for due ones.
+#[derive(Debug, Clone)]
+pub struct DomainSettings {
+    /// The nameservers to ask; empty: the system's (resolv.conf).
+    pub nameservers: Vec<SocketAddr>,
+    /// How long one nameserver has to answer.
+    pub timeout: std::time::Duration,
+    pub challenge_prefix: domain::ChallengePrefix,
+    /// How often the background job checks the domains that are due.
+    pub check_interval: std::time::Duration,
 }
 
 /// The merged layers, each field already validated on its own by its type's
@@ -139,6 +154,11 @@ struct Fields {
     verify_unknown_keys: Whole<CacheKeys>,
     verify_unknown_ttl_ms: Whole<TtlMillis>,
     webhook_allow_private: Flag,
+    #[serde(default)]
+    dns_nameservers: Option<Nameservers>,
+    dns_timeout_ms: Whole<DnsMillis>,
+    domain_challenge_prefix: ChallengeLabel,
+    domain_check_interval_ms: Whole<CheckMillis>,
 }
 
 impl Config {
@@ -188,6 +208,12 @@ impl Config {
             http_limits,
             query_limits,
             webhook_allow_private: fields.webhook_allow_private.0,
+            domains: DomainSettings {
+                nameservers: fields.dns_nameservers.map(|n| n.0).unwrap_or_default(),
+                timeout: fields.dns_timeout_ms.millis(),
+                challenge_prefix: fields.domain_challenge_prefix.0,
+                check_interval: fields.domain_check_interval_ms.millis(),
+            },
         })
     }
 }

@@ -2,6 +2,7 @@
 //! signals, the way an operator would.
 
 mod crash;
+mod domains;
 mod edge;
 mod export;
 mod instances;
@@ -52,6 +53,10 @@ const SERVER_VARIABLES: &[&str] = &[
     "TENANCY_MAX_CONNECTIONS",
     "TENANCY_MAX_IN_FLIGHT",
     "TENANCY_WEBHOOK_ALLOW_PRIVATE",
+    "TENANCY_DNS_NAMESERVERS",
+    "TENANCY_DNS_TIMEOUT_MS",
+    "TENANCY_DOMAIN_CHALLENGE_PREFIX",
+    "TENANCY_DOMAIN_CHECK_INTERVAL_MS",
 ];
 
 /// A keyring for servers on a database (which refuse to start without a
