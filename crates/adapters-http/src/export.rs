@@ -30,6 +30,7 @@ use crate::AppState;
 use crate::api_keys::ApiKeyView;
 use crate::audit::{ActorView, AuditEventView};
 use crate::auth::Caller;
+use crate::domains::DomainLine;
 use crate::extract::TenantPath;
 use crate::library::{InstallView, ProvenanceView, raw_json};
 use crate::members::MemberView;
@@ -52,7 +53,8 @@ pub(crate) const NDJSON: &str = "application/x-ndjson";
         (status = 200, description = "The tenant's data, streamed: one JSON object a line, \
             each with a `type`: `tenant` first, then `namespace`, `api_key` (no secret, no \
             hash), `resource` (every version, with content), `install`, `secret` (name and \
-            dates, never the value), `member`, `audit_event`, and last \
+            dates, never the value), `member`, `custom_domain` (the tenant's, if any, with its \
+            token and status), `audit_event`, and last \
             `{\"type\":\"end\",\"counts\":{...}}`. An export without its `end` line was cut \
             and is incomplete. Works for active, suspended and deactivated tenants; a \
             deleted tenant is not found. Recorded as a `tenant.exported` audit event.",
@@ -124,6 +126,7 @@ enum Line {
     Install(InNamespace<InstallView>),
     Secret(SecretLine),
     Member(MemberView),
+    CustomDomain(DomainLine),
     /// As the audit listing shows it, with its `seq` and `hash` in the org's
     /// tamper-evident chain.
     AuditEvent(AuditEventView),
@@ -147,6 +150,7 @@ impl Line {
             }),
             ExportRecord::Secret(s) => Self::Secret(s.into()),
             ExportRecord::Member(m) => Self::Member(m.into()),
+            ExportRecord::CustomDomain(d) => Self::CustomDomain(d.into()),
             ExportRecord::AuditEvent(r) => Self::AuditEvent(r.into()),
             ExportRecord::End(counts) => Self::End {
                 counts: counts.into(),
@@ -235,6 +239,7 @@ struct CountsView {
     install: u64,
     secret: u64,
     member: u64,
+    custom_domain: u64,
     audit_event: u64,
 }
 
@@ -248,6 +253,7 @@ impl From<ExportCounts> for CountsView {
             install: c.installs,
             secret: c.secrets,
             member: c.members,
+            custom_domain: c.custom_domains,
             audit_event: c.audit_events,
         }
     }

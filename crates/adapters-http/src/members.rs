@@ -53,7 +53,12 @@ impl IntoParams for MemberPath {
         vec![
             path_parameter("org", ORG_PARAM),
             path_parameter("tenant", TENANT_PARAM),
-            path_parameter("member", "The member's user id (percent-encoded)."),
+            {
+                let mut member =
+                    path_parameter("member", "The member's user id (percent-encoded).");
+                member.schema = Some(crate::fields::user_id().into());
+                member
+            },
         ]
     }
 }
@@ -138,9 +143,9 @@ pub(crate) struct MembersView {
 )]
 #[schema(as = NewMember)]
 pub(crate) struct NewMemberBody {
-    #[schema(example = "user_456", min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::fields::user_id)]
     user_id: String,
-    #[schema(example = "ada@acme.example", min_length = 3, max_length = 254)]
+    #[schema(schema_with = crate::fields::email_address)]
     email: String,
     role: RoleBody,
     /// Whether the user has joined already (not only been invited);
@@ -158,14 +163,14 @@ pub(crate) struct NewMemberBody {
 #[schema(as = MemberPatch)]
 pub(crate) struct MemberPatchBody {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<RoleBody>)]
+    #[schema(value_type = RoleBody)]
     role: Option<Option<RoleBody>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 3, max_length = 254)]
+    #[schema(schema_with = crate::fields::email_address)]
     email: Option<Option<String>>,
     /// `true` marks the member joined now (the first time only).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(schema_with = crate::fields::only_true)]
     joined: Option<Option<bool>>,
 }
 
@@ -268,6 +273,7 @@ pub(crate) async fn add(
     params(MemberPath),
     responses(
         (status = 200, description = "The member.", body = MemberView),
+        (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
@@ -342,6 +348,7 @@ pub(crate) async fn update(
     params(MemberPath),
     responses(
         (status = 204, description = "Removed."),
+        (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )

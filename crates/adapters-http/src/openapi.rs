@@ -68,6 +68,10 @@ pub(crate) struct Api {
             delete, and both to reveal; only a live key restricted to no resources may \
             use `secrets:reveal`, and only the `admin` role holds either. Deleting the tenant \
             destroys its data key, and with it every copy of its secrets."),
+        (name = "domains", description = "A tenant's custom domain (one per tenant): added \
+            pending, verified when the TXT record the answer names holds its token, failed \
+            after 7 days without it. A verified domain names its tenant on \
+            `GET /v1/public/tenant`."),
         (name = "audit", description = "Who did what, when, and why."),
         (name = "events", description = "What happened, for the builder's systems: the pull feed, and the webhooks that push the same events."),
         (name = "regions", description = "Where tenants can live."),

@@ -22,8 +22,8 @@ use crate::openapi::{
     openapi_json, operations,
 };
 use crate::{
-    AppState, api_keys, audit, audit_chain, events, export, health, library, members, namespaces,
-    orgs, public, regions, registrations, secrets, settings, tenants, verify, webhooks,
+    AppState, api_keys, audit, audit_chain, domains, events, export, health, library, members,
+    namespaces, orgs, public, regions, registrations, secrets, settings, tenants, verify, webhooks,
 };
 
 /// Every authenticated route with who may call it. A namespace route's scope is
@@ -75,6 +75,11 @@ pub(crate) fn authenticated_routes() -> OpenApiRouter<AppState> {
             Org,
             routes!(members::get, members::update, members::remove),
         ))
+        .routes(guarded(
+            Org,
+            routes!(domains::put, domains::get, domains::delete),
+        ))
+        .routes(guarded(Org, routes!(domains::verify)))
         .routes(guarded(Org, routes!(export::export)))
         .routes(guarded(Org, routes!(tenants::suspend)))
         .routes(guarded(Org, routes!(tenants::reactivate)))

@@ -12,6 +12,7 @@
 
 mod clock;
 mod data_keys;
+mod dns;
 mod idempotency;
 mod kms;
 mod library;
@@ -20,6 +21,7 @@ mod secrets;
 mod store;
 
 pub use clock::{ManualClock, SeededSecrets, SequentialIds};
+pub use dns::MemoryDns;
 pub use kms::MemoryKms;
 pub use mailer::MemoryMailer;
 pub use store::MemoryStore;

@@ -28,6 +28,7 @@ use crate::{MemoryKms, SeededSecrets, SequentialIds};
 
 mod audit;
 mod deliveries;
+mod domains;
 mod events;
 mod keys;
 mod members;
@@ -58,6 +59,8 @@ pub(crate) struct State {
     members: BTreeMap<(TenantId, String), domain::Member>,
     /// Settings documents by (owner, group) (`settings.rs`).
     settings: HashMap<(domain::ports::SettingsOwner, &'static str), domain::ports::StoredSettings>,
+    /// Custom domains by tenant (`domains.rs`).
+    domains: BTreeMap<TenantId, domain::ports::StoredDomain>,
     pub(crate) library: LibraryState,
     pub(crate) secrets: SecretsState,
     pub(crate) idempotency: crate::idempotency::IdempotencyState,
@@ -78,8 +81,9 @@ impl MemoryStore {
 
     /// Every port a [`domain::Tenancy`] runs on: all storage on this store (key
     /// uses written straight through), time from `clock`, sequential ids,
-    /// seeded secrets, a fresh [`MemoryKms`] and a [`crate::MemoryMailer`]
-    /// (swap in your own to read what was sent) — a complete, deterministic
+    /// seeded secrets, a fresh [`MemoryKms`], a [`crate::MemoryMailer`] (swap in
+    /// your own to read what was sent) and an empty [`MemoryDns`](crate::MemoryDns)
+    /// (every name NXDOMAIN) — a complete, deterministic
     /// harness. Swap any port with
     /// struct update syntax: `Ports { tenants: mock, ..store.ports(clock) }`.
     pub fn ports(self: &Arc<Self>, clock: Arc<dyn Clock>) -> Ports {
@@ -94,6 +98,7 @@ impl MemoryStore {
             deliveries: self.clone(),
             members: self.clone(),
             settings: self.clone(),
+            custom_domains: self.clone(),
             library: self.clone(),
             data_keys: self.clone(),
             tenant_secrets: self.clone(),
@@ -104,6 +109,7 @@ impl MemoryStore {
             ids: Arc::new(SequentialIds::default()),
             entropy: Arc::new(SeededSecrets::default()),
             key_usage: self.clone(),
+            dns: Arc::new(crate::MemoryDns::new()),
             kms: Arc::new(MemoryKms::default()),
         }
     }

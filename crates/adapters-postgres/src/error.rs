@@ -21,6 +21,7 @@ const UNIQUE_KEYS: &[(&str, Unique)] = &[
     ("library_installs_listing_unique", Unique::Install),
     ("library_installs_listing_key_unique", Unique::Install),
     ("tenant_members_pkey", Unique::Member),
+    ("custom_domains_domain_unique", Unique::Domain),
 ];
 
 /// SQLSTATEs that mean "someone else changed this meanwhile": a serialization

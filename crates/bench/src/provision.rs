@@ -82,6 +82,7 @@ async fn scenario(o: Options) -> Result<(), String> {
         deliveries: store.clone(),
         members: store.clone(),
         settings: store.clone(),
+        custom_domains: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
@@ -94,6 +95,8 @@ async fn scenario(o: Options) -> Result<(), String> {
         entropy: Arc::new(OsSecrets),
         key_usage: Arc::new(NoUsage),
         kms: Arc::new(LocalKeyring::ephemeral(Arc::new(OsSecrets))),
+        // Provisioning checks no custom domain: a resolver that asks nobody.
+        dns: Arc::new(adapters_memory::MemoryDns::new()),
     };
     let tenancy = Arc::new(Tenancy::new(ports, Settings::default()));
     let org = tenancy

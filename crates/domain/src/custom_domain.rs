@@ -114,18 +114,25 @@ impl DomainName {
     /// `Host` header names (`acme.tenancy.example`, any case, with or without
     /// a port or a trailing dot); `None` for any other host.
     pub fn tenant_key_of_host(&self, host: &str) -> Option<TenantKey> {
+        let name = Self::of_host(host)?;
+        let label = name.0.strip_suffix(&format!(".{}", self.0))?;
+        if label.contains('.') {
+            return None;
+        }
+        TenantKey::parse(label).ok()
+    }
+
+    /// The name a request's `Host` header holds (any case, with or without a
+    /// port or a trailing dot); `None` for an IP literal or anything else
+    /// that is not a host name.
+    pub fn of_host(host: &str) -> Option<Self> {
         let host = host.trim();
         // A port after the last colon; IP literals never name a tenant anyway.
         let name = match host.rsplit_once(':') {
             Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
             _ => host,
         };
-        let name = DomainName::parse(name).ok()?;
-        let label = name.0.strip_suffix(&format!(".{}", self.0))?;
-        if label.contains('.') {
-            return None;
-        }
-        TenantKey::parse(label).ok()
+        DomainName::parse(name).ok()
     }
 
     /// `{label}.{self}` for a label its type has validated.

@@ -43,11 +43,19 @@ pub enum EventType {
     MemberUpdated,
     MemberRemoved,
     SettingsUpdated,
+    /// A custom domain was added, pending verification.
+    DomainAdded,
+    DomainVerified,
+    /// A custom domain was not verified within its 7-day window.
+    DomainFailed,
+    /// A custom domain is pending again (re-verification).
+    DomainPending,
+    DomainRemoved,
 }
 
 impl EventType {
     /// Every event type, in the order documented.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 22] = [
         Self::TenantProvisioned,
         Self::TenantUpdated,
         Self::TenantSuspended,
@@ -65,6 +73,11 @@ impl EventType {
         Self::MemberUpdated,
         Self::MemberRemoved,
         Self::SettingsUpdated,
+        Self::DomainAdded,
+        Self::DomainVerified,
+        Self::DomainFailed,
+        Self::DomainPending,
+        Self::DomainRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +99,11 @@ impl EventType {
             Self::MemberUpdated => "member.updated",
             Self::MemberRemoved => "member.removed",
             Self::SettingsUpdated => "settings.updated",
+            Self::DomainAdded => "domain.added",
+            Self::DomainVerified => "domain.verified",
+            Self::DomainFailed => "domain.failed",
+            Self::DomainPending => "domain.pending",
+            Self::DomainRemoved => "domain.removed",
         }
     }
 
@@ -118,6 +136,11 @@ impl EventType {
             A::MemberUpdated => Self::MemberUpdated,
             A::MemberRemoved => Self::MemberRemoved,
             A::SettingsUpdated => Self::SettingsUpdated,
+            A::DomainAdded => Self::DomainAdded,
+            A::DomainVerified => Self::DomainVerified,
+            A::DomainFailed => Self::DomainFailed,
+            A::DomainPending => Self::DomainPending,
+            A::DomainRemoved => Self::DomainRemoved,
             A::OrgCreated
             | A::OrgUpdated
             | A::NamespaceUpdated

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::api_key::ApiKey;
 use crate::audit::{Actor, AuditLink};
+use crate::custom_domain::CustomDomain;
 use crate::library::{Install, Resource};
 use crate::member::Member;
 use crate::namespace::Namespace;
@@ -39,6 +40,8 @@ pub enum ExportRecord {
     Secret(ExportedSecret),
     /// One of the tenant's members (its owner is in the tenant record).
     Member(Member),
+    /// The tenant's custom domain, if it has one.
+    CustomDomain(CustomDomain),
     /// One of the tenant's audit events, in the order written, its details
     /// opened with the tenant's data key.
     AuditEvent(AuditLink),
@@ -81,6 +84,7 @@ pub struct ExportCounts {
     pub installs: u64,
     pub secrets: u64,
     pub members: u64,
+    pub custom_domains: u64,
     pub audit_events: u64,
 }
 
@@ -95,6 +99,7 @@ impl ExportCounts {
             ExportRecord::Install(_) => &mut self.installs,
             ExportRecord::Secret(_) => &mut self.secrets,
             ExportRecord::Member(_) => &mut self.members,
+            ExportRecord::CustomDomain(_) => &mut self.custom_domains,
             ExportRecord::AuditEvent(_) => &mut self.audit_events,
             ExportRecord::End(_) => return,
         };

@@ -135,13 +135,13 @@ pub use registration::{
 pub use scope::{Role, Scope, Scopes};
 pub use secret::{SecretName, SecretValue, StoredSecret};
 pub use service::{
-    ApiKeyError, AuditChainError, CheckpointKey, IdempotencyError, Idempotent, IdempotentRequest,
-    Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError, ListError, ListingDetail,
-    MemberError, Members, NamespaceBranding, NamespaceError, NewApiKey, OrgError, Ports,
-    ProvisionError, Provisioned, PublicTenant, Published, RegistrationAccepted, RegistrationError,
-    RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings, SettingsTarget,
-    SettingsUseError, SignedCheckpoint, StoredResource, Tenancy, TenantError, TenantExport,
-    Upgraded, Verification, Versioned, WebhookError, WebhookWithSecret,
+    ApiKeyError, AuditChainError, CheckpointKey, DomainError, IdempotencyError, Idempotent,
+    IdempotentRequest, Installed, InstalledContent, IssuedKey, KeyLocation, LibraryError,
+    ListError, ListingDetail, MemberError, Members, NamespaceBranding, NamespaceError, NewApiKey,
+    OrgError, Ports, ProvisionError, Provisioned, PublicTenant, Published, RegistrationAccepted,
+    RegistrationError, RetireError, RewrapProgress, SecretError, SecretOwner, SecretView, Settings,
+    SettingsTarget, SettingsUseError, SignedCheckpoint, StoredResource, Tenancy, TenantDomain,
+    TenantError, TenantExport, Upgraded, Verification, Versioned, WebhookError, WebhookWithSecret,
 };
 pub use settings::{
     AuthMethod, AuthMethods, BrandingSettings, Cidr, Currency, DateFormat, EmailDomains,

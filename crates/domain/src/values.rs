@@ -15,6 +15,30 @@ impl InvalidValue {
     }
 }
 
+/// Rust's whitespace (`char::is_whitespace`, Unicode's `White_Space`) but for
+/// the control characters free text refuses ([`is_refused_in_text`]), as the
+/// body of a regular expression's character class: what may surround a name.
+/// With the two below, for the `pattern`s that state the rules here.
+macro_rules! edge_whitespace {
+    () => {
+        r"\t\n\r \xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    };
+}
+
+/// Rust's control characters (`char::is_control`, Unicode's `Cc`), likewise.
+macro_rules! control {
+    () => {
+        r"\x00-\x1F\x7F-\x9F"
+    };
+}
+
+/// Whitespace and control characters together, likewise.
+macro_rules! blank {
+    () => {
+        r"\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    };
+}
+
 /// Whether `c` is refused in free text (reasons, metadata values, searches):
 /// every control character but the line breaks and tabs that multi-line text
 /// legitimately holds. A NUL above all: PostgreSQL cannot store one in text,
@@ -54,8 +78,34 @@ impl Name {
     /// Longest name allowed, in characters.
     pub const MAX_LEN: usize = 200;
 
+    /// [`Name::parse`]'s rule as a regular expression (the API's `pattern`):
+    /// whitespace around (tabs and line breaks the only control characters
+    /// there), then 1 to 200 characters without control characters, neither
+    /// the first nor the last of them whitespace.
+    pub const PATTERN: &'static str = concat!(
+        "^[",
+        edge_whitespace!(),
+        "]*(?:[^",
+        blank!(),
+        "]|[^",
+        blank!(),
+        "][^",
+        control!(),
+        "]{0,198}[^",
+        blank!(),
+        "])[",
+        edge_whitespace!(),
+        "]*$",
+    );
+
+    /// Trims whitespace off both ends and keeps the rest: 1 to 200
+    /// characters, none a control character. Around them, tabs and line
+    /// breaks are the only control characters taken (as in any free text).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let trimmed = raw.trim();
+        if raw.chars().any(is_refused_in_text) {
+            return Err(InvalidValue::new("must not contain control characters"));
+        }
         let len = trimmed.chars().count();
         if len == 0 {
             return Err(InvalidValue::new("must not be empty"));
@@ -126,9 +176,28 @@ impl fmt::Display for Plan {
 pub struct Email(String);
 
 impl Email {
+    /// Longest address, in characters.
+    pub const MAX_LEN: usize = 254;
+
+    /// [`Email::parse`]'s rule as a regular expression (with at most
+    /// [`Email::MAX_LEN`] characters in all): 1 to 64 characters before the
+    /// one `@`, then dot-separated labels, at least two, none empty; no
+    /// whitespace or control characters anywhere.
+    pub const PATTERN: &'static str = concat!(
+        "^[^@",
+        blank!(),
+        "]{1,64}@[^@.",
+        blank!(),
+        "]+(?:\\.[^@.",
+        blank!(),
+        "]+)+$",
+    );
+
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let bad = || InvalidValue::new("must be an email address like name@example.com");
-        if raw.len() > 254 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if raw.chars().count() > Self::MAX_LEN
+            || raw.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(bad());
         }
         let (local, domain) = raw.split_once('@').ok_or_else(bad)?;
@@ -137,7 +206,7 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        if local.is_empty() || local.len() > 64 || !domain_ok {
+        if local.is_empty() || local.chars().count() > 64 || !domain_ok {
             return Err(bad());
         }
         Ok(Self(raw.to_owned()))
@@ -160,8 +229,12 @@ pub struct Owner {
 pub struct UserId(String);
 
 impl UserId {
+    /// [`UserId::parse`]'s rule as a regular expression.
+    pub const PATTERN: &'static str = concat!("^[^", control!(), "]{1,200}$");
+
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        if raw.is_empty() || raw.len() > 200 || raw.chars().any(char::is_control) {
+        let len = raw.chars().count();
+        if len == 0 || len > 200 || raw.chars().any(char::is_control) {
             return Err(InvalidValue::new(
                 "must be 1 to 200 characters without control characters",
             ));

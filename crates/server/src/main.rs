@@ -5,6 +5,7 @@
 
 mod commands;
 mod config;
+mod domains;
 mod kms;
 mod retention;
 mod store;
@@ -89,6 +90,13 @@ these environment variables (highest precedence):
   TENANCY_WEBHOOK_ALLOW_PRIVATE  true: webhook endpoints may be http and private,
                           loopback or link-local addresses (development only)
                                                           [default: false]
+  TENANCY_DNS_NAMESERVERS  nameservers that verify custom domains, ip:port,
+                          comma-separated                 [default: the system's]
+  TENANCY_DNS_TIMEOUT_MS  time one nameserver has to answer [default: 5000]
+  TENANCY_DOMAIN_CHALLENGE_PREFIX  label of the TXT record in front of a custom
+                          domain                          [default: _tenancy-challenge]
+  TENANCY_DOMAIN_CHECK_INTERVAL_MS  how often pending custom domains that are
+                          due are checked                 [default: 30000]
 
 `tenancy export` reads its bearer token from TENANCY_TOKEN (or --token-file).
 
@@ -222,6 +230,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         query_limits,
         webhook_allow_private,
         mail,
+        domains: domain_settings,
     } = config;
 
     if let Err(error) = telemetry::init(log) {
@@ -280,6 +289,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         max_resources_per_tenant,
         max_members_per_tenant,
         base_domain: base_domain.clone(),
+        challenge_prefix: domain_settings.challenge_prefix.clone(),
         inventory_queries_per_caller: query_limits.inventory_queries_per_caller,
         webhook_allow_private,
         registration: mail.registration.clone(),
@@ -313,6 +323,14 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
             return ExitCode::FAILURE;
         }
     };
+    // Inside the runtime: the resolver binds to it.
+    let dns = match runtime.block_on(async { domains::resolver(&domain_settings) }) {
+        Ok(dns) => dns,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let storage = Storage {
         database,
         migrate_with: owner_url.filter(|_| migrate),
@@ -320,6 +338,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         kms,
         query_limits,
         mailer,
+        dns,
     };
     match runtime.block_on(run(
         listen,
@@ -328,6 +347,7 @@ fn serve(config_file: Option<PathBuf>, admin_token_file: Option<PathBuf>) -> Exi
         checkpoints,
         http,
         http_limits.connections,
+        domain_settings.check_interval,
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -374,7 +394,8 @@ fn mailer(mail: &config::MailSettings) -> Option<Arc<dyn domain::ports::Mailer>>
 const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Serves until a shutdown signal, then lets in-flight requests finish and
-/// stops the retention job and the webhook delivery worker.
+/// stops the retention job, the custom domain job and the webhook delivery
+/// worker.
 async fn run(
     listen: std::net::SocketAddr,
     settings: Settings,
@@ -382,6 +403,7 @@ async fn run(
     checkpoints: Option<Arc<dyn domain::ports::CheckpointSigner>>,
     mut http: adapters_http::HttpConfig,
     connections: adapters_http::ConnectionLimits,
+    domain_checks: std::time::Duration,
 ) -> Result<(), String> {
     let store = storage.open().await?;
     http.readiness.clone_from(&store.readiness);
@@ -409,6 +431,11 @@ async fn run(
 
     let (stop, stopped) = watch::channel(false);
     let retention = tokio::spawn(retention::run(tenancy.clone(), stopped.clone()));
+    let domain_job = tokio::spawn(domains::run(
+        tenancy.clone(),
+        domain_checks,
+        stopped.clone(),
+    ));
     let wake = Arc::new(tokio::sync::Notify::new());
     let worker_settings = match store.outbox_listen {
         // Woken at each commit that writes an event; the poll is the backstop.
@@ -444,6 +471,9 @@ async fn run(
 
     if let Err(error) = retention.await {
         tracing::error!(%error, "the retention job ended abnormally");
+    }
+    if let Err(error) = domain_job.await {
+        tracing::error!(%error, "the custom domain job ended abnormally");
     }
     if let Err(error) = worker.await {
         tracing::error!(%error, "the webhook delivery worker ended abnormally");

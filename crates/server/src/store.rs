@@ -12,9 +12,9 @@ use adapters_postgres::{
 };
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    Mailer, MemberStore, NamespaceStore, OrgStore, RegistrationStore, SecretStore, SettingsStore,
-    TenantStore, WebhookStore,
+    ApiKeyStore, AuditLog, CustomDomainStore, DataKeyStore, DeliveryStore, DnsResolver, EventLog,
+    IdempotencyStore, LibraryStore, Mailer, MemberStore, NamespaceStore, OrgStore,
+    RegistrationStore, SecretStore, SettingsStore, TenantStore, WebhookStore,
 };
 use domain::{KeyHash, Ports, TenantId};
 use sqlx::Connection as _;
@@ -37,6 +37,8 @@ pub struct Storage {
     pub query_limits: QueryLimits,
     /// Sends the registration emails.
     pub mailer: Arc<dyn Mailer>,
+    /// Looks up the TXT records that verify custom domains.
+    pub dns: Arc<dyn DnsResolver>,
 }
 
 impl Storage {
@@ -46,7 +48,7 @@ impl Storage {
             if self.migrate_with.is_some() {
                 tracing::info!("no DATABASE_URL: not migrating, as the in-memory store needs none");
             }
-            return Ok(in_memory(self.cache, self.kms, self.mailer));
+            return Ok(in_memory(self.cache, self.kms, self.mailer, self.dns));
         };
         if let Some(owner) = &self.migrate_with {
             let applied = migrate(owner).await?;
@@ -62,6 +64,7 @@ impl Storage {
             self.cache,
             self.kms,
             self.mailer,
+            self.dns,
         )
         .await
     }
@@ -100,6 +103,7 @@ fn system_ports<S>(
     usage: Arc<UsageBatcher>,
     kms: Arc<dyn Kms>,
     mailer: Arc<dyn Mailer>,
+    dns: Arc<dyn DnsResolver>,
 ) -> Ports
 where
     S: OrgStore
@@ -112,6 +116,7 @@ where
         + DeliveryStore
         + MemberStore
         + SettingsStore
+        + CustomDomainStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -130,6 +135,7 @@ where
         deliveries: store.clone(),
         members: store.clone(),
         settings: cached,
+        custom_domains: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),
@@ -141,11 +147,17 @@ where
         entropy: Arc::new(adapters_system::OsSecrets),
         key_usage: usage,
         kms,
+        dns,
     }
 }
 
 /// The in-memory store. Its data lives as long as the process.
-pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>, mailer: Arc<dyn Mailer>) -> Store {
+pub fn in_memory(
+    cache: CacheLimits,
+    kms: Arc<dyn Kms>,
+    mailer: Arc<dyn Mailer>,
+    dns: Arc<dyn DnsResolver>,
+) -> Store {
     tracing::warn!(
         "using the in-memory store: data lives only in this process and will not survive \
          a restart"
@@ -157,7 +169,7 @@ pub fn in_memory(cache: CacheLimits, kms: Arc<dyn Kms>, mailer: Arc<dyn Mailer>)
         Arc::new(adapters_system::SystemClock),
     ));
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone(), kms, mailer);
+    let ports = system_ports(store, cached, usage.clone(), kms, mailer, dns);
     Store {
         ports,
         usage,
@@ -176,6 +188,7 @@ pub async fn postgres(
     cache: CacheLimits,
     kms: Arc<dyn Kms>,
     mailer: Arc<dyn Mailer>,
+    dns: Arc<dyn DnsResolver>,
 ) -> Result<Store, String> {
     let config = DatabaseConfig {
         max_connections: settings.pool_size,
@@ -224,7 +237,7 @@ pub async fn postgres(
         settings.listen_url.shown(),
     );
     let usage = UsageBatcher::new(cached.clone());
-    let ports = system_ports(store, cached, usage.clone(), kms, mailer);
+    let ports = system_ports(store, cached, usage.clone(), kms, mailer, dns);
     Ok(Store {
         ports,
         usage,

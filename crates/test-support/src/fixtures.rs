@@ -272,7 +272,7 @@ impl Fixtures {
         )
     }
 
-    fn record(
+    pub(crate) fn record(
         &self,
         action: AuditAction,
         target_kind: TargetKind,

@@ -46,9 +46,9 @@ use std::sync::Arc;
 
 use domain::kms::Kms;
 use domain::ports::{
-    ApiKeyStore, AuditLog, DataKeyStore, DeliveryStore, EventLog, IdempotencyStore, LibraryStore,
-    MemberStore, NamespaceStore, OrgStore, RegistrationStore, SecretStore, SettingsStore,
-    TenantStore, WebhookStore,
+    ApiKeyStore, AuditLog, CustomDomainStore, DataKeyStore, DeliveryStore, EventLog,
+    IdempotencyStore, LibraryStore, MemberStore, NamespaceStore, OrgStore, RegistrationStore,
+    SecretStore, SettingsStore, TenantStore, WebhookStore,
 };
 
 /// Every storage port at once: what a complete storage adapter implements.
@@ -63,6 +63,7 @@ pub trait Stores:
     + DeliveryStore
     + MemberStore
     + SettingsStore
+    + CustomDomainStore
     + LibraryStore
     + DataKeyStore
     + SecretStore
@@ -83,6 +84,7 @@ impl<T> Stores for T where
         + DeliveryStore
         + MemberStore
         + SettingsStore
+        + CustomDomainStore
         + LibraryStore
         + DataKeyStore
         + SecretStore
@@ -118,6 +120,7 @@ pub struct StorePorts {
     pub deliveries: Arc<dyn DeliveryStore>,
     pub members: Arc<dyn MemberStore>,
     pub settings: Arc<dyn SettingsStore>,
+    pub custom_domains: Arc<dyn CustomDomainStore>,
     pub library: Arc<dyn LibraryStore>,
     pub data_keys: Arc<dyn DataKeyStore>,
     pub secrets: Arc<dyn SecretStore>,
@@ -139,6 +142,7 @@ impl StorePorts {
             deliveries: store.clone(),
             members: store.clone(),
             settings: store.clone(),
+            custom_domains: store.clone(),
             library: store.clone(),
             data_keys: store.clone(),
             secrets: store.clone(),
@@ -341,6 +345,13 @@ macro_rules! store_contract {
                 another_orgs_and_tenants_documents_are_invisible_and_untouchable,
                 a_deleted_tenants_documents_are_purged_with_it,
                 key_lookups_carry_the_tenants_current_ip_allowlist,
+            }
+            domains {
+                a_domain_is_one_tenants_and_written_by_version,
+                due_domains_are_the_pending_ones_whose_check_is_due_in_order,
+                only_a_verified_domain_names_its_tenant,
+                another_orgs_and_tenants_domains_are_invisible_and_untouchable,
+                a_deleted_tenants_domain_is_purged_with_it,
             }
             concurrency {
                 concurrent_provisions_of_one_tenant_key_let_exactly_one_win,

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use domain::ports::{DnsFailure, DnsResolver};
 
-use crate::nameserver::{Nameserver, ZONE, silent};
 use crate::{challenge, resolver};
+use adapters_dns::testing::{Nameserver, ZONE, silent};
 
 #[tokio::test]
 async fn a_nameserver_that_never_answers_is_a_timeout() {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use domain::custom_domain::ChallengePrefix;
 use domain::ports::{DnsFailure, DnsResolver};
 
-use crate::nameserver::{Nameserver, ZONE};
 use crate::{challenge, name, resolver};
+use adapters_dns::testing::{Nameserver, ZONE};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 

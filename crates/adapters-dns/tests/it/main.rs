@@ -5,7 +5,6 @@
 
 mod failures;
 mod lookups;
-mod nameserver;
 
 use std::net::SocketAddr;
 use std::time::Duration;

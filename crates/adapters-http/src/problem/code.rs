@@ -90,6 +90,9 @@ problem_codes! {
     EmailDomainNotAllowed => "email_domain_not_allowed", StatusCode::UNPROCESSABLE_ENTITY, "The email's domain is not allowed";
     TokenUsed => "token_used", StatusCode::GONE, "The link was used already";
     TokenExpired => "token_expired", StatusCode::GONE, "The link expired";
+    DomainExists => "domain_exists", StatusCode::CONFLICT, "The tenant has another custom domain";
+    DomainTaken => "domain_taken", StatusCode::CONFLICT, "The domain is another tenant's";
+    DomainUnusable => "domain_unusable", StatusCode::UNPROCESSABLE_ENTITY, "The domain cannot be a custom domain here";
     QuotaExceeded => "quota_exceeded", StatusCode::FORBIDDEN, "A quota is exhausted";
     IdempotencyKeyReused => "idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY, "The idempotency key was used for a different request";
     IdempotencyInProgress => "idempotency_in_progress", StatusCode::CONFLICT, "A request with this idempotency key is in progress";

@@ -4,8 +4,8 @@
 //! `registrations.rs`.)
 
 use domain::{
-    ApiKeyError, AuditChainError, IdempotencyError, InvalidTransition, LibraryError, ListError,
-    MemberError, NamespaceError, OrgError, PageError, ProvisionError, SecretError,
+    ApiKeyError, AuditChainError, DomainError, IdempotencyError, InvalidTransition, LibraryError,
+    ListError, MemberError, NamespaceError, OrgError, PageError, ProvisionError, SecretError,
     SettingsUseError, TenantError, TenantStatus, VersionRefused,
 };
 
@@ -422,6 +422,32 @@ impl From<AuditChainError> for Problem {
             AuditChainError::OrgNotFound => Self::not_found("org"),
             AuditChainError::NoSigningKey => crate::audit_chain::no_signing_key(),
             AuditChainError::Unavailable(message) => Self::unavailable(&message),
+        }
+    }
+}
+
+impl From<DomainError> for Problem {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::OrgNotFound => Self::not_found("org"),
+            DomainError::TenantNotFound => Self::not_found("tenant"),
+            DomainError::NotFound => Self::not_found("custom domain"),
+            DomainError::TenantDeleted => TenantError::Deleted.into(),
+            DomainError::Exists(current) => Self::new(
+                Code::DomainExists,
+                format!("The tenant's custom domain is {current}; remove it first."),
+            ),
+            DomainError::Taken => {
+                Self::new(Code::DomainTaken, "Another tenant has added this domain.")
+            }
+            DomainError::Unusable(message) => Self::fields(
+                Code::DomainUnusable,
+                vec![FieldError {
+                    field: "domain".to_owned(),
+                    message,
+                }],
+            ),
+            DomainError::Unavailable(message) => Self::unavailable(&message),
         }
     }
 }

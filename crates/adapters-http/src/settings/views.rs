@@ -10,25 +10,27 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::fields;
 use crate::problem::{Code, FieldError, Problem};
 
 /// The `general` group; every field optional (`null` in a patch removes it).
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = GeneralSettings)]
 pub(crate) struct GeneralSchema {
-    #[schema(min_length = 1, max_length = 200, example = "Acme Corp")]
+    #[schema(schema_with = fields::nullable_name)]
     name: Option<String>,
-    /// A BCP 47 language tag.
-    #[schema(max_length = 64, example = "en-US")]
+    /// A language tag: a language, then optionally a script and a region
+    /// (`en`, `en-US`, `zh-Hant-TW`, `es-419`).
+    #[schema(schema_with = fields::nullable_language)]
     default_language: Option<String>,
     /// An IANA time zone name.
-    #[schema(example = "Europe/Berlin")]
+    #[schema(schema_with = fields::nullable_timezone)]
     timezone: Option<String>,
     #[schema(example = "YYYY-MM-DD")]
     date_format: Option<DateFormatSchema>,
-    /// An ISO 4217 currency code.
-    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
+    /// An active ISO 4217 currency code.
+    #[schema(schema_with = fields::nullable_currency)]
     currency: Option<String>,
 }
 
@@ -54,34 +56,26 @@ pub(crate) enum DateFormatSchema {
 /// The `branding` group (a tenant's, an org's defaults, or a namespace's
 /// override); every field optional.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = BrandingSettings)]
 pub(crate) struct BrandingSchema {
-    #[schema(min_length = 1, max_length = 200, example = "Acme Corp")]
+    #[schema(schema_with = fields::nullable_name)]
     company_name: Option<String>,
-    #[schema(min_length = 1, max_length = 200, example = "Acme Support")]
+    #[schema(schema_with = fields::nullable_sender_name)]
     sender_name: Option<String>,
-    #[schema(max_length = 254, example = "support@acme.example")]
+    #[schema(schema_with = fields::nullable_email)]
     sender_email: Option<String>,
-    #[schema(max_length = 254, example = "hello@acme.example")]
+    #[schema(schema_with = fields::nullable_email)]
     contact_email: Option<String>,
-    #[schema(
-        pattern = "^https://",
-        max_length = 2048,
-        example = "https://acme.example/logo.png"
-    )]
+    #[schema(schema_with = fields::nullable_logo_url)]
     logo_url: Option<String>,
-    #[schema(
-        pattern = "^https://",
-        max_length = 2048,
-        example = "https://acme.example/favicon.ico"
-    )]
+    #[schema(schema_with = fields::nullable_favicon_url)]
     favicon_url: Option<String>,
-    #[schema(pattern = "^#[0-9A-Fa-f]{6}$", example = "#1A2B3C")]
+    #[schema(schema_with = fields::nullable_primary_color)]
     primary_color: Option<String>,
-    #[schema(pattern = "^#[0-9A-Fa-f]{6}$", example = "#FFCC00")]
+    #[schema(schema_with = fields::nullable_accent_color)]
     accent_color: Option<String>,
-    #[schema(pattern = "^#[0-9A-Fa-f]{6}$", example = "#FFFFFF")]
+    #[schema(schema_with = fields::nullable_background_color)]
     background_color: Option<String>,
 }
 
@@ -101,16 +95,13 @@ pub(crate) enum AuthMethodSchema {
 
 /// The `security` group; every field optional.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = SecuritySettings)]
 pub(crate) struct SecuritySchema {
     require_mfa: Option<bool>,
     #[schema(min_items = 1, max_items = 4)]
     allowed_auth_methods: Option<Vec<AuthMethodSchema>>,
-    /// CIDRs (`203.0.113.0/24`, `2001:db8::/32`; a bare address is one
-    /// host). Empty or absent: every address. The tenant's API keys are
-    /// refused from outside it.
-    #[schema(max_items = 100, example = json!(["203.0.113.0/24"]))]
+    #[schema(schema_with = fields::nullable_networks)]
     ip_allowlist: Option<Vec<String>>,
     #[schema(minimum = 5, maximum = 43200, example = 60)]
     session_timeout_minutes: Option<u32>,

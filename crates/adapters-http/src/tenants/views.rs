@@ -44,9 +44,9 @@ impl From<TenantStatus> for StatusView {
 )]
 #[schema(as = Owner)]
 pub(crate) struct OwnerBody {
-    #[schema(example = "user_123")]
+    #[schema(schema_with = crate::fields::user_id)]
     user_id: String,
-    #[schema(example = "ops@acme.example")]
+    #[schema(schema_with = crate::fields::email_address)]
     email: String,
 }
 

@@ -15,7 +15,7 @@ use adapters_cache::{CacheLimits, CachedStore};
 use adapters_http::{ConnectionLimits, HttpConfig, Readiness, RequestLimits, router, serve};
 use adapters_memory::{ManualClock, MemoryKms, MemoryStore};
 use chrono::{DateTime, Duration, Utc};
-use domain::ports::TenantStore;
+use domain::ports::{DnsResolver, TenantStore};
 use domain::{Name, Ports, Region, RegionCode, Regions, Settings, Tenancy};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -33,6 +33,9 @@ pub struct TestApp {
     pub kms: Arc<MemoryKms>,
     /// The store, to look at what is stored.
     pub store: Arc<MemoryStore>,
+    /// The service behind the router, for what no route does (the
+    /// background jobs' steps).
+    pub tenancy: Tenancy,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -53,6 +56,7 @@ pub struct Builder {
     readiness: Option<Arc<dyn Readiness>>,
     max_resources: Option<u64>,
     max_members: Option<u64>,
+    dns: Option<Arc<dyn DnsResolver>>,
     limits: RequestLimits,
     connections: ConnectionLimits,
     registration: Option<domain::RegistrationConfig>,
@@ -108,6 +112,13 @@ impl Builder {
         self
     }
 
+    /// Looks custom domains' TXT records up with `dns` (by default, a
+    /// `MemoryDns` with no records).
+    pub fn dns(mut self, dns: Arc<dyn DnsResolver>) -> Self {
+        self.dns = Some(dns);
+        self
+    }
+
     pub fn base_domain(mut self, domain: &str) -> Self {
         self.base_domain = Some(domain.to_owned());
         self
@@ -148,14 +159,15 @@ impl Builder {
             clock.clone(),
         ));
         let kms = Arc::new(MemoryKms::default());
-        let base = store.ports(clock.clone());
+        let defaults = store.ports(clock.clone());
         let ports = Ports {
             tenants: self.tenants.unwrap_or_else(|| cached.clone()),
             keys: cached.clone(),
             settings: cached,
             kms: kms.clone(),
-            mailer: self.mailer.unwrap_or_else(|| base.mailer.clone()),
-            ..base
+            mailer: self.mailer.unwrap_or_else(|| defaults.mailer.clone()),
+            dns: self.dns.unwrap_or(defaults.dns.clone()),
+            ..defaults
         };
         let settings = Settings {
             regions: self.regions.unwrap_or_else(Regions::single_global),
@@ -176,8 +188,9 @@ impl Builder {
         let checkpoints = adapters_kms::CheckpointKey::from_seed(
             &adapters_kms::CheckpointKey::new_seed(&adapters_memory::SeededSecrets::default()),
         );
+        let tenancy = Tenancy::new(ports, settings).with_checkpoint_signer(Arc::new(checkpoints));
         let app = router(
-            Tenancy::new(ports, settings).with_checkpoint_signer(Arc::new(checkpoints)),
+            tenancy.clone(),
             HttpConfig {
                 admin_token: TOKEN.to_owned(),
                 base_domain: self.base_domain.clone(),
@@ -199,6 +212,7 @@ impl Builder {
             clock,
             kms,
             store,
+            tenancy,
             server,
         }
     }

@@ -121,6 +121,17 @@ async fn rich_tenant(app: &TestApp) -> Acme {
     )
     .await
     .expect(201);
+    for (tenant, domain) in [
+        ("acme", "login.acme.example"),
+        ("beta", "login.beta.example"),
+    ] {
+        app.put(
+            &format!("/v1/orgs/signstack/tenants/{tenant}/domain"),
+            &json!({ "domain": domain }),
+        )
+        .await
+        .expect(201);
+    }
 
     let namespaces = app
         .all_pages("/v1/orgs/signstack/tenants/acme/namespaces")
@@ -219,6 +230,7 @@ fn assert_complete(export: &Exported, tenant_id: &str) {
         "install",
         "secret",
         "member",
+        "custom_domain",
         "audit_event",
     ];
     for kind in order {
@@ -322,6 +334,17 @@ async fn an_export_holds_every_record_of_the_tenant_and_nothing_of_another() {
         members,
         ["ada", "zoe"],
         "every member, in user id order, none of beta's"
+    );
+    let domains = export.of_type("custom_domain");
+    assert_eq!(domains.len(), 1, "its own domain, not beta's");
+    assert_eq!(domains[0]["domain"], "login.acme.example");
+    assert_eq!(domains[0]["status"], "pending");
+    assert!(
+        domains[0]["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("tenancy-verify=")),
+        "{}",
+        domains[0]
     );
 
     let events = export.of_type("audit_event");

@@ -9,6 +9,7 @@ mod audit_chain;
 mod bad_requests;
 mod bounds;
 mod control_characters;
+mod domains;
 mod events;
 mod export;
 mod failing_store;

@@ -100,7 +100,7 @@ async fn every_bad_value_is_refused_by_its_field_and_changes_nothing() {
         ("branding", json!({"senderEmail": "nope"}), "senderEmail"),
         (
             "security",
-            json!({"ipAllowlist": ["10.0.0.1/8"]}),
+            json!({"ipAllowlist": ["10.0.0.0/33"]}),
             "ipAllowlist",
         ),
         (

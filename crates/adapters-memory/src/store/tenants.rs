@@ -130,6 +130,7 @@ impl TenantStore for MemoryStore {
             s.library.purge_tenant(tenant.id);
             s.forget_members(tenant.id);
             s.forget_settings(tenant.id);
+            s.forget_domain(tenant.id);
             s.secrets.purge_tenant(tenant.id);
             s.idempotency.purge_tenant(tenant.id);
         }

@@ -29,6 +29,7 @@
 mod audit;
 mod data_keys;
 mod deliveries;
+mod domains;
 mod events;
 mod idempotency;
 mod keys;

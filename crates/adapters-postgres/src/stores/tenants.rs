@@ -112,6 +112,7 @@ impl TenantStore for PgStore {
                     // Its people: emails are personal data.
                     "DELETE FROM tenant_members WHERE tenant_id = $1",
                     "DELETE FROM settings_documents WHERE tenant_id = $1",
+                    "DELETE FROM custom_domains WHERE tenant_id = $1",
                     // What idempotent replays would show of the tenant: its
                     // name, owner and first key's secret.
                     "DELETE FROM idempotency_records WHERE tenant_id = $1",

@@ -44,12 +44,13 @@ pub const TABLES_WITHOUT_ID: [&str; 2] = ["library_grants", "library_listing_ver
 /// `deliveries::redelivery_and_recovery_requeue_exactly_the_chosen_messages`,
 /// `members::another_tenants_members_are_invisible_and_untouchable`,
 /// `settings::another_orgs_and_tenants_documents_are_invisible_and_untouchable`,
-/// `registrations::registrations_are_an_orgs_own_and_refused_outside_its_scope`),
+/// `registrations::registrations_are_an_orgs_own_and_refused_outside_its_scope`,
+/// `domains::another_orgs_and_tenants_domains_are_invisible_and_untouchable`),
 /// which runs on PostgreSQL as the runtime role, so row-level security is
 /// what it exercises. `audit_chain_heads` (written by the linking trigger in
 /// every scope, the contract) is checked by
 /// `audit_chain::a_scope_sees_and_moves_only_its_own_orgs_chain_head`.
-pub const TABLES_CHECKED_BY_CONTRACT: [&str; 11] = [
+pub const TABLES_CHECKED_BY_CONTRACT: [&str; 12] = [
     "tenant_data_keys",
     "tenant_secrets",
     "org_data_keys",
@@ -61,6 +62,7 @@ pub const TABLES_CHECKED_BY_CONTRACT: [&str; 11] = [
     "tenant_members",
     "settings_documents",
     "registrations",
+    "custom_domains",
 ];
 
 /// One tenant and what it holds.

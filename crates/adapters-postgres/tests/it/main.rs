@@ -8,6 +8,7 @@ mod contract;
 mod errors;
 mod find_key;
 mod fixtures;
+mod host_plans;
 mod invalidation;
 mod isolation;
 mod key_copies;

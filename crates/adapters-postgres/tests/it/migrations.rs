@@ -216,6 +216,11 @@ async fn the_runtime_role_holds_only_the_grants_it_needs() {
         "registrations INSERT",
         "registrations UPDATE",
         "registrations DELETE",
+        // Written by version, removed, purged with their tenant.
+        "custom_domains SELECT",
+        "custom_domains INSERT",
+        "custom_domains UPDATE",
+        "custom_domains DELETE",
         // The inventory's side tables: written by triggers, read by the store.
         "tenant_name_trigrams SELECT",
         "tenant_metadata SELECT",

@@ -141,6 +141,7 @@ pub(crate) fn ports_on(store: &Arc<PgStore>, base: domain::Ports) -> domain::Por
         deliveries: store.clone(),
         members: store.clone(),
         settings: store.clone(),
+        custom_domains: store.clone(),
         library: store.clone(),
         data_keys: store.clone(),
         tenant_secrets: store.clone(),

@@ -148,11 +148,20 @@ pub enum AuditAction {
     /// Someone asked an org for a tenant through self-service registration
     /// (a link was emailed; the tenant comes with `tenant.provisioned`).
     RegistrationRequested,
+    /// A tenant's custom domain was added (pending verification).
+    DomainAdded,
+    /// A check found the custom domain's token.
+    DomainVerified,
+    /// The custom domain was not verified within its window.
+    DomainFailed,
+    /// Re-verification made the custom domain pending again.
+    DomainPending,
+    DomainRemoved,
 }
 
 impl AuditAction {
     /// Every action, for adapters that read records back by name.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 40] = [
         Self::OrgCreated,
         Self::OrgUpdated,
         Self::TenantProvisioned,
@@ -188,6 +197,11 @@ impl AuditAction {
         Self::MemberRemoved,
         Self::SettingsUpdated,
         Self::RegistrationRequested,
+        Self::DomainAdded,
+        Self::DomainVerified,
+        Self::DomainFailed,
+        Self::DomainPending,
+        Self::DomainRemoved,
     ];
 
     /// The action with this dotted name, if any.
@@ -232,6 +246,11 @@ impl AuditAction {
             Self::MemberRemoved => "member.removed",
             Self::SettingsUpdated => "settings.updated",
             Self::RegistrationRequested => "registration.requested",
+            Self::DomainAdded => "domain.added",
+            Self::DomainVerified => "domain.verified",
+            Self::DomainFailed => "domain.failed",
+            Self::DomainPending => "domain.pending",
+            Self::DomainRemoved => "domain.removed",
         }
     }
 }
@@ -249,11 +268,13 @@ pub enum TargetKind {
     Secret,
     WebhookEndpoint,
     Member,
+    /// A tenant's custom domain; its id is the tenant's (one domain each).
+    CustomDomain,
 }
 
 impl TargetKind {
     /// Every kind, for adapters that read records back by name.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Org,
         Self::Tenant,
         Self::Namespace,
@@ -264,6 +285,7 @@ impl TargetKind {
         Self::Secret,
         Self::WebhookEndpoint,
         Self::Member,
+        Self::CustomDomain,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -278,6 +300,7 @@ impl TargetKind {
             Self::Secret => "secret",
             Self::WebhookEndpoint => "webhook_endpoint",
             Self::Member => "member",
+            Self::CustomDomain => "custom_domain",
         }
     }
 }

@@ -19,11 +19,13 @@
 //! `secrets.rs` (secrets, idempotency), `events.rs` (the outbox's feed),
 //! `mail.rs` (sending email), `members.rs` (a tenant's members),
 //! `registrations.rs` (pending self-service registrations), `settings.rs`
-//! (settings documents), `dns.rs` (the TXT lookups that verify a custom domain).
+//! (settings documents), `dns.rs` (the TXT lookups that verify a custom domain),
+//! `domains.rs` (tenants' custom domains).
 //! Everything is re-exported here, so `domain::ports::X` names every port.
 
 mod data_keys;
 mod dns;
+mod domains;
 mod events;
 mod keys;
 mod library;
@@ -38,6 +40,7 @@ mod system;
 
 pub use data_keys::*;
 pub use dns::*;
+pub use domains::*;
 pub use events::*;
 pub use keys::*;
 pub use library::*;
@@ -121,6 +124,8 @@ pub enum Unique {
     Install,
     /// A user who is already in the tenant (a member, or its owner).
     Member,
+    /// A custom domain name another tenant holds.
+    Domain,
 }
 
 /// How a storage operation failed. Adapters translate their driver's errors into

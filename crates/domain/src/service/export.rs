@@ -74,6 +74,7 @@ enum Phase {
     },
     Secrets(Option<SecretName>),
     Members(Option<UserId>),
+    CustomDomain,
     Audit(Option<Uuid>),
     End,
     Done,
@@ -325,9 +326,17 @@ impl TenantExport {
                 let page = ports.members.members(scope, tenant.id, after, PAGE).await?;
                 let next = match page.last() {
                     Some(last) if page.len() == PAGE => Phase::Members(Some(last.user_id.clone())),
-                    _ => Phase::Audit(None),
+                    _ => Phase::CustomDomain,
                 };
                 (page.into_iter().map(ExportRecord::Member).collect(), next)
+            }
+            Phase::CustomDomain => {
+                let found = ports.custom_domains.custom_domain(scope, tenant.id).await?;
+                let records = found
+                    .map(|stored| ExportRecord::CustomDomain(stored.domain))
+                    .into_iter()
+                    .collect();
+                (records, Phase::Audit(None))
             }
             Phase::Audit(after) => {
                 let filter = AuditFilter::tenant(Some(tenant.id));

@@ -3,6 +3,7 @@
 
 mod audit;
 mod audit_chain;
+mod custom_domains;
 mod errors;
 mod events;
 mod export;
@@ -30,6 +31,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 pub use audit_chain::{AuditChainError, CheckpointKey, SignedCheckpoint};
+pub use custom_domains::{DomainError, TenantDomain};
 pub use errors::{
     ApiKeyError, IdempotencyError, LibraryError, ListError, NamespaceError, OrgError,
     ProvisionError, SecretError, TenantError,
@@ -52,12 +54,14 @@ pub use webhooks::{WebhookError, WebhookWithSecret};
 
 use crate::api_key::KeyPrefix;
 use crate::audit::{AuditAction, AuditDetails, AuditRecord, Change, Context, TargetKind};
+use crate::custom_domain::{ChallengePrefix, DomainName};
 use crate::ids::{AuditId, OrgId, TenantId};
 use crate::kms::{DataKeyCacheLimits, DataKeys, Kms};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Clock, DataKeyStore, DeliveryStore, EventLog, IdGenerator,
-    IdempotencyStore, KeyUsage, LibraryStore, Mailer, MemberStore, NamespaceStore, OrgStore,
-    RegistrationStore, SecretSource, SecretStore, SettingsStore, TenantStore, WebhookStore,
+    ApiKeyStore, AuditLog, Clock, CustomDomainStore, DataKeyStore, DeliveryStore, DnsResolver,
+    EventLog, IdGenerator, IdempotencyStore, KeyUsage, LibraryStore, Mailer, MemberStore,
+    NamespaceStore, OrgStore, RegistrationStore, SecretSource, SecretStore, SettingsStore,
+    TenantStore, WebhookStore,
 };
 use crate::region::Regions;
 use crate::values::Name;
@@ -79,6 +83,8 @@ pub struct Ports {
     pub members: Arc<dyn MemberStore>,
     /// Settings documents of orgs, tenants and namespaces.
     pub settings: Arc<dyn SettingsStore>,
+    /// Tenants' custom domains.
+    pub custom_domains: Arc<dyn CustomDomainStore>,
     pub library: Arc<dyn LibraryStore>,
     /// Tenant and org data keys, wrapped.
     pub data_keys: Arc<dyn DataKeyStore>,
@@ -95,6 +101,8 @@ pub struct Ports {
     /// Randomness for secrets, keys and nonces.
     pub entropy: Arc<dyn SecretSource>,
     pub key_usage: Arc<dyn KeyUsage>,
+    /// The TXT lookups that verify custom domains.
+    pub dns: Arc<dyn DnsResolver>,
     /// Wraps and unwraps the per-tenant data keys; [`Tenancy`] puts its
     /// bounded cache of unwrapped keys ([`DataKeys`]) in front of it.
     pub kms: Arc<dyn Kms>,
@@ -115,7 +123,10 @@ pub struct Settings {
     pub max_members_per_tenant: u64,
     /// The domain tenants' subdomains live under (`{key}.{base_domain}`);
     /// none: hosts name no tenant.
-    pub base_domain: Option<crate::custom_domain::DomainName>,
+    pub base_domain: Option<DomainName>,
+    /// The label in front of a custom domain under which its TXT record
+    /// lives (`TENANCY_DOMAIN_CHALLENGE_PREFIX`).
+    pub challenge_prefix: ChallengePrefix,
     /// Bounds of the cache of unwrapped data keys.
     pub data_key_cache: DataKeyCacheLimits,
     /// Most inventory queries one caller (the admin token, each key) may have
@@ -139,6 +150,7 @@ impl Default for Settings {
             max_resources_per_tenant: 1000,
             max_members_per_tenant: 100,
             base_domain: None,
+            challenge_prefix: ChallengePrefix::default(),
             data_key_cache: DataKeyCacheLimits::default(),
             inventory_queries_per_caller: 2,
             webhook_allow_private: false,

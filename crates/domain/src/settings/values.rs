@@ -6,15 +6,22 @@
 
 use std::fmt;
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde_json::Value;
 
 use super::patch::{SettingValue, string};
 use crate::values::InvalidValue;
 
-/// A BCP 47 language tag, well-formed per RFC 5646 (`en`, `en-US`,
-/// `zh-Hant-TW`, `es-419`), kept in the RFC's canonical case: language
-/// lowercase, script title case, region uppercase. Well-formed is checked,
-/// not registered: which languages a product offers is the product's concern.
+/// A BCP 47 language tag (RFC 5646) of the shape products use for a default
+/// language: a language (2 or 3 letters), then optionally a script (4
+/// letters) and a region (2 letters or 3 digits): `en`, `en-US`,
+/// `zh-Hant-TW`, `es-419`. Kept in the RFC's canonical case: language
+/// lowercase, script title case, region uppercase. The shape is checked, not
+/// the registry: which languages a product offers is the product's concern.
+/// Extended language, variant, extension and private-use subtags are not
+/// taken: a default language names no dialect of a dialect.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LanguageTag(String);
 
@@ -23,17 +30,14 @@ impl LanguageTag {
     /// this leaves room for extensions (`-u-ca-...`) and bounds the work.
     pub const MAX_LEN: usize = 64;
 
+    /// The shape [`LanguageTag::parse`] takes, as the API documents it.
+    pub const PATTERN: &'static str =
+        "^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?$";
+
     /// Reads a tag in any case and keeps it in canonical case.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        if raw.len() > Self::MAX_LEN {
-            return Err(InvalidValue::new(format!(
-                "must be at most {} characters long",
-                Self::MAX_LEN
-            )));
-        }
-        // The crate is ASCII-only in its intent; refusing the rest here keeps
-        // its case mapping (ASCII) the whole story.
-        if !raw.is_ascii() {
+        static SHAPE: LazyLock<Regex> = LazyLock::new(|| compiled(LanguageTag::PATTERN));
+        if raw.len() > Self::MAX_LEN || !SHAPE.is_match(raw) {
             return Err(Self::expected());
         }
         let tag = language_tags::LanguageTag::parse(raw).map_err(|_| Self::expected())?;
@@ -41,7 +45,10 @@ impl LanguageTag {
     }
 
     fn expected() -> InvalidValue {
-        InvalidValue::new("must be a BCP 47 language tag such as en, en-US or zh-Hant-TW")
+        InvalidValue::new(
+            "must be a language tag: a language, then optionally a script and a region, \
+             such as en, en-US, zh-Hant-TW or es-419",
+        )
     }
 
     /// The tag in canonical case.
@@ -202,10 +209,21 @@ impl DateFormat {
     }
 }
 
+/// A pattern of this module's, compiled: a bad one is a bug, caught by the
+/// first test that reads a value of its type.
+pub(crate) fn compiled(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("the settings patterns compile")
+}
+
 /// A color written `#RRGGBB`, exactly seven characters; either case comes in,
 /// upper case is kept (`#1a2b3c` is stored as `#1A2B3C`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HexColor(String);
+
+impl HexColor {
+    /// [`HexColor::parse`]'s rule, as the API documents it.
+    pub const PATTERN: &'static str = "^#[0-9A-Fa-f]{6}$";
+}
 
 impl HexColor {
     /// Reads `#RRGGBB` in either case.
@@ -226,10 +244,13 @@ impl HexColor {
     }
 }
 
-/// An absolute `https` URL with a host and no user information (`name:password@`),
-/// at most [`HttpsUrl::MAX_LEN`] bytes, for logos and favicons that browsers
-/// load. Kept in the URL standard's serialization (`https://Example.com` is
-/// stored as `https://example.com/`). Tenancy never fetches it, so any host
+/// An absolute `https` URL, at most [`HttpsUrl::MAX_LEN`] bytes as sent, for logos and
+/// favicons that browsers load, of the plain ASCII shape [`HttpsUrl::PATTERN`]
+/// states: `https://`, a host name (dot-separated labels of letters, digits
+/// and inner hyphens, the last starting with a letter: no IP address, no
+/// `xn--` label), an optional port (1 to 65535), then an optional path, query
+/// and fragment of URL characters and `%XX` escapes. No user information
+/// (`name:password@`). Kept as sent. Tenancy never fetches it, so any host
 /// goes: there is no request to forge.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HttpsUrl(String);
@@ -238,8 +259,18 @@ impl HttpsUrl {
     /// Longest URL accepted, in bytes, as sent and as kept.
     pub const MAX_LEN: usize = 2048;
 
+    /// The shape [`HttpsUrl::parse`] takes, as the API documents it.
+    pub const PATTERN: &'static str = concat!(
+        "^https://(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*",
+        "(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+        "(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?",
+        "(?:\\?(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?",
+        "(?:#(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$",
+    );
+
     /// Reads an absolute https URL and keeps its standard serialization.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        static SHAPE: LazyLock<Regex> = LazyLock::new(|| compiled(HttpsUrl::PATTERN));
         if raw.len() > Self::MAX_LEN {
             return Err(Self::too_long());
         }
@@ -267,13 +298,17 @@ impl HttpsUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(InvalidValue::new("must name a host"));
         }
-        let text = String::from(url);
-        // Normalization can lengthen a URL (percent-encoding); the stored form
-        // must hold the limit too.
-        if text.len() > Self::MAX_LEN {
-            return Err(Self::too_long());
+        if !SHAPE.is_match(raw) {
+            return Err(InvalidValue::new(
+                "must be https:// and a host name (letters, digits, hyphens; no IP address), \
+                 an optional port, then a path, query and fragment of URL characters and \
+                 %XX escapes",
+            ));
         }
-        Ok(Self(text))
+        // Kept as sent: its shape is the pattern's, which the URL standard
+        // reads as it is (a serialization would add a `/` or percent-encode a
+        // `'`, and no longer hold the pattern or the limit).
+        Ok(Self(raw.to_owned()))
     }
 
     fn too_long() -> InvalidValue {
@@ -327,9 +362,7 @@ mod tests {
             ("zh-hant-tw", "zh-Hant-TW"),
             ("es-419", "es-419"),
             ("sr-latn-rs", "sr-Latn-RS"),
-            ("de-CH-1996", "de-CH-1996"),
-            ("i-klingon", "i-klingon"),
-            ("x-Private", "x-private"),
+            ("yue-HK", "yue-HK"),
         ] {
             assert_eq!(LanguageTag::parse(raw).unwrap().as_str(), kept, "{raw}");
         }
@@ -345,6 +378,11 @@ mod tests {
             "en--US",
             "en-US-x",
             "fr-é",
+            // Well-formed, but not the shape of a default language.
+            "de-CH-1996",
+            "i-klingon",
+            "x-private",
+            "zh-yue-HK",
             " en",
             &format!("en-{}", ["abcdefgh"; 7].join("-")),
         ] {
@@ -421,16 +459,12 @@ mod tests {
 
     #[test]
     fn urls_are_absolute_https_with_a_host_and_no_user() {
-        assert_eq!(
-            HttpsUrl::parse("https://CDN.Example.com/logo.png?v=2")
-                .unwrap()
-                .as_str(),
-            "https://cdn.example.com/logo.png?v=2"
-        );
-        assert_eq!(
-            HttpsUrl::parse("https://example.com").unwrap().as_str(),
-            "https://example.com/"
-        );
+        for kept in [
+            "https://CDN.Example.com/logo.png?v=2",
+            "https://example.com",
+        ] {
+            assert_eq!(HttpsUrl::parse(kept).unwrap().as_str(), kept);
+        }
         let long = format!("https://example.com/{}", "a".repeat(2048));
         for bad in [
             "http://example.com/logo.png",
@@ -447,9 +481,9 @@ mod tests {
         ] {
             assert!(HttpsUrl::parse(bad).is_err(), "{bad:?}");
         }
-        // Within the limit as sent, over it once the braces are percent-encoded.
-        let grows = format!("https://example.com/{}", "{".repeat(2000));
-        assert!(HttpsUrl::parse(&grows).is_err());
+        // Characters the URL standard would percent-encode are not taken.
+        let braces = format!("https://example.com/{}", "{".repeat(20));
+        assert!(HttpsUrl::parse(&braces).is_err());
     }
 
     /// Text near each type's alphabet and any text at all: whatever a type

@@ -16,6 +16,7 @@ mod kms;
 mod lifecycle;
 mod namespaces;
 mod orgs;
+mod patterns;
 mod personal_data;
 mod properties;
 mod provisioning;

@@ -88,12 +88,15 @@ where
         };
         // KMS maintenance sends no email.
         let mailer = std::sync::Arc::new(adapters_mail::LogMailer::new());
+        // These commands check no custom domain: a resolver that asks nobody.
+        let dns = std::sync::Arc::new(adapters_memory::MemoryDns::new());
         let store = match store::postgres(
             &database,
             &config.query_limits,
             CacheLimits::default(),
             kms,
             mailer,
+            dns,
         )
         .await
         {

@@ -30,6 +30,9 @@ pub(super) struct Defaults {
     verify_unknown_ttl_ms: u32,
     webhook_allow_private: bool,
     registration_rate: &'static str,
+    dns_timeout_ms: u32,
+    domain_challenge_prefix: &'static str,
+    domain_check_interval_ms: u32,
 }
 
 pub(super) const DEFAULTS: Defaults = Defaults {
@@ -57,4 +60,7 @@ pub(super) const DEFAULTS: Defaults = Defaults {
     verify_unknown_ttl_ms: 5_000,
     webhook_allow_private: false,
     registration_rate: "10/hour",
+    dns_timeout_ms: 5_000,
+    domain_challenge_prefix: domain::ChallengePrefix::DEFAULT,
+    domain_check_interval_ms: 30_000,
 };

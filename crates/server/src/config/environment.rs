@@ -60,6 +60,14 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
     ("TENANCY_MAIL_FROM", "mail_from"),
     ("TENANCY_SMTP_URL", "smtp_url"),
     ("TENANCY_REGISTRATION_RATE", "registration_rate"),
+    // Custom domains.
+    ("TENANCY_DNS_NAMESERVERS", "dns_nameservers"),
+    ("TENANCY_DNS_TIMEOUT_MS", "dns_timeout_ms"),
+    ("TENANCY_DOMAIN_CHALLENGE_PREFIX", "domain_challenge_prefix"),
+    (
+        "TENANCY_DOMAIN_CHECK_INTERVAL_MS",
+        "domain_check_interval_ms",
+    ),
 ];
 
 /// The environment variable that sets `key`, or `key` itself if none does.

@@ -59,6 +59,10 @@ bounds! {
     Resources: "resources", 1..=MAX_RESOURCES;
     /// `max_members_per_tenant`.
     Members: "members", 1..=MAX_MEMBERS;
+    /// `dns_timeout_ms`: one nameserver's answer, up to a minute.
+    DnsMillis: "milliseconds", 1..=60_000;
+    /// `domain_check_interval_ms`: from a tenth of a second to a day.
+    CheckMillis: "milliseconds", 100..=86_400_000;
 }
 
 /// A whole number within `B`'s bounds, from TOML (a number) or the environment
@@ -188,6 +192,55 @@ impl TryFrom<String> for BaseDomain {
         domain::custom_domain::DomainName::parse(&raw)
             .map(Self)
             .map_err(|e| format!("{raw:?} is not a domain name such as tenancy.example.com: {e}"))
+    }
+}
+
+/// The label custom domains' TXT records live under.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub(super) struct ChallengeLabel(pub(super) domain::ChallengePrefix);
+
+impl TryFrom<String> for ChallengeLabel {
+    type Error = String;
+
+    /// The domain's own rule (`domain::custom_domain::ChallengePrefix`).
+    fn try_from(raw: String) -> Result<Self, String> {
+        domain::ChallengePrefix::parse(raw.trim())
+            .map(Self)
+            .map_err(|e| format!("{raw:?} is not a DNS label such as _tenancy-challenge: {e}"))
+    }
+}
+
+/// The nameservers that verify custom domains: comma-separated `ip:port` (or
+/// `ip`, port 53; IPv6 as `[::1]:53`); empty, the system's.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub(super) struct Nameservers(pub(super) Vec<SocketAddr>);
+
+impl TryFrom<String> for Nameservers {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<SocketAddr>()
+                    .or_else(|_| {
+                        entry
+                            .parse::<std::net::IpAddr>()
+                            .map(|ip| SocketAddr::new(ip, 53))
+                    })
+                    .map_err(|_| {
+                        format!(
+                            "{entry:?} is not a nameserver address; expected ip:port such as \
+                             10.0.0.2:53 or [2001:db8::53]:53, comma-separated"
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 }
 

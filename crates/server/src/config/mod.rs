@@ -43,8 +43,8 @@ pub use self::secrets::AdminToken;
 use self::database::{PoolSize, StatementMillis, UrlSetting};
 use self::environment::{ENVIRONMENT, EnvLayer};
 use self::fields::{
-    BaseDomain, CacheKeys, Flag, Listen, Members, Prefix, Proxies, RegionList, Resources,
-    RetentionDays, Whole,
+    BaseDomain, CacheKeys, ChallengeLabel, CheckMillis, DnsMillis, Flag, Listen, Members,
+    Nameservers, Prefix, Proxies, RegionList, Resources, RetentionDays, Whole,
 };
 use self::limits::{Connections, HttpMillis, Queries, Requests, TtlMillis};
 use self::log::LogFilter;
@@ -88,6 +88,21 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Self-service registration and the mailer.
     pub mail: MailSettings,
+    /// How custom domains are verified.
+    pub domains: DomainSettings,
+}
+
+/// How custom domains are verified: where their TXT records are looked up,
+/// under which label, and how often the background job looks for due ones.
+#[derive(Debug, Clone)]
+pub struct DomainSettings {
+    /// The nameservers to ask; empty: the system's (resolv.conf).
+    pub nameservers: Vec<SocketAddr>,
+    /// How long one nameserver has to answer.
+    pub timeout: std::time::Duration,
+    pub challenge_prefix: domain::ChallengePrefix,
+    /// How often the background job checks the domains that are due.
+    pub check_interval: std::time::Duration,
 }
 
 /// The merged layers, each field already validated on its own by its type's
@@ -151,6 +166,11 @@ struct Fields {
     #[serde(default)]
     smtp_url: Option<SmtpUrl>,
     registration_rate: Rate,
+    #[serde(default)]
+    dns_nameservers: Option<Nameservers>,
+    dns_timeout_ms: Whole<DnsMillis>,
+    domain_challenge_prefix: ChallengeLabel,
+    domain_check_interval_ms: Whole<CheckMillis>,
 }
 
 impl Config {
@@ -206,6 +226,12 @@ impl Config {
                 fields.smtp_url,
                 fields.registration_rate,
             ),
+            domains: DomainSettings {
+                nameservers: fields.dns_nameservers.map(|n| n.0).unwrap_or_default(),
+                timeout: fields.dns_timeout_ms.millis(),
+                challenge_prefix: fields.domain_challenge_prefix.0,
+                check_interval: fields.domain_check_interval_ms.millis(),
+            },
         })
     }
 }

@@ -2,6 +2,7 @@
 //! signals, the way an operator would.
 
 mod crash;
+mod domains;
 mod edge;
 mod export;
 mod instances;
@@ -57,6 +58,10 @@ const SERVER_VARIABLES: &[&str] = &[
     "TENANCY_MAIL_FROM",
     "TENANCY_SMTP_URL",
     "TENANCY_REGISTRATION_RATE",
+    "TENANCY_DNS_NAMESERVERS",
+    "TENANCY_DNS_TIMEOUT_MS",
+    "TENANCY_DOMAIN_CHALLENGE_PREFIX",
+    "TENANCY_DOMAIN_CHECK_INTERVAL_MS",
 ];
 
 /// A keyring for servers on a database (which refuse to start without a

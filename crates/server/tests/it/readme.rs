@@ -166,6 +166,11 @@ fn run_quickstart(server: &Server) {
     answered("\"effective\":{");
     answered("\"senderName\":\"Acme Live Desk\"");
     answered("\"userId\":\"user_42\"");
+    // The custom domain and the records to create for it.
+    answered("\"domain\":\"login.acme.example\",\"status\":\"pending\"");
+    answered(
+        "\"txtRecord\":{\"name\":\"_tenancy-challenge.login.acme.example\",\"value\":\"tenancy-verify=",
+    );
     // The webhook receiver printed the reactivation (the pull feed step asks
     // for suspensions only), and the audit chain verifies.
     answered("\"type\":\"tenant.reactivated\"");

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use adapters_dns::testing::{Nameserver, ZONE};
+
 use crate::{Lines, Server, TempFile};
 
 const TOKEN: &str = "dev-admin-token-not-for-production-use";
@@ -110,10 +112,14 @@ async fn call(client: &reqwest::Client, method: &str, url: String, body: Option<
 async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_verifier_accepts_it() {
     let secret_file = TempFile::new("webhook-secret", "");
     let receiver = Receiver::start(&secret_file);
+    // The custom domain's TXT record is published here.
+    let nameserver = Nameserver::start().await;
+    let nameserver_address = nameserver.addr.to_string();
     let server = Server::start(
         &[
             ("TENANCY_ADMIN_TOKEN", TOKEN),
             ("TENANCY_WEBHOOK_ALLOW_PRIVATE", "true"),
+            ("TENANCY_DNS_NAMESERVERS", &nameserver_address),
         ],
         &[],
     );
@@ -236,6 +242,29 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
     )
     .await;
     call(&client, "DELETE", v1(&format!("{members}/ada")), None).await;
+    // A custom domain added, verified once its record is published (the
+    // re-verification makes it pending first), and removed. `domain.failed`
+    // takes 7 days: the HTTP tests see it, with their clock moved.
+    let domain = format!("{tenant}/domain");
+    let host = format!("login.{ZONE}");
+    let added = call(&client, "PUT", v1(&domain), Some(json!({ "domain": host }))).await;
+    nameserver
+        .add_txt(
+            added["txtRecord"]["name"]
+                .as_str()
+                .expect("the record's name"),
+            &[added["txtRecord"]["value"].as_str().expect("its value")],
+        )
+        .await;
+    let verified = call(
+        &client,
+        "POST",
+        v1(&format!("{domain}/verify")),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(verified["status"], "verified", "{verified}");
+    call(&client, "DELETE", v1(&domain), None).await;
     call(
         &client,
         "PATCH",
@@ -279,6 +308,10 @@ async fn every_event_type_reaches_a_local_receiver_signed_and_an_independent_ver
         "member.updated",
         "member.removed",
         "settings.updated",
+        "domain.added",
+        "domain.pending",
+        "domain.verified",
+        "domain.removed",
         "tenant.suspended",
         "tenant.reactivated",
         "tenant.deactivated",

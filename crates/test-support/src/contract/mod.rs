@@ -10,6 +10,7 @@ pub mod audit_chain;
 pub mod concurrency;
 pub mod data_keys;
 pub mod deliveries;
+pub mod domains;
 pub mod events;
 pub mod idempotency;
 pub mod ids;

@@ -168,3 +168,64 @@ fn private_webhook_addresses_are_refused_unless_the_deployment_allows_them() {
     assert!(allowed.webhook_allow_private);
     assert!(from_env(&[("TENANCY_WEBHOOK_ALLOW_PRIVATE", "yes")]).is_err());
 }
+
+#[test]
+fn custom_domains_default_to_the_systems_nameservers_and_the_documented_prefix() {
+    let config = from_env(&[]).unwrap();
+    assert_eq!(config.domains.nameservers, vec![]);
+    assert_eq!(config.domains.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(
+        config.domains.challenge_prefix.as_str(),
+        "_tenancy-challenge"
+    );
+    assert_eq!(
+        config.domains.check_interval,
+        std::time::Duration::from_secs(30)
+    );
+}
+
+#[test]
+fn custom_domain_settings_are_read_and_their_bad_values_refused_by_name() {
+    let config = from_env(&[
+        (
+            "TENANCY_DNS_NAMESERVERS",
+            " 10.0.0.2:5353, 192.0.2.53 ,[2001:db8::53]:53",
+        ),
+        ("TENANCY_DNS_TIMEOUT_MS", "1500"),
+        ("TENANCY_DOMAIN_CHALLENGE_PREFIX", "_Acme-Proof"),
+        ("TENANCY_DOMAIN_CHECK_INTERVAL_MS", "250"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.domains.nameservers,
+        [
+            "10.0.0.2:5353".parse().unwrap(),
+            "192.0.2.53:53".parse().unwrap(),
+            "[2001:db8::53]:53".parse().unwrap(),
+        ]
+    );
+    assert_eq!(
+        config.domains.timeout,
+        std::time::Duration::from_millis(1500)
+    );
+    assert_eq!(config.domains.challenge_prefix.as_str(), "_acme-proof");
+    assert_eq!(
+        config.domains.check_interval,
+        std::time::Duration::from_millis(250)
+    );
+    for (name, value) in [
+        ("TENANCY_DNS_NAMESERVERS", "ns1.example.com:53"),
+        ("TENANCY_DNS_NAMESERVERS", "10.0.0.2:99999"),
+        ("TENANCY_DNS_TIMEOUT_MS", "0"),
+        ("TENANCY_DNS_TIMEOUT_MS", "soon"),
+        ("TENANCY_DOMAIN_CHALLENGE_PREFIX", "_a.b"),
+        ("TENANCY_DOMAIN_CHALLENGE_PREFIX", "-dash"),
+        ("TENANCY_DOMAIN_CHECK_INTERVAL_MS", "5"),
+    ] {
+        let message = error(from_env(&[(name, value)]));
+        assert!(
+            message.starts_with(&format!("invalid {name}: ")),
+            "{name}={value}: {message}"
+        );
+    }
+}

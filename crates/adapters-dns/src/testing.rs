@@ -1,4 +1,6 @@
-//! The loopback nameserver: one authoritative zone, [`ZONE`], in memory.
+//! The loopback nameserver for tests: one authoritative zone, [`ZONE`], in
+//! memory, served by hickory-server in-process on a free port of 127.0.0.1
+//! (UDP and TCP), its records changed by the test between lookups.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -78,6 +80,13 @@ impl Nameserver {
     pub async fn add_txt(&self, name: &str, strings: &[&str]) {
         let strings = strings.iter().map(|s| (*s).to_owned()).collect();
         self.upsert(name, RData::TXT(TXT::new(strings))).await;
+    }
+
+    /// Makes `name` exist without any TXT record (an A record), as a name
+    /// whose owner has not published the challenge yet.
+    pub async fn add_host(&self, name: &str) {
+        self.upsert(name, RData::A(A(Ipv4Addr::new(192, 0, 2, 2))))
+            .await;
     }
 
     async fn upsert(&self, name: &str, data: RData) {
