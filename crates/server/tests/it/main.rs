@@ -8,6 +8,7 @@ mod export;
 mod instances;
 mod postgres;
 mod readme;
+mod schemathesis;
 mod webhooks;
 
 use std::io::{BufRead, BufReader, Read};
