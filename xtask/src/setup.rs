@@ -9,8 +9,8 @@
 //! When something cannot be installed here (not root, no apt-get, no Python),
 //! nothing is installed and setup stops with the one command to run by hand.
 //!
-//! A later issue's tool (a DNS server, a browser and its driver,
-//! schemathesis) is one more row of [`TOOLS`].
+//! A later issue's tool (a browser and its driver, say) is one more row of
+//! [`TOOLS`].
 
 use std::collections::BTreeSet;
 use std::env;
@@ -93,7 +93,17 @@ pub(crate) const TOOLS: &[Tool] = &[
     WEBHOOK_VERIFIER,
     SMTP_SERVER,
     CERTIFICATE_MAKER,
+    API_FUZZER,
 ];
+
+/// The server's tests run schemathesis (PyPI) against the API's own OpenAPI
+/// document: no schema-valid request refused, no invalid one accepted.
+const API_FUZZER: Tool = Tool {
+    name: "the Python module schemathesis",
+    files: &["python3"],
+    places: Places::PythonModule("schemathesis"),
+    install: Install::Pip("schemathesis"),
+};
 
 /// The webhook sender's tests verify its signatures with another
 /// implementation of Standard Webhooks, the PyPI package's `Webhook.verify`.

@@ -402,6 +402,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 impl QueryParams {
     /// The value of `name`, if given and not empty. Given twice is an error.
     pub(crate) fn take(&mut self, name: &str) -> Option<String> {
+        self.take_given(name).filter(|v| !v.is_empty())
+    }
+
+    /// The parameter's one value as given, empty or not.
+    fn take_given(&mut self, name: &str) -> Option<String> {
         let mut values = Vec::new();
         self.pairs.retain(|(k, v)| {
             let hit = k == name;
@@ -414,7 +419,7 @@ impl QueryParams {
             self.errors.add(name, "must be given at most once");
             return None;
         }
-        values.pop().filter(|v| !v.is_empty())
+        values.pop()
     }
 
     /// The value of `name` parsed with `parse`; an invalid value is recorded and
@@ -424,7 +429,8 @@ impl QueryParams {
         name: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
-        let raw = self.take(name)?;
+        // Given empty, a typed parameter is a mistake, not an absent one.
+        let raw = self.take_given(name)?;
         self.errors.check(name, parse(&raw))
     }
 

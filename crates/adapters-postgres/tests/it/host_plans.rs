@@ -11,6 +11,8 @@ use adapters_postgres::testing::TestDatabase;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::plans::nodes;
+
 const TENANTS: i64 = 1_000_000;
 
 /// `TENANTS` tenants in 4 orgs, each with a custom domain `shop-{n}.example`
@@ -82,20 +84,6 @@ async fn seeded() -> (PgStore, DateTime<Utc>) {
     owner.close().await;
     let db = test.runtime().await;
     (PgStore::new(db).holding(test), now)
-}
-
-/// Every node of the plan, depth first, as (node type, index name or "").
-fn nodes(plan: &Value) -> Vec<(String, String)> {
-    fn walk(node: &Value, out: &mut Vec<(String, String)>) {
-        let text = |key: &str| node[key].as_str().unwrap_or_default().to_owned();
-        out.push((text("Node Type"), text("Index Name")));
-        for child in node["Plans"].as_array().into_iter().flatten() {
-            walk(child, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&plan[0]["Plan"], &mut out);
-    out
 }
 
 /// The plan reads its table through exactly one index, `index`, and scans

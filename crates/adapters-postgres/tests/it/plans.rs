@@ -92,7 +92,7 @@ fn query(filter: TenantFilter, sort: TenantSort, after: Option<Position>) -> Ten
 }
 
 /// Every node of the plan, depth first, as (node type, index name or "").
-fn nodes(plan: &Value) -> Vec<(String, String)> {
+pub(crate) fn nodes(plan: &Value) -> Vec<(String, String)> {
     fn walk(node: &Value, out: &mut Vec<(String, String)>) {
         let text = |key: &str| node[key].as_str().unwrap_or_default().to_owned();
         out.push((text("Node Type"), text("Index Name")));

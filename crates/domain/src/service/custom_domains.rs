@@ -17,7 +17,6 @@ use crate::auth::Principal;
 use crate::custom_domain::{CustomDomain, DomainName, DomainStatus, VerificationToken};
 use crate::ids::{OrgRef, TenantRef};
 use crate::ports::{DnsFailure, StoreError, StoredDomain};
-use crate::service::TenantError;
 use crate::tenant::Tenant;
 
 /// The background check's name in audit records.
@@ -64,28 +63,7 @@ pub enum DomainError {
     Unavailable(String),
 }
 
-impl From<StoreError> for DomainError {
-    fn from(e: StoreError) -> Self {
-        Self::Unavailable(super::errors::unexpected(e))
-    }
-}
-
-impl From<TenantError> for DomainError {
-    fn from(e: TenantError) -> Self {
-        match e {
-            TenantError::OrgNotFound => Self::OrgNotFound,
-            TenantError::NotFound => Self::TenantNotFound,
-            TenantError::Deleted => Self::TenantDeleted,
-            other => Self::Unavailable(other.to_string()),
-        }
-    }
-}
-
-impl From<super::audit::SealFailed> for DomainError {
-    fn from(e: super::audit::SealFailed) -> Self {
-        TenantError::from(e).into()
-    }
-}
+super::errors::tenant_scoped_error!(DomainError);
 
 fn too_many_writers() -> DomainError {
     DomainError::Unavailable("too many concurrent changes of the domain".into())

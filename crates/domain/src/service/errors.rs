@@ -320,3 +320,38 @@ pub enum ApiKeyError {
     Unavailable(String),
 }
 from_store_error!(ApiKeyError);
+
+/// The conversions of a use case's error that acts inside one tenant, whose
+/// enum has `OrgNotFound`, `TenantNotFound`, `TenantDeleted` and
+/// `Unavailable(String)`: the tenant lookup's refusals become its own, and
+/// whatever else fails (the store, sealing the audit record) is
+/// `Unavailable`.
+macro_rules! tenant_scoped_error {
+    ($error:ty) => {
+        impl From<$crate::ports::StoreError> for $error {
+            fn from(e: $crate::ports::StoreError) -> Self {
+                Self::Unavailable($crate::service::errors::unexpected(e))
+            }
+        }
+
+        impl From<$crate::service::TenantError> for $error {
+            fn from(e: $crate::service::TenantError) -> Self {
+                use $crate::service::TenantError;
+                match e {
+                    TenantError::OrgNotFound => Self::OrgNotFound,
+                    TenantError::NotFound => Self::TenantNotFound,
+                    TenantError::Deleted => Self::TenantDeleted,
+                    other => Self::Unavailable(other.to_string()),
+                }
+            }
+        }
+
+        impl From<$crate::service::audit::SealFailed> for $error {
+            fn from(e: $crate::service::audit::SealFailed) -> Self {
+                $crate::service::TenantError::from(e).into()
+            }
+        }
+    };
+}
+
+pub(super) use tenant_scoped_error;

@@ -52,28 +52,7 @@ pub enum MemberError {
     Unavailable(String),
 }
 
-impl From<StoreError> for MemberError {
-    fn from(e: StoreError) -> Self {
-        Self::Unavailable(super::errors::unexpected(e))
-    }
-}
-
-impl From<TenantError> for MemberError {
-    fn from(e: TenantError) -> Self {
-        match e {
-            TenantError::OrgNotFound => Self::OrgNotFound,
-            TenantError::NotFound => Self::TenantNotFound,
-            TenantError::Deleted => Self::TenantDeleted,
-            other => Self::Unavailable(other.to_string()),
-        }
-    }
-}
-
-impl From<super::audit::SealFailed> for MemberError {
-    fn from(e: super::audit::SealFailed) -> Self {
-        TenantError::from(e).into()
-    }
-}
+super::errors::tenant_scoped_error!(MemberError);
 
 impl Tenancy {
     /// The tenant's owner and its members in user id order, one page.

@@ -13,9 +13,8 @@ use crate::audit::{AuditAction, Change, Context, TargetKind};
 use crate::auth::Principal;
 use crate::ids::{NamespaceRef, OrgRef, TenantRef};
 use crate::lifecycle::TenantStatus;
-use crate::ports::{DataScope, SettingsOwner, StoreError, StoredSettings};
+use crate::ports::{DataScope, SettingsOwner, StoredSettings};
 use crate::scope::Scope;
-use crate::service::TenantError;
 use crate::settings::{
     BrandingSettings, RegistrationSettings, SettingsError, SettingsGroup, effective_branding,
 };
@@ -77,28 +76,7 @@ pub enum SettingsUseError {
     Unavailable(String),
 }
 
-impl From<StoreError> for SettingsUseError {
-    fn from(e: StoreError) -> Self {
-        Self::Unavailable(super::errors::unexpected(e))
-    }
-}
-
-impl From<TenantError> for SettingsUseError {
-    fn from(e: TenantError) -> Self {
-        match e {
-            TenantError::OrgNotFound => Self::OrgNotFound,
-            TenantError::NotFound => Self::TenantNotFound,
-            TenantError::Deleted => Self::TenantDeleted,
-            other => Self::Unavailable(other.to_string()),
-        }
-    }
-}
-
-impl From<super::audit::SealFailed> for SettingsUseError {
-    fn from(e: super::audit::SealFailed) -> Self {
-        TenantError::from(e).into()
-    }
-}
+super::errors::tenant_scoped_error!(SettingsUseError);
 
 impl Tenancy {
     /// The group `G` of `target`, with its version.

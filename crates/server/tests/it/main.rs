@@ -9,6 +9,7 @@ mod instances;
 mod postgres;
 mod readme;
 mod registration;
+mod schemathesis;
 mod webhooks;
 
 use std::io::{BufRead, BufReader, Read};
