@@ -8,9 +8,10 @@
 //! their fields take `null` too (the `nullable_*` forms).
 
 use domain::settings::{Cidr, Currency, HexColor, HttpsUrl, IpAllowlist, LanguageTag, TimeZone};
-use domain::{Email, Name, UserId};
-use serde_json::json;
+use domain::{Email, Name, Regions, UserId};
+use serde_json::{Value, json};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{OpenApi, RefOr};
 
 /// A string held to `pattern`, at most `max` characters long when given.
 fn text(pattern: &str, max: Option<usize>, example: &str) -> ObjectBuilder {
@@ -21,12 +22,63 @@ fn text(pattern: &str, max: Option<usize>, example: &str) -> ObjectBuilder {
         .examples([json!(example)])
 }
 
-/// One of `values`.
-fn one_of<'a>(values: impl IntoIterator<Item = &'a str>, example: &str) -> ObjectBuilder {
+/// One of `values`, or `null`.
+fn one_of_or_null<'a>(values: impl IntoIterator<Item = &'a str>, example: &str) -> Schema {
+    let values = values
+        .into_iter()
+        .map(Value::from)
+        .chain([Value::Null])
+        .collect::<Vec<_>>();
     ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values.into_iter().collect::<Vec<_>>()))
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
         .examples([json!(example)])
+        .into()
+}
+
+/// A region of the deployment that takes new tenants. The document every
+/// deployment serves lists its own ([`with_regions`]); without one, any code
+/// of a region's shape.
+pub(crate) struct AvailableRegion;
+
+impl utoipa::PartialSchema for AvailableRegion {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A region of this deployment that takes new tenants (`GET /v1/regions`).",
+            ))
+            .pattern(Some(domain::RegionCode::PATTERN))
+            .examples([json!("eu-west")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AvailableRegion {}
+
+/// `document` with [`AvailableRegion`] listing the available regions of
+/// `regions`, so that a client (or a fuzzer) offers only those.
+pub(crate) fn with_regions(mut document: OpenApi, regions: &Regions) -> OpenApi {
+    let available: Vec<&str> = regions
+        .all()
+        .iter()
+        .filter(|region| region.available)
+        .map(|region| region.code.as_str())
+        .collect();
+    if let Some(components) = document.components.as_mut() {
+        let example = available.first().copied().unwrap_or_default();
+        let listed = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A region of this deployment that takes new tenants (`GET /v1/regions`).",
+            ))
+            .enum_values(Some(available.clone()))
+            .examples([json!(example)]);
+        components
+            .schemas
+            .insert("AvailableRegion".to_owned(), listed.into());
+    }
+    document
 }
 
 /// `builder`'s string, or `null`.
@@ -84,11 +136,11 @@ pub(crate) fn nullable_language() -> Schema {
 }
 
 pub(crate) fn nullable_timezone() -> Schema {
-    or_null(one_of(TimeZone::names(), "Europe/Berlin"))
+    one_of_or_null(TimeZone::names(), "Europe/Berlin")
 }
 
 pub(crate) fn nullable_currency() -> Schema {
-    or_null(one_of(Currency::codes().iter().copied(), "EUR"))
+    one_of_or_null(Currency::codes().iter().copied(), "EUR")
 }
 
 pub(crate) fn nullable_logo_url() -> Schema {

@@ -142,12 +142,16 @@ pub fn router(tenancy: Tenancy, config: HttpConfig) -> Router {
         tracing::warn!("the admin token is empty: only API keys will be accepted");
     }
     let api = openapi::api();
+    let docs = openapi::Published::new(fields::with_regions(
+        api.document,
+        &tenancy.settings().regions,
+    ));
     let state = AppState(Arc::new(Shared {
         tenancy,
         admin: AdminToken::new(&config.admin_token),
         base_domain: config.base_domain.filter(|d| !d.is_empty()).map(Arc::from),
         trusted_proxies: config.trusted_proxies,
-        docs: Arc::new(openapi::Published::new(api.document)),
+        docs: Arc::new(docs),
         readiness: config.readiness,
         registration_limiter: registrations::RegistrationLimiter::new(config.registration_rate),
     }));

@@ -104,7 +104,7 @@ impl RegistrationLimiter {
 /// An org's `registration` settings; every field optional (`null` in a patch
 /// removes it).
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = RegistrationSettings)]
 pub(crate) struct RegistrationSettingsSchema {
     /// Whether the public registration endpoint serves the org; off unless
@@ -121,12 +121,7 @@ pub(crate) struct RegistrationSettingsSchema {
     /// Where a registration that names no region goes: an available region
     /// of the deployment (`GET /v1/regions`); the deployment's default
     /// unless set.
-    #[schema(
-        min_length = 2,
-        max_length = 32,
-        pattern = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
-        example = "eu-west"
-    )]
+    #[schema(value_type = Option<crate::fields::AvailableRegion>)]
     default_region: Option<String>,
     /// The domain names an admin email may be at (exactly, without regard
     /// to case; distinct, at most 100); every domain when unset or empty.
@@ -215,16 +210,11 @@ pub(crate) struct RegistrationBody {
     )]
     key: String,
     /// Who receives the link and becomes the tenant's owner.
-    #[schema(min_length = 3, max_length = 254, example = "ada@example.com")]
+    #[schema(schema_with = crate::fields::email_address)]
     admin_email: String,
     /// An available region; the org's `defaultRegion`, else the
     /// deployment's default, unless given.
-    #[schema(
-        min_length = 2,
-        max_length = 32,
-        pattern = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
-        example = "eu-west"
-    )]
+    #[schema(value_type = Option<crate::fields::AvailableRegion>)]
     region: Option<String>,
 }
 

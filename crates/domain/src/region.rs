@@ -9,6 +9,9 @@ use crate::values::{InvalidValue, Name};
 pub struct RegionCode(String);
 
 impl RegionCode {
+    /// [`RegionCode::parse`]'s rule as a regular expression.
+    pub const PATTERN: &'static str = "^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])$";
+
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let ok = (2..=32).contains(&raw.len())
             && raw

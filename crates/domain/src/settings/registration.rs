@@ -49,8 +49,9 @@ impl RegistrationSettings {
     }
 }
 
-/// The email domains registration allows: distinct domain names, at most
-/// [`EmailDomains::MAX_ITEMS`].
+/// The email domains registration allows: domain names, at most
+/// [`EmailDomains::MAX_ITEMS`] as sent, each kept once (a repeat, case aside,
+/// is dropped, the first spelling's position kept), as an IP allowlist does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailDomains(Vec<DomainName>);
 
@@ -58,18 +59,16 @@ impl EmailDomains {
     /// Most domains one org may list.
     pub const MAX_ITEMS: usize = 100;
 
-    /// The list, refused when it repeats a domain (case aside) or is too long.
+    /// The list, repeats dropped; refused when it is too long.
     pub fn new(domains: Vec<DomainName>) -> Result<Self, InvalidValue> {
         crate::values::check_list_len(domains.len(), Self::MAX_ITEMS)?;
-        for (i, domain) in domains.iter().enumerate() {
-            if domains[..i].contains(domain) {
-                return Err(InvalidValue::new(format!(
-                    "item at index {i} repeats {}",
-                    domain.as_str()
-                )));
+        let mut kept: Vec<DomainName> = Vec::with_capacity(domains.len());
+        for domain in domains {
+            if !kept.contains(&domain) {
+                kept.push(domain);
             }
         }
-        Ok(Self(domains))
+        Ok(Self(kept))
     }
 
     /// The domains, in the order given.
@@ -185,7 +184,6 @@ mod tests {
             ("defaultRegion", json!("EU_WEST")),
             ("allowedEmailDomains", json!("acme.io")),
             ("allowedEmailDomains", json!(["acme"])),
-            ("allowedEmailDomains", json!(["acme.io", "ACME.io"])),
             ("allowedEmailDomains", json!([1])),
         ] {
             let refused = RegistrationSettings::default().patched(&json!({ field: bad }));
@@ -201,6 +199,17 @@ mod tests {
             RegistrationSettings::default()
                 .patched(&json!({ "allowedEmailDomains": too_many }))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_repeated_domain_is_kept_once() {
+        let patched = RegistrationSettings::default()
+            .patched(&json!({ "allowedEmailDomains": ["acme.io", "ACME.io", "b.example"] }))
+            .unwrap();
+        assert_eq!(
+            patched.document.to_json()["allowedEmailDomains"],
+            json!(["acme.io", "b.example"])
         );
     }
 

@@ -6,7 +6,7 @@
 //! from the characters the rules care about.
 
 use domain::settings::{Cidr, HexColor, HttpsUrl, LanguageTag};
-use domain::{Email, Name, UserId};
+use domain::{Email, Name, RegionCode, UserId};
 use proptest::prelude::*;
 use regex::Regex;
 
@@ -233,5 +233,21 @@ same_rule!(
         "1:2:3:4:5:6:7:8:9",
         "12345::",
         "fe80::1%eth0",
+    ]
+);
+same_rule!(
+    regions,
+    RegionCode::PATTERN,
+    usize::MAX,
+    |s: &str| RegionCode::parse(s).is_ok(),
+    [
+        "eu-west",
+        "e",
+        "eu",
+        "-eu",
+        "eu-",
+        "EU",
+        "a".repeat(33).as_str(),
+        "a".repeat(32).as_str()
     ]
 );

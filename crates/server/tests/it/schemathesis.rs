@@ -7,8 +7,8 @@
 //!
 //! The operations are the ones whose documents state their rules exactly so
 //! far (the tenant's settings, branding, members, owner and custom domain,
-//! and the public lookup, issue #15); the rest of the API joins as its
-//! schemas catch up.
+//! the public lookup, and self-service registration: issue #15); the rest
+//! of the API joins as its schemas catch up.
 
 use std::process::Command;
 
@@ -20,12 +20,14 @@ const TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// The operations under test, by path.
 const OPERATIONS: &str = concat!(
-    "^/v1/orgs/\\{org\\}/settings/branding$",
+    "^/v1/orgs/\\{org\\}/settings/(branding|registration)$",
     "|^/v1/orgs/\\{org\\}/tenants/\\{tenant\\}/settings/",
     "|^/v1/orgs/\\{org\\}/tenants/\\{tenant\\}/namespaces/\\{ns\\}/settings/",
     "|^/v1/orgs/\\{org\\}/tenants/\\{tenant\\}/(members|owner|domain)",
     "|^/v1/tenant/settings/",
     "|^/v1/public/tenant$",
+    "|^/v1/public/orgs/\\{org\\}/registrations$",
+    "|^/v1/public/registrations/confirm$",
 );
 
 /// The checks: every one that judges the API by its document alone.
@@ -47,6 +49,10 @@ async fn the_documented_operations_hold_to_their_document() {
         &[
             ("TENANCY_ADMIN_TOKEN", TOKEN),
             ("TENANCY_BASE_DOMAIN", "tenancy.example"),
+            ("TENANCY_PUBLIC_URL", "https://signup.tenancy.example"),
+            ("TENANCY_MAIL_FROM", "Tenancy <signup@tenancy.example>"),
+            // The fuzzer is one client address: no budget may refuse it.
+            ("TENANCY_REGISTRATION_RATE", "1000000/second"),
         ],
         &[],
     );
@@ -76,6 +82,13 @@ async fn the_documented_operations_hold_to_their_document() {
         ))
         .await;
     }
+    // Registration open, so that requests reach its rules.
+    let open = client
+        .patch(format!("{base}/v1/orgs/signstack/settings/registration"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({"enabled": true}).to_string());
+    send(open).await;
     // A real cursor for the member listing: a random one is refused, rightly.
     let page = send(
         client
