@@ -11,7 +11,7 @@
 //!   [`DnsFailure`](domain::ports::DnsFailure)s: NXDOMAIN, SERVFAIL (and
 //!   REFUSED, or any other error code, or no nameserver reachable) and
 //!   timeouts; a name without TXT records is an empty answer, not a failure.
-//! - `testing.rs` (feature `testing`): [`testing::Nameserver`], a real
+//! - `testing.rs` (feature `testing`): `testing::Nameserver`, a real
 //!   authoritative nameserver on 127.0.0.1 whose zone a test changes, and a
 //!   silent one, for tests here and in the crates that verify domains.
 
