@@ -103,7 +103,7 @@ impl<T> Stores for T where
 /// ```ignore
 /// let inner = Arc::new(MemoryStore::new());
 /// let cached = Arc::new(CachedStore::new(inner.clone(), CacheLimits::default(), clock));
-/// StorePorts { tenants: cached.clone(), keys: cached, ..StorePorts::all(inner) }
+/// StorePorts { tenants: cached.clone(), keys: cached.clone(), settings: cached, ..StorePorts::all(inner) }
 /// ```
 ///
 /// The handles must share one state: a case writes through one port and reads

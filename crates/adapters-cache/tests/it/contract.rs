@@ -18,7 +18,9 @@ fn cached_ports() -> StorePorts {
     ));
     StorePorts {
         tenants: cached.clone(),
-        keys: cached,
+        keys: cached.clone(),
+        // As the server wires it: a security write must reach the cache.
+        settings: cached,
         ..StorePorts::all(inner)
     }
 }
