@@ -351,6 +351,7 @@ mod tests {
                 "aiosmtpd",
                 "cryptography",
                 "moto[server]",
+                "schemathesis",
                 "standardwebhooks"
             ]
         );
