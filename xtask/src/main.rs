@@ -24,7 +24,8 @@ Commands:
               formatting, domain purity, `cargo deny check`, clippy and
               `cargo doc` (warnings are errors), every test
   setup     finds the tools the tests need (the PostgreSQL server, PgBouncer,
-              curl, moto_server, cargo-deny, Python's standardwebhooks) and
+              curl, moto_server, cargo-deny, Python's standardwebhooks,
+              aiosmtpd, cryptography and schemathesis) and
               installs what is missing: as root with apt-get, with pip, with
               `cargo install --locked`; otherwise stops with the one command to
               run. XTASK_TOOL_DIRS (PATH syntax), when set, is where it looks
