@@ -36,6 +36,10 @@ fn one_of_or_null<'a>(values: impl IntoIterator<Item = &'a str>, example: &str) 
         .into()
 }
 
+/// What [`AvailableRegion`] says it is, with or without the deployment's list.
+const AVAILABLE_REGION: &str =
+    "A region of this deployment that takes new tenants (`GET /v1/regions`).";
+
 /// A region of the deployment that takes new tenants. The document every
 /// deployment serves lists its own ([`with_regions`]); without one, any code
 /// of a region's shape.
@@ -45,9 +49,7 @@ impl utoipa::PartialSchema for AvailableRegion {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .description(Some(
-                "A region of this deployment that takes new tenants (`GET /v1/regions`).",
-            ))
+            .description(Some(AVAILABLE_REGION))
             .pattern(Some(domain::RegionCode::PATTERN))
             .examples([json!("eu-west")])
             .into()
@@ -69,9 +71,7 @@ pub(crate) fn with_regions(mut document: OpenApi, regions: &Regions) -> OpenApi 
         let example = available.first().copied().unwrap_or_default();
         let listed = ObjectBuilder::new()
             .schema_type(Type::String)
-            .description(Some(
-                "A region of this deployment that takes new tenants (`GET /v1/regions`).",
-            ))
+            .description(Some(AVAILABLE_REGION))
             .enum_values(Some(available.clone()))
             .examples([json!(example)]);
         components
